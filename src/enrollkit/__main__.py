@@ -1,0 +1,5 @@
+"""``python -m enrollkit``: see :mod:`enrollkit.cli`."""
+
+from enrollkit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""enrollkit.enrollment (see the docs)."""

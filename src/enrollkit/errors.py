@@ -1,0 +1,134 @@
+"""The one error family of enrollkit (Rule ER-1).
+
+Every refusal the library makes is an :class:`EnrollkitError`. Each carries
+
+* ``code``: a stable, dotted identifier (``"npi.check_digit"``,
+  ``"connection.expired"``) that host applications can switch on and
+  translate; codes never change meaning once released;
+* ``message``: a sentence a person can act on;
+* ``fields``: structured facts (JSON-ready) about the refusal.
+
+Families mirror what the domain needs. Where the meaning matches a builtin,
+the family also subclasses it (a :class:`ValidationError` is a
+``ValueError``, a :class:`NotFoundError` is a ``LookupError``), so generic
+host code that catches builtins keeps working; the public API never raises a
+*bare* builtin.
+
+>>> from enrollkit.errors import ValidationError
+>>> err = ValidationError("npi.length", "An NPI has 10 digits; got 9.", value="123456789")
+>>> err.code, str(err), err.fields["value"]
+('npi.length', 'An NPI has 10 digits; got 9.', '123456789')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "ConflictError",
+    "EnrollkitError",
+    "ExpiredError",
+    "InvalidTransitionError",
+    "NotFoundError",
+    "NotPermittedError",
+    "SerializationError",
+    "StorageError",
+    "ValidationError",
+]
+
+
+class EnrollkitError(Exception):
+    """Root of every error enrollkit raises (Rule ER-1).
+
+    ``code`` is stable and machine-readable, ``message`` is for people and
+    ``fields`` holds the structured facts behind the refusal. Secrets are
+    never placed in any of them.
+    """
+
+    #: The family's default code, used when a subclass is raised without one.
+    default_code: str = "enrollkit.error"
+
+    code: str
+    message: str
+    fields: Mapping[str, Any]
+
+    def __init__(self, code: str, message: str, /, **fields: Any) -> None:
+        if not code or not isinstance(code, str):
+            raise TypeError("an EnrollkitError needs a non-empty string code")  # programming error
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = dict(fields)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (concurrency tests, worker pools).
+        return (_rebuild, (type(self), self.code, self.message, dict(self.fields)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error as JSON-ready data: ``{"code", "message", "fields"}``."""
+        return {"code": self.code, "message": self.message, "fields": dict(self.fields)}
+
+
+def _rebuild(
+    cls: type[EnrollkitError], code: str, message: str, fields: dict[str, Any]
+) -> EnrollkitError:
+    return cls(code, message, **fields)
+
+
+class ValidationError(EnrollkitError, ValueError):
+    """Input breaks a rule: a malformed NPI, a weak password, an empty system set."""
+
+    default_code = "validation.invalid"
+
+
+class SerializationError(ValidationError):
+    """Data given to the converter does not have the shape of the target type.
+
+    ``fields["errors"]`` lists every problem with its path (``$.npi``).
+    """
+
+    default_code = "serialization.invalid"
+
+
+class NotPermittedError(EnrollkitError, PermissionError):
+    """The actor lacks the right to do this; ``fields`` explain what is missing (CO-8)."""
+
+    default_code = "access.denied"
+
+
+class InvalidTransitionError(EnrollkitError):
+    """The aggregate's state does not allow this action (a transition table said no)."""
+
+    default_code = "transition.invalid"
+
+
+class NotFoundError(EnrollkitError, LookupError):
+    """No object with that identity exists (or the actor may not know that it does)."""
+
+    default_code = "not_found"
+
+
+class ConflictError(EnrollkitError):
+    """A concurrent change won: the object was saved by someone else (ST-2), or a
+    uniqueness rule (such as AC-1) was hit. Reload and retry, or choose another value."""
+
+    default_code = "conflict"
+
+
+class ExpiredError(EnrollkitError):
+    """A deadline passed: a PIN, a one-time code, a pending request, a response window."""
+
+    default_code = "expired"
+
+
+class StorageError(EnrollkitError):
+    """The storage failed for a reason that is not the caller's; the change was not applied."""
+
+    default_code = "storage.failure"

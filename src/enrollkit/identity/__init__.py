@@ -1,0 +1,1 @@
+"""enrollkit.identity (see the docs)."""

@@ -1,0 +1,1 @@
+"""enrollkit.signatures (see the docs)."""

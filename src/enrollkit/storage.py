@@ -1,0 +1,229 @@
+"""Repository and unit-of-work ports (Rules ST-1, ST-2).
+
+enrollkit stores *aggregates*: frozen attrs objects with an ``id`` and a
+``version``. Each aggregate type is described once by a :class:`Collection`
+(its stable storage name, its type, its indexes); every storage adapter
+(in-memory, SQLite, PostgreSQL, or the host's own) serves any collection
+through the same :class:`Repository` protocol, so a new aggregate needs no
+new adapter code and an integrator implements one small interface.
+
+A use case is one :class:`UnitOfWork`: it reads and writes through the
+unit's repositories, records its domain events, and either commits all of it
+or none (ST-1). Saves are optimistic (ST-2): ``save(obj)`` succeeds only if
+``obj.version`` is still the stored version, and the stored copy then gets
+``version + 1``; a stale save raises :class:`~enrollkit.errors.ConflictError`
+and overwrites nothing.
+
+>>> import attrs
+>>> from enrollkit.adapters.memory import MemoryStorage
+>>> @attrs.frozen
+... class Note:
+...     id: str
+...     text: str
+...     version: int = 0
+>>> NOTES = Collection("notes", Note, indexes=(Index("text", lambda n: [n.text]),))
+>>> storage = MemoryStorage()
+>>> with storage.unit_of_work() as uow:
+...     stored = uow.repository(NOTES).add(Note("n1", "hello"))
+...     uow.commit()
+>>> stored.version
+1
+>>> with storage.unit_of_work() as uow:
+...     [n.id for n in uow.repository(NOTES).find(NOTES.index("text"), "hello")]
+['n1']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+import attrs
+
+from enrollkit.audit import AuditLog, DomainEvent
+from enrollkit.clock import ensure_utc
+from enrollkit.errors import ConflictError, NotFoundError, StorageError
+
+__all__ = [
+    "Aggregate",
+    "Collection",
+    "Index",
+    "Repository",
+    "Storage",
+    "UnitOfWork",
+    "compose_key",
+    "require",
+    "stale_version_error",
+    "time_key",
+]
+
+
+class Aggregate(Protocol):
+    """What storage needs of an aggregate: a string ``id`` and an integer ``version``."""
+
+    @property
+    def id(self) -> str:
+        """The aggregate's identity, unique within its collection."""
+        ...
+
+    @property
+    def version(self) -> int:
+        """0 before the first save; the stored version afterwards."""
+        ...
+
+
+A = TypeVar("A", bound=Aggregate)
+
+_KEY_SEPARATOR = "\x1f"
+
+
+def compose_key(*parts: str) -> str:
+    """Join parts into one index key (for lookups by several facts at once)."""
+    return _KEY_SEPARATOR.join(parts)
+
+
+def time_key(moment: datetime) -> str:
+    """An index key for a moment that sorts like time: fixed-width ISO-8601 UTC."""
+    return ensure_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@attrs.frozen
+class Index(Generic[A]):
+    """A named way to find aggregates: ``keys(obj)`` gives the obj's keys (none, one or
+    several). ``unique`` forbids two aggregates sharing a key (a ConflictError);
+    ``ordered`` allows range queries (deadlines)."""
+
+    name: str
+    keys: Callable[[A], Iterable[str]] = attrs.field(eq=False)
+    unique: bool = attrs.field(default=False, kw_only=True)
+    ordered: bool = attrs.field(default=False, kw_only=True)
+
+
+@attrs.frozen
+class Collection(Generic[A]):
+    """One aggregate type as storage sees it: a stable name, the type, its indexes."""
+
+    name: str
+    type: type[A]
+    indexes: tuple[Index[A], ...] = attrs.field(default=(), kw_only=True)
+
+    def index(self, name: str) -> Index[A]:
+        """Return the index called *name*."""
+        for index in self.indexes:
+            if index.name == name:
+                return index
+        raise StorageError(
+            "storage.unknown_index",
+            f"Collection {self.name!r} has no index {name!r}; "
+            f"it has {[i.name for i in self.indexes]}.",
+            collection=self.name,
+            index=name,
+        )
+
+
+def stale_version_error(collection: str, obj_id: str, given: int, stored: int) -> ConflictError:
+    """The ST-2 conflict every adapter raises for a stale save."""
+    return ConflictError(
+        "storage.stale",
+        f"{collection} {obj_id!r} was changed by someone else (you have version {given}, "
+        f"storage has {stored}). Reload it and try again.",
+        collection=collection,
+        id=obj_id,
+        given_version=given,
+        stored_version=stored,
+    )
+
+
+class Repository(Protocol[A]):
+    """Load, add and save the aggregates of one collection inside a unit of work."""
+
+    def get(self, obj_id: str) -> A | None:
+        """Return the aggregate with this id as of this unit of work, or ``None``."""
+        ...
+
+    def add(self, obj: A) -> A:
+        """Store a new aggregate (its version must be 0) and return it at version 1."""
+        ...
+
+    def save(self, obj: A) -> A:
+        """Store *obj* if its version is the stored one (ST-2); return it at version + 1."""
+        ...
+
+    def find(self, index: Index[A], key: str) -> Sequence[A]:
+        """Return the aggregates having *key* in *index*, ordered by id."""
+        ...
+
+    def find_range(
+        self, index: Index[A], *, start: str | None = None, stop: str | None = None
+    ) -> Sequence[A]:
+        """Return aggregates with a key ``start <= key < stop`` in an ordered *index*,
+        ordered by key then id."""
+        ...
+
+
+def require(repository: Repository[A], obj_id: str, *, what: str) -> A:
+    """Return the aggregate or raise NotFoundError naming *what* was looked for."""
+    obj = repository.get(obj_id)
+    if obj is None:
+        raise NotFoundError(
+            f"{what.replace(' ', '_')}.not_found",
+            f"No {what} with id {obj_id!r} exists. Check the id.",
+            id=obj_id,
+        )
+    return obj
+
+
+class UnitOfWork(Protocol):
+    """One use case's changes: all committed together or none (ST-1).
+
+    Used as a context manager; leaving the block without :meth:`commit`
+    rolls everything back.
+    """
+
+    def __enter__(self) -> Self:
+        """Begin the unit of work."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back unless committed; release resources."""
+        ...
+
+    def repository(self, collection: Collection[A]) -> Repository[A]:
+        """Return the repository of *collection* bound to this unit of work."""
+        ...
+
+    def record(self, *events: DomainEvent) -> None:
+        """Queue events to append to the audit chain at commit (AU-1)."""
+        ...
+
+    def commit(self) -> None:
+        """Apply every change and append every recorded event atomically."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every change and recorded event."""
+        ...
+
+
+class Storage(Protocol):
+    """A place aggregates and the audit chain live; hands out units of work."""
+
+    def unit_of_work(self) -> UnitOfWork:
+        """Return a new unit of work (enter it with ``with``)."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The committed audit chain."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...

@@ -1,0 +1,1 @@
+"""Public test helpers for integrators: hypothesis strategies and the storage contract suite."""

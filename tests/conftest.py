@@ -1,0 +1,65 @@
+"""Shared test setup: hypothesis profiles ("ci" and "dev", chosen by environment)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from enrollkit.adapters.memory import MemoryStorage
+from enrollkit.clock import FixedClock
+from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
+from enrollkit.notify import InMemoryNotifier
+from enrollkit.runtime import Runtime, SequentialIds
+
+settings.register_profile(
+    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile(
+    os.environ.get("ENROLLKIT_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+)
+
+#: Where every test's clock starts.
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock standing at T0 that tests move by hand."""
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def notifier() -> InMemoryNotifier:
+    """A notifier that records what it was given."""
+    return InMemoryNotifier()
+
+
+@pytest.fixture
+def runtime(clock: FixedClock, notifier: InMemoryNotifier) -> Runtime:
+    """A runtime on in-memory storage with a cheap (test-only) hasher and readable ids."""
+    return Runtime(
+        storage=MemoryStorage(),
+        clock=clock,
+        notifier=notifier,
+        hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
+        ids=SequentialIds(),
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Report the rule catalogue's state: implemented and cited, and planned."""
+    from enrollkit.rules import RULES, Status
+    from tests.rule_citations import cited_ids
+
+    cited = cited_ids()
+    planned = [r.id for r in RULES.values() if r.status is Status.PLANNED]
+    implemented = [r.id for r in RULES.values() if r.status is Status.IMPLEMENTED]
+    terminalreporter.write_sep("-", "rule catalogue")
+    terminalreporter.write_line(
+        f"{len(implemented)} rules implemented ({sum(r in cited for r in implemented)} cited by "
+        f"tests); {len(planned)} planned and excluded from the citation check"
+    )
