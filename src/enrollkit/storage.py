@@ -29,8 +29,8 @@ and overwrites nothing.
 >>> stored.version
 1
 >>> with storage.unit_of_work() as uow:
-...     [n.id for n in uow.repository(NOTES).find(NOTES.index("text"), "hello")]
-['n1']
+...     print(*(n.id for n in uow.repository(NOTES).find(NOTES.index("text"), "hello")))
+n1
 """
 
 from __future__ import annotations
