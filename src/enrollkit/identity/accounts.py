@@ -38,7 +38,7 @@ enrollkit.errors.ValidationError: A user ID has 6 to 12 letters and digits and s
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Final
@@ -283,6 +283,10 @@ def _phones(_instance: object, _attribute: object, value: tuple[str, ...]) -> No
             )
 
 
+def _texts(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 def _name(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not _is_text(value) or not value.strip():
         raise ValidationError(
@@ -298,7 +302,7 @@ class Profile:
     first_name: str = attrs.field(validator=_name)
     last_name: str = attrs.field(validator=_name)
     email: str = attrs.field(validator=_email)
-    phones: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_phones)
+    phones: tuple[str, ...] = attrs.field(default=(), converter=_texts, validator=_phones)
 
 
 @attrs.frozen

@@ -245,7 +245,7 @@ class PasswordPolicy:
             found.append("password.reused")
         if not found:
             return ()
-        # _CHECKS is in VIOLATION_CODES order and "reused" comes last: already sorted.
+        found.sort(key=_ORDER.__getitem__)  # the stable order, whatever order checks ran in
         length = len(password)
         return tuple([self._violation(code, length) for code in found])
 
