@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import attrs
 import pytest
@@ -318,3 +319,11 @@ class TestSerializationAndSecrecy:
         assert data["security_questions"][0]["answer_hash"].startswith("$argon2id$")
         assert data["challenge"]["code_hash"].startswith("$argon2id$")
         assert "password" not in data and "code" not in data["challenge"]
+
+
+def test_ac_2_docs_diagram_is_generated_from_the_table() -> None:
+    """The Mermaid block of docs/identity.md equals state_diagram() (one source of truth)."""
+    page = Path(__file__).resolve().parents[2] / "docs" / "identity.md"
+    text = page.read_text(encoding="utf-8")
+    block = text.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert block.strip() == state_diagram().strip()

@@ -347,7 +347,7 @@ class PasswordPolicy:
             lines.append(
                 Requirement(
                     "PW-11",
-                    f"Can be changed at most once every {_describe(self.min_change_interval)} "
+                    f"Can be changed at most once in {_describe(self.min_change_interval)} "
                     "(an expired or reset password can always be changed).",
                 )
             )
@@ -390,7 +390,13 @@ class PasswordPolicy:
             found.append(
                 NistDeviation(
                     "minimum length",
-                    f"at least {self.min_length} characters.",
+                    f"at least {self.min_length} characters, "
+                    + (
+                        "below NIST's minimum in every case."
+                        if self.min_length < 8
+                        else "enough only where the password is one factor of multi-factor "
+                        "authentication (as in enrollkit's login, AC-5)."
+                    ),
                     "At least 15 characters when the password is the only factor; "
                     "at least 8 when it is part of multi-factor authentication.",
                     ref,
@@ -512,12 +518,12 @@ class PasswordPolicy:
 
 
 def _describe(delta: timedelta) -> str:
+    hours = delta / timedelta(hours=1)
+    if delta < timedelta(days=2) and hours == int(hours):
+        return f"{int(hours)} hour" + ("" if hours == 1 else "s")
     if delta % timedelta(days=1) == timedelta():
         days = delta // timedelta(days=1)
-        return f"{days} day" + ("" if days == 1 else "s")
-    hours = delta / timedelta(hours=1)
-    if hours == int(hours):
-        return f"{int(hours)} hour" + ("" if hours == 1 else "s")
+        return f"{days} days"
     return f"{delta.total_seconds():g} seconds"
 
 
