@@ -711,3 +711,39 @@ def test_sequential_ids_make_readable_account_ids(clock: FixedClock) -> None:
     )
     user = register(IdentityService(runtime))
     assert user.id == "acct-000001" and user.user_id == "JSmith01"
+
+
+class TestConcurrency:
+    def test_st_2_a_concurrent_failure_is_counted_not_raised(
+        self, runtime: Runtime, jane: User
+    ) -> None:
+        """When another login saves the account mid-way, the use case retries: both
+        failures count and the caller still gets Denied, never a ConflictError (AC-3)."""
+        service_box: list[IdentityService] = []
+
+        @attrs.define
+        class InterferingHasher(CountingHasher):
+            interfered: bool = False
+
+            def verify(self, hashed: str, secret: str) -> bool:
+                if not self.interfered:
+                    self.interfered = True
+                    assert service_box[0].login(jane.user_id, "Other#wrong1") == Denied()
+                return super().verify(hashed, secret)
+
+        hasher = InterferingHasher(runtime.hasher)
+        service = IdentityService(attrs.evolve(runtime, hasher=hasher))
+        service_box.append(service)
+        assert service.login(jane.user_id, "Wrong#pass1") == Denied()
+        assert service.get(jane.id).failed_logins == 2
+
+    def test_er_1_non_text_input_is_a_validation_error(
+        self, service: IdentityService, jane: User
+    ) -> None:
+        """Bad input types are refused with our error, never a bare TypeError."""
+        with pytest.raises(ValidationError):
+            service.login(jane.user_id, None)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError):
+            service.verify_code(jane.user_id, 123456)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError):
+            service.unlock(jane.user_id, answers=["Rex"])  # type: ignore[arg-type]

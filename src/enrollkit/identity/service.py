@@ -32,9 +32,9 @@ import hashlib
 import hmac
 import random
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 
@@ -84,6 +84,11 @@ from enrollkit.runtime import Runtime, Transaction
 from enrollkit.storage import Repository, require
 
 __all__ = ["IdentityService", "NewFactor"]
+
+T = TypeVar("T")
+
+#: How many times a use case runs when a concurrent save of the same account wins.
+_ATTEMPTS: Final = 3
 
 _USER_ID: Final = ACCOUNTS.index("user_id")
 _EMAIL: Final = ACCOUNTS.index("email")
@@ -221,6 +226,10 @@ class IdentityService:
         password on an unlocked account, else :class:`Denied` (the same for an unknown
         user ID, AC-3). The ``max_failed_logins``-th consecutive failure locks the
         account and notifies its owner (AC-2)."""
+        _require_text(user_id=user_id, password=password)
+        return self._retry(lambda: self._login(user_id, password))
+
+    def _login(self, user_id: str, password: str) -> LoginOutcome:
         hasher = self.runtime.hasher
         with self.runtime.transaction() as tx:
             repo = tx.repo(ACCOUNTS)
@@ -278,6 +287,10 @@ class IdentityService:
         (expired or reset password) or :class:`Denied`. A code is checked only against
         the account it was issued to (AC-7) and is used once; the
         ``max_failed_codes``-th consecutive wrong code locks the account."""
+        _require_text(user_id=user_id, code=code)
+        return self._retry(lambda: self._verify_code(user_id, code))
+
+    def _verify_code(self, user_id: str, code: str) -> LoginOutcome:
         hasher = self.runtime.hasher
         denied = Denied(DenialStep.CODE)
         with self.runtime.transaction() as tx:
@@ -341,6 +354,16 @@ class IdentityService:
         (AC-2). At most one change per 24 hours (PW-11) unless the password expired or
         was reset; the new password obeys PW-1..PW-10 and restarts the 60 days (PW-12).
         """
+        _require_text(
+            account_id=account_id, current_password=current_password, new_password=new_password
+        )
+        return self._retry(
+            lambda: self._change_password(account_id, current_password, new_password)
+        )
+
+    def _change_password(
+        self, account_id: str, current_password: str, new_password: str
+    ) -> PasswordChanged:
         hasher = self.runtime.hasher
         policy = self.password_policy
         with self.runtime.transaction() as tx:
@@ -456,13 +479,17 @@ class IdentityService:
         password obeying PW-1..PW-10 (a PasswordRejected otherwise) and unlock a locked
         account. Exempt from the 24-hour limit (PW-11); no forced change follows, as the
         user chose the password. Wrong answers count toward the help-desk-only lock."""
-        return self._recover(user_id, answers, new_password)
+        _require_text(user_id=user_id, new_password=new_password)
+        _require_answers(answers)
+        return self._retry(lambda: self._recover(user_id, answers, new_password))
 
     def unlock(self, user_id: str, *, answers: Mapping[str, str]) -> RecoveryOutcome:
         """Self-service unlock (AC-2): right answers to every security question unlock an
         account locked by failed logins or codes. Wrong answers count toward the
         help-desk-only lock."""
-        return self._recover(user_id, answers, None)
+        _require_text(user_id=user_id)
+        _require_answers(answers)
+        return self._retry(lambda: self._recover(user_id, answers, None))
 
     def _recover(
         self, user_id: str, answers: Mapping[str, str], new_password: str | None
@@ -661,6 +688,20 @@ class IdentityService:
 
     # -- internals -------------------------------------------------------------------------
 
+    def _retry(self, use_case: Callable[[], T]) -> T:
+        """Run *use_case*, again if a concurrent change to the same account won (ST-2).
+
+        Counting failures must not lose a count to a race, and a conflict must
+        not surface for a known account when an unknown one never conflicts (AC-3).
+        """
+        for _ in range(_ATTEMPTS - 1):
+            try:
+                return use_case()
+            except ConflictError as exc:
+                if exc.code != "storage.stale":
+                    raise
+        return use_case()
+
     def _by_user_id(self, repo: Repository[Account], user_id: str) -> Account | None:
         if not _is_text(user_id):
             return None
@@ -772,6 +813,26 @@ def _check_factor(factor: NewFactor) -> None:
 
 def _is_text(value: object) -> bool:
     return isinstance(value, str)
+
+
+def _require_text(**values: object) -> None:
+    for name, value in values.items():
+        if not _is_text(value):
+            raise ValidationError(
+                "identity.not_text",
+                f"{name.replace('_', ' ').capitalize()} must be text; got {type(value).__name__}.",
+                field=name,
+            )
+
+
+def _require_answers(answers: object) -> None:
+    if not isinstance(answers, Mapping) or not all(
+        _is_text(k) and _is_text(v) for k, v in answers.items()
+    ):
+        raise ValidationError(
+            "security_questions.not_text",
+            "Give the security answers as a mapping of question text to answer text.",
+        )
 
 
 def _check_actor(actor: str) -> None:
