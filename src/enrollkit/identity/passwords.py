@@ -238,6 +238,17 @@ class PasswordPolicy:
                 "password.not_text",
                 f"A password is text; got {type(password).__name__}.",
             )
+        for name, value in (
+            ("user_id", user_id),
+            ("first_name", first_name),
+            ("last_name", last_name),
+        ):
+            if not isinstance(value, str):
+                raise ValidationError(
+                    f"password.{name}_not_text",
+                    f"{name.replace('_', ' ').capitalize()} is text; got {type(value).__name__}.",
+                    field=name,
+                )
         found = [
             code for code, test in _CHECKS if test(self, password, user_id, first_name, last_name)
         ]
@@ -533,10 +544,12 @@ _Check = Callable[[PasswordPolicy, str, str, str, str], bool]
 
 
 def _too_short(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
+    """Rule PW-1: fewer than min_length characters."""
     return len(pw) < p.min_length
 
 
 def _too_long(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
+    """Rule PW-1: more than max_length characters."""
     return p.max_length is not None and len(pw) > p.max_length
 
 
@@ -546,6 +559,7 @@ def _allowed(specials: str) -> frozenset[str]:
 
 
 def _no_letter(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
+    """Rule PW-2: no letter."""
     if not p.require_letter:
         return False
     if p.restrict_characters:
@@ -554,6 +568,7 @@ def _no_letter(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
 
 
 def _no_digit(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
+    """Rule PW-3: no digit 0-9."""
     return p.require_digit and _DIGITS.isdisjoint(pw)
 
 
@@ -563,18 +578,22 @@ def _special_set(specials: str) -> frozenset[str]:
 
 
 def _no_special(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
+    """Rule PW-4: none of the accepted special characters."""
     return p.require_special and _special_set(p.specials).isdisjoint(pw)
 
 
 def _invalid_character(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
+    """Rule PW-5: a character outside letters, digits and the specials."""
     return p.restrict_characters and not _allowed(p.specials).issuperset(pw)
 
 
 def _starts_with_digit(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
+    """Rule PW-6: the first character is a digit."""
     return p.forbid_leading_digit and pw[:1] in _DIGITS and pw != ""
 
 
 def _contains_user_id(p: PasswordPolicy, pw: str, user_id: str, _f: str, _l: str) -> bool:
+    """Rule PW-7: the user ID appears, in any case."""
     return p.forbid_user_id and bool(user_id) and user_id.casefold() in pw.casefold()
 
 
@@ -587,6 +606,7 @@ def _name_parts(name: str, min_length: int) -> tuple[str, ...]:
 
 
 def _contains_name(p: PasswordPolicy, pw: str, _u: str, first: str, last: str) -> bool:
+    """Rule PW-8: a first- or last-name part of 3+ letters appears, in any case."""
     if not p.forbid_names:
         return False
     folded = pw.casefold()
@@ -601,6 +621,7 @@ def _run_pattern(max_repeat: int) -> re.Pattern[str]:
 
 
 def _repeated_character(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
+    """Rule PW-9: one character more than max_repeat times in a row."""
     return p.max_repeat is not None and _run_pattern(p.max_repeat).search(pw) is not None
 
 
