@@ -341,7 +341,8 @@ class AccountMachine(RuleBasedStateMachine):
 
 # Examples follow the active profile ("dev" 50, "ci" 200), capped at 100 to stay fast;
 # the cheap hasher keeps a step well under a millisecond.
+_PROFILE_EXAMPLES = settings().max_examples
 AccountMachine.TestCase.settings = settings(
-    max_examples=min(settings.default.max_examples, 100), stateful_step_count=30, deadline=None
+    max_examples=min(_PROFILE_EXAMPLES, 100), stateful_step_count=30, deadline=None
 )
 TestAccountMachine = AccountMachine.TestCase
