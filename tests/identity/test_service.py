@@ -747,3 +747,15 @@ class TestConcurrency:
             service.verify_code(jane.user_id, 123456)  # type: ignore[arg-type]
         with pytest.raises(ValidationError):
             service.unlock(jane.user_id, answers=["Rex"])  # type: ignore[arg-type]
+
+
+def test_ac_3_a_configured_decoy_key_keeps_decoys_stable_across_instances(
+    runtime: Runtime,
+) -> None:
+    """Two services with the same decoy key show the same decoy questions."""
+    key = b"k" * 32
+    first = IdentityService(runtime, decoy_key=key).security_questions("Nobody99")
+    second = IdentityService(runtime, decoy_key=key).security_questions("nobody99")
+    assert first == second
+    with pytest.raises(ValidationError):
+        IdentityService(runtime, decoy_key=b"short")

@@ -116,6 +116,11 @@ class IdentityService:
     Policies are parameters: pass a stricter
     :class:`~enrollkit.identity.PasswordPolicy` or
     :class:`~enrollkit.identity.AccountPolicy` to change the rules.
+
+    *decoy_key* (a secret of 16+ random bytes, from the host's configuration)
+    keeps the decoy security questions of unknown user IDs stable across
+    restarts and processes (AC-3); without it they are stable per service
+    instance only.
     """
 
     def __init__(
@@ -124,12 +129,17 @@ class IdentityService:
         *,
         password_policy: PasswordPolicy = IA_PASSWORD_POLICY,
         account_policy: AccountPolicy = IA_ACCOUNT_POLICY,
+        decoy_key: bytes | None = None,
     ) -> None:
         self.runtime = runtime
         self.password_policy = password_policy
         self.account_policy = account_policy
         self._decoy_hash: str | None = None
-        self._decoy_key = secrets.token_bytes(32)
+        if decoy_key is not None and (not isinstance(decoy_key, bytes) or len(decoy_key) < 16):
+            raise ValidationError(
+                "identity.decoy_key", "decoy_key must be at least 16 random bytes."
+            )
+        self._decoy_key = decoy_key if decoy_key is not None else secrets.token_bytes(32)
 
     def __repr__(self) -> str:
         return f"IdentityService({self.runtime.hasher!r})"
