@@ -135,7 +135,7 @@ class IdentityService:
         self.password_policy = password_policy
         self.account_policy = account_policy
         self._decoy_hash: str | None = None
-        if decoy_key is not None and (not isinstance(decoy_key, bytes) or len(decoy_key) < 16):
+        if decoy_key is not None and (not _is_bytes(decoy_key) or len(decoy_key) < 16):
             raise ValidationError(
                 "identity.decoy_key", "decoy_key must be at least 16 random bytes."
             )
@@ -823,6 +823,10 @@ def _check_factor(factor: NewFactor) -> None:
 
 def _is_text(value: object) -> bool:
     return isinstance(value, str)
+
+
+def _is_bytes(value: object) -> bool:
+    return isinstance(value, bytes)
 
 
 def _require_text(**values: object) -> None:
