@@ -1,1 +1,92 @@
-"""enrollkit.identity (see the docs)."""
+"""Identity: accounts, the I&A password policy, expiry, lockout, recovery and MFA.
+
+Rules PW-1..PW-13 and AC-1..AC-7; see ``docs/identity.md`` for the tour.
+
+* :mod:`~enrollkit.identity.passwords`: the pure password policy
+  (:class:`PasswordPolicy`, :data:`IA_PASSWORD_POLICY`);
+* :mod:`~enrollkit.identity.accounts`: the :class:`Account` aggregate, its lock
+  state machine (:data:`TRANSITIONS`) and its collection (:data:`ACCOUNTS`);
+* :mod:`~enrollkit.identity.outcomes`: typed login and recovery outcomes;
+* :mod:`~enrollkit.identity.service`: the use cases (:class:`IdentityService`).
+"""
+
+from enrollkit.identity.accounts import (
+    ACCOUNTS,
+    IA_ACCOUNT_POLICY,
+    TRANSITIONS,
+    Account,
+    AccountEvent,
+    AccountPolicy,
+    AccountStatus,
+    FactorKind,
+    LockReason,
+    LoginChallenge,
+    MfaFactor,
+    Profile,
+    SecurityQuestion,
+    normalize_answer,
+    state_diagram,
+)
+from enrollkit.identity.outcomes import (
+    Authenticated,
+    ChangeReason,
+    DenialStep,
+    Denied,
+    LoginOutcome,
+    MfaRequired,
+    MustChangePassword,
+    PasswordChanged,
+    PasswordStatus,
+    Recovered,
+    RecoveryDenied,
+    RecoveryOutcome,
+)
+from enrollkit.identity.passwords import (
+    IA_PASSWORD_POLICY,
+    VIOLATION_CODES,
+    NistDeviation,
+    PasswordPolicy,
+    PasswordRejected,
+    Requirement,
+    Violation,
+)
+from enrollkit.identity.service import IdentityService, NewFactor
+
+__all__ = [
+    "ACCOUNTS",
+    "IA_ACCOUNT_POLICY",
+    "IA_PASSWORD_POLICY",
+    "TRANSITIONS",
+    "VIOLATION_CODES",
+    "Account",
+    "AccountEvent",
+    "AccountPolicy",
+    "AccountStatus",
+    "Authenticated",
+    "ChangeReason",
+    "DenialStep",
+    "Denied",
+    "FactorKind",
+    "IdentityService",
+    "LockReason",
+    "LoginChallenge",
+    "LoginOutcome",
+    "MfaFactor",
+    "MfaRequired",
+    "MustChangePassword",
+    "NewFactor",
+    "NistDeviation",
+    "PasswordChanged",
+    "PasswordPolicy",
+    "PasswordRejected",
+    "PasswordStatus",
+    "Profile",
+    "Recovered",
+    "RecoveryDenied",
+    "RecoveryOutcome",
+    "Requirement",
+    "SecurityQuestion",
+    "Violation",
+    "normalize_answer",
+    "state_diagram",
+]

@@ -1,0 +1,285 @@
+"""PW-1..PW-13: the password policy as a pure, configurable value."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from enrollkit.errors import ValidationError
+from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
+from enrollkit.identity import (
+    IA_PASSWORD_POLICY,
+    VIOLATION_CODES,
+    PasswordPolicy,
+    PasswordRejected,
+)
+from enrollkit.identity import passwords as passwords_module
+from enrollkit.serialization import from_data, to_data
+from tests.identity.strategies import (
+    FIRST_NAME,
+    LAST_NAME,
+    SINGLE_BREACHES,
+    USER_ID,
+    compliant,
+)
+
+POLICY = IA_PASSWORD_POLICY
+HASHER = Argon2Hasher(FAST_INSECURE_PARAMETERS)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def codes(password: str, **kwargs: object) -> list[str]:
+    """The violation codes for *password* with the test user's identity."""
+    identity: dict[str, object] = {
+        "user_id": USER_ID,
+        "first_name": FIRST_NAME,
+        "last_name": LAST_NAME,
+    }
+    identity.update(kwargs)
+    return [v.code for v in POLICY.check(password, **identity)]  # type: ignore[arg-type]
+
+
+class TestExamples:
+    """One example per rule, with the exact code."""
+
+    @pytest.mark.parametrize(
+        ("password", "code"),
+        [
+            pytest.param("Ab#1xyz", "password.too_short", id="PW-1-short"),
+            pytest.param("Ab#1xyzuvwrst", "password.too_long", id="PW-1-long"),
+            pytest.param("#12345678", "password.no_letter", id="PW-2"),
+            pytest.param("Abc#defgh", "password.no_digit", id="PW-3"),
+            pytest.param("Abc1defgh", "password.no_special", id="PW-4"),
+            pytest.param("Abc 1#defg", "password.invalid_character", id="PW-5-space"),
+            pytest.param("Abc/1#defg", "password.invalid_character", id="PW-5-symbol"),
+            pytest.param("Ábc1#defg", "password.invalid_character", id="PW-5-non-ascii"),
+            pytest.param("1Abc#defg", "password.starts_with_digit", id="PW-6"),
+            pytest.param("#qXZ9kW1a", "password.contains_user_id", id="PW-7"),
+            pytest.param("#sMiTh1ab", "password.contains_name", id="PW-8"),
+            pytest.param("Abbb#1cde", "password.repeated_character", id="PW-9"),
+        ],
+    )
+    def test_pw_1_to_9_each_rule_has_its_code(self, password: str, code: str) -> None:
+        """Each rule's example is reported with exactly that rule's code."""
+        assert codes(password) == [code]
+
+    def test_pw_7_user_id_equal_to_password_is_refused(self) -> None:
+        """A password equal to the user ID (any case) breaks PW-7."""
+        assert "password.contains_user_id" in codes("Ab#1xyz9", user_id="aB#1XYZ9")
+
+    def test_pw_8_short_names_are_not_checked(self) -> None:
+        """Names shorter than 3 letters do not count (PW-8): "Jo" may appear."""
+        assert codes("Jo#1abcd", first_name="Jo") == []
+        assert codes("Ann#1bcd", first_name="Ann") == ["password.contains_name"]
+
+    def test_pw_8_each_part_of_a_compound_name_counts(self) -> None:
+        """A hyphenated or spaced last name is checked part by part."""
+        assert codes("#Jones12a", last_name="Smith-Jones") == ["password.contains_name"]
+
+    def test_pw_9_two_in_a_row_is_fine_and_case_matters(self) -> None:
+        """Two identical characters are allowed; "aAa" is not a repeat (PW-9)."""
+        assert codes("Abb#1aAac") == []
+
+    def test_compliance_list_reports_every_violation_in_order(self) -> None:
+        """A bad password gets the whole list, in the stable order, each actionable."""
+        violations = POLICY.check("1 smith", user_id=USER_ID, last_name=LAST_NAME)
+        assert [v.code for v in violations] == [
+            "password.too_short",
+            "password.no_special",
+            "password.invalid_character",
+            "password.starts_with_digit",
+            "password.contains_name",
+        ]
+        assert [v.rule for v in violations] == ["PW-1", "PW-4", "PW-5", "PW-6", "PW-8"]
+        assert violations[0].message == "Use at least 8 characters (this password has 7)."
+        assert all(v.message.endswith((".", "=")) for v in violations)
+
+    def test_violations_never_contain_the_password(self) -> None:
+        """No message repeats the password or the names it contains."""
+        secret = "1 Zq smith"
+        for violation in POLICY.check(secret, user_id=USER_ID, last_name=LAST_NAME):
+            assert secret not in violation.message
+            assert "smith" not in violation.message.lower()
+
+    def test_non_text_is_a_validation_error(self) -> None:
+        """A non-string password is refused with our error, not a TypeError (ER-1)."""
+        with pytest.raises(ValidationError) as info:
+            POLICY.check(12345678)  # type: ignore[arg-type]
+        assert info.value.code == "password.not_text"
+
+    def test_require_raises_with_the_full_list(self) -> None:
+        """require() raises PasswordRejected carrying every violation as data."""
+        with pytest.raises(PasswordRejected) as info:
+            POLICY.require("short")
+        assert info.value.code == "password.rejected"
+        assert [v["code"] for v in info.value.fields["violations"]] == [
+            v.code for v in info.value.violations
+        ]
+        assert "password.too_short" in [v.code for v in info.value.violations]
+
+
+class TestProperties:
+    """Hypothesis: generated passwords against the policy."""
+
+    @given(compliant())
+    def test_pw_1_to_9_generated_compliant_passwords_pass(self, password: str) -> None:
+        """Every password built to satisfy all rules has no violation."""
+        assert codes(password) == []
+
+    @given(st.data())
+    @pytest.mark.parametrize("code", sorted(SINGLE_BREACHES))
+    def test_pw_1_to_9_single_breach_reports_exactly_its_code(
+        self, code: str, data: st.DataObject
+    ) -> None:
+        """A password breaking one rule is reported with exactly that rule's code."""
+        password = data.draw(SINGLE_BREACHES[code])
+        assert codes(password) == [code]
+
+    @given(compliant(), st.sampled_from(range(6)))
+    def test_pw_10_a_password_among_the_last_six_is_reused(
+        self, password: str, position: int
+    ) -> None:
+        """A password whose hash is among the last 6 breaks exactly PW-10."""
+        others = [HASHER.hash(f"Other#{i}x") for i in range(6)]
+        others[position] = HASHER.hash(password)
+        assert codes(password, history=others, hasher=HASHER) == ["password.reused"]
+
+    @given(st.text(max_size=20), st.permutations(passwords_module._CHECKS))
+    def test_violations_do_not_depend_on_the_order_of_checks(
+        self, password: str, order: list[tuple[str, object]]
+    ) -> None:
+        """Running the checks in any order gives the same list, sorted in the stable order."""
+        expected = POLICY.check(password, user_id=USER_ID, last_name=LAST_NAME)
+        with mock.patch.object(passwords_module, "_CHECKS", tuple(order)):
+            shuffled = POLICY.check(password, user_id=USER_ID, last_name=LAST_NAME)
+        assert shuffled == expected
+        positions = [VIOLATION_CODES.index(v.code) for v in expected]
+        assert positions == sorted(set(positions))
+
+    @given(st.text(max_size=20))
+    def test_pw_1_length_is_reported_for_any_text(self, password: str) -> None:
+        """Any text outside 8..12 characters gets exactly one length violation (PW-1)."""
+        length_codes = [c for c in codes(password) if c.startswith("password.too_")]
+        assert len(length_codes) == (0 if 8 <= len(password) <= 12 else 1)
+
+
+class TestHistory:
+    def test_pw_10_history_beyond_the_depth_is_not_compared(self) -> None:
+        """Only the first history_depth hashes count (PW-10: the previous 6)."""
+        old = HASHER.hash("Blue#Sky42")
+        history = [HASHER.hash(f"Other#{i}x") for i in range(6)] + [old]
+        assert codes("Blue#Sky42", history=history, hasher=HASHER) == []
+        assert codes("Blue#Sky42", history=history[1:], hasher=HASHER) == ["password.reused"]
+
+    def test_pw_10_history_needs_the_hasher(self) -> None:
+        """Comparing with hashes without the hasher is refused clearly."""
+        with pytest.raises(ValidationError) as info:
+            POLICY.check("Blue#Sky42", history=[HASHER.hash("x")])
+        assert info.value.code == "password.history_needs_hasher"
+
+    def test_pw_10_reused_comes_last_with_other_violations(self) -> None:
+        """PW-10 joins the other violations, in the stable order."""
+        history = [HASHER.hash("abc")]
+        assert codes("abc", history=history, hasher=HASHER)[-1] == "password.reused"
+
+
+class TestTime:
+    def test_pw_12_expires_exactly_at_60_days(self) -> None:
+        """A password set at T0 is valid until T0 + 60 days and expired from then on."""
+        expiry = T0 + timedelta(days=60)
+        assert POLICY.expires_at(T0) == expiry
+        assert not POLICY.is_expired(T0, expiry - timedelta(microseconds=1))
+        assert POLICY.is_expired(T0, expiry)
+
+    def test_pw_12_days_left_round_up(self) -> None:
+        """Days left: 60 right after setting, 1 on the last day, 0 once expired."""
+        assert POLICY.days_until_expiry(T0, T0) == 60
+        assert POLICY.days_until_expiry(T0, T0 + timedelta(hours=1)) == 60
+        assert POLICY.days_until_expiry(T0, T0 + timedelta(days=59, hours=23)) == 1
+        assert POLICY.days_until_expiry(T0, T0 + timedelta(days=60)) == 0
+
+    def test_pw_12_no_expiry_when_max_age_is_none(self) -> None:
+        """A policy without max_age never expires passwords."""
+        policy = attrs.evolve(POLICY, max_age=None)
+        assert policy.expires_at(T0) is None
+        assert policy.days_until_expiry(T0, T0 + timedelta(days=999)) is None
+        assert not policy.is_expired(T0, T0 + timedelta(days=999))
+
+    def test_pw_11_one_change_per_24_hours_unless_forced_or_expired(self) -> None:
+        """A change within 24 hours is refused unless reset (forced) or expired."""
+        assert not POLICY.change_allowed(T0, T0 + timedelta(hours=23), forced=False)
+        assert POLICY.change_allowed(T0, T0 + timedelta(hours=24), forced=False)
+        assert POLICY.change_allowed(T0, T0 + timedelta(minutes=1), forced=True)
+        assert POLICY.next_change_allowed_at(T0) == T0 + timedelta(hours=24)
+
+    def test_naive_times_are_refused(self) -> None:
+        """Time arithmetic refuses naive datetimes."""
+        with pytest.raises(ValidationError):
+            POLICY.is_expired(T0, datetime(2026, 1, 1))
+
+
+class TestConfiguration:
+    def test_pw_stricter_policy_is_built_by_changing_fields(self) -> None:
+        """A 15-character minimum is a field change, not a subclass."""
+        strict = attrs.evolve(POLICY, min_length=15, max_length=64)
+        assert [v.code for v in strict.check("Blue#Sky42")] == ["password.too_short"]
+        assert strict.requirements()[0].text == "Between 15 and 64 characters."
+
+    def test_pw_looser_policy_switches_rules_off(self) -> None:
+        """A NIST-like policy accepts a long passphrase with spaces."""
+        loose = PasswordPolicy(
+            min_length=15,
+            max_length=None,
+            require_letter=False,
+            require_digit=False,
+            require_special=False,
+            restrict_characters=False,
+            forbid_leading_digit=False,
+            max_repeat=None,
+            max_age=None,
+        )
+        assert loose.check("correct horse battery staple") == ()
+        assert loose.nist_deviations()[-1].topic == "blocklist"
+
+    def test_inconsistent_policy_is_refused(self) -> None:
+        """A policy whose maximum is below its minimum is a ValidationError listing why."""
+        with pytest.raises(ValidationError) as info:
+            PasswordPolicy(min_length=10, max_length=8, specials="ab")
+        assert info.value.code == "password_policy.invalid"
+        assert len(info.value.fields["problems"]) == 2
+
+    def test_policy_round_trips_through_the_converter(self) -> None:
+        """A policy is data: it round-trips through the one converter (ST-4)."""
+        assert from_data(to_data(POLICY), PasswordPolicy) == POLICY
+
+    def test_pw_1_to_12_requirements_list_every_rule_for_a_form(self) -> None:
+        """The form text has one line per rule, in rule order."""
+        rules = [r.rule for r in POLICY.requirements()]
+        assert rules == [f"PW-{n}" for n in range(1, 13)]
+        assert POLICY.requirements()[3].text == (
+            "At least one special character: ! @ # $ % ^ & * ? ~ _ - + ="
+        )
+
+    def test_pw_13_ia_policy_reports_its_nist_deviations(self) -> None:
+        """The I&A policy names each deviation from NIST SP 800-63B (PW-13)."""
+        topics = [d.topic for d in POLICY.nist_deviations()]
+        assert topics == [
+            "composition rules",
+            "minimum length",
+            "maximum length",
+            "character set",
+            "periodic expiry",
+            "blocklist",
+        ]
+        assert all(d.reference.startswith("NIST SP 800-63B") for d in POLICY.nist_deviations())
+
+    def test_generated_temporary_passwords_comply(self) -> None:
+        """generate() returns passwords that pass the policy for that user."""
+        for _ in range(20):
+            password = POLICY.generate(user_id=USER_ID, last_name=LAST_NAME)
+            assert codes(password) == []
