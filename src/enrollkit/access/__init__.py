@@ -1,0 +1,104 @@
+"""Access: roles, employers, staff invitations, surrogacy connections, decisions.
+
+What a user may do (rules RO-*, CO-*), as opposed to who the user is
+(:mod:`enrollkit.identity`: accounts and authentication, rules PW-*, AC-*).
+Actors are account ids (strings); access never loads accounts to decide.
+
+The one question every use case asks is :func:`decide` (CO-7, CO-8).
+"""
+
+from enrollkit.access.associations import (
+    ASSOCIATION_TRANSITIONS,
+    ASSOCIATIONS,
+    Association,
+    AssociationEvent,
+    AssociationState,
+    Employer,
+    Grant,
+    GrantBasis,
+)
+from enrollkit.access.connections import (
+    CONNECTION_TRANSITIONS,
+    CONNECTIONS,
+    PENDING_LIFETIME,
+    Connection,
+    ConnectionEvent,
+    ConnectionState,
+    Side,
+)
+from enrollkit.access.decisions import (
+    Decision,
+    Denial,
+    Fixer,
+    GrantKind,
+    GrantPath,
+    decide,
+    decide_connection,
+    decide_for_organization,
+    decide_grant,
+    decide_manage,
+    employer_of,
+    roles_held,
+)
+from enrollkit.access.organizations import (
+    ORGANIZATIONS,
+    PROFILES,
+    Organization,
+    ProviderProfile,
+    normalize_legal_name,
+)
+from enrollkit.access.roles import (
+    APPROVERS,
+    PERMISSIONS,
+    Action,
+    EmployerKind,
+    Role,
+    System,
+    approvers_of,
+    can_grant,
+    permits,
+)
+
+__all__ = [
+    "APPROVERS",
+    "ASSOCIATIONS",
+    "ASSOCIATION_TRANSITIONS",
+    "CONNECTIONS",
+    "CONNECTION_TRANSITIONS",
+    "ORGANIZATIONS",
+    "PENDING_LIFETIME",
+    "PERMISSIONS",
+    "PROFILES",
+    "Action",
+    "Association",
+    "AssociationEvent",
+    "AssociationState",
+    "Connection",
+    "ConnectionEvent",
+    "ConnectionState",
+    "Decision",
+    "Denial",
+    "Employer",
+    "EmployerKind",
+    "Fixer",
+    "Grant",
+    "GrantBasis",
+    "GrantKind",
+    "GrantPath",
+    "Organization",
+    "ProviderProfile",
+    "Role",
+    "Side",
+    "System",
+    "approvers_of",
+    "can_grant",
+    "decide",
+    "decide_connection",
+    "decide_for_organization",
+    "decide_grant",
+    "decide_manage",
+    "employer_of",
+    "normalize_legal_name",
+    "permits",
+    "roles_held",
+]
