@@ -5,6 +5,7 @@ NPPES comparison, deadlines) live beside the use cases
 (:class:`EnrollmentService`); the docs page "Enrollment" has the tour.
 """
 
+from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
 from enrollkit.enrollment._application import (
     APPLICATIONS,
     Application,
@@ -56,23 +57,27 @@ from enrollkit.enrollment._nppes import (
     normalize,
     normalize_address,
 )
+from enrollkit.enrollment._service import EnrollmentService
 
 __all__ = [
     "APPLICATIONS",
     "DEFAULT_MAX_DOCUMENT_BYTES",
     "FINAL_STATUSES",
     "TRANSITIONS",
+    "AccountIdContacts",
     "Address",
     "Application",
     "ApplicationContent",
     "ApplicationEvent",
     "ApplicationStatus",
     "ChangeKind",
+    "Contacts",
     "DeadlinePolicy",
     "DevelopmentRequest",
     "DocumentPolicy",
     "DocumentRef",
     "DocumentStore",
+    "EnrollmentService",
     "Form",
     "InMemoryDocumentStore",
     "InMemoryNppesDirectory",
@@ -101,5 +106,6 @@ __all__ = [
     "normalize",
     "normalize_address",
     "reassigns",
+    "require_pecos_access",
     "sniff_media_type",
 ]

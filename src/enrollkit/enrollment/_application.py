@@ -24,7 +24,7 @@ from enrollkit.enrollment._lifecycle import (
     ApplicationStatus,
     next_status,
 )
-from enrollkit.enrollment._nppes import NppesMismatch
+from enrollkit.enrollment._nppes import NppesMismatch, NppesRecord, compare_with_nppes
 from enrollkit.errors import ExpiredError, InvalidTransitionError, NotFoundError, ValidationError
 from enrollkit.serialization import canonical_json
 from enrollkit.storage import Collection, Index, time_key
@@ -238,6 +238,30 @@ class Application:
     def is_final(self, now: datetime) -> bool:
         """Whether nothing can happen to the application any more."""
         return self.status_at(now) in FINAL_STATUSES
+
+    def nppes_blockers(self, record: NppesRecord | None) -> tuple[NppesMismatch, ...]:
+        """The NPPES mismatches of the working copy not yet acknowledged (Rule EN-6)."""
+        mismatches = compare_with_nppes(self.content, record)
+        ack = self.nppes_acknowledgement
+        if ack is None:
+            return mismatches
+        return tuple(m for m in mismatches if m not in set(ack.mismatches))
+
+    def require_nppes_consistent(self, record: NppesRecord | None) -> None:
+        """Refuse sending while NPPES mismatches are neither resolved nor acknowledged (EN-6)."""
+        blockers = self.nppes_blockers(record)
+        if blockers:
+            raise ValidationError(
+                "application.nppes_mismatch",
+                "The application differs from NPPES: "
+                + "; ".join(m.describe() for m in blockers)
+                + ". Correct the application or NPPES, or acknowledge the differences (EN-6).",
+                application_id=self.id,
+                mismatches=[
+                    {"field": m.field, "application": m.application_value, "nppes": m.nppes_value}
+                    for m in blockers
+                ],
+            )
 
     # -- transitions (pure) -------------------------------------------------------------
 

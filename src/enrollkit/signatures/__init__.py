@@ -1,1 +1,51 @@
-"""enrollkit.signatures (see the docs)."""
+"""enrollkit.signatures: signer slots, requests, signatures, certificates (SG-*).
+
+Who must sign (:func:`signer_slots`, SG-1), who may (:func:`eligibility`,
+RO-8), and the use cases of a signature round (:class:`SignatureService`):
+send for signature, revise, sign, decline; the certificate (SG-8).
+"""
+
+import enrollkit.enrollment  # noqa: F401  (signatures build on enrollment; load it first)
+from enrollkit.signatures._certificate import (
+    CertificateEntry,
+    SignatureCertificate,
+    build_certificate,
+)
+from enrollkit.signatures._service import SignatureService
+from enrollkit.signatures._sheet import (
+    SIGNATURE_SHEETS,
+    Attestation,
+    RequestStatus,
+    Signature,
+    SignatureMethod,
+    SignatureRequest,
+    SignatureSheet,
+)
+from enrollkit.signatures._slots import (
+    Eligibility,
+    SignerFacts,
+    SignerSlot,
+    SlotParty,
+    eligibility,
+    signer_slots,
+)
+
+__all__ = [
+    "SIGNATURE_SHEETS",
+    "Attestation",
+    "CertificateEntry",
+    "Eligibility",
+    "RequestStatus",
+    "Signature",
+    "SignatureCertificate",
+    "SignatureMethod",
+    "SignatureRequest",
+    "SignatureService",
+    "SignatureSheet",
+    "SignerFacts",
+    "SignerSlot",
+    "SlotParty",
+    "build_certificate",
+    "eligibility",
+    "signer_slots",
+]
