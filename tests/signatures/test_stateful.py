@@ -11,7 +11,9 @@ request, and the clock moving, in any order. After every step:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from hypothesis import event, settings
 from hypothesis import strategies as st
@@ -21,6 +23,7 @@ from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.clock import FixedClock
 from enrollkit.enrollment import (
     Address,
+    ApplicationContent,
     ApplicationStatus,
     Form,
     Kind,
@@ -31,6 +34,8 @@ from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.runtime import Runtime, SequentialIds
 from enrollkit.signatures import Attestation
 from tests.enrollment.world import EMAILS, Kit, ana_855r
+
+T = TypeVar("T")
 
 USERS = ("u-ana", "u-ao", "u-do", "u-seu", "u-cred", "u-stranger")
 SLOTS = ("individual", "receiving_organization")
@@ -81,10 +86,10 @@ class SignatureRound(RuleBasedStateMachine):
         ).id
         self.digests: dict[tuple[int, frozenset[int]], str] = {}
 
-    def _content(self, mailing: int):  # type: ignore[no-untyped-def]
+    def _content(self, mailing: int) -> ApplicationContent:
         return ana_855r(mailing_address=MAILING[mailing])
 
-    def _attempt(self, action):  # type: ignore[no-untyped-def]
+    def _attempt(self, action: Callable[[], T]) -> T | None:
         try:
             return action()
         except EnrollkitError:
@@ -126,8 +131,8 @@ class SignatureRound(RuleBasedStateMachine):
         )
         if done:
             self.mailing = mailing
-            if attach:
-                self.docs = self.docs | {doc}  # type: ignore[operator]
+            if attach and doc is not None:
+                self.docs = self.docs | {doc}
 
     @rule(pair=st.sampled_from(sorted(ELIGIBLE)))
     def sign_as_eligible(self, pair: tuple[str, str]) -> None:
