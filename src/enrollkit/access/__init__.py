@@ -40,6 +40,13 @@ from enrollkit.access.decisions import (
     employer_of,
     roles_held,
 )
+from enrollkit.access.invitations import (
+    INVITATIONS,
+    PIN_ALPHABET,
+    Invitation,
+    InvitationPolicy,
+    InvitationState,
+)
 from enrollkit.access.organizations import (
     ORGANIZATIONS,
     PROFILES,
@@ -57,6 +64,14 @@ from enrollkit.access.roles import (
     approvers_of,
     can_grant,
     permits,
+    render_matrix_markdown,
+)
+from enrollkit.access.service import AccessService, OrganizationRegistration
+from enrollkit.access.verification import (
+    AuthorizedOfficialVerifier,
+    InMemoryVerifier,
+    Verification,
+    VerificationStatus,
 )
 
 __all__ = [
@@ -65,14 +80,18 @@ __all__ = [
     "ASSOCIATION_TRANSITIONS",
     "CONNECTIONS",
     "CONNECTION_TRANSITIONS",
+    "INVITATIONS",
     "ORGANIZATIONS",
     "PENDING_LIFETIME",
     "PERMISSIONS",
+    "PIN_ALPHABET",
     "PROFILES",
+    "AccessService",
     "Action",
     "Association",
     "AssociationEvent",
     "AssociationState",
+    "AuthorizedOfficialVerifier",
     "Connection",
     "ConnectionEvent",
     "ConnectionState",
@@ -85,11 +104,18 @@ __all__ = [
     "GrantBasis",
     "GrantKind",
     "GrantPath",
+    "InMemoryVerifier",
+    "Invitation",
+    "InvitationPolicy",
+    "InvitationState",
     "Organization",
+    "OrganizationRegistration",
     "ProviderProfile",
     "Role",
     "Side",
     "System",
+    "Verification",
+    "VerificationStatus",
     "approvers_of",
     "can_grant",
     "decide",
@@ -100,5 +126,6 @@ __all__ = [
     "employer_of",
     "normalize_legal_name",
     "permits",
+    "render_matrix_markdown",
     "roles_held",
 ]

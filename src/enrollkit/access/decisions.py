@@ -66,6 +66,7 @@ from enrollkit.access.roles import (
     can_grant,
     can_manage,
     permits,
+    require_grantable,
 )
 from enrollkit.errors import NotPermittedError, ValidationError
 from enrollkit.npi import NPIType
@@ -670,7 +671,7 @@ def decide_grant(tx: Transaction, *, user_id: str, employer: Employer, role: Rol
     only by the verifier. Raises ValidationError for a role the employer
     cannot grant at all (an IP's staff are SEUs).
     """
-    _check_grantable(employer, role)
+    require_grantable(employer.kind, role)
     names = _Names(tx)
     where = names.employer(employer)
     if role in VERIFIED_ROLES:
@@ -781,15 +782,3 @@ def _decide_side(tx: Transaction, user_id: str, connection: Connection, side: Si
         action=Action.MANAGE_CONNECTIONS,
         organization_id=connection.surrogate_id,
     )
-
-
-def _check_grantable(employer: Employer, role: Role) -> None:
-    if role not in GRANTABLE_ROLES[employer.kind]:
-        allowed = _roles_phrase(GRANTABLE_ROLES[employer.kind])
-        raise ValidationError(
-            "association.role_not_grantable",
-            f"An association with {'an organization' if employer.kind is EmployerKind.ORGANIZATION else 'an individual provider'} "
-            f"holds {allowed}; {role.label} is not one of them (RO-1, RO-5).",
-            role=role.value,
-            employer_kind=employer.kind.value,
-        )

@@ -23,6 +23,8 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
+from enrollkit.errors import ValidationError
+
 __all__ = [
     "APPROVERS",
     "GRANTABLE_ROLES",
@@ -38,6 +40,7 @@ __all__ = [
     "can_manage",
     "permits",
     "render_matrix_markdown",
+    "require_grantable",
     "roles_permitting",
 ]
 
@@ -184,6 +187,20 @@ def can_grant(granter: Role, role: Role) -> bool:
 def can_manage(manager: Role, role: Role) -> bool:
     """Return whether a holder of *manager* may modify or end an association in *role*."""
     return manager in MANAGERS.get(role, frozenset()) and permits(manager, Action.MANAGE_STAFF)
+
+
+def require_grantable(kind: EmployerKind, role: Role) -> None:
+    """Raise ValidationError unless an employer of *kind* can hold *role* at all (RO-1, RO-5):
+    organizations have AOs, AMs and SEUs; an individual provider has SEUs."""
+    if role not in GRANTABLE_ROLES[kind]:
+        allowed = ", ".join(r.value for r in Role if r in GRANTABLE_ROLES[kind])
+        raise ValidationError(
+            "association.role_not_grantable",
+            f"An association with an {kind.value.replace('_', ' ')} holds one of {allowed}; "
+            f"{role.label} is not one of them (RO-1, RO-5).",
+            role=role.value,
+            employer_kind=kind.value,
+        )
 
 
 def render_matrix_markdown() -> str:
