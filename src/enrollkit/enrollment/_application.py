@@ -74,7 +74,7 @@ def content_digest(content: ApplicationContent, documents: Iterable[DocumentRef]
     digested = tuple(
         sorted(
             (_DigestedDocument(d.filename, d.media_type, d.size, d.sha256) for d in documents),
-            key=lambda d: (d.sha256, d.filename),
+            key=lambda d: (d.sha256, d.filename, d.media_type.value, d.size),
         )
     )
     return hashlib.sha256(canonical_json(_DigestedContent(content, digested))).hexdigest()
