@@ -6,6 +6,21 @@ NPPES comparison, deadlines) live beside the use cases
 """
 
 from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
+from enrollkit.enrollment._agenda import (
+    Agenda,
+    AgendaItem,
+    AgendaQuery,
+    AgendaSource,
+    build_agenda,
+    change_report_source,
+    connection_source,
+    development_source,
+    enrollment_agenda_sources,
+    invitation_source,
+    password_expiry_source,
+    profiles_in_scope,
+    revalidation_source,
+)
 from enrollkit.enrollment._application import (
     APPLICATIONS,
     Application,
@@ -16,6 +31,7 @@ from enrollkit.enrollment._application import (
     content_digest,
     reassigns,
 )
+from enrollkit.enrollment._changes import REPORTABLE_CHANGES, ReportableChange
 from enrollkit.enrollment._content import (
     Address,
     ApplicationContent,
@@ -63,9 +79,14 @@ __all__ = [
     "APPLICATIONS",
     "DEFAULT_MAX_DOCUMENT_BYTES",
     "FINAL_STATUSES",
+    "REPORTABLE_CHANGES",
     "TRANSITIONS",
     "AccountIdContacts",
     "Address",
+    "Agenda",
+    "AgendaItem",
+    "AgendaQuery",
+    "AgendaSource",
     "Application",
     "ApplicationContent",
     "ApplicationEvent",
@@ -94,18 +115,28 @@ __all__ = [
     "PracticeLocation",
     "Practitioner",
     "Reassignment",
+    "ReportableChange",
     "Revision",
     "Section",
     "SectionField",
+    "build_agenda",
+    "change_report_source",
     "compare_with_nppes",
+    "connection_source",
     "content_digest",
     "days_left",
+    "development_source",
+    "enrollment_agenda_sources",
     "inspect_document",
+    "invitation_source",
     "lifecycle_mermaid",
     "next_status",
     "normalize",
     "normalize_address",
+    "password_expiry_source",
+    "profiles_in_scope",
     "reassigns",
     "require_pecos_access",
+    "revalidation_source",
     "sniff_media_type",
 ]

@@ -12,10 +12,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import Final
 
+import attrs
+
 from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
 from enrollkit.enrollment._application import APPLICATIONS, Application
+from enrollkit.enrollment._changes import REPORTABLE_CHANGES, ReportableChange
 from enrollkit.enrollment._content import ApplicationContent, DocumentRef
-from enrollkit.enrollment._deadlines import DeadlinePolicy
+from enrollkit.enrollment._deadlines import ChangeKind, DeadlinePolicy
 from enrollkit.enrollment._documents import (
     DocumentPolicy,
     DocumentStore,
@@ -220,6 +223,64 @@ class EnrollmentService:
             )
             tx.commit()
         return mismatches
+
+    # -- changes to report (EN-7) -------------------------------------------------------
+
+    def record_change(
+        self,
+        *,
+        actor: str,
+        profile_id: str,
+        form: Form,
+        change: ChangeKind,
+        occurred_on: date,
+        description: str,
+    ) -> ReportableChange:
+        """Record a change that must be reported within its window (EN-7); it shows on the
+        agenda until reported."""
+        with self.runtime.transaction() as tx:
+            require_pecos_access(tx, user_id=actor, profile_id=profile_id)
+            recorded = tx.repo(REPORTABLE_CHANGES).add(
+                ReportableChange(
+                    id=tx.new_id("change"),
+                    profile_id=profile_id,
+                    form=form,
+                    change=change,
+                    occurred_on=occurred_on,
+                    description=description,
+                    recorded_by=actor,
+                    recorded_at=tx.now,
+                )
+            )
+            due = self.deadlines.change_report_due(change, form, occurred_on)
+            tx.record(
+                "change.recorded",
+                subject=recorded.id,
+                actor=actor,
+                profile_id=profile_id,
+                form=form.value,
+                change=change.value,
+                occurred_on=occurred_on.isoformat(),
+                due=due.isoformat(),
+            )
+            tx.commit()
+        return recorded
+
+    def mark_change_reported(self, change_id: str, *, actor: str) -> ReportableChange:
+        """Record that the change was reported (to NPPES, or outside enrollkit)."""
+        with self.runtime.transaction() as tx:
+            change = require(tx.repo(REPORTABLE_CHANGES), change_id, what="reportable change")
+            require_pecos_access(tx, user_id=actor, profile_id=change.profile_id)
+            if change.reported_at is not None:
+                raise ValidationError(
+                    "change.already_reported",
+                    f"This change was already marked reported on {change.reported_at.date()}.",
+                    change_id=change_id,
+                )
+            stored = tx.repo(REPORTABLE_CHANGES).save(attrs.evolve(change, reported_at=tx.now))
+            tx.record("change.reported", subject=change.id, actor=actor)
+            tx.commit()
+        return stored
 
     # -- the MAC's side -----------------------------------------------------------------
 

@@ -6,6 +6,7 @@ send for signature, revise, sign, decline; the certificate (SG-8).
 """
 
 import enrollkit.enrollment  # noqa: F401  (signatures build on enrollment; load it first)
+from enrollkit.signatures._agenda import SIGNATURE_TARGET_DAYS, agenda_sources, signature_source
 from enrollkit.signatures._certificate import (
     CertificateEntry,
     SignatureCertificate,
@@ -32,6 +33,7 @@ from enrollkit.signatures._slots import (
 
 __all__ = [
     "SIGNATURE_SHEETS",
+    "SIGNATURE_TARGET_DAYS",
     "Attestation",
     "CertificateEntry",
     "Eligibility",
@@ -45,7 +47,9 @@ __all__ = [
     "SignerFacts",
     "SignerSlot",
     "SlotParty",
+    "agenda_sources",
     "build_certificate",
     "eligibility",
+    "signature_source",
     "signer_slots",
 ]
