@@ -8,7 +8,7 @@ records what the MAC does with them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Final
 
@@ -31,6 +31,16 @@ from enrollkit.enrollment._nppes import (
     NppesDirectory,
     NppesMismatch,
     compare_with_nppes,
+)
+from enrollkit.enrollment._reports import (
+    ApprovedEnrollmentRecord,
+    MedicareIdRow,
+    PendingReassignmentRow,
+    ReassignmentRow,
+    approved_record,
+    medicare_id_report,
+    pending_reassignments,
+    reassignment_report,
 )
 from enrollkit.errors import NotPermittedError, ValidationError
 from enrollkit.notify import Notification
@@ -282,6 +292,55 @@ class EnrollmentService:
             tx.commit()
         return stored
 
+    # -- reports (EN-8) ----------------------------------------------------------------
+
+    def _profile_applications(
+        self, tx: Transaction, profile_id: str, actor: str
+    ) -> tuple[Application, ...]:
+        require_pecos_access(tx, user_id=actor, profile_id=profile_id)
+        return tuple(tx.repo(APPLICATIONS).find(APPLICATIONS.index("profile"), profile_id))
+
+    def medicare_id_report(self, profile_id: str, *, actor: str) -> tuple[MedicareIdRow, ...]:
+        """PTAN and Medicare ID of every approved enrollment of the profile (EN-8)."""
+        with self.runtime.transaction() as tx:
+            return medicare_id_report(self._profile_applications(tx, profile_id, actor))
+
+    def approved_record(self, application_id: str, *, actor: str) -> ApprovedEnrollmentRecord:
+        """The approved enrollment record of an application (EN-8)."""
+        with self.runtime.transaction() as tx:
+            app = self._load_for(tx, application_id, actor)
+        return approved_record(app, policy=self.deadlines)
+
+    def pending_reassignments(
+        self, profile_id: str, *, actor: str
+    ) -> tuple[PendingReassignmentRow, ...]:
+        """Reassignments not yet decided, to or from the profile (EN-8)."""
+        with self.runtime.transaction() as tx:
+            apps = self._profile_applications(tx, profile_id, actor)
+            incoming = tx.repo(APPLICATIONS).find(
+                APPLICATIONS.index("reassignment_target"), profile_id
+            )
+            return pending_reassignments(_unique(apps, incoming), now=tx.now)
+
+    def reassignment_report(self, profile_id: str, *, actor: str) -> tuple[ReassignmentRow, ...]:
+        """Approved reassignments to or from the profile: PTAN, effective date, revalidation
+        due date (EN-8)."""
+        with self.runtime.transaction() as tx:
+            apps = self._profile_applications(tx, profile_id, actor)
+            incoming = tx.repo(APPLICATIONS).find(
+                APPLICATIONS.index("reassignment_target"), profile_id
+            )
+            reassigning = _unique(apps, incoming)
+            individuals = _unique(
+                *(
+                    tx.repo(APPLICATIONS).find(APPLICATIONS.index("profile"), p)
+                    for p in {a.profile_id for a in reassigning}
+                )
+            )
+            return reassignment_report(
+                reassigning, individual_enrollments=individuals, policy=self.deadlines
+            )
+
     # -- the MAC's side -----------------------------------------------------------------
 
     def start_review(self, application_id: str, *, reviewer: str | None = None) -> Application:
@@ -372,3 +431,11 @@ class EnrollmentService:
             )
             tx.commit()
         return stored
+
+
+def _unique(*groups: Iterable[Application]) -> tuple[Application, ...]:
+    found: dict[str, Application] = {}
+    for group in groups:
+        for app in group:
+            found.setdefault(app.id, app)
+    return tuple(found[key] for key in sorted(found))
