@@ -60,7 +60,9 @@ CS, CE = ConnectionState, ConnectionEvent
 CONN_CYCLE = [("approve", CS.PENDING, CS.APPROVED), ("remove", CS.APPROVED, CS.REMOVED)]
 
 
-def timed(step: Callable[[], None], *, ops_per_call: int, calls: int, repeats: int) -> list[float]:
+def timed(
+    step: Callable[[], object], *, ops_per_call: int, calls: int, repeats: int
+) -> list[float]:
     """Nanoseconds per operation, one sample per repeat."""
     samples = []
     for _ in range(repeats):
@@ -127,10 +129,10 @@ def statemachine_application() -> Callable[[], None]:
         in_review = State()
         development_requested = State()
 
-        edit = draft.to.itself() | development_requested.to(draft)
+        edit = draft.to.itself() | development_requested.to(draft)  # type: ignore[no-untyped-call]
         send_for_signature = draft.to(pending_signatures)
-        revise = pending_signatures.to.itself()
-        sign = pending_signatures.to.itself()
+        revise = pending_signatures.to.itself()  # type: ignore[no-untyped-call]
+        sign = pending_signatures.to.itself()  # type: ignore[no-untyped-call]
         last_signature = pending_signatures.to(submitted)
         start_review = submitted.to(in_review)
         request_development = in_review.to(development_requested)
@@ -175,13 +177,16 @@ def ours_application_aggregate() -> Callable[[], None]:
 
 
 def ours_connection() -> Callable[[], None]:
-    table = {**CONNECTION_TRANSITIONS, (CS.REMOVED, "reset"): CS.PENDING}
-    events = [CE.APPROVE, CE.REMOVE, "reset"]
+    table: dict[tuple[ConnectionState, object], ConnectionState] = {
+        **CONNECTION_TRANSITIONS,
+        (CS.REMOVED, "reset"): CS.PENDING,
+    }
+    events: list[object] = [CE.APPROVE, CE.REMOVE, "reset"]
 
     def step() -> None:
         state = CS.PENDING
         for event in events:
-            new = table.get((state, event))  # type: ignore[call-overload]
+            new = table.get((state, event))
             if new is None:
                 raise AssertionError("not allowed")
             state = new
