@@ -177,10 +177,10 @@ def ours_application_aggregate() -> Callable[[], None]:
 
 
 def ours_connection() -> Callable[[], None]:
-    table: dict[tuple[ConnectionState, object], ConnectionState] = {
-        **CONNECTION_TRANSITIONS,
-        (CS.REMOVED, "reset"): CS.PENDING,
-    }
+    table: dict[tuple[ConnectionState, object], ConnectionState] = dict(
+        CONNECTION_TRANSITIONS.items()
+    )
+    table[(CS.REMOVED, "reset")] = CS.PENDING
     events: list[object] = [CE.APPROVE, CE.REMOVE, "reset"]
 
     def step() -> None:
