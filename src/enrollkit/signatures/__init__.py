@@ -14,13 +14,16 @@ from enrollkit.signatures._certificate import (
 )
 from enrollkit.signatures._service import SignatureService
 from enrollkit.signatures._sheet import (
+    REQUEST_TRANSITIONS,
     SIGNATURE_SHEETS,
     Attestation,
+    RequestEvent,
     RequestStatus,
     Signature,
     SignatureMethod,
     SignatureRequest,
     SignatureSheet,
+    request_lifecycle_mermaid,
 )
 from enrollkit.signatures._slots import (
     Eligibility,
@@ -32,11 +35,13 @@ from enrollkit.signatures._slots import (
 )
 
 __all__ = [
+    "REQUEST_TRANSITIONS",
     "SIGNATURE_SHEETS",
     "SIGNATURE_TARGET_DAYS",
     "Attestation",
     "CertificateEntry",
     "Eligibility",
+    "RequestEvent",
     "RequestStatus",
     "Signature",
     "SignatureCertificate",
@@ -50,6 +55,7 @@ __all__ = [
     "agenda_sources",
     "build_certificate",
     "eligibility",
+    "request_lifecycle_mermaid",
     "signature_source",
     "signer_slots",
 ]

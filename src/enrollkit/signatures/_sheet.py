@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import Enum
+from types import MappingProxyType
 from typing import Final
 
 import attrs
@@ -23,13 +24,16 @@ from enrollkit.signatures._slots import SignerSlot
 from enrollkit.storage import Collection, Index
 
 __all__ = [
+    "REQUEST_TRANSITIONS",
     "SIGNATURE_SHEETS",
     "Attestation",
+    "RequestEvent",
     "RequestStatus",
     "Signature",
     "SignatureMethod",
     "SignatureRequest",
     "SignatureSheet",
+    "request_lifecycle_mermaid",
 ]
 
 
@@ -64,6 +68,36 @@ class RequestStatus(Enum):
     SUPERSEDED = "superseded"  #: a newer revision or a decline closed it (SG-5, SG-7)
 
 
+class RequestEvent(Enum):
+    """What can happen to a signature request."""
+
+    SIGN = "sign"  #: an eligible signer signs it (SG-4)
+    DECLINE = "decline"  #: an eligible signer declines it (SG-7)
+    SUPERSEDE = "supersede"  #: a new revision or a decline elsewhere closes it (SG-5, SG-7)
+
+
+#: The signature request lifecycle: ``{(status, event): new status}`` (SG-2..SG-7).
+REQUEST_TRANSITIONS: Final[Mapping[tuple[RequestStatus, RequestEvent], RequestStatus]] = (
+    MappingProxyType(
+        {
+            (RequestStatus.OPEN, RequestEvent.SIGN): RequestStatus.SIGNED,
+            (RequestStatus.OPEN, RequestEvent.DECLINE): RequestStatus.DECLINED,
+            (RequestStatus.OPEN, RequestEvent.SUPERSEDE): RequestStatus.SUPERSEDED,
+        }
+    )
+)
+
+
+def request_lifecycle_mermaid() -> str:
+    """The request lifecycle as a Mermaid state diagram, generated from the table."""
+    lines = ["stateDiagram-v2", f"    [*] --> {RequestStatus.OPEN.value}"]
+    for (source, event), target in REQUEST_TRANSITIONS.items():
+        lines.append(f"    {source.value} --> {target.value}: {event.value}")
+    closed = sorted({t.value for t in REQUEST_TRANSITIONS.values()})
+    lines.extend(f"    {status} --> [*]" for status in closed)
+    return "\n".join(lines)
+
+
 @attrs.frozen
 class SignatureRequest:
     """One slot to sign on one revision (Rule SG-2)."""
@@ -82,6 +116,26 @@ class SignatureRequest:
     def is_open(self) -> bool:
         """Whether the request still awaits a signature."""
         return self.status is RequestStatus.OPEN
+
+    def move(
+        self, event: RequestEvent, *, now: datetime, reason: str | None = None
+    ) -> SignatureRequest:
+        """The request after *event*, by :data:`REQUEST_TRANSITIONS`."""
+        new = REQUEST_TRANSITIONS.get((self.status, event))
+        if new is None:
+            raise InvalidTransitionError(
+                "signature.request_closed",
+                f"Signature request {self.id} is {self.status.value}; it cannot {event.value}.",
+                request_id=self.id,
+                status=self.status.value,
+                event=event.value,
+            )
+        return attrs.evolve(
+            self,
+            status=new,
+            closed_at=now,
+            decline_reason=reason if event is RequestEvent.DECLINE else self.decline_reason,
+        )
 
 
 @attrs.frozen
@@ -192,8 +246,7 @@ class SignatureSheet:
     def supersede(self, *, now: datetime) -> SignatureSheet:
         """Close every open request and void every live signature (SG-5, SG-7)."""
         requests = tuple(
-            attrs.evolve(r, status=RequestStatus.SUPERSEDED, closed_at=now) if r.is_open else r
-            for r in self.requests
+            r.move(RequestEvent.SUPERSEDE, now=now) if r.is_open else r for r in self.requests
         )
         signatures = tuple(
             attrs.evolve(s, superseded_at=now) if s.superseded_at is None else s
@@ -204,7 +257,7 @@ class SignatureSheet:
     def add_signature(self, signature: Signature) -> SignatureSheet:
         """Record *signature* and close its request as signed."""
         requests = tuple(
-            attrs.evolve(r, status=RequestStatus.SIGNED, closed_at=signature.signed_at)
+            r.move(RequestEvent.SIGN, now=signature.signed_at)
             if r.id == signature.request_id
             else r
             for r in self.requests
@@ -214,9 +267,7 @@ class SignatureSheet:
     def decline(self, request_id: str, *, reason: str, now: datetime) -> SignatureSheet:
         """Close *request_id* as declined and supersede the rest of the round (SG-7)."""
         requests = tuple(
-            attrs.evolve(r, status=RequestStatus.DECLINED, closed_at=now, decline_reason=reason)
-            if r.id == request_id
-            else r
+            r.move(RequestEvent.DECLINE, now=now, reason=reason) if r.id == request_id else r
             for r in self.requests
         )
         return attrs.evolve(self, requests=requests).supersede(now=now)
