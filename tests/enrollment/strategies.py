@@ -72,7 +72,7 @@ contents = st.builds(
         max_size=2,
     ).map(tuple),
 )
-sha256s = st.from_regex(r"[0-9a-f]{64}", fullmatch=True)
+sha256s = st.integers(0, 2**256 - 1).map(lambda i: f"{i:064x}")
 documents = st.builds(
     DocumentRef,
     id=st.from_regex(r"doc-[0-9]{3}", fullmatch=True),
