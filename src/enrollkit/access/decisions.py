@@ -511,7 +511,17 @@ def _explain_denial(
     if own is not None and own.is_active:
         return _needs_role(names, employer, action, held=own, profile=profile, subject=subject)
     if evidence:
-        rank, a, c = min(evidence, key=lambda e: (e[0], e[2].id))
+        # The most relevant connection: one that asked for this system, then the state
+        # closest to access, then the newest request.
+        rank, a, c = min(
+            evidence,
+            key=lambda e: (
+                system not in e[2].requested_systems,
+                e[0],
+                -e[2].requested_at.timestamp(),
+                e[2].id,
+            ),
+        )
         return _explain_connection(names, rank, a, c, profile, system, now)
     if own is not None:
         return _pending_association(names, own, why="")
