@@ -15,6 +15,7 @@ from enrollkit.access import (
     System,
     decide,
     decide_for_organization,
+    decide_signing_authority,
     roles_held,
 )
 from enrollkit.clock import FixedClock
@@ -248,3 +249,42 @@ class TestDecisionValue:
             assert decide(
                 tx, user_id="ana", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
             ).allowed
+
+
+class TestSigningAuthority:
+    def test_ro_8_ao_signs_only_if_listed_on_the_record(
+        self, world: World, runtime: Runtime
+    ) -> None:
+        """RO-8: an I&A AO not listed on the enrollment record may not sign; listed, may."""
+        with runtime.transaction() as tx:
+            unlisted = decide_signing_authority(
+                tx, user_id="ana", organization_id=world.clinic_id, listed_officials=[]
+            )
+            listed = decide_signing_authority(
+                tx, user_id="ana", organization_id=world.clinic_id, listed_officials=["ana"]
+            )
+        assert_explained(unlisted)
+        assert unlisted.denial is not None
+        assert unlisted.denial.code == "access.not_listed_on_record"
+        assert listed.grant is not None and listed.grant.rule == "RO-8"
+
+    def test_ro_8_listed_but_not_an_official_in_ia(self, world: World, runtime: Runtime) -> None:
+        """RO-8: being on the record is not enough without the I&A role (SEU, or none)."""
+        world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
+        world.join("mia", world.clinic_id, Role.ACCESS_MANAGER, by="ana")
+        with runtime.transaction() as tx:
+            for user in ("sam", "stranger", "mia"):
+                decision = decide_signing_authority(
+                    tx, user_id=user, organization_id=world.clinic_id, listed_officials=[user]
+                )
+                assert decision.denial is not None
+                assert decision.denial.code == "access.not_an_official"
+                assert decision.denial.fixers
+            as_do = decide_signing_authority(
+                tx,
+                user_id="mia",
+                organization_id=world.clinic_id,
+                listed_officials=["mia"],
+                roles={Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER},
+            )
+        assert as_do.allowed

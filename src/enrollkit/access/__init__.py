@@ -37,6 +37,7 @@ from enrollkit.access.decisions import (
     decide_for_organization,
     decide_grant,
     decide_manage,
+    decide_signing_authority,
     employer_of,
     roles_held,
 )
@@ -123,6 +124,7 @@ __all__ = [
     "decide_for_organization",
     "decide_grant",
     "decide_manage",
+    "decide_signing_authority",
     "employer_of",
     "normalize_legal_name",
     "permits",

@@ -84,6 +84,7 @@ __all__ = [
     "decide_for_organization",
     "decide_grant",
     "decide_manage",
+    "decide_signing_authority",
     "employer_of",
     "roles_held",
 ]
@@ -510,7 +511,17 @@ def _explain_denial(
     if own is not None and own.is_active:
         return _needs_role(names, employer, action, held=own, profile=profile, subject=subject)
     if evidence:
-        rank, a, c = min(evidence, key=lambda e: (e[0], e[2].id))
+        # The most relevant connection: one that asked for this system, then the state
+        # closest to access, then the newest request.
+        rank, a, c = min(
+            evidence,
+            key=lambda e: (
+                system not in e[2].requested_systems,
+                e[0],
+                -e[2].requested_at.timestamp(),
+                e[2].id,
+            ),
+        )
         return _explain_connection(names, rank, a, c, profile, system, now)
     if own is not None:
         return _pending_association(names, own, why="")
@@ -781,4 +792,89 @@ def _decide_side(tx: Transaction, user_id: str, connection: Connection, side: Si
         user_id=user_id,
         action=Action.MANAGE_CONNECTIONS,
         organization_id=connection.surrogate_id,
+    )
+
+
+_SIGNING_ROLES: Final = frozenset({Role.AUTHORIZED_OFFICIAL})
+
+
+def decide_signing_authority(
+    tx: Transaction,
+    *,
+    user_id: str,
+    organization_id: str,
+    listed_officials: Iterable[str],
+    roles: Iterable[Role] = _SIGNING_ROLES,
+) -> Decision:
+    """May *user_id* sign a PECOS application for the organization as an official (RO-8)?
+
+    Allowed only when the user holds, in I&A, an active association with the
+    organization in one of *roles* (AO by default; pass AO and AM where the
+    form accepts an AM/DO, SG-1) **and** is among *listed_officials*, the
+    user ids listed as AO/DO on the enrollment record. Holding the role in
+    I&A alone is not enough.
+    """
+    accepted = frozenset(roles)
+    names = _Names(tx)
+    require(tx.repo(ORGANIZATIONS), organization_id, what="organization")
+    employer = Employer.organization(organization_id)
+    where = names.organization(organization_id)
+    live = _live_association(tx, user_id, employer)
+    if live is None or not live.is_active or live.role not in accepted:
+        missing = f"you do not hold the {_roles_phrase(accepted)} role with {where} in I&A" + (
+            f" (you are {live.role.label}, {live.state.value})" if live else ""
+        )
+        if Role.AUTHORIZED_OFFICIAL in accepted:
+            fixers: tuple[Fixer, ...] = (
+                Fixer(
+                    None,
+                    "the CMS help desk verifies Authorized Officials",
+                    organization_id=organization_id,
+                    verifier=True,
+                ),
+                *_employer_fixers(
+                    names,
+                    employer,
+                    frozenset().union(*(approvers_of(r) for r in accepted)),
+                    doing="grant you an official role",
+                ),
+            )
+        else:
+            fixers = _employer_fixers(
+                names,
+                employer,
+                frozenset().union(*(approvers_of(r) for r in accepted)),
+                doing="grant you the role",
+            )
+        return _deny(
+            "access.not_an_official",
+            missing,
+            fixers,
+            rule="RO-8",
+            association_id=live.id if live else None,
+        )
+    if user_id not in set(listed_officials):
+        missing = (
+            f"you are {live.role.label} of {where} in I&A but not listed as AO/DO on the "
+            "enrollment record"
+        )
+        fixers = _employer_fixers(
+            names,
+            employer,
+            {Role.AUTHORIZED_OFFICIAL},
+            doing="add you to the record with a change of information",
+        )
+        return _deny(
+            "access.not_listed_on_record", missing, fixers, rule="RO-8", association_id=live.id
+        )
+    return Decision.allow(
+        GrantPath(
+            GrantKind.ASSOCIATION,
+            live.role,
+            f"{user_id} is {live.role.label} of {where} in I&A and listed as an official on the "
+            "enrollment record (RO-8).",
+            organization_id=organization_id,
+            association_id=live.id,
+            rule="RO-8",
+        )
     )

@@ -39,6 +39,7 @@ __all__ = [
     "can_grant",
     "can_manage",
     "permits",
+    "render_grant_rules_markdown",
     "render_matrix_markdown",
     "require_grantable",
     "roles_permitting",
@@ -213,4 +214,21 @@ def render_matrix_markdown() -> str:
     for role in Role:
         cells = ["yes" if permits(role, a) else "no" for a in actions]
         lines.append(f"| {role.label} ({role.value}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def render_grant_rules_markdown() -> str:
+    """RO-3/RO-4/RO-6 as a Markdown table: who grants and who manages each employer role."""
+
+    def phrase(roles: frozenset[Role]) -> str:
+        return ", ".join(r.value for r in Role if r in roles) or "nobody"
+
+    lines = ["| role | granted or approved by | modified or ended by |", "|---|---|---|"]
+    for role in Role:
+        if role not in APPROVERS:
+            continue
+        granted = phrase(approvers_of(role))
+        if role in VERIFIED_ROLES:
+            granted = "the verifier only (help desk)"
+        lines.append(f"| {role.label} ({role.value}) | {granted} | {phrase(MANAGERS[role])} |")
     return "\n".join(lines)
