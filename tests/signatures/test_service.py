@@ -188,6 +188,37 @@ class TestSigning:
             )
         assert kit.signatures.sheet(app.id).signatures == ()
 
+    def test_ro_8_ao_not_listed_on_the_record_cannot_sign(self, kit: Kit) -> None:
+        """Acme's AO in I&A, dropped from the officials of the record, is refused (RO-8)."""
+        app = kit.enrollment.create(
+            actor="u-ao",
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            kind=Kind.REVALIDATION,
+            content=acme_855b(officials=acme_855b().officials[1:]),
+        )
+        kit.signatures.send_for_signature(app.id, actor="u-ao")
+        with pytest.raises(NotPermittedError) as info:
+            sign(kit, app.id, "u-ao", "authorized_or_delegated_official")
+        assert info.value.code == "access.not_listed_on_record"
+        done = sign(kit, app.id, "u-do", "authorized_or_delegated_official")
+        assert done.status is ApplicationStatus.SUBMITTED
+
+    def test_ro_8_am_listed_as_do_cannot_sign_an_initial_enrollment(self, kit: Kit) -> None:
+        """An initial 855B takes an AO listed as AO; the AM listed as DO is refused."""
+        app = kit.enrollment.create(
+            actor="u-ao",
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            kind=Kind.INITIAL,
+            content=acme_855b(),
+        )
+        kit.signatures.send_for_signature(app.id, actor="u-ao")
+        (request,) = kit.signatures.sheet(app.id).open_requests()
+        assert request.candidates == ("u-ao",)
+        with pytest.raises(NotPermittedError):
+            sign(kit, app.id, "u-do", "authorized_official")
+
     def test_sg_6_a_signed_slot_is_not_signed_twice(self, kit: Kit) -> None:
         """The second AO finds the organization's slot already signed."""
         app = reassignment(kit)

@@ -6,10 +6,10 @@ import itertools
 
 import pytest
 
-from enrollkit.access import Role
+from enrollkit.access import Decision, Denial, GrantKind, GrantPath, Role
 from enrollkit.enrollment import Form, Kind, Official, OfficialRole
 from enrollkit.errors import NotPermittedError, ValidationError
-from enrollkit.signatures import SignerFacts, eligibility, signer_slots
+from enrollkit.signatures import SignerFacts, eligibility, listed_for, signer_slots
 
 F, K = Form, Kind
 IND, RECV = "individual", "receiving_organization"
@@ -62,50 +62,73 @@ class TestSignerSlots:
                 assert not slot.roles & {Role.STAFF_END_USER, Role.SURROGATE}
 
 
-AO_LISTED = Official("Olga", OfficialRole.AUTHORIZED_OFFICIAL, account_id="u")
-DO_LISTED = Official("Dan", OfficialRole.DELEGATED_OFFICIAL, account_id="u")
+def allowed(role: Role) -> Decision:
+    """Access's RO-8 decision, allowed in *role*."""
+    return Decision.allow(
+        GrantPath(GrantKind.ASSOCIATION, role, f"holds {role.value}", rule="RO-8")
+    )
+
+
+def denied(code: str) -> Decision:
+    """Access's RO-8 decision, denied with *code*."""
+    return Decision.deny(
+        Denial(code, "not listed", "You are not listed on the record.", (), "RO-8")
+    )
 
 
 class TestEligibility:
-    def test_ro_8_ao_listed_on_the_record_signs(self) -> None:
-        """An AO in I&A listed as AO signs an AO slot."""
+    def test_sg_1_allowed_authority_signs_in_its_role(self) -> None:
+        """An AO whom access allows (RO-8) signs an AO slot in the AO role."""
         (slot,) = signer_slots(Form.CMS_855B, Kind.INITIAL, reassignment=False)
-        facts = SignerFacts("u", roles=frozenset({Role.AUTHORIZED_OFFICIAL}), official=AO_LISTED)
+        facts = SignerFacts("u", authority=allowed(Role.AUTHORIZED_OFFICIAL))
         assert eligibility(slot, facts).require() is Role.AUTHORIZED_OFFICIAL
 
-    def test_ro_8_ao_not_on_the_record_does_not_sign(self) -> None:
-        """An AO in I&A who is not listed as AO/DO on the record is refused (RO-8)."""
+    def test_ro_8_denied_authority_keeps_access_code_and_reason(self) -> None:
+        """When access says no (not listed on the record), the refusal carries its reason."""
         (slot,) = signer_slots(Form.CMS_855B, Kind.REVALIDATION, reassignment=False)
-        facts = SignerFacts("u", roles=frozenset({Role.AUTHORIZED_OFFICIAL}))
-        verdict = eligibility(slot, facts)
-        assert not verdict.eligible and verdict.code == "signature.not_on_record"
+        verdict = eligibility(
+            slot, SignerFacts("u", authority=denied("access.not_listed_on_record"))
+        )
+        assert not verdict.eligible and verdict.code == "access.not_listed_on_record"
+        assert "not listed on the record" in verdict.reason
         with pytest.raises(NotPermittedError):
             verdict.require()
 
-    def test_sg_1_am_listed_as_do_signs_changes_not_initial(self) -> None:
-        """An AM listed as DO signs a change but not an initial enrollment."""
-        facts = SignerFacts("u", roles=frozenset({Role.ACCESS_MANAGER}), official=DO_LISTED)
+    def test_sg_1_a_role_outside_the_slot_never_signs(self) -> None:
+        """Even an allowed decision in a role the slot does not list is refused (AM on AO-only)."""
         (initial,) = signer_slots(Form.CMS_855A, Kind.INITIAL, reassignment=False)
         (change,) = signer_slots(Form.CMS_855A, Kind.CHANGE_OF_INFORMATION, reassignment=False)
+        facts = SignerFacts("u", authority=allowed(Role.ACCESS_MANAGER))
         assert not eligibility(initial, facts).eligible
         assert eligibility(change, facts).role is Role.ACCESS_MANAGER
 
     @pytest.mark.parametrize("role", [Role.STAFF_END_USER, Role.SURROGATE])
-    def test_sg_1_seus_and_surrogates_never_sign_even_when_listed(self, role: Role) -> None:
-        """Listed on the record or not, an SEU or Surrogate is never eligible."""
+    def test_sg_1_seus_and_surrogates_never_sign(self, role: Role) -> None:
+        """No slot of any form and kind takes an SEU or a Surrogate, whatever the facts."""
         for form, kind in itertools.product(Form, Kind):
             if kind is Kind.REASSIGNMENT and form.is_organizational:
                 continue
             for slot in signer_slots(form, kind, reassignment=False):
-                for official in (AO_LISTED, DO_LISTED, None):
-                    facts = SignerFacts("u", roles=frozenset({role}), official=official)
-                    assert not eligibility(slot, facts).eligible
+                facts = SignerFacts("u", authority=allowed(role))
+                assert not eligibility(slot, facts).eligible
 
     def test_sg_1_only_the_practitioner_signs_the_individual_slot(self) -> None:
         """An AO of the group cannot sign the individual's section."""
         slot = signer_slots(Form.CMS_855R, Kind.REASSIGNMENT, reassignment=True)[0]
-        ao = SignerFacts("u", roles=frozenset({Role.AUTHORIZED_OFFICIAL}), official=AO_LISTED)
+        ao = SignerFacts("u", authority=allowed(Role.AUTHORIZED_OFFICIAL))
         assert not eligibility(slot, ao).eligible
         assert eligibility(slot, SignerFacts("u", owns_profile=True)).role is (
             Role.INDIVIDUAL_PROVIDER
         )
+
+    def test_sg_1_listing_the_slot_accepts(self) -> None:
+        """An AO-only slot counts only officials listed as AO; AO-or-DO slots count both."""
+        officials = (
+            Official("Olga", OfficialRole.AUTHORIZED_OFFICIAL, account_id="u-ao"),
+            Official("Dan", OfficialRole.DELEGATED_OFFICIAL, account_id="u-do"),
+            Official("Nobody", OfficialRole.AUTHORIZED_OFFICIAL),
+        )
+        (initial,) = signer_slots(Form.CMS_855S, Kind.INITIAL, reassignment=False)
+        (change,) = signer_slots(Form.CMS_855S, Kind.REVALIDATION, reassignment=False)
+        assert listed_for(initial, officials) == ("u-ao",)
+        assert listed_for(change, officials) == ("u-ao", "u-do")

@@ -31,6 +31,7 @@ from enrollkit.signatures._slots import (
     SignerSlot,
     SlotParty,
     eligibility,
+    listed_for,
     signer_slots,
 )
 
@@ -55,6 +56,7 @@ __all__ = [
     "agenda_sources",
     "build_certificate",
     "eligibility",
+    "listed_for",
     "request_lifecycle_mermaid",
     "signature_source",
     "signer_slots",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from enrollkit.access import PROFILES, ProviderProfile, Role, roles_held
+from enrollkit.access import PROFILES, ProviderProfile, Role, decide_signing_authority
 from enrollkit.enrollment import (
     APPLICATIONS,
     Application,
@@ -44,6 +44,7 @@ from enrollkit.signatures._slots import (
     SignerSlot,
     SlotParty,
     eligibility,
+    listed_for,
     signer_slots,
 )
 from enrollkit.storage import require
@@ -256,13 +257,19 @@ class SignatureService:
             target = revision.content.reassignment
             org_profile = tx.repo(PROFILES).get(target.target_profile_id) if target else None
         organization_id = org_profile.organization_id if org_profile is not None else None
-        roles = (
-            roles_held(tx, user_id=user_id, organization_id=organization_id)
+        authority = (
+            decide_signing_authority(
+                tx,
+                user_id=user_id,
+                organization_id=organization_id,
+                listed_officials=listed_for(slot, revision.content.officials),
+                roles=slot.roles,
+            )
             if organization_id
-            else frozenset()
+            else None
         )
         return SignerFacts(
-            user_id=user_id, roles=roles, official=revision.content.official_for(user_id)
+            user_id=user_id, authority=authority, official=revision.content.official_for(user_id)
         )
 
     def _nppes_record(self, content: ApplicationContent) -> NppesRecord | None:

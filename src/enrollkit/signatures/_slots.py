@@ -14,12 +14,13 @@ user is listed on the record) whether the user may sign a slot.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 from typing import Final
 
 import attrs
 
-from enrollkit.access import Role
+from enrollkit.access import Decision, Role
 from enrollkit.enrollment import Form, Kind, Official, OfficialRole
 from enrollkit.errors import NotPermittedError, ValidationError
 
@@ -29,6 +30,7 @@ __all__ = [
     "SignerSlot",
     "SlotParty",
     "eligibility",
+    "listed_for",
     "signer_slots",
 ]
 
@@ -120,13 +122,15 @@ class SignerFacts:
     """What is known about a would-be signer of one slot.
 
     ``owns_profile``: the user is the individual provider of the application's
-    profile; ``roles``: the I&A roles of the user's active associations with
-    the slot's organization; ``official``: how the user is listed on the record.
+    profile (the practitioner slot). ``authority``: access's RO-8 decision
+    (:func:`enrollkit.access.decide_signing_authority`) for the slot's
+    organization, asked with the slot's roles and the officials listed on the
+    record in a listing the slot accepts. ``official``: how the user is listed.
     """
 
     user_id: str
     owns_profile: bool = False
-    roles: frozenset[Role] = frozenset()
+    authority: Decision | None = None
     official: Official | None = None
 
 
@@ -146,12 +150,20 @@ class Eligibility:
         raise NotPermittedError(self.code, self.reason)
 
 
-def eligibility(slot: SignerSlot, facts: SignerFacts) -> Eligibility:
-    """Whether *facts* allow signing *slot* (Rules SG-1, RO-8).
+def listed_for(slot: SignerSlot, officials: Iterable[Official]) -> tuple[str, ...]:
+    """Account ids of the officials listed on the record in a way *slot* accepts (SG-1)."""
+    return tuple(
+        o.account_id for o in officials if o.account_id is not None and o.role in slot.record_roles
+    )
 
-    SEUs, Surrogates and credentialers never sign, whatever their access: only
-    the individual provider, or an AO (or AM/DO where the slot allows) of the
-    slot's organization who is also listed as AO/DO on the record, may sign.
+
+def eligibility(slot: SignerSlot, facts: SignerFacts) -> Eligibility:
+    """Whether *facts* allow signing *slot* (Rule SG-1; RO-8 is access's decision).
+
+    SEUs, Surrogates and credentialers never sign, whatever their access: the
+    practitioner slot takes only the profile's individual provider, and an
+    organization slot only the roles it lists (AO, or AO and AM), which access
+    checks together with the listing on the record (RO-8).
     """
     if slot.party is SlotParty.PRACTITIONER:
         if facts.owns_profile:
@@ -163,33 +175,24 @@ def eligibility(slot: SignerSlot, facts: SignerFacts) -> Eligibility:
             f"Only the individual practitioner signs the {slot.name} slot (SG-1); "
             "staff, surrogates and credentialers never sign for them.",
         )
-    held = facts.roles & slot.roles
-    if not held:
+    authority = facts.authority
+    if authority is None:
         return Eligibility(
             False,
             None,
-            "signature.role",
-            f"The {slot.name} slot is signed by {slot.describe()} (SG-1); you hold "
-            f"{_roles_text(facts.roles)} there. SEUs, Surrogates and credentialers never sign.",
+            "signature.no_organization",
+            f"The {slot.name} slot is signed for an organization the application does not "
+            "name; complete the application first (SG-1).",
         )
-    official = facts.official
-    if official is None or official.role not in slot.record_roles:
-        listed = "not listed" if official is None else f"listed as {official.role.value}"
-        needed = " or ".join(sorted(r.value for r in slot.record_roles))
+    if authority.grant is None or authority.grant.role not in slot.roles:
+        message = authority.denial.message if authority.denial else "that role does not sign it"
+        code = authority.denial.code if authority.denial else "signature.role"
         return Eligibility(
             False,
             None,
-            "signature.not_on_record",
-            f"You are {listed} on the enrollment record; an official signs only if "
-            f"listed as {needed} on the record (RO-8). Add yourself to the officials first.",
+            code,
+            f"The {slot.name} slot is signed by {slot.describe()} listed on the record "
+            f"(SG-1, RO-8): {message}",
         )
-    role = _AO if _AO in held else next(iter(sorted(held, key=lambda r: r.value)))
-    return Eligibility(
-        True, role, "signature.eligible", f"{role.label} listed as {official.role.value}"
-    )
-
-
-def _roles_text(roles: frozenset[Role]) -> str:
-    if not roles:
-        return "no role"
-    return "the role " + ", ".join(sorted(r.value for r in roles))
+    role = authority.grant.role
+    return Eligibility(True, role, "signature.eligible", authority.grant.explanation)
