@@ -327,3 +327,20 @@ class TestCertificate:
         assert not certificate.verified
         assert certificate.problems == ("signature sig-forged has no audit event",)
         assert "NOT VERIFIED" in certificate.to_text()
+
+
+class TestWithdraw:
+    def test_en_4_withdraw_while_out_for_signature_closes_the_requests(self, kit: Kit) -> None:
+        """The signature service withdraws and supersedes every open request; the enrollment
+        service points there instead of leaving requests open."""
+        app = reassignment(kit)
+        with pytest.raises(InvalidTransitionError) as info:
+            kit.enrollment.withdraw(app.id, actor="u-cred")
+        assert info.value.code == "application.out_for_signature"
+        withdrawn = kit.signatures.withdraw(app.id, actor="u-cred")
+        assert withdrawn.status is ApplicationStatus.WITHDRAWN
+        sheet = kit.signatures.sheet(app.id)
+        assert sheet.open_requests() == ()
+        assert {r.status for r in sheet.requests} == {RequestStatus.SUPERSEDED}
+        with pytest.raises(InvalidTransitionError):
+            sign(kit, app.id, "u-ana", "individual")

@@ -282,7 +282,7 @@ class Application:
             changes["status_changed_at"] = now
         return attrs.evolve(self, status=new_status, **changes)  # type: ignore[arg-type]
 
-    def _check_editable(self, now: datetime) -> None:
+    def _check_editable(self) -> None:
         if self.status is S.PENDING_SIGNATURES:
             raise InvalidTransitionError(
                 "application.out_for_signature",
@@ -293,7 +293,7 @@ class Application:
 
     def edit(self, content: ApplicationContent, *, now: datetime) -> Application:
         """Replace the working content of a draft, or start a development response (EN-3)."""
-        self._check_editable(now)
+        self._check_editable()
         if not isinstance(content, ApplicationContent):
             raise ValidationError(
                 "application.content", "edit() takes an ApplicationContent value."
@@ -302,12 +302,12 @@ class Application:
 
     def attach(self, document: DocumentRef, *, now: datetime) -> Application:
         """Add a supporting document to the working copy (EN-5)."""
-        self._check_editable(now)
+        self._check_editable()
         return self._move(E.EDIT, now, documents=(*self.documents, document))
 
     def detach(self, document_id: str, *, now: datetime) -> Application:
         """Remove a supporting document from the working copy."""
-        self._check_editable(now)
+        self._check_editable()
         kept = tuple(d for d in self.documents if d.id != document_id)
         if len(kept) == len(self.documents):
             raise NotFoundError(

@@ -26,6 +26,7 @@ from enrollkit.enrollment._documents import (
     inspect_document,
 )
 from enrollkit.enrollment._forms import Form, Kind
+from enrollkit.enrollment._lifecycle import ApplicationStatus
 from enrollkit.enrollment._nppes import (
     InMemoryNppesDirectory,
     NppesDirectory,
@@ -42,7 +43,7 @@ from enrollkit.enrollment._reports import (
     pending_reassignments,
     reassignment_report,
 )
-from enrollkit.errors import NotPermittedError, ValidationError
+from enrollkit.errors import InvalidTransitionError, NotPermittedError, ValidationError
 from enrollkit.notify import Notification
 from enrollkit.runtime import Runtime, Transaction
 from enrollkit.storage import require
@@ -425,6 +426,13 @@ class EnrollmentService:
         with self.runtime.transaction() as tx:
             app = self._load_for(tx, application_id, actor)
             before = app.status_at(tx.now)
+            if before is ApplicationStatus.PENDING_SIGNATURES:
+                raise InvalidTransitionError(
+                    "application.out_for_signature",
+                    "The application is out for signature; withdraw it with "
+                    "SignatureService.withdraw, which also closes its signature requests.",
+                    application_id=app.id,
+                )
             stored = tx.repo(APPLICATIONS).save(app.withdraw(now=tx.now))
             tx.record(
                 "application.withdrawn", subject=app.id, actor=actor, status_before=before.value

@@ -275,6 +275,27 @@ class SignatureService:
     def _nppes_record(self, content: ApplicationContent) -> NppesRecord | None:
         return self.nppes.lookup(content.npi) if content.npi is not None else None
 
+    def withdraw(self, application_id: str, *, actor: str) -> Application:
+        """Withdraw an application (EN-2, EN-4), closing its open signature requests."""
+        with self.runtime.transaction() as tx:
+            app = require(tx.repo(APPLICATIONS), application_id, what="application")
+            require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
+            before = app.status_at(tx.now)
+            stored = tx.repo(APPLICATIONS).save(app.withdraw(now=tx.now))
+            sheet = tx.repo(SIGNATURE_SHEETS).get(app.id)
+            closed = [r.id for r in sheet.open_requests()] if sheet is not None else []
+            if sheet is not None and closed:
+                tx.repo(SIGNATURE_SHEETS).save(sheet.supersede(now=tx.now))
+            tx.record(
+                "application.withdrawn",
+                subject=app.id,
+                actor=actor,
+                status_before=before.value,
+                superseded_requests=closed,
+            )
+            tx.commit()
+        return stored
+
     # -- signing (SG-3, SG-4, SG-6) -----------------------------------------------------
 
     def sign_electronically(
