@@ -297,7 +297,7 @@ class TestCertificate:
     def test_sg_8_certificate_lists_signatures_verified_against_the_chain(self, kit: Kit) -> None:
         """Three signatures, one superseded; every one matches its audit event."""
         app = self._signed(kit)
-        certificate = kit.signatures.certificate(app.id)
+        certificate = kit.signatures.certificate(app.id, actor="u-cred")
         assert certificate.verified
         assert [(e.slot, e.revision, e.counts) for e in certificate.entries] == [
             ("individual", 1, False),
@@ -323,7 +323,7 @@ class TestCertificate:
                 attrs.evolve(sheet, signatures=(*sheet.signatures, forged))
             )
             tx.commit()
-        certificate = kit.signatures.certificate(app.id)
+        certificate = kit.signatures.certificate(app.id, actor="u-cred")
         assert not certificate.verified
         assert certificate.problems == ("signature sig-forged has no audit event",)
         assert "NOT VERIFIED" in certificate.to_text()

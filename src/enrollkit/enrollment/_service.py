@@ -117,7 +117,11 @@ class EnrollmentService:
         return stored
 
     def get(self, application_id: str) -> Application:
-        """The application with this id (NotFoundError otherwise)."""
+        """The application with this id (NotFoundError otherwise).
+
+        No access check: a read for the host and the MAC side; provider-facing reads are
+        the reports, which ask access (EN-2).
+        """
         with self.runtime.transaction() as tx:
             return require(tx.repo(APPLICATIONS), application_id, what="application")
 

@@ -83,16 +83,21 @@ class SignatureService:
     # -- reading ------------------------------------------------------------------------
 
     def sheet(self, application_id: str) -> SignatureSheet:
-        """Every request and signature of the application (an empty sheet before sending)."""
+        """Every request and signature of the application (an empty sheet before sending).
+
+        No access check: a read for the host; provider-facing exports use :meth:`certificate`.
+        """
         with self.runtime.transaction() as tx:
             return tx.repo(SIGNATURE_SHEETS).get(application_id) or SignatureSheet(
                 id=application_id
             )
 
-    def certificate(self, application_id: str) -> SignatureCertificate:
-        """The signature certificate, verified against the audit chain (Rule SG-8)."""
+    def certificate(self, application_id: str, *, actor: str) -> SignatureCertificate:
+        """The signature certificate, verified against the audit chain (Rule SG-8); the
+        actor needs PECOS access to the profile (EN-2)."""
         with self.runtime.transaction() as tx:
             app = require(tx.repo(APPLICATIONS), application_id, what="application")
+            require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
             sheet = tx.repo(SIGNATURE_SHEETS).get(application_id) or SignatureSheet(
                 id=application_id
             )
