@@ -344,3 +344,10 @@ class TestWithdraw:
         assert {r.status for r in sheet.requests} == {RequestStatus.SUPERSEDED}
         with pytest.raises(InvalidTransitionError):
             sign(kit, app.id, "u-ana", "individual")
+
+
+def test_sg_8_certificate_needs_pecos_access(kit: Kit) -> None:
+    """A stranger cannot export the certificate (EN-2)."""
+    app = reassignment(kit)
+    with pytest.raises(NotPermittedError):
+        kit.signatures.certificate(app.id, actor="u-stranger")
