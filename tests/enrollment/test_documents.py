@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from enrollkit.enrollment import (
     DocumentPolicy,
@@ -85,3 +87,20 @@ class TestDocumentStore:
         """Unknown hashes raise NotFoundError."""
         with pytest.raises(NotFoundError):
             InMemoryDocumentStore().get("0" * 64)
+
+
+class TestSniffingProperties:
+    @given(data=st.binary(min_size=1, max_size=64))
+    def test_en_5_only_magic_bytes_decide(self, data: bytes) -> None:
+        """Bytes are accepted exactly when they start with a PDF or TIFF signature."""
+        magic = data.startswith((b"%PDF-", b"II*\x00", b"MM\x00*"))
+        assert (sniff_media_type(data) is not None) == magic
+
+    @given(
+        magic=st.sampled_from([b"%PDF-", b"II*\x00", b"MM\x00*"]),
+        rest=st.binary(max_size=64),
+        name=st.sampled_from(["a.pdf", "a.tiff", "a.txt", "noextension"]),
+    )
+    def test_en_5_name_never_matters(self, magic: bytes, rest: bytes, name: str) -> None:
+        """Whatever the file name, a PDF or TIFF signature is accepted."""
+        assert inspect_document(name, magic + rest).media_type is sniff_media_type(magic)

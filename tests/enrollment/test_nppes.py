@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from enrollkit.enrollment import (
     Address,
@@ -83,3 +85,21 @@ class TestComparison:
         """An NPI NPPES does not know is reported."""
         (mismatch,) = compare_with_nppes(content_855b(), None)
         assert mismatch.field == "npi"
+
+
+class TestNormalisationProperties:
+    @given(text=st.text(max_size=40))
+    def test_en_6_normalize_is_idempotent(self, text: str) -> None:
+        """Normalising twice changes nothing."""
+        assert normalize(normalize(text)) == normalize(text)
+
+    @given(
+        words=st.lists(
+            st.sampled_from(["Main", "Street", "Suite", "Acme", "Inc", "North"]), max_size=6
+        )
+    )
+    def test_en_6_case_and_punctuation_never_count(self, words: list[str]) -> None:
+        """Upper/lower case and added commas or periods normalise alike."""
+        plain = " ".join(words)
+        noisy = ", ".join(w.upper() + "." for w in words)
+        assert normalize(plain) == normalize(noisy)
