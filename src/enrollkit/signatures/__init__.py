@@ -1,1 +1,63 @@
-"""enrollkit.signatures (see the docs)."""
+"""enrollkit.signatures: signer slots, requests, signatures, certificates (SG-*).
+
+Who must sign (:func:`signer_slots`, SG-1), who may (:func:`eligibility`,
+RO-8), and the use cases of a signature round (:class:`SignatureService`):
+send for signature, revise, sign, decline; the certificate (SG-8).
+"""
+
+import enrollkit.enrollment  # noqa: F401  (signatures build on enrollment; load it first)
+from enrollkit.signatures._agenda import SIGNATURE_TARGET_DAYS, agenda_sources, signature_source
+from enrollkit.signatures._certificate import (
+    CertificateEntry,
+    SignatureCertificate,
+    build_certificate,
+)
+from enrollkit.signatures._service import SignatureService
+from enrollkit.signatures._sheet import (
+    REQUEST_TRANSITIONS,
+    SIGNATURE_SHEETS,
+    Attestation,
+    RequestEvent,
+    RequestStatus,
+    Signature,
+    SignatureMethod,
+    SignatureRequest,
+    SignatureSheet,
+    request_lifecycle_mermaid,
+)
+from enrollkit.signatures._slots import (
+    Eligibility,
+    SignerFacts,
+    SignerSlot,
+    SlotParty,
+    eligibility,
+    listed_for,
+    signer_slots,
+)
+
+__all__ = [
+    "REQUEST_TRANSITIONS",
+    "SIGNATURE_SHEETS",
+    "SIGNATURE_TARGET_DAYS",
+    "Attestation",
+    "CertificateEntry",
+    "Eligibility",
+    "RequestEvent",
+    "RequestStatus",
+    "Signature",
+    "SignatureCertificate",
+    "SignatureMethod",
+    "SignatureRequest",
+    "SignatureService",
+    "SignatureSheet",
+    "SignerFacts",
+    "SignerSlot",
+    "SlotParty",
+    "agenda_sources",
+    "build_certificate",
+    "eligibility",
+    "listed_for",
+    "request_lifecycle_mermaid",
+    "signature_source",
+    "signer_slots",
+]

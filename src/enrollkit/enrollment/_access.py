@@ -1,0 +1,48 @@
+"""The two questions enrollment asks of access: EN-2 and whom to tell.
+
+Rule EN-2 lives here once: preparing, editing, sending or withdrawing an
+application needs effective PECOS access to the provider profile (CO-7),
+as decided by :func:`enrollkit.access.decide`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from enrollkit.access import Action, GrantPath, System, decide
+from enrollkit.runtime import Transaction
+
+__all__ = ["AccountIdContacts", "Contacts", "require_pecos_access"]
+
+
+def require_pecos_access(tx: Transaction, *, user_id: str, profile_id: str) -> GrantPath:
+    """The grant letting *user_id* prepare applications for *profile_id* (Rule EN-2).
+
+    Raises NotPermittedError with access's explanation (who could grant it) otherwise.
+    """
+    return decide(
+        tx, user_id=user_id, action=Action.ACT_ON_BEHALF, profile_id=profile_id, system=System.PECOS
+    ).require()
+
+
+@runtime_checkable
+class Contacts(Protocol):
+    """Where to reach an account (the identity package's accounts, or the host's directory)."""
+
+    def email_of(self, user_id: str) -> str | None:
+        """The account's e-mail address, or ``None`` when unknown."""
+        ...
+
+
+class AccountIdContacts:
+    """The default :class:`Contacts`: addresses notifications to the account id itself.
+
+    Hosts whose notifier resolves account ids (or that wire the identity
+    package) need nothing else.
+    """
+
+    __slots__ = ()
+
+    def email_of(self, user_id: str) -> str | None:
+        """Return *user_id*: the host's notifier resolves it."""
+        return user_id

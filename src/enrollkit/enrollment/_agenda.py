@@ -1,0 +1,386 @@
+"""One agenda of everything due, for a user or a provider profile (Rule EN-9).
+
+An agenda is the sorted union of :class:`AgendaItem` values produced by
+*agenda sources*: small functions ``(tx, query) -> items`` reading through
+indexes. Each package contributes its own sources (signatures adds the
+signatures awaited; identity can add password expiry through
+:func:`password_expiry_source`), so the agenda grows without this module
+knowing every package. Every date comes from one injected clock; days left
+are whole UTC calendar days (0 on the day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import Final, Protocol
+
+import attrs
+
+from enrollkit.access import (
+    ASSOCIATIONS,
+    CONNECTIONS,
+    INVITATIONS,
+    PROFILES,
+    Connection,
+    ConnectionState,
+    InvitationState,
+    Role,
+    System,
+    employer_of,
+)
+from enrollkit.access.associations import Employer
+from enrollkit.clock import ensure_utc
+from enrollkit.enrollment._application import APPLICATIONS, Application
+from enrollkit.enrollment._changes import REPORTABLE_CHANGES
+from enrollkit.enrollment._deadlines import DeadlinePolicy, days_left
+from enrollkit.enrollment._forms import Form, Kind
+from enrollkit.enrollment._lifecycle import ApplicationStatus
+from enrollkit.runtime import Runtime, Transaction
+
+__all__ = [
+    "Agenda",
+    "AgendaItem",
+    "AgendaQuery",
+    "AgendaSource",
+    "build_agenda",
+    "change_report_source",
+    "connection_source",
+    "development_source",
+    "enrollment_agenda_sources",
+    "invitation_source",
+    "password_expiry_source",
+    "profiles_in_scope",
+    "revalidation_source",
+]
+
+
+@attrs.frozen
+class AgendaQuery:
+    """Whose agenda (a user's or a profile's), as of when, and how far ahead."""
+
+    now: datetime = attrs.field(converter=ensure_utc)
+    user_id: str | None = None
+    profile_id: str | None = None
+    horizon_days: int = 120
+
+
+@attrs.frozen
+class AgendaItem:
+    """Something due: what (a stable ``kind``), when, days left, about which object."""
+
+    kind: str  #: e.g. ``"development.response"``, ``"signature.awaited"``
+    due: datetime = attrs.field(converter=ensure_utc)
+    days_left: int
+    title: str  #: a sentence a person can act on
+    subject: str  #: the id of the object it is about
+    profile_id: str | None = None
+    rule: str = "EN-9"
+
+
+class AgendaSource(Protocol):
+    """Contributes items to an agenda, reading only through indexes."""
+
+    def __call__(self, tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
+        """The items this source knows for *query*."""
+        ...
+
+
+def _item(
+    kind: str,
+    due: datetime,
+    query: AgendaQuery,
+    title: str,
+    subject: str,
+    profile: str | None,
+    rule: str,
+) -> AgendaItem:
+    return AgendaItem(kind, due, days_left(due, query.now), title, subject, profile, rule)
+
+
+def _midnight(day: object) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)  # type: ignore[arg-type]
+
+
+def build_agenda(
+    tx: Transaction, query: AgendaQuery, sources: Sequence[AgendaSource]
+) -> tuple[AgendaItem, ...]:
+    """Every item of every source due within the horizon, sorted by due date (EN-9)."""
+    horizon = query.now + timedelta(days=query.horizon_days)
+    items: dict[tuple[str, str, datetime], AgendaItem] = {}
+    for source in sources:
+        for item in source(tx, query):
+            # The first source to name an item wins (a signer's "Sign ..." over "Awaiting ...").
+            if item.due <= horizon:
+                items.setdefault((item.kind, item.subject, item.due), item)
+    return tuple(sorted(items.values(), key=lambda i: (i.due, i.kind, i.subject)))
+
+
+# -- scope -------------------------------------------------------------------------------
+
+
+def profiles_in_scope(tx: Transaction, query: AgendaQuery) -> tuple[str, ...]:
+    """The profiles an agenda covers: the one asked for, or every profile the user acts for
+    (own Type 1 profile, profiles of organizations the user is associated with, and
+    profiles the user's surrogate organizations are connected to for PECOS, CO-7)."""
+    if query.profile_id is not None:
+        return (query.profile_id,)
+    if query.user_id is None:
+        return ()
+    found: dict[str, None] = {}
+    for profile in tx.repo(PROFILES).find(PROFILES.index("owner"), query.user_id):
+        found[profile.id] = None
+    for association in tx.repo(ASSOCIATIONS).find(ASSOCIATIONS.index("user"), query.user_id):
+        if not association.is_active or association.employer.kind.value != "organization":
+            continue
+        organization = association.employer.id
+        for profile in tx.repo(PROFILES).find(PROFILES.index("organization"), organization):
+            found[profile.id] = None
+        for connection in tx.repo(CONNECTIONS).find(CONNECTIONS.index("surrogate"), organization):
+            if connection.covers(System.PECOS, query.now):
+                found[connection.profile_id] = None
+    for app in tx.repo(APPLICATIONS).find(APPLICATIONS.index("preparer"), query.user_id):
+        found[app.profile_id] = None
+    return tuple(found)
+
+
+def _applications(tx: Transaction, profile_id: str) -> tuple[Application, ...]:
+    return tuple(tx.repo(APPLICATIONS).find(APPLICATIONS.index("profile"), profile_id))
+
+
+# -- enrollment sources ------------------------------------------------------------------
+
+
+def development_source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
+    """Open development responses, due 30 days after the request (EN-4); dropped when
+    submitted or when the deadline passed (the application then reads rejected)."""
+    for profile_id in profiles_in_scope(tx, query):
+        for app in _applications(tx, profile_id):
+            due = app.development_due()
+            if due is None or app.status_at(query.now) is ApplicationStatus.REJECTED:
+                continue
+            yield _item(
+                "development.response",
+                due,
+                query,
+                f"Respond to the MAC's development request on CMS-{app.form.value} "
+                f"application {app.id} by {due.date().isoformat()}.",
+                app.id,
+                profile_id,
+                "EN-4",
+            )
+
+
+_POLICY: Final = DeadlinePolicy()
+_REVALIDATING: Final = frozenset({Form.CMS_855I, Form.CMS_855B, Form.CMS_855A, Form.CMS_855S})
+
+
+def revalidation_source(policy: DeadlinePolicy = _POLICY) -> AgendaSource:
+    """Revalidations: 5 years after the last approval (3 for DMEPOS, EN-7); dropped once a
+    revalidation for the same form is submitted after that approval."""
+
+    def source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
+        for profile_id in profiles_in_scope(tx, query):
+            apps = _applications(tx, profile_id)
+            latest: dict[Form, Application] = {}
+            for app in apps:
+                decision = app.decision
+                if app.form in _REVALIDATING and decision is not None and decision.approved:
+                    best = latest.get(app.form)
+                    if best is None or (
+                        best.decision and best.decision.decided_at < decision.decided_at
+                    ):
+                        latest[app.form] = app
+            for form, approved in latest.items():
+                assert approved.decision is not None
+                approved_at = approved.decision.decided_at
+                if any(
+                    a.form is form
+                    and a.kind is Kind.REVALIDATION
+                    and a.submitted_at is not None
+                    and a.submitted_at > approved_at
+                    and a.status_at(query.now)
+                    not in (ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN)
+                    for a in apps
+                ):
+                    continue
+                due = _midnight(policy.revalidation_due(approved_at.date(), form))
+                yield _item(
+                    "revalidation.due",
+                    due,
+                    query,
+                    f"Revalidate the CMS-{form.value} enrollment by {due.date().isoformat()}.",
+                    approved.id,
+                    profile_id,
+                    "EN-7",
+                )
+
+    return source
+
+
+def change_report_source(policy: DeadlinePolicy = _POLICY) -> AgendaSource:
+    """Changes to report: 30 days (ownership, location, adverse action; DMEPOS: all; NPPES),
+    90 days otherwise (EN-7); dropped once reported."""
+
+    def source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
+        for profile_id in profiles_in_scope(tx, query):
+            changes = tx.repo(REPORTABLE_CHANGES).find(
+                REPORTABLE_CHANGES.index("open_profile"), profile_id
+            )
+            if not changes:
+                continue
+            apps = _applications(tx, profile_id)
+            for change in changes:
+                if change.met_by(apps):
+                    continue
+                due = _midnight(
+                    policy.change_report_due(change.change, change.form, change.occurred_on)
+                )
+                where = "NPPES" if change.change.value == "nppes" else "Medicare (PECOS)"
+                yield _item(
+                    "change.report",
+                    due,
+                    query,
+                    f"Report the {change.change.value.replace('_', ' ')} change of "
+                    f"{change.occurred_on.isoformat()} ({change.description}) to {where} by "
+                    f"{due.date().isoformat()}.",
+                    change.id,
+                    profile_id,
+                    "EN-7",
+                )
+
+    return source
+
+
+# -- access sources ----------------------------------------------------------------------
+
+
+def _pending(connection: Connection, now: datetime) -> bool:
+    return connection.effective_state(now) is ConnectionState.PENDING
+
+
+def connection_source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
+    """Pending connections about to be rejected automatically on day 30 (CO-5)."""
+    seen: set[str] = set()
+    connections: list[Connection] = []
+    for profile_id in profiles_in_scope(tx, query):
+        connections.extend(tx.repo(CONNECTIONS).find(CONNECTIONS.index("profile"), profile_id))
+    if query.user_id is not None:
+        for association in tx.repo(ASSOCIATIONS).find(ASSOCIATIONS.index("user"), query.user_id):
+            if association.is_active and association.employer.kind.value == "organization":
+                connections.extend(
+                    tx.repo(CONNECTIONS).find(
+                        CONNECTIONS.index("surrogate"), association.employer.id
+                    )
+                )
+    for connection in connections:
+        if connection.id in seen or not _pending(connection, query.now):
+            continue
+        seen.add(connection.id)
+        yield _item(
+            "connection.auto_reject",
+            connection.deadline,
+            query,
+            f"Connection request {connection.id} is rejected automatically on "
+            f"{connection.deadline.date().isoformat()} unless the "
+            f"{connection.approver_side.value} side acts on it (CO-5).",
+            connection.id,
+            connection.profile_id,
+            "CO-5",
+        )
+
+
+_INVITERS: Final = frozenset(
+    {Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER, Role.INDIVIDUAL_PROVIDER}
+)
+
+
+def invitation_source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
+    """Staff invitations whose PIN expires 72 hours after sending (RO-7)."""
+    employers: dict[str, Employer] = {}
+    for profile_id in profiles_in_scope(tx, query):
+        profile = tx.repo(PROFILES).get(profile_id)
+        if profile is not None:
+            employer = employer_of(profile)
+            employers[employer.key] = employer
+    for employer in employers.values():
+        for invitation in tx.repo(INVITATIONS).find(INVITATIONS.index("employer"), employer.key):
+            if invitation.effective_state(query.now) is not InvitationState.SENT:
+                continue
+            yield _item(
+                "invitation.pin",
+                invitation.expires_at,
+                query,
+                f"The invitation of {invitation.name} as {invitation.role.label} expires "
+                f"{invitation.expires_at.isoformat()}; the PIN is useless after that (RO-7).",
+                invitation.id,
+                None,
+                "RO-7",
+            )
+
+
+def password_expiry_source(expiry_of: Callable[[str], datetime | None]) -> AgendaSource:
+    """Password expiry of the querying user (PW-12), from a lookup the identity package
+    (or the host) supplies: ``expiry_of(user_id)`` gives when the password expires."""
+
+    def source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
+        if query.user_id is None:
+            return
+        expires = expiry_of(query.user_id)
+        if expires is None or ensure_utc(expires) <= query.now:
+            return
+        yield _item(
+            "password.expiry",
+            expires,
+            query,
+            f"Your password expires {ensure_utc(expires).date().isoformat()}; change it before then (PW-12).",
+            query.user_id,
+            None,
+            "PW-12",
+        )
+
+    return source
+
+
+def enrollment_agenda_sources(
+    policy: DeadlinePolicy = _POLICY,
+) -> tuple[AgendaSource, ...]:
+    """The sources this package and access provide: development responses, revalidations,
+    change reports, connections about to auto-reject, invitation PINs."""
+    return (
+        development_source,
+        revalidation_source(policy),
+        change_report_source(policy),
+        connection_source,
+        invitation_source,
+    )
+
+
+class Agenda:
+    """The agenda use case (Rule EN-9): ``for_user`` and ``for_profile``, one transaction each.
+
+    *sources* is explicit: :func:`enrollkit.signatures.agenda_sources` gives the complete
+    default list (this package's, access's and the signatures awaited); add
+    :func:`password_expiry_source` once identity is wired.
+    """
+
+    def __init__(self, runtime: Runtime, *, sources: Sequence[AgendaSource]) -> None:
+        self.runtime = runtime
+        self.sources = tuple(sources)
+
+    def for_user(self, user_id: str, *, horizon_days: int = 120) -> tuple[AgendaItem, ...]:
+        """What is due for *user_id*: their signatures, and everything of the profiles they
+        act for, with days left, sorted."""
+        return self._run(
+            AgendaQuery(self.runtime.clock.now(), user_id=user_id, horizon_days=horizon_days)
+        )
+
+    def for_profile(self, profile_id: str, *, horizon_days: int = 120) -> tuple[AgendaItem, ...]:
+        """What is due for provider profile *profile_id*, with days left, sorted."""
+        return self._run(
+            AgendaQuery(self.runtime.clock.now(), profile_id=profile_id, horizon_days=horizon_days)
+        )
+
+    def _run(self, query: AgendaQuery) -> tuple[AgendaItem, ...]:
+        with self.runtime.transaction() as tx:
+            return build_agenda(tx, attrs.evolve(query, now=tx.now), self.sources)

@@ -1,0 +1,477 @@
+"""The application aggregate: content, documents, revisions and status (Rules EN-1..EN-4).
+
+Every change is a pure function returning a new :class:`Application`
+(``attrs.evolve``); the status moves only through the transition table of
+:mod:`enrollkit.enrollment._lifecycle`. Revisions are frozen copies of the
+content with the SHA-256 of its canonical serialization (Rule EN-3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Final
+
+import attrs
+
+from enrollkit.clock import ensure_utc
+from enrollkit.enrollment._content import ApplicationContent, DocumentRef, MediaType
+from enrollkit.enrollment._forms import Form, Kind
+from enrollkit.enrollment._lifecycle import (
+    FINAL_STATUSES,
+    ApplicationEvent,
+    ApplicationStatus,
+    next_status,
+)
+from enrollkit.enrollment._nppes import NppesMismatch, NppesRecord, compare_with_nppes
+from enrollkit.errors import ExpiredError, InvalidTransitionError, NotFoundError, ValidationError
+from enrollkit.serialization import canonical_json
+from enrollkit.storage import Collection, Index, time_key
+
+__all__ = [
+    "APPLICATIONS",
+    "Application",
+    "DevelopmentRequest",
+    "MacDecision",
+    "NppesAcknowledgement",
+    "Revision",
+    "content_digest",
+    "reassigns",
+]
+
+S, E = ApplicationStatus, ApplicationEvent
+
+
+def _utc(value: datetime) -> datetime:
+    return ensure_utc(value)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else ensure_utc(value)
+
+
+@attrs.frozen
+class _DigestedDocument:
+    filename: str
+    media_type: MediaType
+    size: int
+    sha256: str
+
+
+@attrs.frozen
+class _DigestedContent:
+    content: ApplicationContent
+    documents: tuple[_DigestedDocument, ...]
+
+
+def content_digest(content: ApplicationContent, documents: Iterable[DocumentRef] = ()) -> str:
+    """SHA-256 (hex) of the canonical serialization of *content* and *documents* (Rule EN-3).
+
+    Documents count by file name, type, size and SHA-256 (not by id or upload
+    time), in a canonical order: attaching the same bytes again changes nothing.
+    """
+    digested = tuple(
+        sorted(
+            (_DigestedDocument(d.filename, d.media_type, d.size, d.sha256) for d in documents),
+            key=lambda d: (d.sha256, d.filename, d.media_type.value, d.size),
+        )
+    )
+    return hashlib.sha256(canonical_json(_DigestedContent(content, digested))).hexdigest()
+
+
+def reassigns(form: Form, kind: Kind, content: ApplicationContent) -> bool:
+    """Whether the application reassigns benefits (855R, a reassignment, or an 855I naming one)."""
+    return (
+        form is Form.CMS_855R
+        or kind is Kind.REASSIGNMENT
+        or (form is Form.CMS_855I and content.reassignment is not None)
+    )
+
+
+@attrs.frozen
+class Revision:
+    """A frozen revision: its number, digest, and the exact content signed (Rule EN-3)."""
+
+    number: int
+    digest: str
+    frozen_at: datetime = attrs.field(converter=_utc)
+    frozen_by: str
+    content: ApplicationContent
+    documents: tuple[DocumentRef, ...] = ()
+
+
+@attrs.frozen
+class DevelopmentRequest:
+    """The MAC asked for corrections; the response is due by ``due_at`` (Rule EN-4)."""
+
+    requested_at: datetime = attrs.field(converter=_utc)
+    due_at: datetime = attrs.field(converter=_utc)
+    reason: str
+    responded_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
+
+    @property
+    def open(self) -> bool:
+        """Whether the response has not been submitted yet."""
+        return self.responded_at is None
+
+
+@attrs.frozen
+class NppesAcknowledgement:
+    """The preparer accepted these NPPES mismatches knowingly (Rule EN-6)."""
+
+    by: str
+    at: datetime = attrs.field(converter=_utc)
+    mismatches: tuple[NppesMismatch, ...]
+
+    def covers(self, mismatches: Iterable[NppesMismatch]) -> bool:
+        """Whether every one of *mismatches* was acknowledged."""
+        return set(mismatches) <= set(self.mismatches)
+
+
+@attrs.frozen
+class MacDecision:
+    """The MAC's decision, with the identifiers the reports need (Rule EN-8)."""
+
+    approved: bool
+    decided_at: datetime = attrs.field(converter=_utc)
+    ptan: str | None = None
+    medicare_id: str | None = None
+    effective_date: date | None = None
+    reason: str | None = None
+
+
+_EDITABLE: Final = frozenset({S.DRAFT, S.DEVELOPMENT_REQUESTED})
+_DEADLINE_RUNS: Final = frozenset({S.DEVELOPMENT_REQUESTED, S.DRAFT, S.PENDING_SIGNATURES})
+
+
+@attrs.frozen(kw_only=True)
+class Application:
+    """A Medicare enrollment application for one provider profile (Rules EN-1..EN-4).
+
+    ``content`` and ``documents`` are the working copy; ``revisions`` the
+    frozen ones, newest last. ``status`` is the stored status; read the
+    effective one with :meth:`status_at` (a missed development deadline reads
+    as rejected whether or not anything ran, Rule EN-4).
+    """
+
+    id: str
+    profile_id: str
+    form: Form
+    kind: Kind
+    created_by: str
+    created_at: datetime = attrs.field(converter=_utc)
+    status_changed_at: datetime = attrs.field(converter=_utc)
+    content: ApplicationContent = attrs.field(factory=ApplicationContent)
+    documents: tuple[DocumentRef, ...] = ()
+    status: ApplicationStatus = S.DRAFT
+    revisions: tuple[Revision, ...] = ()
+    submitted_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
+    development: DevelopmentRequest | None = None
+    nppes_acknowledgement: NppesAcknowledgement | None = None
+    decision: MacDecision | None = None
+    version: int = 0
+
+    # -- creation -----------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        id: str,
+        profile_id: str,
+        form: Form,
+        kind: Kind,
+        created_by: str,
+        now: datetime,
+        content: ApplicationContent | None = None,
+    ) -> Application:
+        """A new draft (Rule EN-1); reassignment kinds are filed on 855R or 855I."""
+        if kind is Kind.REASSIGNMENT and form not in (Form.CMS_855R, Form.CMS_855I):
+            raise ValidationError(
+                "application.form_kind",
+                f"A reassignment is filed on CMS-855R (or 855I), not CMS-{form.value}.",
+                form=form.value,
+                kind=kind.value,
+            )
+        return cls(
+            id=id,
+            profile_id=profile_id,
+            form=form,
+            kind=kind,
+            created_by=created_by,
+            created_at=now,
+            status_changed_at=now,
+            content=content if content is not None else ApplicationContent(),
+        )
+
+    # -- reading ------------------------------------------------------------------------
+
+    @property
+    def digest(self) -> str:
+        """The digest of the working content and documents (Rule EN-3)."""
+        return content_digest(self.content, self.documents)
+
+    @property
+    def current_revision(self) -> Revision | None:
+        """The newest frozen revision, or ``None`` before the first send."""
+        return self.revisions[-1] if self.revisions else None
+
+    @property
+    def reassigns(self) -> bool:
+        """Whether this application reassigns benefits (SG-1 adds the receiving organization)."""
+        return reassigns(self.form, self.kind, self.content)
+
+    def development_due(self) -> datetime | None:
+        """When the open development response is due, or ``None`` (Rule EN-4)."""
+        if self.development is None or not self.development.open:
+            return None
+        return self.development.due_at
+
+    def status_at(self, now: datetime) -> ApplicationStatus:
+        """The effective status at *now*: rejected once an open response deadline passed (EN-4)."""
+        due = self.development_due()
+        if due is not None and self.status in _DEADLINE_RUNS and ensure_utc(now) >= due:
+            return S.REJECTED
+        return self.status
+
+    def is_final(self, now: datetime) -> bool:
+        """Whether nothing can happen to the application any more."""
+        return self.status_at(now) in FINAL_STATUSES
+
+    def nppes_blockers(self, record: NppesRecord | None) -> tuple[NppesMismatch, ...]:
+        """The NPPES mismatches of the working copy not yet acknowledged (Rule EN-6)."""
+        mismatches = compare_with_nppes(self.content, record)
+        ack = self.nppes_acknowledgement
+        if ack is None:
+            return mismatches
+        return tuple(m for m in mismatches if m not in set(ack.mismatches))
+
+    def require_nppes_consistent(self, record: NppesRecord | None) -> None:
+        """Refuse sending while NPPES mismatches are neither resolved nor acknowledged (EN-6)."""
+        blockers = self.nppes_blockers(record)
+        if blockers:
+            raise ValidationError(
+                "application.nppes_mismatch",
+                "The application differs from NPPES: "
+                + "; ".join(m.describe() for m in blockers)
+                + ". Correct the application or NPPES, or acknowledge the differences (EN-6).",
+                application_id=self.id,
+                mismatches=[
+                    {"field": m.field, "application": m.application_value, "nppes": m.nppes_value}
+                    for m in blockers
+                ],
+            )
+
+    # -- transitions (pure) -------------------------------------------------------------
+
+    def _move(self, event: ApplicationEvent, now: datetime, **changes: object) -> Application:
+        now = ensure_utc(now)
+        effective = self.status_at(now)
+        if effective is S.REJECTED and self.status is not S.REJECTED:
+            due = self.development_due()
+            raise ExpiredError(
+                "application.response_deadline_passed",
+                f"The development response was due {due.isoformat() if due else '?'}; "
+                "the application is rejected (EN-4). Start a new application.",
+                application_id=self.id,
+                due_at=due.isoformat() if due else None,
+            )
+        new_status = next_status(effective, event)
+        if new_status is not self.status:
+            changes["status_changed_at"] = now
+        return attrs.evolve(self, status=new_status, **changes)  # type: ignore[arg-type]
+
+    def _check_editable(self) -> None:
+        if self.status is S.PENDING_SIGNATURES:
+            raise InvalidTransitionError(
+                "application.out_for_signature",
+                "The application is out for signature; revise it instead: that freezes "
+                "revision n+1 and asks every signer again (EN-3, SG-5).",
+                application_id=self.id,
+            )
+
+    def edit(self, content: ApplicationContent, *, now: datetime) -> Application:
+        """Replace the working content of a draft, or start a development response (EN-3)."""
+        self._check_editable()
+        if not isinstance(content, ApplicationContent):
+            raise ValidationError(
+                "application.content", "edit() takes an ApplicationContent value."
+            )
+        return self._move(E.EDIT, now, content=content)
+
+    def attach(self, document: DocumentRef, *, now: datetime) -> Application:
+        """Add a supporting document to the working copy (EN-5)."""
+        self._check_editable()
+        return self._move(E.EDIT, now, documents=(*self.documents, document))
+
+    def detach(self, document_id: str, *, now: datetime) -> Application:
+        """Remove a supporting document from the working copy."""
+        self._check_editable()
+        kept = tuple(d for d in self.documents if d.id != document_id)
+        if len(kept) == len(self.documents):
+            raise NotFoundError(
+                "document.not_attached",
+                f"No document {document_id!r} is attached to this application.",
+                application_id=self.id,
+                document_id=document_id,
+            )
+        return self._move(E.EDIT, now, documents=kept)
+
+    def acknowledge_nppes(
+        self, mismatches: Iterable[NppesMismatch], *, by: str, now: datetime
+    ) -> Application:
+        """Record that *by* accepts these NPPES mismatches (Rule EN-6)."""
+        return attrs.evolve(
+            self,
+            nppes_acknowledgement=NppesAcknowledgement(by=by, at=now, mismatches=tuple(mismatches)),
+        )
+
+    def _freeze(self, *, by: str, now: datetime) -> Revision:
+        number = len(self.revisions) + 1
+        return Revision(
+            number=number,
+            digest=self.digest,
+            frozen_at=now,
+            frozen_by=by,
+            content=self.content,
+            documents=self.documents,
+        )
+
+    def send_for_signature(self, *, by: str, now: datetime) -> Application:
+        """Freeze revision n of the working copy (Rule EN-3); signatures are asked next."""
+        self._check_complete()
+        moved = self._move(E.SEND_FOR_SIGNATURE, now)
+        return attrs.evolve(moved, revisions=(*self.revisions, self._freeze(by=by, now=now)))
+
+    def revise(
+        self,
+        *,
+        content: ApplicationContent | None = None,
+        documents: tuple[DocumentRef, ...] | None = None,
+        by: str,
+        now: datetime,
+    ) -> Application:
+        """Change an application out for signature: revision n+1 is frozen (EN-3, SG-5)."""
+        changed = attrs.evolve(
+            self,
+            content=self.content if content is None else content,
+            documents=self.documents if documents is None else documents,
+        )
+        if changed.digest == self.digest:
+            raise ValidationError(
+                "application.no_change",
+                "The revision changes nothing; a new revision needs a change (EN-3).",
+                application_id=self.id,
+            )
+        changed._check_complete()
+        moved = changed._move(E.REVISE, now)
+        return attrs.evolve(moved, revisions=(*self.revisions, changed._freeze(by=by, now=now)))
+
+    def record_signature(self, *, complete: bool, now: datetime) -> Application:
+        """A signature arrived; when *complete*, the application is submitted (Rule SG-6)."""
+        if not complete:
+            return self._move(E.SIGN, now)
+        development = self.development
+        if development is not None and development.open:
+            development = attrs.evolve(development, responded_at=ensure_utc(now))
+        return self._move(
+            E.LAST_SIGNATURE, now, submitted_at=ensure_utc(now), development=development
+        )
+
+    def decline(self, *, now: datetime) -> Application:
+        """A signer declined: back to draft (Rule SG-7)."""
+        return self._move(E.DECLINE, now)
+
+    def start_review(self, *, now: datetime) -> Application:
+        """The MAC takes the submitted application into review."""
+        return self._move(E.START_REVIEW, now)
+
+    def request_development(self, *, reason: str, due_at: datetime, now: datetime) -> Application:
+        """The MAC asks for corrections, due by *due_at* (Rule EN-4)."""
+        request = DevelopmentRequest(requested_at=now, due_at=due_at, reason=reason)
+        return self._move(E.REQUEST_DEVELOPMENT, now, development=request)
+
+    def approve(
+        self,
+        *,
+        ptan: str | None,
+        medicare_id: str | None,
+        effective_date: date | None,
+        now: datetime,
+    ) -> Application:
+        """The MAC approves, issuing the identifiers the reports show (EN-8)."""
+        decision = MacDecision(
+            approved=True,
+            decided_at=now,
+            ptan=ptan,
+            medicare_id=medicare_id,
+            effective_date=effective_date,
+        )
+        return self._move(E.APPROVE, now, decision=decision)
+
+    def deny(self, *, reason: str, now: datetime) -> Application:
+        """The MAC denies the application."""
+        return self._move(
+            E.DENY, now, decision=MacDecision(approved=False, decided_at=now, reason=reason)
+        )
+
+    def withdraw(self, *, now: datetime) -> Application:
+        """Withdraw a non-final application (Rule EN-4)."""
+        return self._move(E.WITHDRAW, now)
+
+    # -- completeness -------------------------------------------------------------------
+
+    def missing_for_signature(self) -> tuple[str, ...]:
+        """What must be filled in before the application can be sent for signature."""
+        content = self.content
+        missing: list[str] = []
+        if content.npi is None:
+            missing.append("npi")
+        if self.form in (Form.CMS_855I, Form.CMS_855R) and content.practitioner is None:
+            missing.append("practitioner")
+        if self.form.is_organizational and not content.legal_business_name:
+            missing.append("legal_business_name")
+        if self.reassigns and content.reassignment is None:
+            missing.append("reassignment")
+        if (self.form.is_organizational or self.reassigns) and not content.officials:
+            missing.append("officials")
+        return tuple(missing)
+
+    def _check_complete(self) -> None:
+        missing = self.missing_for_signature()
+        if missing:
+            raise ValidationError(
+                "application.incomplete",
+                f"Fill in {', '.join(missing)} before sending the application for signature.",
+                application_id=self.id,
+                missing=list(missing),
+            )
+
+
+def _revalidation_keys(app: Application) -> list[str]:
+    return [time_key(app.decision.decided_at)] if app.decision and app.decision.approved else []
+
+
+def _development_keys(app: Application) -> list[str]:
+    due = app.development_due()
+    return [time_key(due)] if due is not None else []
+
+
+def _target_keys(app: Application) -> list[str]:
+    target = app.content.reassignment
+    return [target.target_profile_id] if target is not None else []
+
+
+#: The applications collection and its indexes (stable storage names).
+APPLICATIONS: Final = Collection(
+    "applications",
+    Application,
+    indexes=(
+        Index[Application]("profile", lambda a: [a.profile_id]),
+        Index[Application]("preparer", lambda a: [a.created_by]),
+        Index[Application]("reassignment_target", _target_keys),
+        Index[Application]("development_due", _development_keys, ordered=True),
+        Index[Application]("approved_at", _revalidation_keys, ordered=True),
+    ),
+)

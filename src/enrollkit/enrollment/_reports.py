@@ -1,0 +1,227 @@
+"""Enrollment reports (Rule EN-8), as pure functions over applications.
+
+* Medicare ID report: PTAN and Medicare ID of every approved enrollment;
+* approved enrollment record: what was approved (the frozen revision) and its identifiers;
+* pending reassignment applications: reassignments not yet decided;
+* reassignment report: approved reassignments with PTAN, effective date and
+  revalidation due date.
+
+Rows are frozen attrs values: JSON-ready through the one converter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+import attrs
+
+from enrollkit.clock import ensure_utc
+from enrollkit.enrollment._application import Application, Revision
+from enrollkit.enrollment._deadlines import DeadlinePolicy
+from enrollkit.enrollment._forms import Form
+from enrollkit.enrollment._lifecycle import FINAL_STATUSES, ApplicationStatus
+from enrollkit.errors import InvalidTransitionError
+
+__all__ = [
+    "ApprovedEnrollmentRecord",
+    "MedicareIdRow",
+    "PendingReassignmentRow",
+    "ReassignmentRow",
+    "approved_record",
+    "medicare_id_report",
+    "pending_reassignments",
+    "reassignment_report",
+]
+
+
+def _utc(value: datetime) -> datetime:
+    return ensure_utc(value)
+
+
+@attrs.frozen
+class MedicareIdRow:
+    """One approved enrollment's Medicare identifiers."""
+
+    application_id: str
+    profile_id: str
+    form: Form
+    npi: str | None
+    legal_name: str
+    ptan: str | None
+    medicare_id: str | None
+    effective_date: date | None
+    approved_at: datetime = attrs.field(converter=_utc)
+
+
+@attrs.frozen
+class ApprovedEnrollmentRecord:
+    """The approved enrollment: the revision the MAC approved and its identifiers."""
+
+    application_id: str
+    profile_id: str
+    form: Form
+    revision: Revision
+    ptan: str | None
+    medicare_id: str | None
+    effective_date: date | None
+    approved_at: datetime = attrs.field(converter=_utc)
+    revalidation_due: date | None
+
+
+@attrs.frozen
+class PendingReassignmentRow:
+    """A reassignment application not yet decided."""
+
+    application_id: str
+    individual_profile_id: str
+    receiving_profile_id: str | None
+    form: Form
+    status: ApplicationStatus
+    submitted_at: datetime | None
+    effective_date: date | None
+
+
+@attrs.frozen
+class ReassignmentRow:
+    """An approved reassignment (EN-8): PTAN, effective date, revalidation due date."""
+
+    application_id: str
+    individual_profile_id: str
+    individual_name: str
+    receiving_profile_id: str
+    ptan: str | None
+    effective_date: date | None
+    revalidation_due: date
+
+
+def _name(app: Application) -> str:
+    content = (app.current_revision.content if app.current_revision else None) or app.content
+    if content.legal_business_name:
+        return content.legal_business_name
+    return content.practitioner.full_name if content.practitioner else ""
+
+
+def _approved(app: Application) -> bool:
+    return app.status is ApplicationStatus.APPROVED and app.decision is not None
+
+
+def medicare_id_report(applications: Iterable[Application]) -> tuple[MedicareIdRow, ...]:
+    """PTAN and Medicare ID of every approved application, oldest approval first (EN-8)."""
+    rows = []
+    for app in applications:
+        if not _approved(app):
+            continue
+        decision = app.decision
+        assert decision is not None
+        content = app.current_revision.content if app.current_revision else app.content
+        rows.append(
+            MedicareIdRow(
+                application_id=app.id,
+                profile_id=app.profile_id,
+                form=app.form,
+                npi=str(content.npi) if content.npi else None,
+                legal_name=_name(app),
+                ptan=decision.ptan,
+                medicare_id=decision.medicare_id,
+                effective_date=decision.effective_date,
+                approved_at=decision.decided_at,
+            )
+        )
+    return tuple(sorted(rows, key=lambda r: (r.approved_at, r.application_id)))
+
+
+def approved_record(
+    app: Application,
+    *,
+    policy: DeadlinePolicy = DeadlinePolicy(),  # noqa: B008
+) -> ApprovedEnrollmentRecord:
+    """The approved enrollment record of *app* (EN-8); refused unless it is approved."""
+    if not _approved(app) or app.current_revision is None:
+        raise InvalidTransitionError(
+            "report.not_approved",
+            f"Application {app.id} is {app.status.label}; only an approved application has "
+            "an approved enrollment record.",
+            application_id=app.id,
+        )
+    decision = app.decision
+    assert decision is not None
+    revalidates = app.form is not Form.CMS_855R
+    return ApprovedEnrollmentRecord(
+        application_id=app.id,
+        profile_id=app.profile_id,
+        form=app.form,
+        revision=app.current_revision,
+        ptan=decision.ptan,
+        medicare_id=decision.medicare_id,
+        effective_date=decision.effective_date,
+        approved_at=decision.decided_at,
+        revalidation_due=policy.revalidation_due(decision.decided_at.date(), app.form)
+        if revalidates
+        else None,
+    )
+
+
+def pending_reassignments(
+    applications: Iterable[Application], *, now: datetime
+) -> tuple[PendingReassignmentRow, ...]:
+    """Reassignment applications neither decided nor ended, oldest first (EN-8)."""
+    rows = []
+    for app in applications:
+        status = app.status_at(now)
+        if not app.reassigns or status in FINAL_STATUSES:
+            continue
+        target = app.content.reassignment
+        rows.append(
+            PendingReassignmentRow(
+                application_id=app.id,
+                individual_profile_id=app.profile_id,
+                receiving_profile_id=target.target_profile_id if target else None,
+                form=app.form,
+                status=status,
+                submitted_at=app.submitted_at,
+                effective_date=target.effective_date if target else None,
+            )
+        )
+    return tuple(sorted(rows, key=lambda r: r.application_id))
+
+
+def reassignment_report(
+    applications: Iterable[Application],
+    *,
+    individual_enrollments: Iterable[Application] = (),
+    policy: DeadlinePolicy = DeadlinePolicy(),  # noqa: B008
+) -> tuple[ReassignmentRow, ...]:
+    """Approved reassignments with PTAN, effective date and revalidation due date (EN-8).
+
+    The revalidation due date is the individual's: 5 years after the latest approval of
+    their 855I among *individual_enrollments*, else 5 years after the reassignment's approval.
+    """
+    latest_855i: dict[str, datetime] = {}
+    for app in individual_enrollments:
+        if _approved(app) and app.form is Form.CMS_855I and app.decision is not None:
+            at = app.decision.decided_at
+            if app.profile_id not in latest_855i or latest_855i[app.profile_id] < at:
+                latest_855i[app.profile_id] = at
+    rows = []
+    for app in applications:
+        target = (
+            app.current_revision.content if app.current_revision else app.content
+        ).reassignment
+        if not (_approved(app) and app.reassigns and target is not None):
+            continue
+        decision = app.decision
+        assert decision is not None
+        basis = latest_855i.get(app.profile_id, decision.decided_at)
+        rows.append(
+            ReassignmentRow(
+                application_id=app.id,
+                individual_profile_id=app.profile_id,
+                individual_name=_name(app),
+                receiving_profile_id=target.target_profile_id,
+                ptan=decision.ptan,
+                effective_date=decision.effective_date or target.effective_date,
+                revalidation_due=policy.revalidation_due(basis.date(), Form.CMS_855I),
+            )
+        )
+    return tuple(sorted(rows, key=lambda r: (r.receiving_profile_id, r.application_id)))

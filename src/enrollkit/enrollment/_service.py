@@ -1,0 +1,453 @@
+"""Enrollment use cases: one transaction each (Rules EN-2..EN-6, EN-8 data).
+
+Signing and everything that opens or closes signature requests (send,
+revise, sign, decline) lives in :class:`enrollkit.signatures.SignatureService`,
+which builds on this package; this service prepares applications and
+records what the MAC does with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Final
+
+import attrs
+
+from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
+from enrollkit.enrollment._application import APPLICATIONS, Application
+from enrollkit.enrollment._changes import REPORTABLE_CHANGES, ReportableChange
+from enrollkit.enrollment._content import ApplicationContent, DocumentRef
+from enrollkit.enrollment._deadlines import ChangeKind, DeadlinePolicy
+from enrollkit.enrollment._documents import (
+    DocumentPolicy,
+    DocumentStore,
+    InMemoryDocumentStore,
+    inspect_document,
+)
+from enrollkit.enrollment._forms import Form, Kind
+from enrollkit.enrollment._lifecycle import ApplicationStatus
+from enrollkit.enrollment._nppes import (
+    InMemoryNppesDirectory,
+    NppesDirectory,
+    NppesMismatch,
+    compare_with_nppes,
+)
+from enrollkit.enrollment._reports import (
+    ApprovedEnrollmentRecord,
+    MedicareIdRow,
+    PendingReassignmentRow,
+    ReassignmentRow,
+    approved_record,
+    medicare_id_report,
+    pending_reassignments,
+    reassignment_report,
+)
+from enrollkit.errors import InvalidTransitionError, NotPermittedError, ValidationError
+from enrollkit.notify import Notification
+from enrollkit.runtime import Runtime, Transaction
+from enrollkit.storage import require
+
+__all__ = ["EnrollmentService"]
+
+_DOCUMENT_POLICY: Final = DocumentPolicy()
+_DEADLINES: Final = DeadlinePolicy()
+
+
+class EnrollmentService:
+    """Prepare applications and record the MAC's handling of them.
+
+    Ports: ``documents`` keeps document bytes (EN-5), ``nppes`` answers the
+    EN-6 comparison, ``contacts`` turns account ids into e-mail addresses.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        documents: DocumentStore | None = None,
+        nppes: NppesDirectory | None = None,
+        contacts: Contacts | None = None,
+        document_policy: DocumentPolicy = _DOCUMENT_POLICY,
+        deadlines: DeadlinePolicy = _DEADLINES,
+    ) -> None:
+        self.runtime = runtime
+        self.documents: DocumentStore = (
+            documents if documents is not None else InMemoryDocumentStore()
+        )
+        self.nppes: NppesDirectory = nppes if nppes is not None else InMemoryNppesDirectory()
+        self.contacts: Contacts = contacts if contacts is not None else AccountIdContacts()
+        self.document_policy = document_policy
+        self.deadlines = deadlines
+
+    # -- preparing (EN-2) ---------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        actor: str,
+        profile_id: str,
+        form: Form,
+        kind: Kind,
+        content: ApplicationContent | None = None,
+    ) -> Application:
+        """Start a draft for *profile_id*; the actor needs PECOS access to it (EN-1, EN-2)."""
+        with self.runtime.transaction() as tx:
+            grant = require_pecos_access(tx, user_id=actor, profile_id=profile_id)
+            app = Application.start(
+                id=tx.new_id("app"),
+                profile_id=profile_id,
+                form=form,
+                kind=kind,
+                created_by=actor,
+                now=tx.now,
+                content=content,
+            )
+            stored = tx.repo(APPLICATIONS).add(app)
+            tx.record(
+                "application.created",
+                subject=app.id,
+                actor=actor,
+                profile_id=profile_id,
+                form=form.value,
+                kind=kind.value,
+                grant=grant.kind.value,
+            )
+            tx.commit()
+        return stored
+
+    def get(self, application_id: str) -> Application:
+        """The application with this id (NotFoundError otherwise).
+
+        No access check: a read for the host and the MAC side; provider-facing reads are
+        the reports, which ask access (EN-2).
+        """
+        with self.runtime.transaction() as tx:
+            return require(tx.repo(APPLICATIONS), application_id, what="application")
+
+    def _load_for(self, tx: Transaction, application_id: str, actor: str) -> Application:
+        app = require(tx.repo(APPLICATIONS), application_id, what="application")
+        require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
+        return app
+
+    def edit(self, application_id: str, *, actor: str, content: ApplicationContent) -> Application:
+        """Replace the working content of a draft or a development response (EN-2, EN-3)."""
+        with self.runtime.transaction() as tx:
+            app = self._load_for(tx, application_id, actor)
+            before = app.status
+            changed = app.edit(content, now=tx.now)
+            stored = tx.repo(APPLICATIONS).save(changed)
+            tx.record(
+                "application.edited",
+                subject=app.id,
+                actor=actor,
+                status_before=before.value,
+                status=stored.status.value,
+            )
+            tx.commit()
+        return stored
+
+    def attach_document(
+        self,
+        application_id: str,
+        *,
+        actor: str,
+        filename: str,
+        data: bytes,
+        description: str = "",
+    ) -> DocumentRef:
+        """Attach a PDF or TIFF (by content, EN-5); the bytes go to the document store."""
+        inspected = inspect_document(filename, data, policy=self.document_policy)
+        with self.runtime.transaction() as tx:
+            app = self._load_for(tx, application_id, actor)
+            ref = DocumentRef(
+                id=tx.new_id("doc"),
+                filename=inspected.filename,
+                media_type=inspected.media_type,
+                size=inspected.size,
+                sha256=inspected.sha256,
+                uploaded_at=tx.now,
+                uploaded_by=actor,
+                description=description,
+            )
+            changed = app.attach(ref, now=tx.now)
+            self.documents.put(inspected.sha256, bytes(data))
+            tx.repo(APPLICATIONS).save(changed)
+            tx.record(
+                "application.document_attached",
+                subject=app.id,
+                actor=actor,
+                document_id=ref.id,
+                filename=ref.filename,
+                media_type=ref.media_type.value,
+                size=ref.size,
+            )
+            tx.commit()
+        return ref
+
+    def detach_document(self, application_id: str, *, actor: str, document_id: str) -> Application:
+        """Remove a supporting document from a draft."""
+        with self.runtime.transaction() as tx:
+            app = self._load_for(tx, application_id, actor)
+            stored = tx.repo(APPLICATIONS).save(app.detach(document_id, now=tx.now))
+            tx.record(
+                "application.document_detached",
+                subject=app.id,
+                actor=actor,
+                document_id=document_id,
+            )
+            tx.commit()
+        return stored
+
+    # -- NPPES (EN-6) -------------------------------------------------------------------
+
+    def check_nppes(self, application_id: str, *, actor: str) -> tuple[NppesMismatch, ...]:
+        """Every difference between the working copy and NPPES, with both values (EN-6)."""
+        with self.runtime.transaction() as tx:
+            app = self._load_for(tx, application_id, actor)
+        record = self.nppes.lookup(app.content.npi) if app.content.npi else None
+        return compare_with_nppes(app.content, record)
+
+    def acknowledge_nppes(self, application_id: str, *, actor: str) -> tuple[NppesMismatch, ...]:
+        """The preparer accepts the current NPPES mismatches; recorded with who and when (EN-6)."""
+        with self.runtime.transaction() as tx:
+            app = self._load_for(tx, application_id, actor)
+            if app.created_by != actor:
+                raise NotPermittedError(
+                    "nppes.acknowledge_preparer",
+                    "Only the application's preparer acknowledges NPPES differences (EN-6).",
+                    application_id=app.id,
+                )
+            record = self.nppes.lookup(app.content.npi) if app.content.npi else None
+            mismatches = compare_with_nppes(app.content, record)
+            if not mismatches:
+                raise ValidationError(
+                    "nppes.nothing_to_acknowledge",
+                    "The application matches NPPES; there is nothing to acknowledge.",
+                    application_id=app.id,
+                )
+            tx.repo(APPLICATIONS).save(app.acknowledge_nppes(mismatches, by=actor, now=tx.now))
+            tx.record(
+                "application.nppes_acknowledged",
+                subject=app.id,
+                actor=actor,
+                mismatches=[
+                    {"field": m.field, "application": m.application_value, "nppes": m.nppes_value}
+                    for m in mismatches
+                ],
+            )
+            tx.commit()
+        return mismatches
+
+    # -- changes to report (EN-7) -------------------------------------------------------
+
+    def record_change(
+        self,
+        *,
+        actor: str,
+        profile_id: str,
+        form: Form,
+        change: ChangeKind,
+        occurred_on: date,
+        description: str,
+    ) -> ReportableChange:
+        """Record a change that must be reported within its window (EN-7); it shows on the
+        agenda until reported."""
+        with self.runtime.transaction() as tx:
+            require_pecos_access(tx, user_id=actor, profile_id=profile_id)
+            recorded = tx.repo(REPORTABLE_CHANGES).add(
+                ReportableChange(
+                    id=tx.new_id("change"),
+                    profile_id=profile_id,
+                    form=form,
+                    change=change,
+                    occurred_on=occurred_on,
+                    description=description,
+                    recorded_by=actor,
+                    recorded_at=tx.now,
+                )
+            )
+            due = self.deadlines.change_report_due(change, form, occurred_on)
+            tx.record(
+                "change.recorded",
+                subject=recorded.id,
+                actor=actor,
+                profile_id=profile_id,
+                form=form.value,
+                change=change.value,
+                occurred_on=occurred_on.isoformat(),
+                due=due.isoformat(),
+            )
+            tx.commit()
+        return recorded
+
+    def mark_change_reported(self, change_id: str, *, actor: str) -> ReportableChange:
+        """Record that the change was reported (to NPPES, or outside enrollkit)."""
+        with self.runtime.transaction() as tx:
+            change = require(tx.repo(REPORTABLE_CHANGES), change_id, what="reportable change")
+            require_pecos_access(tx, user_id=actor, profile_id=change.profile_id)
+            if change.reported_at is not None:
+                raise ValidationError(
+                    "change.already_reported",
+                    f"This change was already marked reported on {change.reported_at.date()}.",
+                    change_id=change_id,
+                )
+            stored = tx.repo(REPORTABLE_CHANGES).save(attrs.evolve(change, reported_at=tx.now))
+            tx.record("change.reported", subject=change.id, actor=actor)
+            tx.commit()
+        return stored
+
+    # -- reports (EN-8) ----------------------------------------------------------------
+
+    def _profile_applications(
+        self, tx: Transaction, profile_id: str, actor: str
+    ) -> tuple[Application, ...]:
+        require_pecos_access(tx, user_id=actor, profile_id=profile_id)
+        return tuple(tx.repo(APPLICATIONS).find(APPLICATIONS.index("profile"), profile_id))
+
+    def medicare_id_report(self, profile_id: str, *, actor: str) -> tuple[MedicareIdRow, ...]:
+        """PTAN and Medicare ID of every approved enrollment of the profile (EN-8)."""
+        with self.runtime.transaction() as tx:
+            return medicare_id_report(self._profile_applications(tx, profile_id, actor))
+
+    def approved_record(self, application_id: str, *, actor: str) -> ApprovedEnrollmentRecord:
+        """The approved enrollment record of an application (EN-8)."""
+        with self.runtime.transaction() as tx:
+            app = self._load_for(tx, application_id, actor)
+        return approved_record(app, policy=self.deadlines)
+
+    def pending_reassignments(
+        self, profile_id: str, *, actor: str
+    ) -> tuple[PendingReassignmentRow, ...]:
+        """Reassignments not yet decided, to or from the profile (EN-8)."""
+        with self.runtime.transaction() as tx:
+            apps = self._profile_applications(tx, profile_id, actor)
+            incoming = tx.repo(APPLICATIONS).find(
+                APPLICATIONS.index("reassignment_target"), profile_id
+            )
+            return pending_reassignments(_unique(apps, incoming), now=tx.now)
+
+    def reassignment_report(self, profile_id: str, *, actor: str) -> tuple[ReassignmentRow, ...]:
+        """Approved reassignments to or from the profile: PTAN, effective date, revalidation
+        due date (EN-8)."""
+        with self.runtime.transaction() as tx:
+            apps = self._profile_applications(tx, profile_id, actor)
+            incoming = tx.repo(APPLICATIONS).find(
+                APPLICATIONS.index("reassignment_target"), profile_id
+            )
+            reassigning = _unique(apps, incoming)
+            individuals = _unique(
+                *(
+                    tx.repo(APPLICATIONS).find(APPLICATIONS.index("profile"), p)
+                    for p in {a.profile_id for a in reassigning}
+                )
+            )
+            return reassignment_report(
+                reassigning, individual_enrollments=individuals, policy=self.deadlines
+            )
+
+    # -- the MAC's side -----------------------------------------------------------------
+
+    def start_review(self, application_id: str, *, reviewer: str | None = None) -> Application:
+        """The MAC takes the submitted application into review (EN-4)."""
+        return self._mac(
+            application_id,
+            reviewer,
+            "application.review_started",
+            lambda a, tx: a.start_review(now=tx.now),
+        )
+
+    def request_development(
+        self, application_id: str, *, reason: str, reviewer: str | None = None
+    ) -> Application:
+        """The MAC asks for corrections; the response is due in 30 days (EN-4), preparer told."""
+
+        def step(app: Application, tx: Transaction) -> Application:
+            due = self.deadlines.development_due(tx.now)
+            changed = app.request_development(reason=reason, due_at=due, now=tx.now)
+            tx.notify(
+                Notification(
+                    self.contacts.email_of(app.created_by) or app.created_by,
+                    "application.development_requested",
+                    {"application_id": app.id, "reason": reason, "due": due.date().isoformat()},
+                )
+            )
+            return changed
+
+        return self._mac(
+            application_id, reviewer, "application.development_requested", step, reason=reason
+        )
+
+    def approve(
+        self,
+        application_id: str,
+        *,
+        ptan: str | None,
+        medicare_id: str | None = None,
+        effective_date: date | None = None,
+        reviewer: str | None = None,
+    ) -> Application:
+        """The MAC approves, issuing PTAN and Medicare ID (EN-4, EN-8)."""
+        return self._mac(
+            application_id,
+            reviewer,
+            "application.approved",
+            lambda a, tx: a.approve(
+                ptan=ptan, medicare_id=medicare_id, effective_date=effective_date, now=tx.now
+            ),
+            ptan=ptan,
+            medicare_id=medicare_id,
+            effective_date=effective_date.isoformat() if effective_date else None,
+        )
+
+    def deny(self, application_id: str, *, reason: str, reviewer: str | None = None) -> Application:
+        """The MAC denies the application (EN-4)."""
+        return self._mac(
+            application_id,
+            reviewer,
+            "application.denied",
+            lambda a, tx: a.deny(reason=reason, now=tx.now),
+            reason=reason,
+        )
+
+    def _mac(
+        self,
+        application_id: str,
+        reviewer: str | None,
+        event: str,
+        step: Callable[[Application, Transaction], Application],
+        **data: object,
+    ) -> Application:
+        with self.runtime.transaction() as tx:
+            app = require(tx.repo(APPLICATIONS), application_id, what="application")
+            stored = tx.repo(APPLICATIONS).save(step(app, tx))
+            tx.record(event, subject=app.id, actor=reviewer, status=stored.status.value, **data)
+            tx.commit()
+        return stored
+
+    def withdraw(self, application_id: str, *, actor: str) -> Application:
+        """Withdraw a non-final application (EN-2, EN-4)."""
+        with self.runtime.transaction() as tx:
+            app = self._load_for(tx, application_id, actor)
+            before = app.status_at(tx.now)
+            if before is ApplicationStatus.PENDING_SIGNATURES:
+                raise InvalidTransitionError(
+                    "application.out_for_signature",
+                    "The application is out for signature; withdraw it with "
+                    "SignatureService.withdraw, which also closes its signature requests.",
+                    application_id=app.id,
+                )
+            stored = tx.repo(APPLICATIONS).save(app.withdraw(now=tx.now))
+            tx.record(
+                "application.withdrawn", subject=app.id, actor=actor, status_before=before.value
+            )
+            tx.commit()
+        return stored
+
+
+def _unique(*groups: Iterable[Application]) -> tuple[Application, ...]:
+    found: dict[str, Application] = {}
+    for group in groups:
+        for app in group:
+            found.setdefault(app.id, app)
+    return tuple(found[key] for key in sorted(found))

@@ -1,0 +1,514 @@
+"""Signature use cases: send, revise, sign, decline (Rules SG-2..SG-7, EN-3, EN-6).
+
+Each use case changes the application and its signature sheet in one
+transaction (optimistic versions on both), so two last signatures racing
+cannot both submit, and a revision can never leave an old signature counting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+from enrollkit.access import PROFILES, ProviderProfile, Role, decide_signing_authority
+from enrollkit.enrollment import (
+    APPLICATIONS,
+    Application,
+    ApplicationContent,
+    ApplicationStatus,
+    DocumentPolicy,
+    DocumentRef,
+    DocumentStore,
+    InMemoryDocumentStore,
+    InMemoryNppesDirectory,
+    NppesDirectory,
+    NppesRecord,
+    Revision,
+    inspect_document,
+)
+from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
+from enrollkit.errors import InvalidTransitionError, ValidationError
+from enrollkit.notify import Notification
+from enrollkit.runtime import Runtime, Transaction
+from enrollkit.signatures._certificate import SignatureCertificate, build_certificate
+from enrollkit.signatures._sheet import (
+    SIGNATURE_SHEETS,
+    Attestation,
+    Signature,
+    SignatureMethod,
+    SignatureRequest,
+    SignatureSheet,
+)
+from enrollkit.signatures._slots import (
+    SignerFacts,
+    SignerSlot,
+    SlotParty,
+    eligibility,
+    listed_for,
+    signer_slots,
+)
+from enrollkit.storage import require
+
+__all__ = ["SignatureService"]
+
+_DOCUMENT_POLICY: Final = DocumentPolicy()
+_BOTH: Final = frozenset(Attestation)
+
+
+class SignatureService:
+    """Send applications for signature, sign, decline and revise them (SG-2..SG-7).
+
+    One service for the whole signature round because every one of these use
+    cases changes the application (status, revisions) and its signature sheet
+    together.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        nppes: NppesDirectory | None = None,
+        documents: DocumentStore | None = None,
+        contacts: Contacts | None = None,
+        document_policy: DocumentPolicy = _DOCUMENT_POLICY,
+    ) -> None:
+        self.runtime = runtime
+        self.nppes: NppesDirectory = nppes if nppes is not None else InMemoryNppesDirectory()
+        self.documents: DocumentStore = (
+            documents if documents is not None else InMemoryDocumentStore()
+        )
+        self.contacts: Contacts = contacts if contacts is not None else AccountIdContacts()
+        self.document_policy = document_policy
+
+    # -- reading ------------------------------------------------------------------------
+
+    def sheet(self, application_id: str) -> SignatureSheet:
+        """Every request and signature of the application (an empty sheet before sending).
+
+        No access check: a read for the host; provider-facing exports use :meth:`certificate`.
+        """
+        with self.runtime.transaction() as tx:
+            return tx.repo(SIGNATURE_SHEETS).get(application_id) or SignatureSheet(
+                id=application_id
+            )
+
+    def certificate(self, application_id: str, *, actor: str) -> SignatureCertificate:
+        """The signature certificate, verified against the audit chain (Rule SG-8); the
+        actor needs PECOS access to the profile (EN-2)."""
+        with self.runtime.transaction() as tx:
+            app = require(tx.repo(APPLICATIONS), application_id, what="application")
+            require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
+            sheet = tx.repo(SIGNATURE_SHEETS).get(application_id) or SignatureSheet(
+                id=application_id
+            )
+            now = tx.now
+        return build_certificate(app, sheet, audit=self.runtime.storage.audit, now=now)
+
+    # -- sending and revising (EN-3, EN-6, SG-2, SG-5) ----------------------------------
+
+    def send_for_signature(self, application_id: str, *, actor: str) -> Application:
+        """Freeze revision n, check NPPES (EN-6), open one request per slot (SG-2)."""
+        with self.runtime.transaction() as tx:
+            app = require(tx.repo(APPLICATIONS), application_id, what="application")
+            require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
+            app.require_nppes_consistent(self._nppes_record(app.content))
+            sent = app.send_for_signature(by=actor, now=tx.now)
+            stored = self._open_round(tx, app, sent, actor, "application.sent_for_signature")
+            tx.commit()
+        return stored
+
+    def revise(
+        self,
+        application_id: str,
+        *,
+        actor: str,
+        content: ApplicationContent | None = None,
+        attach: Sequence[tuple[str, bytes]] = (),
+        detach: Iterable[str] = (),
+    ) -> Application:
+        """Change an application out for signature: revision n+1 supersedes every signature
+        and open request of revision n and asks every slot again (EN-3, SG-5)."""
+        inspected = [inspect_document(n, d, policy=self.document_policy) for n, d in attach]
+        with self.runtime.transaction() as tx:
+            app = require(tx.repo(APPLICATIONS), application_id, what="application")
+            require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
+            removed = set(detach)
+            documents: tuple[DocumentRef, ...] = tuple(
+                d for d in app.documents if d.id not in removed
+            )
+            documents += tuple(
+                DocumentRef(
+                    id=tx.new_id("doc"),
+                    filename=i.filename,
+                    media_type=i.media_type,
+                    size=i.size,
+                    sha256=i.sha256,
+                    uploaded_at=tx.now,
+                    uploaded_by=actor,
+                )
+                for i in inspected
+            )
+            revised = app.revise(content=content, documents=documents, by=actor, now=tx.now)
+            revised.require_nppes_consistent(self._nppes_record(revised.content))
+            for (_name, data), info in zip(attach, inspected, strict=True):
+                self.documents.put(info.sha256, bytes(data))
+            stored = self._open_round(tx, app, revised, actor, "application.revised")
+            tx.commit()
+        return stored
+
+    def _open_round(
+        self, tx: Transaction, before: Application, after: Application, actor: str, event: str
+    ) -> Application:
+        revision = after.current_revision
+        assert revision is not None
+        slots = signer_slots(after.form, after.kind, reassignment=after.reassigns)
+        invited = {slot.name: self._invitees(tx, after, revision, slot) for slot in slots}
+        for slot in slots:
+            if not invited[slot.name]:
+                raise ValidationError(
+                    "signature.no_signer",
+                    f"No one can sign the {slot.name} slot: it needs {slot.describe()} with "
+                    "an I&A account, listed on the record where required (SG-1, RO-8). "
+                    "Link the official's account on the application first.",
+                    application_id=after.id,
+                    slot=slot.name,
+                )
+        sheets = tx.repo(SIGNATURE_SHEETS)
+        existing = sheets.get(after.id)
+        sheet = existing or SignatureSheet(id=after.id)
+        opened = sheet.open_round(
+            revision,
+            slots,
+            candidates={name: tuple(a for a, _ in pairs) for name, pairs in invited.items()},
+            ids=[tx.new_id("sigreq") for _ in slots],
+            now=tx.now,
+        )
+        if existing is None:
+            sheets.add(opened)
+        else:
+            sheets.save(opened)
+        stored = tx.repo(APPLICATIONS).save(after)
+        superseded = [r.id for r in sheet.open_requests()]
+        tx.record(
+            event,
+            subject=after.id,
+            actor=actor,
+            revision=revision.number,
+            digest=revision.digest,
+            status_before=before.status.value,
+            superseded_requests=superseded,
+            slots=[s.name for s in slots],
+        )
+        for request in opened.requests_for(revision):
+            tx.record(
+                "signature.requested",
+                subject=after.id,
+                actor=actor,
+                request_id=request.id,
+                slot=request.slot.name,
+                revision=revision.number,
+                digest=revision.digest,
+                candidates=list(request.candidates),
+            )
+            for _account, recipient in invited[request.slot.name]:
+                tx.notify(
+                    Notification(
+                        recipient,
+                        "signature.requested",
+                        {
+                            "application_id": after.id,
+                            "form": after.form.value,
+                            "slot": request.slot.name,
+                            "revision": str(revision.number),
+                        },
+                    )
+                )
+        return stored
+
+    def _invitees(
+        self, tx: Transaction, app: Application, revision: Revision, slot: SignerSlot
+    ) -> tuple[tuple[str, str], ...]:
+        """(account id, recipient) of everyone eligible for *slot* now (SG-2)."""
+        content = revision.content
+        if slot.party is SlotParty.PRACTITIONER:
+            profile = tx.repo(PROFILES).get(app.profile_id)
+            owner = profile.owner_id if profile is not None else None
+            if owner is None:
+                return ()
+            email = content.practitioner.email if content.practitioner else None
+            return ((owner, email or self.contacts.email_of(owner) or owner),)
+        found: list[tuple[str, str]] = []
+        for official in content.officials:
+            account = official.account_id
+            if account is None or any(account == a for a, _ in found):
+                continue
+            if eligibility(slot, self._facts(tx, app, revision, slot, account)).eligible:
+                found.append(
+                    (account, official.email or self.contacts.email_of(account) or account)
+                )
+        return tuple(found)
+
+    def _facts(
+        self, tx: Transaction, app: Application, revision: Revision, slot: SignerSlot, user_id: str
+    ) -> SignerFacts:
+        """What access and the record say about *user_id* for *slot* (RO-8)."""
+        profile = tx.repo(PROFILES).get(app.profile_id)
+        if slot.party is SlotParty.PRACTITIONER:
+            return SignerFacts(
+                user_id=user_id, owns_profile=profile is not None and profile.owner_id == user_id
+            )
+        org_profile: ProviderProfile | None = profile
+        if slot.party is SlotParty.RECEIVING_ORGANIZATION:
+            target = revision.content.reassignment
+            org_profile = tx.repo(PROFILES).get(target.target_profile_id) if target else None
+        organization_id = org_profile.organization_id if org_profile is not None else None
+        authority = (
+            decide_signing_authority(
+                tx,
+                user_id=user_id,
+                organization_id=organization_id,
+                listed_officials=listed_for(slot, revision.content.officials),
+                roles=slot.roles,
+            )
+            if organization_id
+            else None
+        )
+        return SignerFacts(
+            user_id=user_id, authority=authority, official=revision.content.official_for(user_id)
+        )
+
+    def _nppes_record(self, content: ApplicationContent) -> NppesRecord | None:
+        return self.nppes.lookup(content.npi) if content.npi is not None else None
+
+    def withdraw(self, application_id: str, *, actor: str) -> Application:
+        """Withdraw an application (EN-2, EN-4), closing its open signature requests."""
+        with self.runtime.transaction() as tx:
+            app = require(tx.repo(APPLICATIONS), application_id, what="application")
+            require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
+            before = app.status_at(tx.now)
+            stored = tx.repo(APPLICATIONS).save(app.withdraw(now=tx.now))
+            sheet = tx.repo(SIGNATURE_SHEETS).get(app.id)
+            closed = [r.id for r in sheet.open_requests()] if sheet is not None else []
+            if sheet is not None and closed:
+                tx.repo(SIGNATURE_SHEETS).save(sheet.supersede(now=tx.now))
+            tx.record(
+                "application.withdrawn",
+                subject=app.id,
+                actor=actor,
+                status_before=before.value,
+                superseded_requests=closed,
+            )
+            tx.commit()
+        return stored
+
+    # -- signing (SG-3, SG-4, SG-6) -----------------------------------------------------
+
+    def sign_electronically(
+        self,
+        application_id: str,
+        *,
+        signer_id: str,
+        slot: str,
+        confirmed_email: str,
+        attestations: Iterable[Attestation],
+    ) -> Application:
+        """The signer, logged in as themselves, confirms their e-mail and accepts both
+        attestations (SG-3); the last valid signature submits the application (SG-6)."""
+        accepted = frozenset(attestations)
+        if accepted != _BOTH:
+            missing = sorted(a.value for a in _BOTH - accepted)
+            raise ValidationError(
+                "signature.attestations",
+                f"Accept both attestations to sign electronically; missing: {', '.join(missing)} (SG-3).",
+                missing=missing,
+            )
+        with self.runtime.transaction() as tx:
+            app, revision, sheet, request, facts, role = self._signable(
+                tx, application_id, signer_id, slot
+            )
+            expected = self._email_on_record(revision, request.slot, signer_id)
+            if expected is None or confirmed_email.strip().casefold() != expected.casefold():
+                raise ValidationError(
+                    "signature.email_mismatch",
+                    "The e-mail you confirmed is not the one on record for this signer; "
+                    "confirm your own e-mail address (SG-3).",
+                    slot=slot,
+                )
+            signature = self._signature(
+                tx, request, revision, facts, role, SignatureMethod.ELECTRONIC
+            )
+            stored = self._record(tx, app, revision, sheet, signature)
+            tx.commit()
+        return stored
+
+    def sign_with_statement(
+        self,
+        application_id: str,
+        *,
+        signer_id: str,
+        slot: str,
+        uploaded_by: str,
+        filename: str,
+        data: bytes,
+    ) -> Application:
+        """Fill *slot* with a certification statement signed by *signer_id* and uploaded
+        by someone with PECOS access (PDF or TIFF, EN-5, SG-3)."""
+        info = inspect_document(filename, data, policy=self.document_policy)
+        with self.runtime.transaction() as tx:
+            app, revision, sheet, request, facts, role = self._signable(
+                tx, application_id, signer_id, slot
+            )
+            require_pecos_access(tx, user_id=uploaded_by, profile_id=app.profile_id)
+            signature = self._signature(
+                tx,
+                request,
+                revision,
+                facts,
+                role,
+                SignatureMethod.UPLOADED_STATEMENT,
+                statement_sha256=info.sha256,
+                uploaded_by=uploaded_by,
+            )
+            self.documents.put(info.sha256, bytes(data))
+            stored = self._record(tx, app, revision, sheet, signature)
+            tx.commit()
+        return stored
+
+    def decline(
+        self, application_id: str, *, signer_id: str, slot: str, reason: str
+    ) -> Application:
+        """A signer declines with a reason: back to draft, the preparer is told (SG-7)."""
+        if not reason.strip():
+            raise ValidationError("signature.decline_reason", "Give a reason for declining (SG-7).")
+        with self.runtime.transaction() as tx:
+            app, _revision, sheet, request, _facts, _role = self._signable(
+                tx, application_id, signer_id, slot
+            )
+            declined = app.decline(now=tx.now)
+            tx.repo(SIGNATURE_SHEETS).save(sheet.decline(request.id, reason=reason, now=tx.now))
+            stored = tx.repo(APPLICATIONS).save(declined)
+            tx.record(
+                "signature.declined",
+                subject=app.id,
+                actor=signer_id,
+                request_id=request.id,
+                slot=slot,
+                revision=request.revision,
+                reason=reason,
+            )
+            tx.notify(
+                Notification(
+                    self.contacts.email_of(app.created_by) or app.created_by,
+                    "signature.declined",
+                    {"application_id": app.id, "slot": slot, "reason": reason},
+                )
+            )
+            tx.commit()
+        return stored
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _signable(
+        self, tx: Transaction, application_id: str, signer_id: str, slot: str
+    ) -> tuple[Application, Revision, SignatureSheet, SignatureRequest, SignerFacts, Role]:
+        app = require(tx.repo(APPLICATIONS), application_id, what="application")
+        status = app.status_at(tx.now)
+        revision = app.current_revision
+        if status is not ApplicationStatus.PENDING_SIGNATURES or revision is None:
+            raise InvalidTransitionError(
+                "signature.not_pending",
+                f"The application is {status.label}; only an application pending signatures "
+                "can be signed or declined.",
+                application_id=app.id,
+                status=status.value,
+            )
+        sheet = require(tx.repo(SIGNATURE_SHEETS), app.id, what="signature sheet")
+        request = sheet.open_request(revision, slot)
+        facts = self._facts(tx, app, revision, request.slot, signer_id)
+        role = eligibility(request.slot, facts).require()
+        return app, revision, sheet, request, facts, role
+
+    def _email_on_record(self, revision: Revision, slot: SignerSlot, signer_id: str) -> str | None:
+        content = revision.content
+        if (
+            slot.party is SlotParty.PRACTITIONER
+            and content.practitioner
+            and content.practitioner.email
+        ):
+            return content.practitioner.email
+        official = content.official_for(signer_id)
+        if official is not None and official.email:
+            return official.email
+        return self.contacts.email_of(signer_id)
+
+    def _signature(
+        self,
+        tx: Transaction,
+        request: SignatureRequest,
+        revision: Revision,
+        facts: SignerFacts,
+        role: Role,
+        method: SignatureMethod,
+        *,
+        statement_sha256: str | None = None,
+        uploaded_by: str | None = None,
+    ) -> Signature:
+        return Signature(
+            id=tx.new_id("sig"),
+            request_id=request.id,
+            slot=request.slot.name,
+            signer_id=facts.user_id,
+            role=role,
+            record_role=facts.official.role if facts.official else None,
+            method=method,
+            signed_at=tx.now,
+            revision=revision.number,
+            digest=revision.digest,
+            statement_sha256=statement_sha256,
+            uploaded_by=uploaded_by,
+        )
+
+    def _record(
+        self,
+        tx: Transaction,
+        app: Application,
+        revision: Revision,
+        sheet: SignatureSheet,
+        signature: Signature,
+    ) -> Application:
+        signed = sheet.add_signature(signature)
+        complete = signed.is_complete(revision)
+        tx.repo(SIGNATURE_SHEETS).save(signed)
+        stored = tx.repo(APPLICATIONS).save(app.record_signature(complete=complete, now=tx.now))
+        tx.record(
+            "signature.signed",
+            subject=app.id,
+            actor=signature.signer_id,
+            signature_id=signature.id,
+            request_id=signature.request_id,
+            slot=signature.slot,
+            signer_id=signature.signer_id,
+            role=signature.role.value,
+            record_role=signature.record_role.value if signature.record_role else None,
+            method=signature.method.value,
+            revision=signature.revision,
+            digest=signature.digest,
+            statement_sha256=signature.statement_sha256,
+            uploaded_by=signature.uploaded_by,
+        )
+        if complete:
+            tx.record(
+                "application.submitted",
+                subject=app.id,
+                actor=signature.signer_id,
+                revision=revision.number,
+                digest=revision.digest,
+            )
+            tx.notify(
+                Notification(
+                    self.contacts.email_of(app.created_by) or app.created_by,
+                    "application.submitted",
+                    {"application_id": app.id, "revision": str(revision.number)},
+                )
+            )
+        return stored

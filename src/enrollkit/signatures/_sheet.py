@@ -1,0 +1,285 @@
+"""Signature requests and signatures of one application: the signature sheet (SG-2..SG-7).
+
+One :class:`SignatureSheet` per application (same id) holds every request
+and signature of every revision. Opening a round for revision n+1
+supersedes every open request and every signature of older revisions
+(Rule SG-5); a signature counts only on its own revision and digest (SG-4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from enum import Enum
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+from enrollkit.access import Role
+from enrollkit.clock import ensure_utc
+from enrollkit.enrollment import OfficialRole, Revision
+from enrollkit.errors import InvalidTransitionError, NotFoundError
+from enrollkit.signatures._slots import SignerSlot
+from enrollkit.storage import Collection, Index
+
+__all__ = [
+    "REQUEST_TRANSITIONS",
+    "SIGNATURE_SHEETS",
+    "Attestation",
+    "RequestEvent",
+    "RequestStatus",
+    "Signature",
+    "SignatureMethod",
+    "SignatureRequest",
+    "SignatureSheet",
+    "request_lifecycle_mermaid",
+]
+
+
+def _utc(value: datetime) -> datetime:
+    return ensure_utc(value)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else ensure_utc(value)
+
+
+class SignatureMethod(Enum):
+    """How a slot was signed (Rule SG-3); mailed paper is not accepted."""
+
+    ELECTRONIC = "electronic"
+    UPLOADED_STATEMENT = "uploaded_statement"  #: a signed certification statement, PDF or TIFF
+
+
+class Attestation(Enum):
+    """The two attestations an electronic signer accepts (Rule SG-3)."""
+
+    ACCURACY = "accuracy"  #: the information is true, correct and complete
+    ELECTRONIC_SIGNATURE = "electronic_signature"  #: the e-signature binds like a handwritten one
+
+
+class RequestStatus(Enum):
+    """Where a signature request stands."""
+
+    OPEN = "open"
+    SIGNED = "signed"
+    DECLINED = "declined"
+    SUPERSEDED = "superseded"  #: a newer revision or a decline closed it (SG-5, SG-7)
+
+
+class RequestEvent(Enum):
+    """What can happen to a signature request."""
+
+    SIGN = "sign"  #: an eligible signer signs it (SG-4)
+    DECLINE = "decline"  #: an eligible signer declines it (SG-7)
+    SUPERSEDE = "supersede"  #: a new revision or a decline elsewhere closes it (SG-5, SG-7)
+
+
+#: The signature request lifecycle: ``{(status, event): new status}`` (SG-2..SG-7).
+REQUEST_TRANSITIONS: Final[Mapping[tuple[RequestStatus, RequestEvent], RequestStatus]] = (
+    MappingProxyType(
+        {
+            (RequestStatus.OPEN, RequestEvent.SIGN): RequestStatus.SIGNED,
+            (RequestStatus.OPEN, RequestEvent.DECLINE): RequestStatus.DECLINED,
+            (RequestStatus.OPEN, RequestEvent.SUPERSEDE): RequestStatus.SUPERSEDED,
+        }
+    )
+)
+
+
+def request_lifecycle_mermaid() -> str:
+    """The request lifecycle as a Mermaid state diagram, generated from the table."""
+    lines = ["stateDiagram-v2", f"    [*] --> {RequestStatus.OPEN.value}"]
+    for (source, event), target in REQUEST_TRANSITIONS.items():
+        lines.append(f"    {source.value} --> {target.value}: {event.value}")
+    closed = sorted({t.value for t in REQUEST_TRANSITIONS.values()})
+    lines.extend(f"    {status} --> [*]" for status in closed)
+    return "\n".join(lines)
+
+
+@attrs.frozen
+class SignatureRequest:
+    """One slot to sign on one revision (Rule SG-2)."""
+
+    id: str
+    slot: SignerSlot
+    revision: int
+    digest: str
+    opened_at: datetime = attrs.field(converter=_utc)
+    candidates: tuple[str, ...] = ()  #: account ids that may sign it, as known at opening
+    status: RequestStatus = RequestStatus.OPEN
+    closed_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
+    decline_reason: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the request still awaits a signature."""
+        return self.status is RequestStatus.OPEN
+
+    def move(
+        self, event: RequestEvent, *, now: datetime, reason: str | None = None
+    ) -> SignatureRequest:
+        """The request after *event*, by :data:`REQUEST_TRANSITIONS`."""
+        new = REQUEST_TRANSITIONS.get((self.status, event))
+        if new is None:
+            raise InvalidTransitionError(
+                "signature.request_closed",
+                f"Signature request {self.id} is {self.status.value}; it cannot {event.value}.",
+                request_id=self.id,
+                status=self.status.value,
+                event=event.value,
+            )
+        return attrs.evolve(
+            self,
+            status=new,
+            closed_at=now,
+            decline_reason=reason if event is RequestEvent.DECLINE else self.decline_reason,
+        )
+
+
+@attrs.frozen
+class Signature:
+    """A signature (Rule SG-4): signer, slot, role held, method, time, revision, digest."""
+
+    id: str
+    request_id: str
+    slot: str
+    signer_id: str
+    role: Role
+    record_role: OfficialRole | None
+    method: SignatureMethod
+    signed_at: datetime = attrs.field(converter=_utc)
+    revision: int
+    digest: str
+    statement_sha256: str | None = None  #: the uploaded certification statement (SG-3)
+    uploaded_by: str | None = None
+    superseded_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
+
+    def valid_for(self, revision: Revision) -> bool:
+        """Whether this signature counts for *revision* (SG-4): same number and digest."""
+        return (
+            self.superseded_at is None
+            and self.revision == revision.number
+            and self.digest == revision.digest
+        )
+
+
+@attrs.frozen(kw_only=True)
+class SignatureSheet:
+    """Every signature request and signature of one application."""
+
+    id: str  #: the application's id
+    requests: tuple[SignatureRequest, ...] = ()
+    signatures: tuple[Signature, ...] = ()
+    version: int = 0
+
+    def requests_for(self, revision: Revision) -> tuple[SignatureRequest, ...]:
+        """The requests opened for *revision*."""
+        return tuple(r for r in self.requests if r.revision == revision.number)
+
+    def open_requests(self) -> tuple[SignatureRequest, ...]:
+        """The requests still awaiting a signature."""
+        return tuple(r for r in self.requests if r.is_open)
+
+    def valid_signatures(self, revision: Revision) -> tuple[Signature, ...]:
+        """The signatures that count for *revision* (SG-4, SG-5)."""
+        return tuple(s for s in self.signatures if s.valid_for(revision))
+
+    def missing_slots(self, revision: Revision) -> tuple[str, ...]:
+        """Slots of *revision* without a valid signature (SG-6)."""
+        signed = {s.slot for s in self.valid_signatures(revision)}
+        return tuple(r.slot.name for r in self.requests_for(revision) if r.slot.name not in signed)
+
+    def is_complete(self, revision: Revision) -> bool:
+        """Whether every slot of *revision* holds a valid signature (SG-6)."""
+        return bool(self.requests_for(revision)) and not self.missing_slots(revision)
+
+    def open_request(self, revision: Revision, slot: str) -> SignatureRequest:
+        """The open request of *slot* on *revision*, or an error saying why there is none."""
+        for request in self.requests_for(revision):
+            if request.slot.name == slot:
+                if request.is_open:
+                    return request
+                raise InvalidTransitionError(
+                    "signature.request_closed",
+                    f"The {slot} slot of revision {revision.number} is {request.status.value}; "
+                    "there is nothing to sign.",
+                    slot=slot,
+                    revision=revision.number,
+                    status=request.status.value,
+                )
+        raise NotFoundError(
+            "signature.no_such_slot",
+            f"Revision {revision.number} has no {slot!r} slot to sign; its slots are "
+            f"{[r.slot.name for r in self.requests_for(revision)]}.",
+            slot=slot,
+            revision=revision.number,
+        )
+
+    # -- transitions (pure) -------------------------------------------------------------
+
+    def open_round(
+        self,
+        revision: Revision,
+        slots: Iterable[SignerSlot],
+        *,
+        candidates: Mapping[str, tuple[str, ...]],
+        ids: Iterable[str],
+        now: datetime,
+    ) -> SignatureSheet:
+        """Open one request per slot on *revision* (SG-2), superseding everything older (SG-5)."""
+        closed = self.supersede(now=now)
+        fresh = tuple(
+            SignatureRequest(
+                id=request_id,
+                slot=slot,
+                revision=revision.number,
+                digest=revision.digest,
+                opened_at=now,
+                candidates=candidates.get(slot.name, ()),
+            )
+            for slot, request_id in zip(slots, ids, strict=False)
+        )
+        return attrs.evolve(closed, requests=(*closed.requests, *fresh))
+
+    def supersede(self, *, now: datetime) -> SignatureSheet:
+        """Close every open request and void every live signature (SG-5, SG-7)."""
+        requests = tuple(
+            r.move(RequestEvent.SUPERSEDE, now=now) if r.is_open else r for r in self.requests
+        )
+        signatures = tuple(
+            attrs.evolve(s, superseded_at=now) if s.superseded_at is None else s
+            for s in self.signatures
+        )
+        return attrs.evolve(self, requests=requests, signatures=signatures)
+
+    def add_signature(self, signature: Signature) -> SignatureSheet:
+        """Record *signature* and close its request as signed."""
+        requests = tuple(
+            r.move(RequestEvent.SIGN, now=signature.signed_at)
+            if r.id == signature.request_id
+            else r
+            for r in self.requests
+        )
+        return attrs.evolve(self, requests=requests, signatures=(*self.signatures, signature))
+
+    def decline(self, request_id: str, *, reason: str, now: datetime) -> SignatureSheet:
+        """Close *request_id* as declined and supersede the rest of the round (SG-7)."""
+        requests = tuple(
+            r.move(RequestEvent.DECLINE, now=now, reason=reason) if r.id == request_id else r
+            for r in self.requests
+        )
+        return attrs.evolve(self, requests=requests).supersede(now=now)
+
+
+def _awaiting_keys(sheet: SignatureSheet) -> list[str]:
+    return sorted({c for r in sheet.requests if r.is_open for c in r.candidates})
+
+
+#: Signature sheets, one per application (same id); "awaiting_signer" finds a user's open requests.
+SIGNATURE_SHEETS: Final = Collection(
+    "signature_sheets",
+    SignatureSheet,
+    indexes=(Index[SignatureSheet]("awaiting_signer", _awaiting_keys),),
+)

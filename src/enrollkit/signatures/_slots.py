@@ -1,0 +1,198 @@
+"""Who must sign (Rule SG-1) and who may sign a slot (Rules RO-8, SG-1).
+
+:func:`signer_slots` is a pure function of form, kind and reassignment;
+:func:`eligibility` decides from facts (the I&A roles a user holds with the
+slot's organization, whether the user owns the individual profile, how the
+user is listed on the record) whether the user may sign a slot.
+
+>>> from enrollkit.enrollment import Form, Kind
+>>> [s.name for s in signer_slots(Form.CMS_855R, Kind.REASSIGNMENT, reassignment=True)]
+['individual', 'receiving_organization']
+>>> [s.name for s in signer_slots(Form.CMS_855B, Kind.INITIAL, reassignment=False)]
+['authorized_official']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+from typing import Final
+
+import attrs
+
+from enrollkit.access import Decision, Role
+from enrollkit.enrollment import Form, Kind, Official, OfficialRole
+from enrollkit.errors import NotPermittedError, ValidationError
+
+__all__ = [
+    "Eligibility",
+    "SignerFacts",
+    "SignerSlot",
+    "SlotParty",
+    "eligibility",
+    "listed_for",
+    "signer_slots",
+]
+
+
+class SlotParty(Enum):
+    """Whose signature a slot holds."""
+
+    PRACTITIONER = "practitioner"  #: the individual of the application's Type 1 profile
+    APPLICANT = "applicant"  #: the enrolling organization (855B/A/S)
+    RECEIVING_ORGANIZATION = "receiving_organization"  #: the reassignment target
+
+
+@attrs.frozen
+class SignerSlot:
+    """A required signature (Rule SG-1): who may fill it, by I&A role and record listing."""
+
+    name: str
+    party: SlotParty
+    section: str  #: the form section the signature certifies
+    roles: frozenset[Role]  #: I&A roles that may sign
+    record_roles: frozenset[OfficialRole]  #: how the signer must be listed on the record (RO-8)
+
+    def describe(self) -> str:
+        """Who signs, in words: ``"an AO or AM/DO of the receiving organization"``."""
+        if self.party is SlotParty.PRACTITIONER:
+            return "the individual practitioner"
+        who = "an AO" if self.roles == frozenset({Role.AUTHORIZED_OFFICIAL}) else "an AO or AM/DO"
+        whose = (
+            "the receiving organization"
+            if self.party is SlotParty.RECEIVING_ORGANIZATION
+            else "the organization"
+        )
+        return f"{who} of {whose}"
+
+
+_AO, _AM = Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER
+_REC_AO, _REC_DO = OfficialRole.AUTHORIZED_OFFICIAL, OfficialRole.DELEGATED_OFFICIAL
+
+INDIVIDUAL: Final = SignerSlot(
+    "individual",
+    SlotParty.PRACTITIONER,
+    "15 / 4A",
+    frozenset({Role.INDIVIDUAL_PROVIDER}),
+    frozenset(),
+)
+RECEIVING_ORGANIZATION: Final = SignerSlot(
+    "receiving_organization",
+    SlotParty.RECEIVING_ORGANIZATION,
+    "4B",
+    frozenset({_AO, _AM}),
+    frozenset({_REC_AO, _REC_DO}),
+)
+AUTHORIZED_OFFICIAL: Final = SignerSlot(
+    "authorized_official", SlotParty.APPLICANT, "15", frozenset({_AO}), frozenset({_REC_AO})
+)
+AUTHORIZED_OR_DELEGATED: Final = SignerSlot(
+    "authorized_or_delegated_official",
+    SlotParty.APPLICANT,
+    "15 / 16",
+    frozenset({_AO, _AM}),
+    frozenset({_REC_AO, _REC_DO}),
+)
+
+
+def signer_slots(form: Form, kind: Kind, *, reassignment: bool) -> tuple[SignerSlot, ...]:
+    """The required signer slots of an application (Rule SG-1).
+
+    * 855I: the individual practitioner; with a reassignment (and always on
+      855R) also an AO or AM/DO of the receiving organization (section 4B).
+    * 855B, 855A, 855S: an AO for an initial enrollment; an AO or AM/DO for
+      changes, revalidations and terminations.
+    """
+    if form in (Form.CMS_855I, Form.CMS_855R):
+        if form is Form.CMS_855R or reassignment or kind is Kind.REASSIGNMENT:
+            return (INDIVIDUAL, RECEIVING_ORGANIZATION)
+        return (INDIVIDUAL,)
+    if kind is Kind.REASSIGNMENT:
+        raise ValidationError(
+            "application.form_kind",
+            f"A reassignment is filed on CMS-855R (or 855I), not CMS-{form.value}.",
+            form=form.value,
+            kind=kind.value,
+        )
+    return (AUTHORIZED_OFFICIAL,) if kind is Kind.INITIAL else (AUTHORIZED_OR_DELEGATED,)
+
+
+@attrs.frozen
+class SignerFacts:
+    """What is known about a would-be signer of one slot.
+
+    ``owns_profile``: the user is the individual provider of the application's
+    profile (the practitioner slot). ``authority``: access's RO-8 decision
+    (:func:`enrollkit.access.decide_signing_authority`) for the slot's
+    organization, asked with the slot's roles and the officials listed on the
+    record in a listing the slot accepts. ``official``: how the user is listed.
+    """
+
+    user_id: str
+    owns_profile: bool = False
+    authority: Decision | None = None
+    official: Official | None = None
+
+
+@attrs.frozen
+class Eligibility:
+    """Whether a user may sign a slot, the role they sign in, or why not."""
+
+    eligible: bool
+    role: Role | None
+    code: str
+    reason: str
+
+    def require(self) -> Role:
+        """The role signed in, or NotPermittedError with the reason."""
+        if self.eligible and self.role is not None:
+            return self.role
+        raise NotPermittedError(self.code, self.reason)
+
+
+def listed_for(slot: SignerSlot, officials: Iterable[Official]) -> tuple[str, ...]:
+    """Account ids of the officials listed on the record in a way *slot* accepts (SG-1)."""
+    return tuple(
+        o.account_id for o in officials if o.account_id is not None and o.role in slot.record_roles
+    )
+
+
+def eligibility(slot: SignerSlot, facts: SignerFacts) -> Eligibility:
+    """Whether *facts* allow signing *slot* (Rule SG-1; RO-8 is access's decision).
+
+    SEUs, Surrogates and credentialers never sign, whatever their access: the
+    practitioner slot takes only the profile's individual provider, and an
+    organization slot only the roles it lists (AO, or AO and AM), which access
+    checks together with the listing on the record (RO-8).
+    """
+    if slot.party is SlotParty.PRACTITIONER:
+        if facts.owns_profile:
+            return Eligibility(True, Role.INDIVIDUAL_PROVIDER, "signature.eligible", "own profile")
+        return Eligibility(
+            False,
+            None,
+            "signature.not_the_practitioner",
+            f"Only the individual practitioner signs the {slot.name} slot (SG-1); "
+            "staff, surrogates and credentialers never sign for them.",
+        )
+    authority = facts.authority
+    if authority is None:
+        return Eligibility(
+            False,
+            None,
+            "signature.no_organization",
+            f"The {slot.name} slot is signed for an organization the application does not "
+            "name; complete the application first (SG-1).",
+        )
+    if authority.grant is None or authority.grant.role not in slot.roles:
+        message = authority.denial.message if authority.denial else "that role does not sign it"
+        code = authority.denial.code if authority.denial else "signature.role"
+        return Eligibility(
+            False,
+            None,
+            code,
+            f"The {slot.name} slot is signed by {slot.describe()} listed on the record "
+            f"(SG-1, RO-8): {message}",
+        )
+    role = authority.grant.role
+    return Eligibility(True, role, "signature.eligible", authority.grant.explanation)

@@ -1,0 +1,290 @@
+"""CO-7, CO-8: effective access through exactly three paths, and every decision explains itself."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from enrollkit.access import (
+    Action,
+    Decision,
+    Employer,
+    GrantKind,
+    Role,
+    System,
+    decide,
+    decide_for_organization,
+    decide_signing_authority,
+    roles_held,
+)
+from enrollkit.clock import FixedClock
+from enrollkit.errors import NotFoundError, NotPermittedError, ValidationError
+from enrollkit.runtime import Runtime
+from tests.access.conftest import World
+
+
+def assert_explained(decision: Decision) -> None:
+    """CO-8: a denial has a code, the missing fact and at least one role that can fix it."""
+    assert not decision.allowed and decision.grant is None
+    denial = decision.denial
+    assert denial is not None
+    assert denial.code.startswith("access.")
+    assert denial.missing and denial.missing[1:] in denial.message
+    assert decision.explain() == denial.message
+    assert any(f.role is not None for f in denial.fixers), denial
+    assert all(f.organization_id or f.profile_id for f in denial.fixers)
+    with pytest.raises(NotPermittedError) as info:
+        decision.require()
+    error = info.value
+    assert error.code == denial.code and error.fields["missing"] == denial.missing
+
+
+class TestGrantPaths:
+    def test_co_7_individual_provider_acts_for_own_profile(self, world: World) -> None:
+        """Path 1: the owner of a Type 1 profile may do everything for it, in every system."""
+        for action, system in itertools.product(Action, System):
+            decision = world.service.decide(
+                user_id="ana", action=action, profile_id=world.p_individual, system=system
+            )
+            assert decision.grant is not None
+            assert decision.grant.kind is GrantKind.OWN_PROFILE
+            assert decision.grant.role is Role.INDIVIDUAL_PROVIDER
+
+    def test_co_7_association_role_permits_per_matrix(self, world: World) -> None:
+        """Path 2: an active association with the profile's organization, as the matrix says."""
+        world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
+        allowed = world.service.decide(
+            user_id="sam", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
+        )
+        assert allowed.grant is not None and allowed.grant.kind is GrantKind.ASSOCIATION
+        denied = world.service.decide(
+            user_id="sam", action=Action.MANAGE_STAFF, profile_id=world.p_clinic
+        )
+        assert_explained(denied)
+        assert denied.denial is not None and denied.denial.code == "access.role_not_permitted"
+
+    def test_co_7_surrogate_acts_only_through_an_approved_connection(self, world: World) -> None:
+        """Path 3: Acme staff act for a profile whose connection to Acme covers the system."""
+        conn = world.connect(world.p_individual, System.PECOS)
+        decision = world.service.decide(
+            user_id="cred", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
+        )
+        grant = decision.require()
+        assert (grant.kind, grant.role, grant.connection_id) == (
+            GrantKind.CONNECTION,
+            Role.SURROGATE,
+            conn.id,
+        )
+        assert grant.association_id == world.cred_seu.id
+        assert "conn-" in decision.explain()
+
+    def test_co_7_a_surrogate_only_acts_on_behalf(self, world: World) -> None:
+        """RO-2 through CO-7: a connection never lets a surrogate manage the provider's staff."""
+        world.connect(world.p_individual, System.PECOS)
+        decision = world.service.decide(
+            user_id="carla", action=Action.MANAGE_CONNECTIONS, profile_id=world.p_individual
+        )
+        assert_explained(decision)
+
+    def test_co_1_one_profile_never_implies_the_other(self, world: World) -> None:
+        """CO-1: a connection to Ana's individual profile gives nothing on her clinic's."""
+        world.connect(world.p_individual, System.PECOS)
+        decision = world.service.decide(
+            user_id="cred", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
+        )
+        assert_explained(decision)
+        assert decision.denial is not None and decision.denial.code == "access.no_connection"
+
+    def test_co_7_organization_level_decision(self, world: World) -> None:
+        """An AO manages the organization's staff; an SEU does not."""
+        assert world.service.decide_for_organization(
+            user_id="carla", action=Action.MANAGE_STAFF, organization_id=world.acme_id
+        ).allowed
+        decision = world.service.decide_for_organization(
+            user_id="cred", action=Action.MANAGE_STAFF, organization_id=world.acme_id
+        )
+        assert_explained(decision)
+
+    def test_roles_held_lists_active_roles_only(self, world: World, runtime: Runtime) -> None:
+        """roles_held answers from the user's active association with the organization."""
+        world.service.request_association(
+            user_id="pat", employer=Employer.organization(world.clinic_id), role=Role.ACCESS_MANAGER
+        )
+        with runtime.transaction() as tx:
+            assert roles_held(tx, user_id="cred", organization_id=world.acme_id) == {
+                Role.STAFF_END_USER
+            }
+            assert roles_held(tx, user_id="pat", organization_id=world.clinic_id) == frozenset()
+            assert roles_held(tx, user_id="ana", organization_id=world.clinic_id) == {
+                Role.AUTHORIZED_OFFICIAL
+            }
+
+    def test_unknown_profile_is_not_found(self, world: World) -> None:
+        """Asking about a profile that does not exist is NotFound, not a denial."""
+        with pytest.raises(NotFoundError) as info:
+            world.service.decide(user_id="ana", action=Action.ACT_ON_BEHALF, profile_id="nope")
+        assert info.value.code == "provider_profile.not_found"
+
+
+class TestDenialsExplainThemselves:
+    def test_co_8_system_not_covered_names_connection_and_fixer(self, world: World) -> None:
+        """CO-8: "connection C covers PECOS only; the IP can approve NPPES"."""
+        conn = world.connect(world.p_individual, System.PECOS)
+        decision = world.service.decide(
+            user_id="cred",
+            action=Action.ACT_ON_BEHALF,
+            profile_id=world.p_individual,
+            system=System.NPPES,
+        )
+        assert_explained(decision)
+        denial = decision.denial
+        assert denial is not None
+        assert denial.code == "access.system_not_covered"
+        assert denial.connection_id == conn.id
+        assert "covers PECOS only, not NPPES" in denial.message
+        assert denial.fixers[0].role is Role.INDIVIDUAL_PROVIDER
+
+    def test_co_8_pending_connection_names_approver_side(self, world: World) -> None:
+        """CO-8: a pending request says who approves it and until when."""
+        conn = world.service.request_connection(
+            actor_id="carla",
+            surrogate_id=world.acme_id,
+            profile_id=world.p_clinic,
+            systems=[System.PECOS],
+        )
+        decision = world.service.decide(
+            user_id="cred", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
+        )
+        assert_explained(decision)
+        denial = decision.denial
+        assert denial is not None and denial.code == "access.connection_pending"
+        assert denial.connection_id == conn.id
+        assert {f.role for f in denial.fixers} == {Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER}
+        assert {f.organization_id for f in denial.fixers} == {world.clinic_id}
+
+    def test_co_8_expired_connection_is_explained(self, world: World, clock: FixedClock) -> None:
+        """CO-5 + CO-8: an auto-rejected request says so, with its date, and who can redo it."""
+        world.service.request_connection(
+            actor_id="carla",
+            surrogate_id=world.acme_id,
+            profile_id=world.p_clinic,
+            systems=[System.PECOS],
+        )
+        clock.advance(days=31)
+        decision = world.service.decide(
+            user_id="cred", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
+        )
+        assert_explained(decision)
+        assert decision.denial is not None
+        assert decision.denial.code == "access.connection_expired"
+        assert "30 days" in decision.explain()
+
+    def test_co_8_pending_association_with_the_surrogate(self, world: World) -> None:
+        """A user whose own association with the surrogate is pending is told so."""
+        world.connect(world.p_individual, System.PECOS)
+        world.service.request_association(
+            user_id="newbie",
+            employer=Employer.organization(world.acme_id),
+            role=Role.STAFF_END_USER,
+        )
+        decision = world.service.decide(
+            user_id="newbie", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
+        )
+        assert_explained(decision)
+        assert decision.denial is not None
+        assert decision.denial.code == "access.association_pending"
+        assert decision.denial.fixers[0].organization_id == world.acme_id
+
+    def test_co_8_stranger_is_told_whom_to_ask(self, world: World) -> None:
+        """A user with no association at all is told who could take them on."""
+        decision = world.service.decide(
+            user_id="stranger", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
+        )
+        assert_explained(decision)
+        assert decision.denial is not None and decision.denial.code == "access.not_associated"
+
+    @pytest.mark.parametrize("action", list(Action))
+    @pytest.mark.parametrize("user", ["cred", "carla", "stranger", "sam"])
+    def test_co_8_every_denial_carries_code_missing_fact_and_fixer(
+        self, world: World, clock: FixedClock, action: Action, user: str
+    ) -> None:
+        """CO-8: across users, actions, profiles and systems, no denial is unexplained."""
+        world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
+        world.connect(world.p_individual, System.PECOS)
+        world.service.request_connection(
+            actor_id="carla",
+            surrogate_id=world.acme_id,
+            profile_id=world.p_clinic,
+            systems=[System.NPPES],
+        )
+        for profile, system in itertools.product([world.p_individual, world.p_clinic], System):
+            decision = world.service.decide(
+                user_id=user, action=action, profile_id=profile, system=system
+            )
+            if not decision.allowed:
+                assert_explained(decision)
+        clock.advance(days=30)
+        decision = world.service.decide(
+            user_id=user, action=action, profile_id=world.p_clinic, system=System.NPPES
+        )
+        if not decision.allowed:
+            assert_explained(decision)
+
+
+class TestDecisionValue:
+    def test_a_decision_is_either_allowed_or_denied(self) -> None:
+        """The Decision value refuses inconsistent shapes."""
+        with pytest.raises(ValidationError):
+            Decision(True, None, None)
+
+    def test_organization_decision_inside_a_transaction(
+        self, world: World, runtime: Runtime
+    ) -> None:
+        """The pure functions run inside a caller's transaction."""
+        with runtime.transaction() as tx:
+            assert decide_for_organization(
+                tx, user_id="ana", action=Action.MANAGE_STAFF, organization_id=world.clinic_id
+            ).allowed
+            assert decide(
+                tx, user_id="ana", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
+            ).allowed
+
+
+class TestSigningAuthority:
+    def test_ro_8_ao_signs_only_if_listed_on_the_record(
+        self, world: World, runtime: Runtime
+    ) -> None:
+        """RO-8: an I&A AO not listed on the enrollment record may not sign; listed, may."""
+        with runtime.transaction() as tx:
+            unlisted = decide_signing_authority(
+                tx, user_id="ana", organization_id=world.clinic_id, listed_officials=[]
+            )
+            listed = decide_signing_authority(
+                tx, user_id="ana", organization_id=world.clinic_id, listed_officials=["ana"]
+            )
+        assert_explained(unlisted)
+        assert unlisted.denial is not None
+        assert unlisted.denial.code == "access.not_listed_on_record"
+        assert listed.grant is not None and listed.grant.rule == "RO-8"
+
+    def test_ro_8_listed_but_not_an_official_in_ia(self, world: World, runtime: Runtime) -> None:
+        """RO-8: being on the record is not enough without the I&A role (SEU, or none)."""
+        world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
+        world.join("mia", world.clinic_id, Role.ACCESS_MANAGER, by="ana")
+        with runtime.transaction() as tx:
+            for user in ("sam", "stranger", "mia"):
+                decision = decide_signing_authority(
+                    tx, user_id=user, organization_id=world.clinic_id, listed_officials=[user]
+                )
+                assert decision.denial is not None
+                assert decision.denial.code == "access.not_an_official"
+                assert decision.denial.fixers
+            as_do = decide_signing_authority(
+                tx,
+                user_id="mia",
+                organization_id=world.clinic_id,
+                listed_officials=["mia"],
+                roles={Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER},
+            )
+        assert as_do.allowed

@@ -1,0 +1,258 @@
+"""RO-7: staff invitations with a single-use PIN that expires exactly 72 hours after sending."""
+
+from __future__ import annotations
+
+import pytest
+
+from enrollkit.access import (
+    PIN_ALPHABET,
+    AccessService,
+    Action,
+    AssociationState,
+    Employer,
+    GrantBasis,
+    Invitation,
+    InvitationPolicy,
+    InvitationState,
+    Role,
+)
+from enrollkit.access.invitations import MIN_PIN_LENGTH
+from enrollkit.clock import FixedClock
+from enrollkit.errors import (
+    ExpiredError,
+    InvalidTransitionError,
+    NotPermittedError,
+    ValidationError,
+)
+from enrollkit.runtime import Runtime
+from enrollkit.serialization import to_data
+from tests.access.conftest import World
+
+EMAIL = "Sam.Staff@Example.org"
+
+
+def invite(
+    world: World, role: Role = Role.STAFF_END_USER, by: str = "ana", email: str = EMAIL
+) -> tuple[Invitation, str]:
+    """*by* invites someone to Ruiz Clinic; returns the invitation and the PIN from the mail."""
+    invitation = world.service.invite(
+        actor_id=by,
+        employer=Employer.organization(world.clinic_id),
+        name="Sam Staff",
+        email=email,
+        role=role,
+    )
+    sent = world.notifier.last(invitation.email, "access.invitation")
+    assert sent is not None and sent.secret is not None
+    return invitation, sent.secret
+
+
+class TestPin:
+    def test_ro_7_pin_is_long_random_and_unambiguous(self, world: World) -> None:
+        """RO-7: at least 9 characters, none of 0 O 1 I L, different each time."""
+        pins = {invite(world, email=f"p{n}@example.org")[1] for n in range(6)}
+        assert len(pins) == 6
+        for pin in pins:
+            assert len(pin) >= MIN_PIN_LENGTH
+            assert set(pin) <= set(PIN_ALPHABET)
+            assert not set(pin) & set("0O1IL")
+
+    def test_ro_7_pin_never_in_storage_events_or_repr(self, world: World, runtime: Runtime) -> None:
+        """AC-6/RO-7: only a hash is stored; events, the stored data and reprs lack the PIN."""
+        invitation, pin = invite(world)
+        assert pin not in repr(invitation)
+        assert pin not in str(to_data(invitation))
+        assert invitation.pin_hash.startswith("$argon2id$")
+        for entry in runtime.storage.audit.entries():
+            assert pin not in str(entry.event.data)
+            assert "pin_hash" not in entry.event.data
+        assert pin not in repr(world.notifier.sent[-1])
+
+    def test_ro_7_policy_refuses_short_pins(self) -> None:
+        """RO-7: the policy never issues a PIN under 9 characters."""
+        with pytest.raises(ValidationError):
+            InvitationPolicy(pin_length=8)
+
+
+class TestAccept:
+    def test_ro_7_accept_with_email_any_case_and_pin_activates(self, world: World) -> None:
+        """RO-7: matching e-mail (case-insensitive) + PIN: the association is active at once."""
+        invitation, pin = invite(world)
+        association = world.service.accept_invitation(
+            user_id="sam", invitation_id=invitation.id, email=EMAIL.upper(), pin=pin.lower()
+        )
+        assert association.state is AssociationState.ACTIVE
+        assert association.grant is not None
+        assert association.grant.basis is GrantBasis.INVITATION
+        assert (association.grant.by, association.grant.by_role) == (
+            "ana",
+            Role.AUTHORIZED_OFFICIAL,
+        )
+        assert world.service.decide(
+            user_id="sam", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
+        ).allowed
+
+    def test_ro_7_pin_is_single_use(self, world: World) -> None:
+        """RO-7: a used invitation refuses its PIN a second time."""
+        invitation, pin = invite(world)
+        world.service.accept_invitation(
+            user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+        )
+        with pytest.raises(InvalidTransitionError) as info:
+            world.service.accept_invitation(
+                user_id="max", invitation_id=invitation.id, email=EMAIL, pin=pin
+            )
+        assert info.value.code == "invitation.used"
+
+    def test_ro_7_works_until_one_second_before_72_hours(
+        self, world: World, clock: FixedClock
+    ) -> None:
+        """RO-7: at 71:59:59 after sending the PIN still works."""
+        invitation, pin = invite(world)
+        clock.advance(hours=71, minutes=59, seconds=59)
+        accepted = world.service.accept_invitation(
+            user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+        )
+        assert accepted.is_active
+
+    def test_ro_7_expired_at_72_hours_exactly(self, world: World, clock: FixedClock) -> None:
+        """RO-7: at exactly 72:00:00 after sending the invitation is expired."""
+        invitation, pin = invite(world)
+        clock.advance(hours=72)
+        assert invitation.effective_state(clock.now()) is InvitationState.EXPIRED
+        with pytest.raises(ExpiredError) as info:
+            world.service.accept_invitation(
+                user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+            )
+        assert info.value.code == "invitation.expired"
+
+    def test_ro_7_wrong_email_refused_without_counting(self, world: World) -> None:
+        """RO-7: another e-mail is refused before the PIN is even compared."""
+        invitation, pin = invite(world)
+        with pytest.raises(NotPermittedError) as info:
+            world.service.accept_invitation(
+                user_id="eve", invitation_id=invitation.id, email="eve@example.org", pin=pin
+            )
+        assert info.value.code == "invitation.wrong_email"
+        stored = world.service.invitation(invitation.id)
+        assert (stored.state, stored.failed_attempts) == (InvitationState.SENT, 0)
+
+    def test_ro_7_five_wrong_pins_lock_the_invitation(self, world: World, runtime: Runtime) -> None:
+        """RO-7: each wrong PIN counts; the fifth locks it, then even the right PIN fails."""
+        invitation, pin = invite(world)
+        for left in (4, 3, 2, 1):
+            with pytest.raises(NotPermittedError) as info:
+                world.service.accept_invitation(
+                    user_id="sam", invitation_id=invitation.id, email=EMAIL, pin="WRONGPIN9"
+                )
+            assert info.value.code == "invitation.wrong_pin"
+            assert info.value.fields["attempts_left"] == left
+        for _ in range(2):
+            with pytest.raises(NotPermittedError) as info:
+                world.service.accept_invitation(
+                    user_id="sam", invitation_id=invitation.id, email=EMAIL, pin="WRONGPIN9"
+                )
+            assert info.value.code == "invitation.locked"
+        with pytest.raises(NotPermittedError) as info:
+            world.service.accept_invitation(
+                user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+            )
+        assert info.value.code == "invitation.locked"
+        names = [e.event.name for e in runtime.storage.audit.for_subject(invitation.id)]
+        assert names == ["invitation.sent"] + ["invitation.wrong_pin"] * 4 + ["invitation.locked"]
+
+    def test_ro_7_lock_threshold_is_configurable(self, runtime: Runtime, world: World) -> None:
+        """RO-7's 5 tries is a default: a policy of 2 locks on the second wrong PIN."""
+        strict = AccessService(
+            runtime,
+            verifier=world.service.verifier,
+            invitation_policy=InvitationPolicy(max_attempts=2),
+        )
+        invitation = strict.invite(
+            actor_id="ana",
+            employer=Employer.organization(world.clinic_id),
+            name="Sam",
+            email=EMAIL,
+            role=Role.STAFF_END_USER,
+        )
+        for code in ("invitation.wrong_pin", "invitation.locked"):
+            with pytest.raises(NotPermittedError) as info:
+                strict.accept_invitation(
+                    user_id="sam", invitation_id=invitation.id, email=EMAIL, pin="BADBADBAD"
+                )
+            assert info.value.code == code
+
+    def test_ro_7_revoke_before_acceptance(self, world: World) -> None:
+        """RO-7: a revoked invitation cannot be accepted; an accepted one cannot be revoked."""
+        invitation, pin = invite(world)
+        world.service.revoke_invitation(actor_id="ana", invitation_id=invitation.id)
+        with pytest.raises(InvalidTransitionError) as info:
+            world.service.accept_invitation(
+                user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+            )
+        assert info.value.code == "invitation.revoked"
+        other, pin2 = invite(world)
+        world.service.accept_invitation(
+            user_id="sam", invitation_id=other.id, email=EMAIL, pin=pin2
+        )
+        with pytest.raises(InvalidTransitionError):
+            world.service.revoke_invitation(actor_id="ana", invitation_id=other.id)
+
+
+class TestWhoInvites:
+    def test_ro_7_am_invites_staff_but_not_an_am(self, world: World) -> None:
+        """RO-7 with RO-4: an AM invites SEUs; inviting an AM needs an AO; AO is never invited."""
+        world.join("mia", world.clinic_id, Role.ACCESS_MANAGER, by="ana")
+        invite(world, by="mia")
+        with pytest.raises(NotPermittedError) as info:
+            invite(world, Role.ACCESS_MANAGER, by="mia")
+        assert info.value.code == "access.cannot_grant_role"
+        with pytest.raises(NotPermittedError) as info:
+            invite(world, Role.AUTHORIZED_OFFICIAL, by="ana")
+        assert info.value.code == "access.role_needs_verification"
+
+    def test_ro_7_seu_cannot_invite(self, world: World) -> None:
+        """RO-7: a Staff End User invites nobody."""
+        with pytest.raises(NotPermittedError):
+            world.service.invite(
+                actor_id="cred",
+                employer=Employer.organization(world.acme_id),
+                name="X",
+                email="x@example.org",
+                role=Role.STAFF_END_USER,
+            )
+
+    def test_ro_7_ip_invites_staff_for_own_profile(self, world: World) -> None:
+        """RO-7: an IP invites staff to their own Type 1 profile."""
+        invitation = world.service.invite(
+            actor_id="ana",
+            employer=Employer.individual_provider(world.p_individual),
+            name="Sam",
+            email=EMAIL,
+            role=Role.STAFF_END_USER,
+        )
+        pin = world.notifier.sent[-1].secret
+        assert pin is not None
+        world.service.accept_invitation(
+            user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+        )
+        assert world.service.decide(
+            user_id="sam", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
+        ).allowed
+
+    def test_ro_4_inviter_who_lost_the_role_cannot_grant_at_acceptance(self, world: World) -> None:
+        """RO-4: acceptance re-checks that the inviter may still grant the role."""
+        mia = world.join("mia", world.clinic_id, Role.ACCESS_MANAGER, by="ana")
+        invitation, pin = invite(world, by="mia")
+        world.service.end_association(actor_id="ana", association_id=mia.id)
+        with pytest.raises(NotPermittedError):
+            world.service.accept_invitation(
+                user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+            )
+
+    def test_invitations_are_found_by_email(self, world: World) -> None:
+        """The invitee's pending invitations are found by e-mail, any case."""
+        invitation, _pin = invite(world)
+        assert [i.id for i in world.service.invitations_for(email="SAM.staff@example.ORG")] == [
+            invitation.id
+        ]

@@ -1,0 +1,170 @@
+"""A small world of access facts for enrollment and signature tests.
+
+* Dr Ana Diaz (``u-ana``) owns the Type 1 profile ``prof-ana``.
+* Acme Family Medicine PLLC (``org-acme``) has the Type 2 profile ``prof-acme``;
+  ``u-ao`` is its AO, ``u-do`` its AM (listed as DO), ``u-seu`` an SEU.
+* CredCo (``org-cred``), a credentialing company without NPI, employs ``u-cred``
+  (its AO); it has approved PECOS connections to both profiles.
+* ``u-stranger`` has nothing.
+"""
+
+from __future__ import annotations
+
+from enrollkit.access import (
+    ASSOCIATIONS,
+    CONNECTIONS,
+    ORGANIZATIONS,
+    PROFILES,
+    Association,
+    AssociationState,
+    Connection,
+    ConnectionState,
+    Employer,
+    Organization,
+    ProviderProfile,
+    Role,
+    Side,
+    System,
+)
+from enrollkit.enrollment import (
+    ApplicationContent,
+    NppesRecord,
+    Official,
+    OfficialRole,
+    PracticeLocation,
+    Practitioner,
+    Reassignment,
+)
+from enrollkit.npi import NPI, NPIType
+from enrollkit.runtime import Runtime
+from tests.conftest import T0
+from tests.enrollment.factories import MAIN_ST
+
+NPI_ANA = NPI("1234567893")
+NPI_ACME = NPI("1987654328")
+
+OFFICIALS = (
+    Official("Olga Ortiz", OfficialRole.AUTHORIZED_OFFICIAL, "olga@acme.org", "u-ao"),
+    Official("Dan Dorsey", OfficialRole.DELEGATED_OFFICIAL, "dan@acme.org", "u-do"),
+    Official("Sam Staff", OfficialRole.DELEGATED_OFFICIAL, "sam@acme.org", "u-seu"),
+)
+ANA = Practitioner("Ana", "Diaz", email="ana@example.org")
+EMAILS = {
+    "u-ana": "ana@example.org",
+    "u-ao": "olga@acme.org",
+    "u-do": "dan@acme.org",
+    "u-seu": "sam@acme.org",
+}
+
+
+def ana_855i(**changes: object) -> ApplicationContent:
+    """Dr Diaz's individual enrollment content."""
+    base: dict[str, object] = {
+        "npi": NPI_ANA,
+        "practitioner": ANA,
+        "practice_locations": (PracticeLocation("Main office", MAIN_ST),),
+    }
+    base.update(changes)
+    return ApplicationContent(**base)  # type: ignore[arg-type]
+
+
+def ana_855r(**changes: object) -> ApplicationContent:
+    """Dr Diaz reassigning her benefits to Acme (officials of Acme listed for 4B)."""
+    return ana_855i(reassignment=Reassignment("prof-acme"), officials=OFFICIALS, **changes)
+
+
+def acme_855b(**changes: object) -> ApplicationContent:
+    """Acme's group enrollment content."""
+    base: dict[str, object] = {
+        "legal_business_name": "Acme Family Medicine PLLC",
+        "npi": NPI_ACME,
+        "practice_locations": (PracticeLocation("Main office", MAIN_ST),),
+        "officials": OFFICIALS,
+    }
+    base.update(changes)
+    return ApplicationContent(**base)  # type: ignore[arg-type]
+
+
+NPPES_RECORDS = (
+    NppesRecord(NPI_ANA, "Ana Diaz", practice_addresses=(MAIN_ST,)),
+    NppesRecord(NPI_ACME, "Acme Family Medicine PLLC", practice_addresses=(MAIN_ST,)),
+)
+
+
+def build_world(runtime: Runtime) -> None:
+    """Store the world's organizations, profiles, associations and connections."""
+    with runtime.transaction() as tx:
+        tx.repo(ORGANIZATIONS).add(
+            Organization("org-acme", "Acme Family Medicine PLLC", npi=NPI_ACME, ein=None)
+        )
+        tx.repo(ORGANIZATIONS).add(Organization("org-cred", "CredCo LLC", npi=None, ein=None))
+        tx.repo(PROFILES).add(
+            ProviderProfile("prof-ana", NPI_ANA, NPIType.INDIVIDUAL, "Ana Diaz", "u-ana", None)
+        )
+        tx.repo(PROFILES).add(
+            ProviderProfile(
+                "prof-acme",
+                NPI_ACME,
+                NPIType.ORGANIZATION,
+                "Acme Family Medicine PLLC",
+                None,
+                "org-acme",
+            )
+        )
+        for number, (user, org, role) in enumerate(
+            [
+                ("u-ao", "org-acme", Role.AUTHORIZED_OFFICIAL),
+                ("u-do", "org-acme", Role.ACCESS_MANAGER),
+                ("u-seu", "org-acme", Role.STAFF_END_USER),
+                ("u-cred", "org-cred", Role.AUTHORIZED_OFFICIAL),
+            ]
+        ):
+            tx.repo(ASSOCIATIONS).add(
+                Association(
+                    f"assoc-{number}",
+                    user,
+                    Employer.organization(org),
+                    role,
+                    AssociationState.ACTIVE,
+                    T0,
+                )
+            )
+        for profile in ("prof-ana", "prof-acme"):
+            tx.repo(CONNECTIONS).add(
+                Connection(
+                    f"conn-{profile}",
+                    surrogate_id="org-cred",
+                    profile_id=profile,
+                    requested_systems=frozenset({System.PECOS}),
+                    approved_systems=frozenset({System.PECOS}),
+                    initiator=Side.SURROGATE,
+                    requested_by="u-cred",
+                    requested_at=T0,
+                    state=ConnectionState.APPROVED,
+                    decided_at=T0,
+                )
+            )
+        tx.commit()
+
+
+class Kit:
+    """The runtime, both services and their in-memory ports, on a built world."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        from enrollkit.enrollment import (
+            EnrollmentService,
+            InMemoryDocumentStore,
+            InMemoryNppesDirectory,
+        )
+        from enrollkit.signatures import SignatureService
+
+        self.runtime = runtime
+        self.nppes = InMemoryNppesDirectory({r.npi: r for r in NPPES_RECORDS})
+        self.documents = InMemoryDocumentStore()
+        self.enrollment = EnrollmentService(runtime, documents=self.documents, nppes=self.nppes)
+        self.signatures = SignatureService(runtime, documents=self.documents, nppes=self.nppes)
+        build_world(runtime)
+
+    def events(self, subject: str) -> list[str]:
+        """Names of the committed audit events about *subject*."""
+        return [e.event.name for e in self.runtime.storage.audit.for_subject(subject)]

@@ -1,0 +1,353 @@
+"""SG-2..SG-8: requests, signing, revisions, declines and the certificate."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from enrollkit.enrollment import Application, ApplicationStatus, Form, Kind
+from enrollkit.errors import (
+    InvalidTransitionError,
+    NotPermittedError,
+    ValidationError,
+)
+from enrollkit.notify import InMemoryNotifier
+from enrollkit.runtime import Runtime
+from enrollkit.signatures import Attestation, RequestStatus, SignatureMethod
+from tests.enrollment.factories import OAK_AVE
+from tests.enrollment.world import EMAILS, Kit, acme_855b, ana_855r
+
+BOTH = frozenset(Attestation)
+PDF = b"%PDF-1.7\nsigned certification statement\n%%EOF\n"
+
+
+@pytest.fixture
+def kit(runtime: Runtime) -> Kit:
+    return Kit(runtime)
+
+
+def reassignment(kit: Kit, *, send: bool = True) -> Application:
+    """Dr Diaz's 855R to Acme, prepared by the credentialer, sent for signature."""
+    app = kit.enrollment.create(
+        actor="u-cred",
+        profile_id="prof-ana",
+        form=Form.CMS_855R,
+        kind=Kind.REASSIGNMENT,
+        content=ana_855r(),
+    )
+    return kit.signatures.send_for_signature(app.id, actor="u-cred") if send else app
+
+
+def sign(kit: Kit, app_id: str, user: str, slot: str) -> Application:
+    return kit.signatures.sign_electronically(
+        app_id, signer_id=user, slot=slot, confirmed_email=EMAILS[user], attestations=BOTH
+    )
+
+
+class TestRequests:
+    def test_sg_2_one_request_per_slot_with_notifications(
+        self, kit: Kit, notifier: InMemoryNotifier
+    ) -> None:
+        """Sending an 855R opens the individual and receiving-organization requests and
+        notifies every eligible signer at the e-mail on record."""
+        app = reassignment(kit)
+        sheet = kit.signatures.sheet(app.id)
+        assert [r.slot.name for r in sheet.open_requests()] == [
+            "individual",
+            "receiving_organization",
+        ]
+        recipients = {n.recipient for n in notifier.sent if n.template == "signature.requested"}
+        assert recipients == {"ana@example.org", "olga@acme.org", "dan@acme.org"}
+        assert kit.events(app.id).count("signature.requested") == 2
+
+    def test_sg_2_seu_listed_as_do_is_not_invited(self, kit: Kit) -> None:
+        """The SEU listed (wrongly) as DO on the record gets no request (SG-1)."""
+        app = reassignment(kit)
+        (org_request,) = [
+            r for r in kit.signatures.sheet(app.id).open_requests() if r.slot.name != "individual"
+        ]
+        assert org_request.candidates == ("u-ao", "u-do")
+
+    def test_sg_2_no_eligible_signer_is_refused_before_sending(self, kit: Kit) -> None:
+        """A record with no linked official cannot be sent: nobody could sign."""
+        app = kit.enrollment.create(
+            actor="u-ao",
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            kind=Kind.INITIAL,
+            content=acme_855b(
+                officials=tuple(attrs.evolve(o, account_id=None) for o in acme_855b().officials)
+            ),
+        )
+        with pytest.raises(ValidationError) as info:
+            kit.signatures.send_for_signature(app.id, actor="u-ao")
+        assert info.value.code == "signature.no_signer"
+        assert kit.enrollment.get(app.id).status is ApplicationStatus.DRAFT
+
+
+class TestSigning:
+    def test_sg_6_last_signature_submits(self, kit: Kit, notifier: InMemoryNotifier) -> None:
+        """The first signature leaves it pending; the last submits it."""
+        app = reassignment(kit)
+        assert sign(kit, app.id, "u-ana", "individual").status is (
+            ApplicationStatus.PENDING_SIGNATURES
+        )
+        done = sign(kit, app.id, "u-do", "receiving_organization")
+        assert done.status is ApplicationStatus.SUBMITTED
+        assert kit.events(app.id)[-1] == "application.submitted"
+        assert notifier.last("u-cred", "application.submitted") is not None
+
+    def test_sg_4_signature_records_everything(self, kit: Kit) -> None:
+        """Signer, slot, role, method, time, revision and digest are recorded."""
+        app = reassignment(kit)
+        sign(kit, app.id, "u-ao", "receiving_organization")
+        (signature,) = kit.signatures.sheet(app.id).signatures
+        revision = kit.enrollment.get(app.id).current_revision
+        assert revision is not None
+        assert (signature.signer_id, signature.slot, signature.role.value) == (
+            "u-ao",
+            "receiving_organization",
+            "AO",
+        )
+        assert signature.method is SignatureMethod.ELECTRONIC
+        assert (signature.revision, signature.digest) == (1, revision.digest)
+        assert signature.signed_at == kit.runtime.clock.now()
+
+    def test_sg_3_electronic_signer_confirms_own_email(self, kit: Kit) -> None:
+        """Confirming someone else's e-mail is refused."""
+        app = reassignment(kit)
+        with pytest.raises(ValidationError) as info:
+            kit.signatures.sign_electronically(
+                app.id,
+                signer_id="u-ao",
+                slot="receiving_organization",
+                confirmed_email="dan@acme.org",
+                attestations=BOTH,
+            )
+        assert info.value.code == "signature.email_mismatch"
+
+    def test_sg_3_both_attestations_are_required(self, kit: Kit) -> None:
+        """One attestation is not enough."""
+        app = reassignment(kit)
+        with pytest.raises(ValidationError) as info:
+            kit.signatures.sign_electronically(
+                app.id,
+                signer_id="u-ana",
+                slot="individual",
+                confirmed_email="ana@example.org",
+                attestations={Attestation.ACCURACY},
+            )
+        assert info.value.fields["missing"] == ["electronic_signature"]
+
+    def test_sg_3_uploaded_certification_statement(self, kit: Kit) -> None:
+        """The credentialer uploads the statement Dr Diaz signed; a text file is refused."""
+        app = reassignment(kit)
+        with pytest.raises(ValidationError):
+            kit.signatures.sign_with_statement(
+                app.id,
+                signer_id="u-ana",
+                slot="individual",
+                uploaded_by="u-cred",
+                filename="statement.pdf",
+                data=b"I certify",
+            )
+        kit.signatures.sign_with_statement(
+            app.id,
+            signer_id="u-ana",
+            slot="individual",
+            uploaded_by="u-cred",
+            filename="statement.tif",
+            data=PDF,
+        )
+        (signature,) = kit.signatures.sheet(app.id).signatures
+        assert signature.method is SignatureMethod.UPLOADED_STATEMENT
+        assert signature.uploaded_by == "u-cred" and signature.signer_id == "u-ana"
+        assert signature.statement_sha256 is not None
+        assert kit.documents.get(signature.statement_sha256) == PDF
+
+    @pytest.mark.parametrize(
+        ("user", "slot"),
+        [
+            ("u-cred", "individual"),
+            ("u-cred", "receiving_organization"),
+            ("u-seu", "receiving_organization"),
+            ("u-ao", "individual"),
+            ("u-stranger", "receiving_organization"),
+        ],
+    )
+    def test_sg_1_ineligible_signers_are_refused(self, kit: Kit, user: str, slot: str) -> None:
+        """Credentialers, SEUs, the wrong party and strangers never sign."""
+        app = reassignment(kit)
+        with pytest.raises(NotPermittedError):
+            kit.signatures.sign_electronically(
+                app.id,
+                signer_id=user,
+                slot=slot,
+                confirmed_email=EMAILS.get(user, "x@example.org"),
+                attestations=BOTH,
+            )
+        assert kit.signatures.sheet(app.id).signatures == ()
+
+    def test_ro_8_ao_not_listed_on_the_record_cannot_sign(self, kit: Kit) -> None:
+        """Acme's AO in I&A, dropped from the officials of the record, is refused (RO-8)."""
+        app = kit.enrollment.create(
+            actor="u-ao",
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            kind=Kind.REVALIDATION,
+            content=acme_855b(officials=acme_855b().officials[1:]),
+        )
+        kit.signatures.send_for_signature(app.id, actor="u-ao")
+        with pytest.raises(NotPermittedError) as info:
+            sign(kit, app.id, "u-ao", "authorized_or_delegated_official")
+        assert info.value.code == "access.not_listed_on_record"
+        done = sign(kit, app.id, "u-do", "authorized_or_delegated_official")
+        assert done.status is ApplicationStatus.SUBMITTED
+
+    def test_ro_8_am_listed_as_do_cannot_sign_an_initial_enrollment(self, kit: Kit) -> None:
+        """An initial 855B takes an AO listed as AO; the AM listed as DO is refused."""
+        app = kit.enrollment.create(
+            actor="u-ao",
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            kind=Kind.INITIAL,
+            content=acme_855b(),
+        )
+        kit.signatures.send_for_signature(app.id, actor="u-ao")
+        (request,) = kit.signatures.sheet(app.id).open_requests()
+        assert request.candidates == ("u-ao",)
+        with pytest.raises(NotPermittedError):
+            sign(kit, app.id, "u-do", "authorized_official")
+
+    def test_sg_6_a_signed_slot_is_not_signed_twice(self, kit: Kit) -> None:
+        """The second AO finds the organization's slot already signed."""
+        app = reassignment(kit)
+        sign(kit, app.id, "u-ao", "receiving_organization")
+        with pytest.raises(InvalidTransitionError):
+            sign(kit, app.id, "u-do", "receiving_organization")
+
+
+class TestRevisionsAndDeclines:
+    def test_sg_5_revision_supersedes_every_signature_and_request(self, kit: Kit) -> None:
+        """After one signature, a revision voids it, closes both requests and opens two new."""
+        app = reassignment(kit)
+        sign(kit, app.id, "u-ana", "individual")
+        revised = kit.signatures.revise(
+            app.id, actor="u-cred", content=ana_855r(mailing_address=OAK_AVE)
+        )
+        assert revised.current_revision is not None and revised.current_revision.number == 2
+        sheet = kit.signatures.sheet(app.id)
+        assert [r.status for r in sheet.requests] == [
+            RequestStatus.SIGNED,
+            RequestStatus.SUPERSEDED,
+            RequestStatus.OPEN,
+            RequestStatus.OPEN,
+        ]
+        assert sheet.valid_signatures(revised.current_revision) == ()
+        assert sheet.signatures[0].superseded_at is not None
+        sign(kit, app.id, "u-ana", "individual")
+        done = sign(kit, app.id, "u-ao", "receiving_organization")
+        assert done.status is ApplicationStatus.SUBMITTED
+        assert {
+            s.digest
+            for s in kit.signatures.sheet(app.id).valid_signatures(revised.current_revision)
+        } == {revised.current_revision.digest}
+
+    def test_sg_5_revise_with_a_new_document(self, kit: Kit) -> None:
+        """Attaching a document while out for signature is a revision too."""
+        app = reassignment(kit)
+        revised = kit.signatures.revise(app.id, actor="u-cred", attach=[("license.pdf", PDF)])
+        assert len(revised.documents) == 1
+        assert revised.revisions[0].digest != revised.revisions[1].digest
+
+    def test_sg_7_decline_returns_to_draft_and_notifies_the_preparer(
+        self, kit: Kit, notifier: InMemoryNotifier
+    ) -> None:
+        """A decline needs a reason, returns the application to draft, tells the preparer."""
+        app = reassignment(kit)
+        with pytest.raises(ValidationError):
+            kit.signatures.decline(
+                app.id, signer_id="u-ao", slot="receiving_organization", reason=" "
+            )
+        back = kit.signatures.decline(
+            app.id, signer_id="u-ao", slot="receiving_organization", reason="Wrong start date"
+        )
+        assert back.status is ApplicationStatus.DRAFT
+        sent = notifier.last("u-cred", "signature.declined")
+        assert sent is not None and sent.fields["reason"] == "Wrong start date"
+        assert kit.signatures.sheet(app.id).open_requests() == ()
+        again = kit.signatures.send_for_signature(app.id, actor="u-cred")
+        assert again.current_revision is not None and again.current_revision.number == 2
+
+    def test_sg_7_only_an_eligible_signer_declines(self, kit: Kit) -> None:
+        """The credentialer cannot decline for the provider."""
+        app = reassignment(kit)
+        with pytest.raises(NotPermittedError):
+            kit.signatures.decline(app.id, signer_id="u-cred", slot="individual", reason="no")
+
+
+class TestCertificate:
+    def _signed(self, kit: Kit) -> Application:
+        app = reassignment(kit)
+        sign(kit, app.id, "u-ana", "individual")
+        kit.signatures.revise(app.id, actor="u-cred", content=ana_855r(mailing_address=OAK_AVE))
+        sign(kit, app.id, "u-ana", "individual")
+        return sign(kit, app.id, "u-do", "receiving_organization")
+
+    def test_sg_8_certificate_lists_signatures_verified_against_the_chain(self, kit: Kit) -> None:
+        """Three signatures, one superseded; every one matches its audit event."""
+        app = self._signed(kit)
+        certificate = kit.signatures.certificate(app.id, actor="u-cred")
+        assert certificate.verified
+        assert [(e.slot, e.revision, e.counts) for e in certificate.entries] == [
+            ("individual", 1, False),
+            ("individual", 2, True),
+            ("receiving_organization", 2, True),
+        ]
+        assert all(e.audit_seq is not None for e in certificate.entries)
+        data = certificate.to_data()
+        assert data["verified"] is True and data["entries"][2]["role"] == "AM"
+        text = certificate.to_text()
+        assert "superseded: does not count" in text and "Verified against the audit chain." in text
+
+    def test_sg_8_certificate_detects_a_signature_without_event(self, kit: Kit) -> None:
+        """A signature forged into storage (no audit event) fails verification."""
+        from enrollkit.signatures import SIGNATURE_SHEETS
+
+        app = self._signed(kit)
+        with kit.runtime.transaction() as tx:
+            sheet = tx.repo(SIGNATURE_SHEETS).get(app.id)
+            assert sheet is not None
+            forged = attrs.evolve(sheet.signatures[0], id="sig-forged")
+            tx.repo(SIGNATURE_SHEETS).save(
+                attrs.evolve(sheet, signatures=(*sheet.signatures, forged))
+            )
+            tx.commit()
+        certificate = kit.signatures.certificate(app.id, actor="u-cred")
+        assert not certificate.verified
+        assert certificate.problems == ("signature sig-forged has no audit event",)
+        assert "NOT VERIFIED" in certificate.to_text()
+
+
+class TestWithdraw:
+    def test_en_4_withdraw_while_out_for_signature_closes_the_requests(self, kit: Kit) -> None:
+        """The signature service withdraws and supersedes every open request; the enrollment
+        service points there instead of leaving requests open."""
+        app = reassignment(kit)
+        with pytest.raises(InvalidTransitionError) as info:
+            kit.enrollment.withdraw(app.id, actor="u-cred")
+        assert info.value.code == "application.out_for_signature"
+        withdrawn = kit.signatures.withdraw(app.id, actor="u-cred")
+        assert withdrawn.status is ApplicationStatus.WITHDRAWN
+        sheet = kit.signatures.sheet(app.id)
+        assert sheet.open_requests() == ()
+        assert {r.status for r in sheet.requests} == {RequestStatus.SUPERSEDED}
+        with pytest.raises(InvalidTransitionError):
+            sign(kit, app.id, "u-ana", "individual")
+
+
+def test_sg_8_certificate_needs_pecos_access(kit: Kit) -> None:
+    """A stranger cannot export the certificate (EN-2)."""
+    app = reassignment(kit)
+    with pytest.raises(NotPermittedError):
+        kit.signatures.certificate(app.id, actor="u-stranger")

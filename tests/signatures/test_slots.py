@@ -1,0 +1,134 @@
+"""SG-1 and RO-8: who must sign, and who may."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from enrollkit.access import Decision, Denial, GrantKind, GrantPath, Role
+from enrollkit.enrollment import Form, Kind, Official, OfficialRole
+from enrollkit.errors import NotPermittedError, ValidationError
+from enrollkit.signatures import SignerFacts, eligibility, listed_for, signer_slots
+
+F, K = Form, Kind
+IND, RECV = "individual", "receiving_organization"
+AO, AO_DO = "authorized_official", "authorized_or_delegated_official"
+REFUSED = "refused"
+
+#: SG-1, every form × kind × reassignment flag, naming the slots.
+SG_1_TABLE: dict[tuple[Form, Kind, bool], tuple[str, ...] | str] = {}
+for _kind in Kind:
+    SG_1_TABLE[(F.CMS_855I, _kind, False)] = (IND, RECV) if _kind is K.REASSIGNMENT else (IND,)
+    SG_1_TABLE[(F.CMS_855I, _kind, True)] = (IND, RECV)
+    SG_1_TABLE[(F.CMS_855R, _kind, False)] = (IND, RECV)
+    SG_1_TABLE[(F.CMS_855R, _kind, True)] = (IND, RECV)
+    for _form in (F.CMS_855B, F.CMS_855A, F.CMS_855S):
+        for _flag in (False, True):
+            SG_1_TABLE[(_form, _kind, _flag)] = (
+                REFUSED if _kind is K.REASSIGNMENT else (AO,) if _kind is K.INITIAL else (AO_DO,)
+            )
+
+
+class TestSignerSlots:
+    def test_sg_1_table_covers_every_combination(self) -> None:
+        """The table names every form × kind × reassignment combination."""
+        assert set(SG_1_TABLE) == set(itertools.product(Form, Kind, (False, True)))
+
+    @pytest.mark.parametrize(("form", "kind", "reassignment"), sorted(SG_1_TABLE, key=str))
+    def test_sg_1_required_slots(self, form: Form, kind: Kind, reassignment: bool) -> None:
+        """signer_slots matches the SG-1 table for this combination."""
+        expected = SG_1_TABLE[(form, kind, reassignment)]
+        if expected == REFUSED:
+            with pytest.raises(ValidationError):
+                signer_slots(form, kind, reassignment=reassignment)
+            return
+        slots = signer_slots(form, kind, reassignment=reassignment)
+        assert tuple(s.name for s in slots) == expected
+
+    def test_sg_1_855s_initial_is_ao_only_changes_ao_or_do(self) -> None:
+        """855S: AO only for initial; AO or AM/DO for changes."""
+        (initial,) = signer_slots(Form.CMS_855S, Kind.INITIAL, reassignment=False)
+        (change,) = signer_slots(Form.CMS_855S, Kind.CHANGE_OF_INFORMATION, reassignment=False)
+        assert initial.roles == {Role.AUTHORIZED_OFFICIAL}
+        assert change.roles == {Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER}
+
+    def test_sg_1_no_slot_accepts_seus_or_surrogates(self) -> None:
+        """No slot of any combination lists SEU or Surrogate."""
+        for (form, kind, flag), expected in SG_1_TABLE.items():
+            if expected == REFUSED:
+                continue
+            for slot in signer_slots(form, kind, reassignment=flag):
+                assert not slot.roles & {Role.STAFF_END_USER, Role.SURROGATE}
+
+
+def allowed(role: Role) -> Decision:
+    """Access's RO-8 decision, allowed in *role*."""
+    return Decision.allow(
+        GrantPath(GrantKind.ASSOCIATION, role, f"holds {role.value}", rule="RO-8")
+    )
+
+
+def denied(code: str) -> Decision:
+    """Access's RO-8 decision, denied with *code*."""
+    return Decision.deny(
+        Denial(code, "not listed", "You are not listed on the record.", (), "RO-8")
+    )
+
+
+class TestEligibility:
+    def test_sg_1_allowed_authority_signs_in_its_role(self) -> None:
+        """An AO whom access allows (RO-8) signs an AO slot in the AO role."""
+        (slot,) = signer_slots(Form.CMS_855B, Kind.INITIAL, reassignment=False)
+        facts = SignerFacts("u", authority=allowed(Role.AUTHORIZED_OFFICIAL))
+        assert eligibility(slot, facts).require() is Role.AUTHORIZED_OFFICIAL
+
+    def test_ro_8_denied_authority_keeps_access_code_and_reason(self) -> None:
+        """When access says no (not listed on the record), the refusal carries its reason."""
+        (slot,) = signer_slots(Form.CMS_855B, Kind.REVALIDATION, reassignment=False)
+        verdict = eligibility(
+            slot, SignerFacts("u", authority=denied("access.not_listed_on_record"))
+        )
+        assert not verdict.eligible and verdict.code == "access.not_listed_on_record"
+        assert "not listed on the record" in verdict.reason
+        with pytest.raises(NotPermittedError):
+            verdict.require()
+
+    def test_sg_1_a_role_outside_the_slot_never_signs(self) -> None:
+        """Even an allowed decision in a role the slot does not list is refused (AM on AO-only)."""
+        (initial,) = signer_slots(Form.CMS_855A, Kind.INITIAL, reassignment=False)
+        (change,) = signer_slots(Form.CMS_855A, Kind.CHANGE_OF_INFORMATION, reassignment=False)
+        facts = SignerFacts("u", authority=allowed(Role.ACCESS_MANAGER))
+        assert not eligibility(initial, facts).eligible
+        assert eligibility(change, facts).role is Role.ACCESS_MANAGER
+
+    @pytest.mark.parametrize("role", [Role.STAFF_END_USER, Role.SURROGATE])
+    def test_sg_1_seus_and_surrogates_never_sign(self, role: Role) -> None:
+        """No slot of any form and kind takes an SEU or a Surrogate, whatever the facts."""
+        for form, kind in itertools.product(Form, Kind):
+            if kind is Kind.REASSIGNMENT and form.is_organizational:
+                continue
+            for slot in signer_slots(form, kind, reassignment=False):
+                facts = SignerFacts("u", authority=allowed(role))
+                assert not eligibility(slot, facts).eligible
+
+    def test_sg_1_only_the_practitioner_signs_the_individual_slot(self) -> None:
+        """An AO of the group cannot sign the individual's section."""
+        slot = signer_slots(Form.CMS_855R, Kind.REASSIGNMENT, reassignment=True)[0]
+        ao = SignerFacts("u", authority=allowed(Role.AUTHORIZED_OFFICIAL))
+        assert not eligibility(slot, ao).eligible
+        assert eligibility(slot, SignerFacts("u", owns_profile=True)).role is (
+            Role.INDIVIDUAL_PROVIDER
+        )
+
+    def test_sg_1_listing_the_slot_accepts(self) -> None:
+        """An AO-only slot counts only officials listed as AO; AO-or-DO slots count both."""
+        officials = (
+            Official("Olga", OfficialRole.AUTHORIZED_OFFICIAL, account_id="u-ao"),
+            Official("Dan", OfficialRole.DELEGATED_OFFICIAL, account_id="u-do"),
+            Official("Nobody", OfficialRole.AUTHORIZED_OFFICIAL),
+        )
+        (initial,) = signer_slots(Form.CMS_855S, Kind.INITIAL, reassignment=False)
+        (change,) = signer_slots(Form.CMS_855S, Kind.REVALIDATION, reassignment=False)
+        assert listed_for(initial, officials) == ("u-ao",)
+        assert listed_for(change, officials) == ("u-ao", "u-do")
