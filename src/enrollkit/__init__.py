@@ -19,6 +19,7 @@ from enrollkit.errors import (
     ValidationError,
 )
 from enrollkit.hashing import Argon2Hasher, Argon2Parameters, SecretHasher
+from enrollkit.kit import Enrollkit
 from enrollkit.notify import InMemoryNotifier, Notification, Notifier
 from enrollkit.npi import EIN, NPI, InvalidEIN, InvalidNPI, NPIType
 from enrollkit.runtime import Runtime, SequentialIds
@@ -37,6 +38,7 @@ __all__ = [
     "Collection",
     "ConflictError",
     "DomainEvent",
+    "Enrollkit",
     "EnrollkitError",
     "ExpiredError",
     "FixedClock",

@@ -177,7 +177,7 @@ class TestAgendaDayByDay:
         expires = datetime(2026, 2, 1, 9, tzinfo=UTC)
         agenda = Agenda(
             kit.runtime,
-            sources=(*agenda_sources(), password_expiry_source(lambda user: expires)),
+            sources=(*agenda_sources(), password_expiry_source(lambda tx, user: expires)),
         )
         (item,) = agenda.for_user("u-stranger")
         assert (item.kind, item.days_left) == ("password.expiry", (expires.date() - T0.date()).days)

@@ -8,7 +8,7 @@ import attrs
 
 from enrollkit.enrollment import ApplicationStatus, Form, Kind
 from enrollkit.errors import ConflictError, EnrollkitError
-from enrollkit.runtime import Runtime
+from enrollkit.runtime import Runtime, Transaction
 from enrollkit.signatures import Attestation, SignatureService
 from tests.enrollment.world import Kit, acme_855b
 
@@ -21,7 +21,7 @@ class RendezvousContacts:
         self.barrier = threading.Barrier(2, timeout=10)
         self.armed = False
 
-    def email_of(self, user_id: str) -> str | None:
+    def email_of(self, tx: Transaction, user_id: str) -> str | None:
         if self.armed:
             self.barrier.wait()
         return f"{user_id}@acme.org"

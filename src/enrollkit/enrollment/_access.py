@@ -29,8 +29,9 @@ def require_pecos_access(tx: Transaction, *, user_id: str, profile_id: str) -> G
 class Contacts(Protocol):
     """Where to reach an account (the identity package's accounts, or the host's directory)."""
 
-    def email_of(self, user_id: str) -> str | None:
-        """The account's e-mail address, or ``None`` when unknown."""
+    def email_of(self, tx: Transaction, user_id: str) -> str | None:
+        """The account's e-mail address, read inside the use case's transaction *tx*,
+        or ``None`` when unknown."""
         ...
 
 
@@ -43,6 +44,6 @@ class AccountIdContacts:
 
     __slots__ = ()
 
-    def email_of(self, user_id: str) -> str | None:
+    def email_of(self, tx: Transaction, user_id: str) -> str | None:
         """Return *user_id*: the host's notifier resolves it."""
         return user_id

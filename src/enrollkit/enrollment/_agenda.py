@@ -319,14 +319,18 @@ def invitation_source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaIte
             )
 
 
-def password_expiry_source(expiry_of: Callable[[str], datetime | None]) -> AgendaSource:
+def password_expiry_source(
+    expiry_of: Callable[[Transaction, str], datetime | None],
+) -> AgendaSource:
     """Password expiry of the querying user (PW-12), from a lookup the identity package
-    (or the host) supplies: ``expiry_of(user_id)`` gives when the password expires."""
+    (:func:`enrollkit.identity.password_expiry_lookup`) or the host supplies:
+    ``expiry_of(tx, user_id)`` gives when the password expires, read in the agenda's
+    transaction."""
 
     def source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
         if query.user_id is None:
             return
-        expires = expiry_of(query.user_id)
+        expires = expiry_of(tx, query.user_id)
         if expires is None or ensure_utc(expires) <= query.now:
             return
         yield _item(

@@ -367,7 +367,7 @@ class EnrollmentService:
             changed = app.request_development(reason=reason, due_at=due, now=tx.now)
             tx.notify(
                 Notification(
-                    self.contacts.email_of(app.created_by) or app.created_by,
+                    self.contacts.email_of(tx, app.created_by) or app.created_by,
                     "application.development_requested",
                     {"application_id": app.id, "reason": reason, "due": due.date().isoformat()},
                 )

@@ -27,6 +27,7 @@ from enrollkit.identity.accounts import (
     normalize_answer,
     state_diagram,
 )
+from enrollkit.identity.lookups import AccountContacts, password_expiry_lookup
 from enrollkit.identity.outcomes import (
     Authenticated,
     ChangeReason,
@@ -59,6 +60,7 @@ __all__ = [
     "TRANSITIONS",
     "VIOLATION_CODES",
     "Account",
+    "AccountContacts",
     "AccountEvent",
     "AccountPolicy",
     "AccountStatus",
@@ -88,5 +90,6 @@ __all__ = [
     "SecurityQuestion",
     "Violation",
     "normalize_answer",
+    "password_expiry_lookup",
     "state_diagram",
 ]

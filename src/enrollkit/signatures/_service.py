@@ -236,7 +236,7 @@ class SignatureService:
             if owner is None:
                 return ()
             email = content.practitioner.email if content.practitioner else None
-            return ((owner, email or self.contacts.email_of(owner) or owner),)
+            return ((owner, email or self.contacts.email_of(tx, owner) or owner),)
         found: list[tuple[str, str]] = []
         for official in content.officials:
             account = official.account_id
@@ -244,7 +244,7 @@ class SignatureService:
                 continue
             if eligibility(slot, self._facts(tx, app, revision, slot, account)).eligible:
                 found.append(
-                    (account, official.email or self.contacts.email_of(account) or account)
+                    (account, official.email or self.contacts.email_of(tx, account) or account)
                 )
         return tuple(found)
 
@@ -326,7 +326,7 @@ class SignatureService:
             app, revision, sheet, request, facts, role = self._signable(
                 tx, application_id, signer_id, slot
             )
-            expected = self._email_on_record(revision, request.slot, signer_id)
+            expected = self._email_on_record(tx, revision, request.slot, signer_id)
             if expected is None or confirmed_email.strip().casefold() != expected.casefold():
                 raise ValidationError(
                     "signature.email_mismatch",
@@ -398,7 +398,7 @@ class SignatureService:
             )
             tx.notify(
                 Notification(
-                    self.contacts.email_of(app.created_by) or app.created_by,
+                    self.contacts.email_of(tx, app.created_by) or app.created_by,
                     "signature.declined",
                     {"application_id": app.id, "slot": slot, "reason": reason},
                 )
@@ -428,7 +428,9 @@ class SignatureService:
         role = eligibility(request.slot, facts).require()
         return app, revision, sheet, request, facts, role
 
-    def _email_on_record(self, revision: Revision, slot: SignerSlot, signer_id: str) -> str | None:
+    def _email_on_record(
+        self, tx: Transaction, revision: Revision, slot: SignerSlot, signer_id: str
+    ) -> str | None:
         content = revision.content
         if (
             slot.party is SlotParty.PRACTITIONER
@@ -439,7 +441,7 @@ class SignatureService:
         official = content.official_for(signer_id)
         if official is not None and official.email:
             return official.email
-        return self.contacts.email_of(signer_id)
+        return self.contacts.email_of(tx, signer_id)
 
     def _signature(
         self,
@@ -506,7 +508,7 @@ class SignatureService:
             )
             tx.notify(
                 Notification(
-                    self.contacts.email_of(app.created_by) or app.created_by,
+                    self.contacts.email_of(tx, app.created_by) or app.created_by,
                     "application.submitted",
                     {"application_id": app.id, "revision": str(revision.number)},
                 )
