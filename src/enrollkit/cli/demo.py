@@ -1,0 +1,419 @@
+"""The typical credentialing story, played through the public API on real storage.
+
+Dr. Ana Rivera owns Rivera Pediatrics PLLC; Summit Credentialing LLC (no
+NPI) works her Medicare enrollment. The story runs every capability once:
+accounts and MFA, organizations and profiles, surrogacy connections and an
+explained refusal, a staff invitation with a PIN, an 855I with a
+reassignment, two signers, a correction that makes both sign again,
+submission, a request that auto-rejects after 30 days, the agenda and the
+audit chain's verification.
+
+:func:`play` returns a :class:`DemoReport` (steps in plain words, the
+agenda, the audit trail) that the CLI prints as text or JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import attrs
+
+from enrollkit.access import Action, Employer, InMemoryVerifier, Role, System
+from enrollkit.clock import FixedClock
+from enrollkit.enrollment import (
+    Address,
+    AgendaItem,
+    ApplicationContent,
+    Form,
+    InMemoryNppesDirectory,
+    Kind,
+    NppesRecord,
+    Official,
+    OfficialRole,
+    PracticeLocation,
+    Practitioner,
+    Reassignment,
+)
+from enrollkit.errors import EnrollkitError
+from enrollkit.identity import (
+    IA_ACCOUNT_POLICY,
+    FactorKind,
+    MfaRequired,
+    NewFactor,
+    Profile,
+)
+from enrollkit.kit import Enrollkit
+from enrollkit.notify import InMemoryNotifier
+from enrollkit.npi import NPI
+from enrollkit.runtime import SequentialIds
+from enrollkit.signatures import Attestation
+from enrollkit.storage import Storage
+
+__all__ = ["DEMO_START", "DemoReport", "DemoStep", "play"]
+
+#: When the story starts (the demo's clock then moves by hand).
+DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+_ANA_NPI = "1234567893"  # Type 1: Dr. Ana Rivera
+_PLLC_NPI = "1245319599"  # Type 2: Rivera Pediatrics PLLC
+_OFFICE = Address("480 Harbor Boulevard", "Annapolis", "MD", "21401", line2="Suite 210")
+
+
+@attrs.frozen
+class DemoStep:
+    """One step of the story: a title and what happened, in plain words."""
+
+    number: int
+    title: str
+    lines: tuple[str, ...]
+
+
+@attrs.frozen
+class DemoReport:
+    """Everything the demo did and found."""
+
+    database: str
+    steps: tuple[DemoStep, ...]
+    agenda: tuple[AgendaItem, ...]
+    audit: tuple[tuple[int, str, str, str | None, str], ...]  #: (seq, time, event, actor, subject)
+    audit_ok: bool
+    audit_reason: str | None
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON-ready data of the whole report."""
+        return {
+            "database": self.database,
+            "steps": [
+                {"step": s.number, "title": s.title, "lines": list(s.lines)} for s in self.steps
+            ],
+            "agenda": [
+                {
+                    "kind": i.kind,
+                    "due": i.due.isoformat(),
+                    "days_left": i.days_left,
+                    "title": i.title,
+                    "rule": i.rule,
+                }
+                for i in self.agenda
+            ],
+            "audit": {
+                "verified": self.audit_ok,
+                "reason": self.audit_reason,
+                "entries": [
+                    {"seq": seq, "at": at, "event": name, "actor": actor, "subject": subject}
+                    for seq, at, name, actor, subject in self.audit
+                ],
+            },
+        }
+
+    def to_text(self) -> str:
+        """The story as a person reads it."""
+        out: list[str] = ["enrollkit demo: a credentialing story", f"database: {self.database}", ""]
+        for step in self.steps:
+            out.append(f"{step.number:>2}. {step.title}")
+            out += [f"    {line}" for line in step.lines]
+            out.append("")
+        out.append("Agenda for Dr. Ana Rivera (what is due, EN-9):")
+        if not self.agenda:
+            out.append("    nothing due")
+        for item in self.agenda:
+            out.append(
+                f"    {item.due.date().isoformat()}  {item.days_left:>3} days  {item.title}"
+            )
+        out.append("")
+        out.append(f"Audit trail ({len(self.audit)} entries, hash-chained, AU-1):")
+        for seq, at, name, actor, subject in self.audit:
+            out.append(f"    #{seq:<3} {at[:16]}  {name:<34} by {actor or 'system':<12} on {subject}")
+        verdict = "verified: every entry links to the one before" if self.audit_ok else (
+            f"BROKEN: {self.audit_reason}"
+        )
+        out.append(f"Audit chain {verdict}.")
+        return "\n".join(out)
+
+
+class _Story:
+    def __init__(self, kit: Enrollkit, clock: FixedClock, outbox: InMemoryNotifier) -> None:
+        self.kit = kit
+        self.clock = clock
+        self.outbox = outbox
+        self.steps: list[DemoStep] = []
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[list[str]]:
+        lines: list[str] = []
+        yield lines
+        self.steps.append(DemoStep(len(self.steps) + 1, title, tuple(lines)))
+
+    def register(self, user_id: str, first: str, last: str, email: str) -> str:
+        questions = IA_ACCOUNT_POLICY.question_catalogue[:3]
+        account = self.kit.identity.register(
+            user_id=user_id,
+            password=f"{first[0]}q#Harbor{len(last)}",
+            profile=Profile(first, last, email),
+            security_answers={q: f"answer {i}" for i, q in enumerate(questions)},
+            factor=NewFactor(FactorKind.EMAIL, email),
+        )
+        return account.id
+
+    def mail_to(self, recipient: str, template: str) -> str:
+        note = self.outbox.last(recipient, template)
+        return f"e-mail to {recipient}: {template}" if note else f"(no {template} for {recipient})"
+
+
+def play(storage: Storage, *, database: str) -> DemoReport:
+    """Play the story on *storage* (empty) and report what happened."""
+    clock = FixedClock(DEMO_START)
+    outbox = InMemoryNotifier()
+    verifier = InMemoryVerifier()
+    nppes = InMemoryNppesDirectory()
+    kit = Enrollkit(
+        storage=storage,
+        clock=clock,
+        notifier=outbox,
+        ids=SequentialIds(),
+        verifier=verifier,
+        nppes=nppes,
+    )
+    story = _Story(kit, clock, outbox)
+    access, enrollment, signatures = kit.access, kit.enrollment, kit.signatures
+
+    with story.step("Four people open I&A accounts") as say:
+        ana = story.register("ARivera1", "Ana", "Rivera", "ana@riverapeds.example")
+        ben = story.register("BOkafor7", "Ben", "Okafor", "ben@riverapeds.example")
+        carla = story.register("CMendez3", "Carla", "Mendez", "carla@summitcred.example")
+        dana = story.register("DPark22", "Dana", "Park", "dana@summitcred.example")
+        say.append("Dr. Ana Rivera (provider), Ben Okafor (her practice administrator),")
+        say.append("Carla Mendez (owner of Summit Credentialing) and Dana Park (a credentialer).")
+        outcome = kit.identity.login("ARivera1", "Aq#Harbor6")
+        assert isinstance(outcome, MfaRequired)
+        code = outbox.last("ana@riverapeds.example", "mfa.code")
+        assert code is not None and code.secret is not None
+        done = kit.identity.verify_code("ARivera1", code.secret)
+        say.append(
+            f"Ana logs in: password, then the 6-digit code e-mailed to "
+            f"{outcome.destination_hint}; {type(done).__name__.lower()}, "
+            f"password good for {getattr(done, 'days_until_expiry', '?')} more days (PW-12)."
+        )
+
+    with story.step("Ana's two provider profiles and the credentialing company") as say:
+        individual = access.register_individual_profile(
+            actor_id=ana, npi=_ANA_NPI, legal_name="Ana Rivera MD"
+        )
+        pllc = access.register_organization(
+            actor_id=ana, legal_name="Rivera Pediatrics PLLC", npi=_PLLC_NPI
+        )
+        verifier.approve(pllc.organization.id, ana, reference="HD-20260302-1")
+        access.verify_authorized_official(association_id=pllc.association.id)
+        ben_assoc = access.request_association(
+            user_id=ben,
+            employer=Employer.organization(pllc.organization.id),
+            role=Role.AUTHORIZED_OFFICIAL,
+        )
+        verifier.approve(pllc.organization.id, ben, reference="HD-20260302-2")
+        access.verify_authorized_official(association_id=ben_assoc.id)
+        summit = access.register_organization(
+            actor_id=carla, legal_name="Summit Credentialing LLC", ein="47-1234567"
+        )
+        verifier.approve(summit.organization.id, carla, reference="HD-20260302-3")
+        access.verify_authorized_official(association_id=summit.association.id)
+        say.append(f"{individual.label}: Ana's individual profile.")
+        say.append(f"{pllc.profile.label}: her company; Ana and Ben are its AOs, verified")
+        say.append("by the help desk (RO-3). A provider with a company has two profiles (CO-1).")
+        say.append(f"{summit.organization.label}: the surrogate, found by name and EIN (NPI-4).")
+
+    with story.step("Summit asks for both profiles; Ana approves both") as say:
+        connections = []
+        for profile in (individual, pllc.profile):
+            requested = access.request_connection(
+                actor_id=carla,
+                surrogate_id=summit.organization.id,
+                profile_id=profile.id,
+                systems=[System.PECOS, System.NPPES],
+            )
+            approved = access.approve_connection(actor_id=ana, connection_id=requested.id)
+            connections.append(approved)
+            systems = " and ".join(sorted(s.value for s in approved.approved_systems))
+            say.append(f"Connection {approved.id} to {profile.label}: approved for {systems}.")
+        say.append("One never implies the other: each profile needs its own connection (CO-1).")
+
+    with story.step("Summit invites Dana as Staff End User; she accepts with the PIN") as say:
+        invitation = access.invite(
+            actor_id=carla,
+            employer=Employer.organization(summit.organization.id),
+            name="Dana Park",
+            email="dana@summitcred.example",
+            role=Role.STAFF_END_USER,
+        )
+        mail = outbox.last("dana@summitcred.example", "access.invitation")
+        assert mail is not None and mail.secret is not None
+        say.append(
+            f"Invitation {invitation.id}: a {len(mail.secret)}-character PIN goes out by e-mail "
+            "only; it is stored hashed and expires in 72 hours (RO-7)."
+        )
+        joined = access.accept_invitation(
+            user_id=dana,
+            invitation_id=invitation.id,
+            email="dana@summitcred.example",
+            pin=mail.secret,
+        )
+        say.append(f"Dana accepts with her e-mail and the PIN: association {joined.id} is active.")
+
+    with story.step("Dana, a Staff End User, tries to ask for EHR access: refused") as say:
+        try:
+            access.request_connection(
+                actor_id=dana,
+                surrogate_id=summit.organization.id,
+                profile_id=individual.id,
+                systems=[System.EHR],
+            )
+        except EnrollkitError as refused:
+            say.append(f"Refused [{refused.code}]:")
+            say.append(refused.message)
+        decision = access.decide(
+            user_id=dana, action=Action.ACT_ON_BEHALF, profile_id=individual.id, system=System.PECOS
+        )
+        say.append("But she may work on Ana's PECOS enrollment, and the decision says why:")
+        say.append(decision.explain())
+
+    with story.step("Dana prepares Ana's 855I, reassigning benefits to the PLLC") as say:
+        nppes.put(
+            NppesRecord(NPI(_ANA_NPI), "Ana Rivera MD", practice_addresses=(_OFFICE,))
+        )
+        content = ApplicationContent(
+            legal_business_name="Ana Rivera MD",
+            npi=NPI(_ANA_NPI),
+            practitioner=Practitioner("Ana", "Rivera", email="ana@riverapeds.example"),
+            practice_locations=(PracticeLocation("Harbor office", _OFFICE),),
+            officials=(
+                Official(
+                    "Ben Okafor",
+                    OfficialRole.AUTHORIZED_OFFICIAL,
+                    email="ben@riverapeds.example",
+                    account_id=ben,
+                ),
+            ),
+            reassignment=Reassignment(pllc.profile.id, effective_date=date(2026, 4, 1)),
+            effective_date=date(2026, 4, 1),
+        )
+        app = enrollment.create(
+            actor=dana,
+            profile_id=individual.id,
+            form=Form.CMS_855I,
+            kind=Kind.REASSIGNMENT,
+            content=content,
+        )
+        enrollment.attach_document(
+            app.id, actor=dana, filename="md-license.pdf", data=b"%PDF-1.7 state license"
+        )
+        say.append(f"Application {app.id}: CMS-855I, reassignment to {pllc.profile.label}.")
+        say.append("Her access comes from Summit's approved PECOS connection (EN-2, CO-7).")
+        say.append("The state license is attached: a PDF, recognised by its content (EN-5).")
+
+    with story.step("Sent for signature: Ana and the PLLC's AO are asked to sign") as say:
+        app = signatures.send_for_signature(app.id, actor=dana)
+        revision = app.current_revision
+        say.append(
+            f"Revision {revision.number} is frozen, SHA-256 {revision.digest[:16]}... (EN-3);"
+        )
+        say.append("NPPES agrees with the legal name and address (EN-6).")
+        say.append(story.mail_to("ana@riverapeds.example", "signature.requested") + " (section 4A)")
+        say.append(story.mail_to("ben@riverapeds.example", "signature.requested") + " (section 4B)")
+
+    _sign_both(story, app.id, ana=ana, ben=ben)
+    with story.step("Both sign electronically; the last signature submits it") as say:
+        app = enrollment.get(app.id)
+        say.append(f"Ana and Ben confirm their e-mail and both attestations (SG-3).")
+        say.append(f"Status: {app.status.value.replace('_', ' ')} (SG-6).")
+
+    with story.step("The MAC asks for a correction") as say:
+        clock.advance(days=9)
+        enrollment.start_review(app.id, reviewer="mac-novitas")
+        app = enrollment.request_development(
+            app.id,
+            reason="The reassignment cannot start before the PLLC's own effective date; "
+            "use 2026-04-15",
+            reviewer="mac-novitas",
+        )
+        due = app.development_due()
+        say.append(f"Development requested; the response is due {due.date().isoformat() if due else '?'} (EN-4).")
+
+    with story.step("Dana corrects it: revision 2, and both must sign again") as say:
+        clock.advance(days=2)
+        corrected = attrs.evolve(
+            content,
+            reassignment=Reassignment(pllc.profile.id, effective_date=date(2026, 4, 15)),
+            effective_date=date(2026, 4, 15),
+        )
+        app = enrollment.edit(app.id, actor=dana, content=corrected)
+        app = signatures.send_for_signature(app.id, actor=dana)
+        new = app.current_revision
+        say.append(
+            f"Revision {new.number}, SHA-256 {new.digest[:16]}...: the signatures on "
+            f"revision {new.number - 1} no longer count (SG-5)."
+        )
+        say.append(story.mail_to("ana@riverapeds.example", "signature.requested"))
+        say.append(story.mail_to("ben@riverapeds.example", "signature.requested"))
+
+    _sign_both(story, app.id, ana=ana, ben=ben)
+    with story.step("Both sign revision 2; the application is submitted again") as say:
+        app = enrollment.get(app.id)
+        certificate = signatures.certificate(app.id, actor=dana)
+        say.append(f"Status: {app.status.value.replace('_', ' ')}.")
+        counting = sum(1 for e in certificate.entries if e.counts)
+        say.append(
+            f"Signature certificate: {len(certificate.entries)} signatures, {counting} count "
+            f"for revision {new.number}; "
+            + ("verified against the audit chain (SG-8)." if certificate.verified else "NOT verified.")
+        )
+
+    with story.step("A request nobody answers auto-rejects after 30 days") as say:
+        late = access.request_connection(
+            actor_id=carla,
+            surrogate_id=summit.organization.id,
+            profile_id=individual.id,
+            systems=[System.EHR],
+        )
+        say.append(f"Summit asks for EHR access ({late.id}); nobody acts on it.")
+        clock.advance(days=30)
+        state = access.connection_state(late.id)
+        say.append(f"30 days later a plain read sees it {state.value}, no sweep needed (CO-5).")
+        swept = access.sweep_expired_connections()
+        say.append(f"The optional sweep records {len(swept)} expiry as an audit event.")
+
+    agenda = kit.agenda(for_user=ana)
+    audit = storage.audit
+    entries = audit.entries()
+    verification = audit.verify()
+    return DemoReport(
+        database=database,
+        steps=tuple(story.steps),
+        agenda=agenda,
+        audit=tuple(
+            (e.seq, e.event.at.isoformat(), e.event.name, e.event.actor, e.event.subject)
+            for e in entries
+        ),
+        audit_ok=verification.ok,
+        audit_reason=verification.reason,
+    )
+
+
+def _sign_both(story: _Story, application_id: str, *, ana: str, ben: str) -> None:
+    story.clock.advance(hours=20)
+    story.kit.signatures.sign_electronically(
+        application_id,
+        signer_id=ana,
+        slot="individual",
+        confirmed_email="ana@riverapeds.example",
+        attestations=set(Attestation),
+    )
+    story.clock.advance(hours=4)
+    story.kit.signatures.sign_electronically(
+        application_id,
+        signer_id=ben,
+        slot="receiving_organization",
+        confirmed_email="ben@riverapeds.example",
+        attestations=set(Attestation),
+    )
