@@ -57,6 +57,7 @@ from enrollkit.errors import (
     EnrollkitError,
     NotFoundError,
     StorageError,
+    ValidationError,
 )
 from enrollkit.npi import NPI
 from enrollkit.serialization import from_data, to_data
@@ -159,6 +160,8 @@ def _npis() -> st.SearchStrategy[NPI]:
 
 
 _TEXT = st.text(max_size=30)
+#: Text that becomes index keys: any character but NUL, which PostgreSQL cannot hold in text.
+_KEY_TEXT = st.text(st.characters(exclude_characters="\x00"), max_size=30)
 _MOMENTS = st.datetimes(
     min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
 )
@@ -169,10 +172,10 @@ def notes() -> st.SearchStrategy[Note]:
     return st.builds(
         Note,
         id=st.just("note"),
-        owner=_TEXT,
-        title=_TEXT,
+        owner=_KEY_TEXT,
+        title=_KEY_TEXT,
         due=_MOMENTS,
-        tags=st.frozensets(_TEXT, max_size=4),
+        tags=st.frozensets(_KEY_TEXT, max_size=4),
     )
 
 
@@ -181,7 +184,7 @@ def specimens() -> st.SearchStrategy[Specimen]:
     return st.builds(
         Specimen,
         id=st.just("specimen"),
-        text=_TEXT,
+        text=_KEY_TEXT,
         number=st.integers(min_value=-(2**63), max_value=2**63 - 1),
         ratio=st.floats(allow_nan=False, allow_infinity=False),
         flag=st.booleans(),
@@ -193,7 +196,7 @@ def specimens() -> st.SearchStrategy[Specimen]:
             st.builds(Part, name=_TEXT, quantity=st.integers(), until=st.none() | st.dates()),
             max_size=3,
         ).map(tuple),
-        labels=st.frozensets(_TEXT, max_size=3),
+        labels=st.frozensets(_KEY_TEXT, max_size=3),
         maybe=st.none() | _TEXT,
     )
 
@@ -808,6 +811,10 @@ class StorageContract(abc.ABC):
                     uow.commit()
             except ConflictError as exc:  # an earlier example holds a unique key
                 if exc.code != "storage.unique":
+                    raise
+                reject()
+            except ValidationError as exc:  # text this storage cannot hold (NUL in PostgreSQL)
+                if exc.code != "storage.text":
                     raise
                 reject()
             assert stored == attrs.evolve(obj, version=1)
