@@ -330,7 +330,11 @@ class PostgresStorage:
         self._registered: dict[str, Collection[Any]] = {}
         self._closed = False
         self._audit = PostgresAuditLog(self)
-        self._prepare_schema(migrate=migrate)
+        try:
+            self._prepare_schema(migrate=migrate)
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         source = "pool" if self._pool is not None else "dsn"

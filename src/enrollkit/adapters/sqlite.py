@@ -275,7 +275,11 @@ class SQLiteStorage:
         self._registered: dict[str, Collection[Any]] = {}
         self._closed = False
         self._audit = SQLiteAuditLog(self)
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({str(self._path)!r})"

@@ -66,6 +66,7 @@ from enrollkit.storage import Aggregate, Collection, Index, Storage, time_key
 __all__ = [
     "NOTES",
     "SPECIMENS",
+    "T0",
     "Note",
     "Part",
     "RoundTripCase",
