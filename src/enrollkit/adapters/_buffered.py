@@ -244,7 +244,7 @@ class BufferedRepository(Repository[A]):
             raise duplicate_error(name, obj.id)
         stored = attrs.evolve(cast(Any, obj), version=1)
         self._check_unique(stored)
-        uow._writes[(name, obj.id)] = (self._collection, stored, None)
+        uow._buffer(self._collection, stored, None)
         return cast(A, stored)
 
     def save(self, obj: A) -> A:
@@ -263,7 +263,7 @@ class BufferedRepository(Repository[A]):
         stored = attrs.evolve(cast(Any, obj), version=obj.version + 1)
         self._check_unique(stored)
         base = written[2] if written is not None else current.version
-        uow._writes[key] = (self._collection, stored, base)
+        uow._buffer(self._collection, stored, base)
         return cast(A, stored)
 
     def _check_type(self, obj: object) -> None:
@@ -301,27 +301,28 @@ class BufferedRepository(Repository[A]):
         return declared
 
     def _overlay(self) -> list[Any]:
+        writes = self._uow._writes
         name = self._collection.name
-        return [obj for (coll, _id), (_c, obj, _b) in self._uow._writes.items() if coll == name]
+        return [writes[(name, obj_id)][1] for obj_id in self._uow._written.get(name, ())]
 
     def find(self, index: Index[A], key: str) -> Sequence[A]:
         """Aggregates holding *key* in *index* as of this unit, ordered by id."""
         uow = self._uow
         uow._check_open()
         declared = self._index(index)
-        found: dict[str, Any] = {}
-        if self._readable(key):
-            for obj in uow._backend.find(self._collection, declared, key):
-                found[obj.id] = obj
-        overlay = self._overlay()
-        if not overlay:
-            return list(found.values())
-        for obj in overlay:
-            if key in index_keys(declared, obj):
-                found[obj.id] = obj
-            else:
-                found.pop(obj.id, None)
-        return [found[obj_id] for obj_id in sorted(found)]
+        name = self._collection.name
+        found: list[Any] = (
+            uow._backend.find(self._collection, declared, key) if self._readable(key) else []
+        )
+        written = uow._written.get(name)
+        if not written:
+            return found
+        # The unit's own writes replace what the database holds for those ids.
+        found = [obj for obj in found if obj.id not in written]
+        own = uow._own_keys.get((name, declared.name), {}).get(key, ())
+        found.extend(uow._writes[(name, obj_id)][1] for obj_id in own)
+        found.sort(key=lambda obj: obj.id)
+        return found
 
     def find_range(
         self, index: Index[A], *, start: str | None = None, stop: str | None = None
@@ -371,6 +372,34 @@ class BufferedUnitOfWork:
         self._writes: dict[tuple[str, str], Write] = {}
         self._events: list[DomainEvent] = []
         self._state = "new"
+        # The unit's own writes, indexed, so its queries overlay them cheaply:
+        # collection -> ids written; (collection, index) -> key -> ids; (collection, id) -> keys.
+        self._written: dict[str, set[str]] = {}
+        self._own_keys: dict[tuple[str, str], dict[str, set[str]]] = {}
+        self._keys_of: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
+
+    def _buffer(self, collection: Collection[Any], obj: Any, base: int | None) -> None:
+        name = collection.name
+        ident = (name, obj.id)
+        for index_name, keys in self._keys_of.get(ident, ()):
+            entries = self._own_keys[(name, index_name)]
+            for key in keys:
+                entries[key].discard(obj.id)
+        new_keys = [(index.name, index_keys(index, obj)) for index in collection.indexes]
+        for index_name, keys in new_keys:
+            entries = self._own_keys.setdefault((name, index_name), {})
+            for key in keys:
+                entries.setdefault(key, set()).add(obj.id)
+        self._keys_of[ident] = new_keys
+        self._written.setdefault(name, set()).add(obj.id)
+        self._writes[ident] = (collection, obj, base)
+
+    def _clear(self) -> None:
+        self._writes = {}
+        self._events = []
+        self._written = {}
+        self._own_keys = {}
+        self._keys_of = {}
 
     def __enter__(self) -> Self:
         if self._state != "new":
@@ -427,13 +456,11 @@ class BufferedUnitOfWork:
             self.rollback()
             raise
         self._state = "committed"
-        self._writes = {}
-        self._events = []
+        self._clear()
 
     def rollback(self) -> None:
         """Discard every write and event; the unit is finished."""
-        self._writes = {}
-        self._events = []
+        self._clear()
         self._state = "rolled back"
 
 
