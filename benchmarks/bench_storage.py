@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -156,7 +157,7 @@ def adapters(directory: Path, name: str) -> Iterator[Storage | None]:
     if name == "memory":
         yield MemoryStorage()
     elif name == "sqlite":
-        storage = SQLiteStorage(directory / f"bench-{uuid.uuid4().hex[:8]}.db")
+        storage: Storage = SQLiteStorage(directory / f"bench-{uuid.uuid4().hex[:8]}.db")
         try:
             yield storage
         finally:
@@ -171,11 +172,11 @@ def adapters(directory: Path, name: str) -> Iterator[Storage | None]:
         from enrollkit.adapters.postgres import PostgresStorage
 
         schema = f"bench_{uuid.uuid4().hex[:12]}"
-        storage = PostgresStorage(dsn, schema=schema)
+        pg = PostgresStorage(dsn, schema=schema)
         try:
-            yield storage
+            yield pg
         finally:
-            storage.close()
+            pg.close()
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
                 commits[name] = summary(bench_commits(storage, commit_reps))
             with adapters(directory, name) as storage:
                 assert storage is not None
-                timed(f"{name}: populate {find_size:,}", lambda s=storage: populate(s, find_size))
+                timed(f"{name}: populate {find_size:,}", partial(populate, storage, find_size))
                 inside, whole = bench_find(storage, find_size, find_reps)
                 finds[name] = summary(inside)
                 units[name] = summary(whole)
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
                 assert storage is not None
                 timed(
                     f"{name}: populate {sweep_size:,}",
-                    lambda s=storage: populate(s, sweep_size, batch=20_000),
+                    partial(populate, storage, sweep_size, batch=20_000),
                 )
                 samples = bench_sweep(storage, sweep_size, sweep_reps)
                 sweeps[name] = (
