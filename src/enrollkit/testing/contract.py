@@ -42,7 +42,7 @@ import enum
 import itertools
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -50,7 +50,15 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
+from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.audit import ChainHead, DomainEvent
 from enrollkit.errors import (
     ConflictError,
@@ -836,6 +844,142 @@ class StorageContract(abc.ABC):
                 assert uow.repository(collection).get(obj.id) == saved
 
         check()
+
+    # -- everything together: the storage behaves like the reference adapter ---------------
+
+    def test_st_1_st_2_behaves_like_the_reference_adapter(self) -> None:
+        """Random units of work give the same results and errors as the in-memory adapter."""
+        make_storage = self.make_storage
+        ids = st.sampled_from(["a", "b", "c", "d"])
+        owners = st.sampled_from(["x", "y", "z"])
+        titles = st.sampled_from(["t1", "t2", "T1", "t3"])
+        days = st.integers(min_value=0, max_value=5)
+        bounds = st.none() | days.map(lambda d: time_key(T0 + timedelta(days=d)))
+
+        class Differential(RuleBasedStateMachine):
+            """Apply each step to the storage under test and to MemoryStorage; compare."""
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.pair: tuple[Storage, Storage] = (MemoryStorage(), make_storage())
+                self.units: tuple[Any, Any] | None = None
+
+            def both(self, action: Callable[[Storage, Any], Any]) -> Any:
+                outcomes = []
+                for storage, unit in zip(self.pair, self.units or (None, None), strict=True):
+                    try:
+                        outcomes.append(("ok", action(storage, unit)))
+                    except EnrollkitError as exc:
+                        outcomes.append(("error", type(exc).__name__, exc.code))
+                expected, actual = outcomes
+                assert actual == expected, f"reference {expected!r}, storage {actual!r}"
+                return expected
+
+            @precondition(lambda self: self.units is None)
+            @rule()
+            def begin(self) -> None:
+                units = tuple(storage.unit_of_work() for storage in self.pair)
+                for unit in units:
+                    unit.__enter__()
+                self.units = (units[0], units[1])
+
+            @precondition(lambda self: self.units is not None)
+            @rule(obj_id=ids, owner=owners, title=titles, day=days)
+            def add(self, obj_id: str, owner: str, title: str, day: int) -> None:
+                note = Note(obj_id, owner, title, due=T0 + timedelta(days=day))
+                self.both(lambda _s, uow: uow.repository(NOTES).add(note))
+
+            @precondition(lambda self: self.units is not None)
+            @rule(obj_id=ids, owner=st.none() | owners, title=st.none() | titles, day=days)
+            def save(self, obj_id: str, owner: str | None, title: str | None, day: int) -> None:
+                def change(_storage: Storage, uow: Any) -> Any:
+                    repo = uow.repository(NOTES)
+                    note = repo.get(obj_id)
+                    if note is None:
+                        return None
+                    return repo.save(
+                        attrs.evolve(
+                            note,
+                            owner=owner or note.owner,
+                            title=title or note.title,
+                            due=T0 + timedelta(days=day),
+                        )
+                    )
+
+                self.both(change)
+
+            @precondition(lambda self: self.units is not None)
+            @rule(obj_id=ids, title=titles)
+            def concurrent_save(self, obj_id: str, title: str) -> None:
+                """Another unit commits a change while this one is open."""
+
+                def change(storage: Storage, _uow: Any) -> Any:
+                    with storage.unit_of_work() as other:
+                        repo = other.repository(NOTES)
+                        note = repo.get(obj_id)
+                        if note is None:
+                            return None
+                        saved = repo.save(attrs.evolve(note, title=title))
+                        other.record(_event("note.renamed", obj_id))
+                        other.commit()
+                        return saved
+
+                self.both(change)
+
+            @precondition(lambda self: self.units is not None)
+            @rule(owner=owners, title=titles)
+            def find(self, owner: str, title: str) -> None:
+                self.both(lambda _s, uow: _ids(uow.repository(NOTES).find(BY_OWNER, owner)))
+                self.both(lambda _s, uow: _ids(uow.repository(NOTES).find(BY_TITLE, title.lower())))
+
+            @precondition(lambda self: self.units is not None)
+            @rule(start=bounds, stop=bounds)
+            def find_range(self, start: str | None, stop: str | None) -> None:
+                self.both(
+                    lambda _s, uow: _ids(
+                        uow.repository(NOTES).find_range(BY_DUE, start=start, stop=stop)
+                    )
+                )
+
+            @precondition(lambda self: self.units is not None)
+            @rule(obj_id=ids)
+            def record(self, obj_id: str) -> None:
+                self.both(lambda _s, uow: uow.record(_event("note.touched", obj_id)))
+
+            @precondition(lambda self: self.units is not None)
+            @rule(commit=st.booleans())
+            def end(self, commit: bool) -> None:
+                self.both(lambda _s, uow: uow.commit() if commit else uow.rollback())
+                for unit in self.units or ():
+                    unit.__exit__(None, None, None)
+                self.units = None
+
+            @invariant()
+            def committed_state_matches(self) -> None:
+                def snapshot(storage: Storage, _uow: Any) -> Any:
+                    with storage.unit_of_work() as uow:
+                        repo = uow.repository(NOTES)
+                        notes = [repo.get(obj_id) for obj_id in "abcd"]
+                    events = [(e.seq, e.event) for e in storage.audit.entries()]
+                    return notes, events, storage.audit.verify().ok
+
+                self.both(snapshot)
+
+            def teardown(self) -> None:
+                for unit in self.units or ():
+                    unit.__exit__(None, None, None)
+                for storage in self.pair:
+                    storage.close()
+
+        run_state_machine_as_test(
+            Differential,
+            settings=settings(
+                max_examples=self.round_trip_examples,
+                stateful_step_count=25,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow],
+            ),
+        )
 
 
 _DRIVER_MODULES = frozenset({"sqlite3", "psycopg", "psycopg_pool", "_sqlite3"})
