@@ -865,7 +865,7 @@ class StorageContract(abc.ABC):
                 self.units: tuple[Any, Any] | None = None
 
             def both(self, action: Callable[[Storage, Any], Any]) -> Any:
-                outcomes = []
+                outcomes: list[tuple[Any, ...]] = []
                 for storage, unit in zip(self.pair, self.units or (None, None), strict=True):
                     try:
                         outcomes.append(("ok", action(storage, unit)))
@@ -971,7 +971,7 @@ class StorageContract(abc.ABC):
                 for storage in self.pair:
                     storage.close()
 
-        run_state_machine_as_test(
+        run_state_machine_as_test(  # type: ignore[no-untyped-call]
             Differential,
             settings=settings(
                 max_examples=self.round_trip_examples,
