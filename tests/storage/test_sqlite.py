@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +75,19 @@ class TestFile:
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+
+    def test_connections_of_finished_threads_are_closed(self, storage: SQLiteStorage) -> None:
+        """Each thread gets its own connection; those of finished threads do not pile up."""
+
+        def read() -> None:
+            with storage.unit_of_work() as uow:
+                uow.repository(NOTES).get("n1")
+
+        for _ in range(10):
+            thread = threading.Thread(target=read)
+            thread.start()
+            thread.join()
+        assert len(storage._connections) <= 2  # this thread's and the last one's
 
     def test_schema_version_is_recorded_and_reopening_keeps_data(self, path: Path) -> None:
         """The schema version is PRAGMA user_version; reopening migrates nothing and loses nothing."""

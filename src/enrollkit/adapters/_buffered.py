@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar, cast
+from typing import Any, Generic, Protocol, Self, TypeVar, cast
 
 import attrs
 
@@ -481,3 +485,68 @@ def event_from_row(name: str, subject: str, actor: str | None, at: str, data: st
     return DomainEvent(
         name, subject=subject, actor=actor, at=datetime.fromisoformat(at), data=json.loads(data)
     )
+
+
+C = TypeVar("C")
+
+
+class ThreadConnections(Generic[C]):
+    """One database connection per live thread of this process.
+
+    A connection opened for a thread that has since finished is closed the next
+    time any thread opens one, so thread-per-request servers do not pile up
+    connections. After a fork the child drops (without closing) what the
+    parent opened and opens its own.
+    """
+
+    def __init__(self, close: Callable[[C], None]) -> None:
+        self._close = close
+        self._lock = threading.Lock()
+        self._by_thread: dict[int, tuple[weakref.ref[threading.Thread], C]] = {}
+        self._pid = os.getpid()
+        self.closed = False
+
+    def __len__(self) -> int:
+        return len(self._by_thread)
+
+    def get(self) -> C | None:
+        """This thread's connection, or None."""
+        if os.getpid() != self._pid:
+            with self._lock:
+                self._by_thread = {}
+                self._pid = os.getpid()
+            return None
+        entry = self._by_thread.get(threading.get_ident())
+        if entry is not None and entry[0]() is threading.current_thread():
+            return entry[1]
+        return None
+
+    def put(self, conn: C) -> None:
+        """Make *conn* this thread's connection; close those of finished threads."""
+        current = threading.current_thread()
+        stale: list[C] = []
+        with self._lock:
+            refused = self.closed
+            if not refused:
+                for ident, (ref, other) in list(self._by_thread.items()):
+                    thread = ref()
+                    if thread is None or not thread.is_alive() or ident == current.ident:
+                        stale.append(other)
+                        del self._by_thread[ident]
+                self._by_thread[threading.get_ident()] = (weakref.ref(current), conn)
+        for other in stale:
+            with suppress(Exception):  # closing is best effort
+                self._close(other)
+        if refused:
+            with suppress(Exception):
+                self._close(conn)
+            raise closed_error()
+
+    def close_all(self) -> None:
+        """Close every connection; later :meth:`put` calls are refused."""
+        with self._lock:
+            self.closed = True
+            entries, self._by_thread = list(self._by_thread.values()), {}
+        for _ref, conn in entries:
+            with suppress(Exception):  # closing is best effort
+                self._close(conn)

@@ -43,17 +43,17 @@ lock so servers starting together do not race.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from enrollkit.adapters._buffered import (
     BufferedUnitOfWork,
+    ThreadConnections,
     Writes,
     closed_error,
     decode,
@@ -324,9 +324,10 @@ class PostgresStorage:
         self._schema = schema
         self._sql = _SQL(schema)
         self._retries = retries
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[psycopg.Connection[Any]] = []
+        self._connections: ThreadConnections[psycopg.Connection[Any]] = ThreadConnections(
+            lambda conn: conn.close()
+        )
         self._registered: dict[str, Collection[Any]] = {}
         self._closed = False
         self._audit = PostgresAuditLog(self)
@@ -357,12 +358,8 @@ class PostgresStorage:
 
     def close(self) -> None:
         """Close the connections this storage opened (never a pool it was given)."""
-        with self._lock:
-            self._closed = True
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            with suppress(Exception):  # closing is best effort
-                conn.close()
+        self._closed = True
+        self._connections.close_all()
 
     def schema_version(self) -> int:
         """The schema version stored in the database."""
@@ -389,8 +386,8 @@ class PostgresStorage:
             raise closed_error()
 
     def _thread_connection(self) -> psycopg.Connection[Any]:
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid() and not conn.closed:
+        conn: psycopg.Connection[Any] | None = self._connections.get()
+        if conn is not None and not conn.closed:
             return conn
         try:
             conn = self._pg.connect(self._dsn, autocommit=True)
@@ -401,13 +398,7 @@ class PostgresStorage:
                 "that the server runs, and the credentials.",
             ) from exc
         assert conn is not None
-        with self._lock:
-            if self._closed:
-                conn.close()
-                raise closed_error()
-            self._connections.append(conn)
-        self._local.conn = conn
-        self._local.pid = os.getpid()
+        self._connections.put(conn)
         return conn
 
     @contextmanager

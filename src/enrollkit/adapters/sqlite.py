@@ -43,7 +43,6 @@ Design (keeps ST-1, ST-2, AU-1, ER-1):
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import sqlite3
@@ -56,6 +55,7 @@ from typing import Any, Final
 
 from enrollkit.adapters._buffered import (
     BufferedUnitOfWork,
+    ThreadConnections,
     Writes,
     closed_error,
     decode,
@@ -272,9 +272,10 @@ class SQLiteStorage:
         self._path = Path(path)
         self._busy_timeout = busy_timeout
         self._retries = retries
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: ThreadConnections[sqlite3.Connection] = ThreadConnections(
+            sqlite3.Connection.close
+        )
         self._registered: dict[str, Collection[Any]] = {}
         self._closed = False
         self._audit = SQLiteAuditLog(self)
@@ -304,12 +305,8 @@ class SQLiteStorage:
 
     def close(self) -> None:
         """Close every connection this storage opened; later use is refused."""
-        with self._lock:
-            self._closed = True
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            with contextlib.suppress(sqlite3.Error):  # closing is best effort
-                conn.close()
+        self._closed = True
+        self._connections.close_all()
 
     def schema_version(self) -> int:
         """The schema version of the file (``PRAGMA user_version``)."""
@@ -340,8 +337,8 @@ class SQLiteStorage:
 
     def _connection(self) -> sqlite3.Connection:
         self.check_open()
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
+        conn = self._connections.get()
+        if conn is not None:
             return conn
         try:
             conn = sqlite3.connect(
@@ -363,13 +360,7 @@ class SQLiteStorage:
                 "and its permissions.",
                 path=str(self._path),
             ) from exc
-        with self._lock:
-            if self._closed:
-                conn.close()
-                raise closed_error()
-            self._connections.append(conn)
-        self._local.conn = conn
-        self._local.pid = os.getpid()
+        self._connections.put(conn)
         return conn
 
     @contextmanager
