@@ -221,12 +221,15 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"  ({name}: skipped, set ENROLLKIT_PG_DSN to include it)")
                     continue
                 commits[name] = summary(bench_commits(storage, commit_reps))
+                progress(name, "commit", commits[name])
             with adapters(directory, name) as storage:
                 assert storage is not None
                 timed(f"{name}: populate {find_size:,}", partial(populate, storage, find_size))
                 inside, whole = bench_find(storage, find_size, find_reps)
                 finds[name] = summary(inside)
                 units[name] = summary(whole)
+                progress(name, "find in a unit", finds[name])
+                progress(name, "unit + find", units[name])
             if name == "postgres":
                 continue
             with adapters(directory, name) as storage:
@@ -236,10 +239,8 @@ def main(argv: list[str] | None = None) -> None:
                     partial(populate, storage, sweep_size, batch=20_000),
                 )
                 samples = bench_sweep(storage, sweep_size, sweep_reps)
-                sweeps[name] = (
-                    statistics.median(samples) / 1e9,
-                    max(samples) / 1e9,
-                )
+                sweeps[name] = (statistics.median(samples) / 1e9, max(samples) / 1e9)
+                progress(name, "sweep", sweeps[name], unit="s")
     report("1. use-case commit (get, versioned save, one event, commit)", commits)
     for name, (median, _p99) in commits.items():
         print(f"  {name:<9} {1e6 / median:10.0f} commits/s")
@@ -254,6 +255,13 @@ def main(argv: list[str] | None = None) -> None:
             f"SQLite sweep {sweeps.get('sqlite', (float('nan'),))[0]:.2f} s over {sweep_size:,} "
             "(target < 10 s over 1,000,000)"
         )
+
+
+def progress(name: str, what: str, result: tuple[float, float], unit: str = "µs") -> None:
+    print(
+        f"  [{name}] {what}: median {result[0]:.1f} {unit}, p99/max {result[1]:.1f} {unit}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
