@@ -300,7 +300,7 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
         "Storage shipped: in-memory, SQLite and PostgreSQL, one contract suite.",
         _X,
         _ENK,
-        _P,
+        _I,
     ),
     ("ST-4", "Every domain object round-trips through one cattrs converter.", _X, _ENK, _I),
     (

@@ -1,0 +1,552 @@
+"""Buffered units of work for the database adapters (SQLite, PostgreSQL).
+
+A unit of work reads committed data from the database ("read committed":
+each query sees the latest commit) and buffers its writes in memory; its
+reads see its own writes through an overlay, exactly like the in-memory
+adapter. ``commit()`` hands every write and event to the backend, which
+applies them in ONE database transaction: versioned updates checked by
+row count (ST-2), inserts that fail on an existing id, index entries
+recomputed from the collection, and the audit chain extended after its
+locked head (AU-1). Buffering keeps database write locks short (only the
+commit holds them), lets several units be open in one thread, and makes a
+commit replayable: a busy or deadlocked commit is retried whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Generic, Protocol, Self, TypeVar, cast
+
+import attrs
+
+from enrollkit.audit import DomainEvent
+from enrollkit.errors import (
+    ConflictError,
+    EnrollkitError,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+)
+from enrollkit.serialization import from_data, to_data
+from enrollkit.storage import Aggregate, Collection, Index, Repository, stale_version_error
+
+A = TypeVar("A", bound=Aggregate)
+
+#: (collection, the object as it will be stored, the stored version it replaces or None).
+Write = tuple[Collection[Any], Any, int | None]
+Writes = Mapping[tuple[str, str], Write]
+
+
+class Backend(Protocol):
+    """What a database adapter provides to the buffered units of work."""
+
+    #: Whether text with NUL characters cannot be stored (PostgreSQL).
+    forbids_nul: bool
+
+    def check_open(self) -> None:
+        """Raise StorageError ``storage.closed`` when the storage was closed."""
+        ...
+
+    def register(self, collection: Collection[Any]) -> None:
+        """Make sure the collection's index entries match its declared indexes."""
+        ...
+
+    def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
+        """The committed aggregate, or None."""
+        ...
+
+    def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
+        """Committed aggregates holding *key* in *index*, ordered by id."""
+        ...
+
+    def find_range(
+        self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
+    ) -> list[tuple[str, Any]]:
+        """Committed ``(key, aggregate)`` pairs with ``start <= key < stop``, by key then id."""
+        ...
+
+    def apply(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
+        """Apply the writes and append the events in one transaction, or raise and apply none."""
+        ...
+
+
+# -- helpers shared by the backends ----------------------------------------------------------
+
+
+def index_keys(index: Index[Any], obj: Any) -> tuple[str, ...]:
+    """The distinct keys of *obj* in *index*, in the order the index gives them."""
+    keys = tuple(dict.fromkeys(index.keys(obj)))
+    for key in keys:
+        if not isinstance(key, str):
+            raise ValidationError(
+                "storage.index_key",
+                f"Index {index.name!r} gave a {type(key).__name__} key; index keys are strings "
+                "(use compose_key or time_key).",
+                index=index.name,
+            )
+    return keys
+
+
+def fingerprint(collection: Collection[Any]) -> str:
+    """A digest of a collection's declared index set (names and flags).
+
+    A stored fingerprint that differs from the declared one makes the adapter
+    rebuild the collection's index entries on first use. Key *functions*
+    cannot be compared; after changing one, rename the index or call the
+    adapter's ``reindex()``.
+    """
+    shape = sorted([index.name, index.unique, index.ordered] for index in collection.indexes)
+    return hashlib.sha256(json.dumps(shape).encode("utf-8")).hexdigest()
+
+
+def encode(obj: Any) -> str:
+    """The JSON text stored for an aggregate, through the one converter (ST-4)."""
+    try:
+        return json.dumps(to_data(obj), separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            "storage.unserializable",
+            f"{type(obj).__name__} {getattr(obj, 'id', '?')!r} cannot be stored as JSON: {exc}. "
+            "Use field types the converter handles (attrs classes, enums, tuples, datetimes...).",
+            type=type(obj).__name__,
+        ) from exc
+
+
+def decode(collection: Collection[A], text: str) -> A:
+    """The aggregate stored as *text*; unreadable rows are a StorageError."""
+    try:
+        return from_data(json.loads(text), collection.type)
+    except (ValueError, EnrollkitError) as exc:
+        raise StorageError(
+            "storage.corrupt",
+            f"A stored {collection.name} record cannot be read back ({exc}). The collection's "
+            "type changed incompatibly, or the row was edited; migrate or restore it.",
+            collection=collection.name,
+        ) from exc
+
+
+def storable_text(value: str, *, forbids_nul: bool) -> bool:
+    """Whether the database can hold *value* as text (UTF-8, and no NUL where forbidden)."""
+    if forbids_nul and "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def refuse_text(value: str, what: str) -> ValidationError:
+    """The error for text the database cannot store."""
+    return ValidationError(
+        "storage.text",
+        f"This storage cannot hold the {what} given (it contains a NUL character or an unpaired "
+        "surrogate); remove those characters.",
+        what=what,
+    )
+
+
+def duplicate_error(name: str, obj_id: str) -> ConflictError:
+    """The conflict for adding an id that exists."""
+    return ConflictError(
+        "storage.duplicate",
+        f"{name} {obj_id!r} already exists; use save() to change it.",
+        collection=name,
+        id=obj_id,
+    )
+
+
+def missing_error(name: str, obj_id: str) -> NotFoundError:
+    """The error for saving an aggregate that was never added."""
+    return NotFoundError(
+        "storage.missing",
+        f"{name} {obj_id!r} does not exist; use add() to create it.",
+        collection=name,
+        id=obj_id,
+    )
+
+
+def unique_error(name: str, index: str) -> ConflictError:
+    """The conflict for a second holder of a unique key (the key itself is not echoed)."""
+    return ConflictError(
+        "storage.unique",
+        f"Another {name} record already has this {index}; choose another value.",
+        collection=name,
+        index=index,
+    )
+
+
+def closed_error() -> StorageError:
+    """The error for using a closed storage."""
+    return StorageError("storage.closed", "This storage was closed; open a new one.")
+
+
+def planned_rows(writes: Writes) -> list[tuple[Collection[Any], Any, int | None, str]]:
+    """The writes in a stable order (sorted by collection and id) with their JSON text.
+
+    A stable order means concurrent commits lock rows in the same order, which
+    keeps databases with row locks free of deadlocks between them.
+    """
+    return [
+        (collection, obj, base, encode(obj))
+        for (_name, _id), (collection, obj, base) in sorted(writes.items(), key=lambda kv: kv[0])
+    ]
+
+
+# -- the unit of work and its repositories ---------------------------------------------------
+
+
+class BufferedRepository(Repository[A]):
+    """A repository bound to a :class:`BufferedUnitOfWork`."""
+
+    __slots__ = ("_collection", "_declared", "_uow")
+
+    def __init__(self, uow: BufferedUnitOfWork, collection: Collection[A]) -> None:
+        self._uow = uow
+        self._collection = collection
+        self._declared = {index.name: index for index in collection.indexes}
+
+    def _readable(self, value: str) -> bool:
+        return storable_text(value, forbids_nul=self._uow._backend.forbids_nul)
+
+    def get(self, obj_id: str) -> A | None:
+        """The aggregate as of this unit (its own writes first), or None."""
+        uow = self._uow
+        uow._check_open()
+        written = uow._writes.get((self._collection.name, obj_id))
+        if written is not None:
+            return cast(A, written[1])
+        if not self._readable(obj_id):
+            return None
+        return cast("A | None", uow._backend.load(self._collection, obj_id))
+
+    def add(self, obj: A) -> A:
+        """Buffer a new aggregate; it is stored at version 1 when the unit commits."""
+        uow = self._uow
+        uow._check_open()
+        name = self._collection.name
+        self._check_type(obj)
+        if obj.version != 0:
+            raise StorageError(
+                "storage.add_version",
+                f"A new {name} record has version 0; got {obj.version}. Use save() for "
+                "a record that was loaded.",
+                collection=name,
+                id=obj.id,
+            )
+        if not self._readable(obj.id):
+            raise refuse_text(obj.id, "id")
+        if self.get(obj.id) is not None:
+            raise duplicate_error(name, obj.id)
+        stored = attrs.evolve(cast(Any, obj), version=1)
+        self._check_unique(stored)
+        uow._buffer(self._collection, stored, None)
+        return cast(A, stored)
+
+    def save(self, obj: A) -> A:
+        """Buffer a change of a loaded aggregate (ST-2: refused at once if already stale)."""
+        uow = self._uow
+        uow._check_open()
+        name = self._collection.name
+        self._check_type(obj)
+        key = (name, obj.id)
+        written = uow._writes.get(key)
+        current = written[1] if written is not None else self.get(obj.id)
+        if current is None:
+            raise missing_error(name, obj.id)
+        if current.version != obj.version:
+            raise stale_version_error(name, obj.id, obj.version, current.version)
+        stored = attrs.evolve(cast(Any, obj), version=obj.version + 1)
+        self._check_unique(stored)
+        base = written[2] if written is not None else current.version
+        uow._buffer(self._collection, stored, base)
+        return cast(A, stored)
+
+    def _check_type(self, obj: object) -> None:
+        collection = self._collection
+        if not isinstance(obj, collection.type):
+            raise StorageError(
+                "storage.wrong_type",
+                f"Collection {collection.name!r} stores {collection.type.__name__}; "
+                f"got {type(obj).__name__}.",
+                collection=collection.name,
+            )
+
+    def _check_unique(self, obj: Any) -> None:
+        for index in self._collection.indexes:
+            keys = index_keys(index, obj)
+            for key in keys:
+                if not self._readable(key):
+                    raise refuse_text(key, f"{index.name} key")
+            if not index.unique:
+                continue
+            for key in keys:
+                if any(other.id != obj.id for other in self.find(index, key)):
+                    raise unique_error(self._collection.name, index.name)
+
+    def _index(self, index: Index[A]) -> Index[A]:
+        declared = self._declared.get(index.name)
+        if declared is None:
+            raise StorageError(
+                "storage.unknown_index",
+                f"Collection {self._collection.name!r} has no index {index.name!r}; "
+                f"it has {sorted(self._declared)}.",
+                collection=self._collection.name,
+                index=index.name,
+            )
+        return declared
+
+    def _overlay(self) -> list[Any]:
+        writes = self._uow._writes
+        name = self._collection.name
+        return [writes[(name, obj_id)][1] for obj_id in self._uow._written.get(name, ())]
+
+    def find(self, index: Index[A], key: str) -> Sequence[A]:
+        """Aggregates holding *key* in *index* as of this unit, ordered by id."""
+        uow = self._uow
+        uow._check_open()
+        declared = self._index(index)
+        name = self._collection.name
+        found: list[Any] = (
+            uow._backend.find(self._collection, declared, key) if self._readable(key) else []
+        )
+        written = uow._written.get(name)
+        if not written:
+            return found
+        # The unit's own writes replace what the database holds for those ids.
+        found = [obj for obj in found if obj.id not in written]
+        own = uow._own_keys.get((name, declared.name), {}).get(key, ())
+        found.extend(uow._writes[(name, obj_id)][1] for obj_id in own)
+        found.sort(key=lambda obj: obj.id)
+        return found
+
+    def find_range(
+        self, index: Index[A], *, start: str | None = None, stop: str | None = None
+    ) -> Sequence[A]:
+        """Aggregates with a key ``start <= key < stop`` in an ordered index, by key then id."""
+        uow = self._uow
+        uow._check_open()
+        declared = self._index(index)
+        name = self._collection.name
+        if not declared.ordered:
+            raise StorageError(
+                "storage.unordered_index",
+                f"Index {index.name!r} of {name} is not ordered; declare it ordered=True "
+                "to query ranges.",
+                collection=name,
+                index=index.name,
+            )
+        for bound in (start, stop):
+            if bound is not None and not self._readable(bound):
+                raise refuse_text(bound, f"{index.name} range bound")
+        pairs = uow._backend.find_range(self._collection, declared, start, stop)
+        overlay = self._overlay()
+        if overlay:
+            written = {obj.id for obj in overlay}
+            pairs = [pair for pair in pairs if pair[1].id not in written]
+            for obj in overlay:
+                pairs.extend(
+                    (key, obj)
+                    for key in index_keys(declared, obj)
+                    if (start is None or key >= start) and (stop is None or key < stop)
+                )
+            pairs.sort(key=lambda pair: (pair[0], pair[1].id))
+        seen: set[str] = set()
+        result: list[A] = []
+        for _key, obj in pairs:
+            if obj.id not in seen:
+                seen.add(obj.id)
+                result.append(obj)
+        return result
+
+
+class BufferedUnitOfWork:
+    """A unit of work whose writes wait in memory until :meth:`commit` (ST-1)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._writes: dict[tuple[str, str], Write] = {}
+        self._events: list[DomainEvent] = []
+        self._state = "new"
+        # The unit's own writes, indexed, so its queries overlay them cheaply:
+        # collection -> ids written; (collection, index) -> key -> ids; (collection, id) -> keys.
+        self._written: dict[str, set[str]] = {}
+        self._own_keys: dict[tuple[str, str], dict[str, set[str]]] = {}
+        self._keys_of: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
+
+    def _buffer(self, collection: Collection[Any], obj: Any, base: int | None) -> None:
+        name = collection.name
+        ident = (name, obj.id)
+        for index_name, keys in self._keys_of.get(ident, ()):
+            entries = self._own_keys[(name, index_name)]
+            for key in keys:
+                entries[key].discard(obj.id)
+        new_keys = [(index.name, index_keys(index, obj)) for index in collection.indexes]
+        for index_name, keys in new_keys:
+            entries = self._own_keys.setdefault((name, index_name), {})
+            for key in keys:
+                entries.setdefault(key, set()).add(obj.id)
+        self._keys_of[ident] = new_keys
+        self._written.setdefault(name, set()).add(obj.id)
+        self._writes[ident] = (collection, obj, base)
+
+    def _clear(self) -> None:
+        self._writes = {}
+        self._events = []
+        self._written = {}
+        self._own_keys = {}
+        self._keys_of = {}
+
+    def __enter__(self) -> Self:
+        if self._state != "new":
+            raise StorageError(
+                "storage.uow_reused", "A unit of work is used once; start a new one."
+            )
+        self._state = "open"
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._state == "open":
+            self.rollback()
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise StorageError(
+                "storage.uow_closed",
+                f"This unit of work is {self._state}; use it inside its 'with' block.",
+            )
+
+    def repository(self, collection: Collection[A]) -> Repository[A]:
+        """Return *collection*'s repository bound to this unit of work."""
+        self._check_open()
+        self._backend.register(collection)
+        return BufferedRepository(self, collection)
+
+    def record(self, *events: DomainEvent) -> None:
+        """Queue events for the audit chain (AU-1)."""
+        self._check_open()
+        forbids_nul = self._backend.forbids_nul
+        for event in events:
+            if not isinstance(event, DomainEvent):
+                raise StorageError(
+                    "storage.not_an_event",
+                    f"record() takes DomainEvent objects; got {type(event).__name__}.",
+                )
+            for what, text in _event_texts(event):
+                if not storable_text(text, forbids_nul=forbids_nul):
+                    raise refuse_text(text, f"event {what}")
+        self._events.extend(events)
+
+    def commit(self) -> None:
+        """Apply every write and event in one transaction, or raise and apply none."""
+        self._check_open()
+        try:
+            if self._writes or self._events:
+                self._backend.apply(self._writes, self._events)
+        except BaseException:
+            self.rollback()
+            raise
+        self._state = "committed"
+        self._clear()
+
+    def rollback(self) -> None:
+        """Discard every write and event; the unit is finished."""
+        self._clear()
+        self._state = "rolled back"
+
+
+def _event_texts(event: DomainEvent) -> Iterable[tuple[str, str]]:
+    yield "name", event.name
+    yield "subject", event.subject
+    if event.actor is not None:
+        yield "actor", event.actor
+
+
+def event_data_text(event: DomainEvent) -> str:
+    """The JSON text stored for an event's data (JSON escapes keep any character storable)."""
+    return json.dumps(dict(event.data), separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def event_from_row(name: str, subject: str, actor: str | None, at: str, data: str) -> DomainEvent:
+    """Rebuild a stored event (the inverse of the columns the backends write)."""
+    return DomainEvent(
+        name, subject=subject, actor=actor, at=datetime.fromisoformat(at), data=json.loads(data)
+    )
+
+
+C = TypeVar("C")
+
+
+class ThreadConnections(Generic[C]):
+    """One database connection per live thread of this process.
+
+    A connection opened for a thread that has since finished is closed the next
+    time any thread opens one, so thread-per-request servers do not pile up
+    connections. After a fork the child drops (without closing) what the
+    parent opened and opens its own.
+    """
+
+    def __init__(self, close: Callable[[C], None]) -> None:
+        self._close = close
+        self._lock = threading.Lock()
+        self._by_thread: dict[int, tuple[weakref.ref[threading.Thread], C]] = {}
+        self._pid = os.getpid()
+        self.closed = False
+
+    def __len__(self) -> int:
+        return len(self._by_thread)
+
+    def get(self) -> C | None:
+        """This thread's connection, or None."""
+        if os.getpid() != self._pid:
+            with self._lock:
+                self._by_thread = {}
+                self._pid = os.getpid()
+            return None
+        entry = self._by_thread.get(threading.get_ident())
+        if entry is not None and entry[0]() is threading.current_thread():
+            return entry[1]
+        return None
+
+    def put(self, conn: C) -> None:
+        """Make *conn* this thread's connection; close those of finished threads."""
+        current = threading.current_thread()
+        stale: list[C] = []
+        with self._lock:
+            refused = self.closed
+            if not refused:
+                for ident, (ref, other) in list(self._by_thread.items()):
+                    thread = ref()
+                    if thread is None or not thread.is_alive() or ident == current.ident:
+                        stale.append(other)
+                        del self._by_thread[ident]
+                self._by_thread[threading.get_ident()] = (weakref.ref(current), conn)
+        for other in stale:
+            with suppress(Exception):  # closing is best effort
+                self._close(other)
+        if refused:
+            with suppress(Exception):
+                self._close(conn)
+            raise closed_error()
+
+    def close_all(self) -> None:
+        """Close every connection; later :meth:`put` calls are refused."""
+        with self._lock:
+            self.closed = True
+            entries, self._by_thread = list(self._by_thread.values()), {}
+        for _ref, conn in entries:
+            with suppress(Exception):  # closing is best effort
+                self._close(conn)

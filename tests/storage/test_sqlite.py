@@ -1,0 +1,215 @@
+"""The SQLite adapter's own guarantees: indexes used, pragmas, migrations, reindex, busy, AU-1."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+from enrollkit.adapters.sqlite import FIND_SQL, SCHEMA_VERSION, SQLiteStorage, range_sql
+from enrollkit.errors import StorageError, ValidationError
+from enrollkit.storage import Collection, Index
+from enrollkit.testing.contract import NOTES, T0, Note
+from tests.storage.workers import event
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "enroll.db"
+
+
+@pytest.fixture
+def storage(path: Path) -> Iterator[SQLiteStorage]:
+    storage = SQLiteStorage(path)
+    yield storage
+    storage.close()
+
+
+def _add(storage: SQLiteStorage, *notes: Note) -> None:
+    with storage.unit_of_work() as uow:
+        for note in notes:
+            uow.repository(NOTES).add(note)
+        uow.record(event("note.added", "n1"))
+        uow.commit()
+
+
+def _plan(path: Path, sql: str, params: tuple[str, ...]) -> str:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+    return "\n".join(str(row[-1]) for row in rows)
+
+
+class TestQueryPlans:
+    def test_find_is_an_index_search_not_a_scan(self, storage: SQLiteStorage, path: Path) -> None:
+        """find() searches the index-entry primary key and the aggregate primary key."""
+        _add(storage, *(Note(f"n{i}", f"owner{i % 7}", f"T{i}") for i in range(200)))
+        plan = _plan(path, FIND_SQL, ("contract_notes", "owner", "owner3"))
+        assert "SCAN" not in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+        assert plan.count("SEARCH") == 2, plan
+
+    @pytest.mark.parametrize(
+        ("start", "stop"), [(True, True), (True, False), (False, True), (False, False)]
+    )
+    def test_range_is_an_index_range_in_key_order(
+        self, storage: SQLiteStorage, path: Path, start: bool, stop: bool
+    ) -> None:
+        """find_range() walks the index-entry primary key in (key, id) order: no scan, no sort."""
+        _add(storage, *(Note(f"n{i}", "ana", f"T{i}") for i in range(200)))
+        params = ("contract_notes", "due") + (("a",) if start else ()) + (("z",) if stop else ())
+        plan = _plan(path, range_sql(start=start, stop=stop), params)
+        assert "SCAN" not in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+        assert "SEARCH e USING PRIMARY KEY" in plan, plan
+
+
+class TestFile:
+    def test_pragmas_wal_full_sync_foreign_keys(self, storage: SQLiteStorage) -> None:
+        """Connections use WAL, synchronous=FULL, foreign keys and a busy timeout."""
+        conn = storage._connection()
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+
+    def test_connections_of_finished_threads_are_closed(self, storage: SQLiteStorage) -> None:
+        """Each thread gets its own connection; those of finished threads do not pile up."""
+
+        def read() -> None:
+            with storage.unit_of_work() as uow:
+                uow.repository(NOTES).get("n1")
+
+        for _ in range(10):
+            thread = threading.Thread(target=read)
+            thread.start()
+            thread.join()
+        assert len(storage._connections) <= 2  # this thread's and the last one's
+
+    def test_schema_version_is_recorded_and_reopening_keeps_data(self, path: Path) -> None:
+        """The schema version is PRAGMA user_version; reopening migrates nothing and loses nothing."""
+        first = SQLiteStorage(path)
+        _add(first, Note("n1", "ana", "A"))
+        first.close()
+        again = SQLiteStorage(path)
+        try:
+            assert again.schema_version() == SCHEMA_VERSION
+            with again.unit_of_work() as uow:
+                assert uow.repository(NOTES).get("n1") == Note("n1", "ana", "A", version=1)
+            assert again.audit.verify().ok
+        finally:
+            again.close()
+
+    def test_a_newer_schema_is_refused(self, path: Path) -> None:
+        """A file written by a newer enrollkit is refused with our error."""
+        SQLiteStorage(path).close()
+        with sqlite3.connect(path) as conn:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        with pytest.raises(StorageError) as info:
+            SQLiteStorage(path)
+        assert info.value.code == "storage.schema_too_new"
+
+    def test_memory_path_is_refused(self) -> None:
+        """':memory:' would give each thread its own database: refused, MemoryStorage suggested."""
+        with pytest.raises(ValidationError) as info:
+            SQLiteStorage(":memory:")
+        assert "MemoryStorage" in str(info.value)
+
+    def test_unopenable_path_is_our_error(self, tmp_path: Path) -> None:
+        """A path in a missing directory is a StorageError, not sqlite3's."""
+        with pytest.raises(StorageError):
+            SQLiteStorage(tmp_path / "missing" / "dir" / "x.db")
+
+    def test_corrupt_row_is_our_error(self, storage: SQLiteStorage, path: Path) -> None:
+        """A row that no longer reads as its type is a StorageError naming the collection."""
+        _add(storage, Note("n1", "ana", "A"))
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE enrollkit_aggregates SET data = '{\"id\": 5}'")
+        with storage.unit_of_work() as uow, pytest.raises(StorageError) as info:
+            uow.repository(NOTES).get("n1")
+        assert info.value.code == "storage.corrupt"
+
+
+class TestReindex:
+    def test_a_new_index_is_built_on_first_use(self, path: Path) -> None:
+        """Declaring another index rebuilds the collection's entries (fingerprint changed)."""
+        plain = Collection("notes", Note, indexes=(Index[Note]("owner", lambda n: [n.owner]),))
+        first = SQLiteStorage(path)
+        with first.unit_of_work() as uow:
+            uow.repository(plain).add(Note("n1", "ana", "Alpha"))
+            uow.repository(plain).add(Note("n2", "bob", "Beta"))
+            uow.commit()
+        first.close()
+        by_title = Index[Note]("title", lambda n: [n.title.lower()], unique=True)
+        richer = Collection("notes", Note, indexes=(*plain.indexes, by_title))
+        again = SQLiteStorage(path)
+        try:
+            with again.unit_of_work() as uow:
+                repo = uow.repository(richer)
+                assert [n.id for n in repo.find(by_title, "beta")] == ["n2"]
+                assert [n.id for n in repo.find(richer.index("owner"), "ana")] == ["n1"]
+        finally:
+            again.close()
+
+    def test_reindex_after_a_key_function_changed(self, storage: SQLiteStorage) -> None:
+        """reindex() recomputes keys when a key function changed under the same name."""
+        upper = Index[Note]("owner", lambda n: [n.owner.upper()])
+        changed = Collection(NOTES.name, Note, indexes=(upper, *NOTES.indexes[1:]))
+        _add(storage, Note("n1", "ana", "A"))
+        storage.reindex(changed)
+        with storage.unit_of_work() as uow:
+            assert [n.id for n in uow.repository(changed).find(upper, "ANA")] == ["n1"]
+
+
+class TestBusy:
+    def test_a_locked_database_is_retried_then_our_error(self, path: Path) -> None:
+        """Another writer holding the lock: bounded retries, then StorageError storage.busy."""
+        storage = SQLiteStorage(path, busy_timeout=0.01, retries=2)
+        blocker = sqlite3.connect(path, isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StorageError) as info:
+                _add(storage, Note("n1", "ana", "A"))
+            assert info.value.code == "storage.busy"
+            blocker.execute("ROLLBACK")
+            _add(storage, Note("n1", "ana", "A"))  # free again: the same write succeeds
+            with storage.unit_of_work() as uow:
+                assert uow.repository(NOTES).get("n1") is not None
+        finally:
+            blocker.close()
+            storage.close()
+
+
+class TestAuditTables:
+    def test_au_1_an_edited_entry_is_detected(self, storage: SQLiteStorage, path: Path) -> None:
+        """Editing a stored audit entry breaks verify() at that entry."""
+        for i in range(3):
+            _add(storage, Note(f"n{i}", "ana", f"T{i}"))
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE enrollkit_audit_entries SET actor = 'mallory' WHERE seq = 1")
+        verdict = storage.audit.verify()
+        assert not verdict.ok
+        assert verdict.first_broken == 1
+
+    def test_au_1_a_removed_tail_is_detected(self, storage: SQLiteStorage, path: Path) -> None:
+        """Deleting the last entries is caught by the stored head."""
+        for i in range(3):
+            _add(storage, Note(f"n{i}", "ana", f"T{i}"))
+        with sqlite3.connect(path) as conn:
+            conn.execute("DELETE FROM enrollkit_audit_entries WHERE seq = 2")
+        verdict = storage.audit.verify()
+        assert not verdict.ok
+        assert verdict.first_broken == 2
+
+    def test_au_1_events_keep_their_content(self, storage: SQLiteStorage) -> None:
+        """Stored events read back equal, with their time and data."""
+        recorded = event("note.added", "n1", "ana", count=2, names=["a", "b"])
+        with storage.unit_of_work() as uow:
+            uow.record(recorded)
+            uow.commit()
+        (entry,) = storage.audit.entries()
+        assert entry.event == attrs.evolve(recorded, data={"count": 2, "names": ["a", "b"]})
+        assert entry.event.at == T0
