@@ -15,8 +15,8 @@ _OUTWARD = ("enrollkit.adapters", "enrollkit.cli", "enrollkit.testing", "tests")
 _DOMAIN_AND_KERNEL = [
     p
     for p in SRC.rglob("*.py")
-    if not any(part in {"adapters", "testing"} for part in p.relative_to(SRC).parts)
-    and p.name not in {"cli.py", "__main__.py"}
+    if not any(part in {"adapters", "testing", "cli"} for part in p.relative_to(SRC).parts)
+    and p.name != "__main__.py"
 ]
 
 

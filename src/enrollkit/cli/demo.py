@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -52,6 +52,8 @@ from enrollkit.runtime import SequentialIds
 from enrollkit.signatures import Attestation
 from enrollkit.storage import Storage
 
+T = TypeVar("T")
+
 __all__ = ["DEMO_START", "DemoReport", "DemoStep", "play"]
 
 #: When the story starts (the demo's clock then moves by hand).
@@ -76,6 +78,7 @@ class DemoReport:
     """Everything the demo did and found."""
 
     database: str
+    people: tuple[tuple[str, str], ...]  #: (account id, name) of the story's people
     steps: tuple[DemoStep, ...]
     agenda: tuple[AgendaItem, ...]
     audit: tuple[tuple[int, str, str, str | None, str], ...]  #: (seq, time, event, actor, subject)
@@ -86,6 +89,7 @@ class DemoReport:
         """JSON-ready data of the whole report."""
         return {
             "database": self.database,
+            "people": dict(self.people),
             "steps": [
                 {"step": s.number, "title": s.title, "lines": list(s.lines)} for s in self.steps
             ],
@@ -111,6 +115,7 @@ class DemoReport:
 
     def to_text(self) -> str:
         """The story as a person reads it."""
+        names = dict(self.people)
         out: list[str] = ["enrollkit demo: a credentialing story", f"database: {self.database}", ""]
         for step in self.steps:
             out.append(f"{step.number:>2}. {step.title}")
@@ -120,15 +125,16 @@ class DemoReport:
         if not self.agenda:
             out.append("    nothing due")
         for item in self.agenda:
-            out.append(
-                f"    {item.due.date().isoformat()}  {item.days_left:>3} days  {item.title}"
-            )
+            out.append(f"    {item.due.date().isoformat()}  {item.days_left:>3} days  {item.title}")
         out.append("")
         out.append(f"Audit trail ({len(self.audit)} entries, hash-chained, AU-1):")
         for seq, at, name, actor, subject in self.audit:
-            out.append(f"    #{seq:<3} {at[:16]}  {name:<34} by {actor or 'system':<12} on {subject}")
-        verdict = "verified: every entry links to the one before" if self.audit_ok else (
-            f"BROKEN: {self.audit_reason}"
+            who = names.get(actor, actor) if actor else "system"
+            out.append(f"    #{seq:<3} {at[:16]}  {name:<34} by {who:<12} on {subject}")
+        verdict = (
+            "verified: every entry links to the one before"
+            if self.audit_ok
+            else (f"BROKEN: {self.audit_reason}")
         )
         out.append(f"Audit chain {verdict}.")
         return "\n".join(out)
@@ -140,12 +146,19 @@ class _Story:
         self.clock = clock
         self.outbox = outbox
         self.steps: list[DemoStep] = []
+        self.names: dict[str, str] = {}
 
     @contextmanager
     def step(self, title: str) -> Iterator[list[str]]:
         lines: list[str] = []
         yield lines
-        self.steps.append(DemoStep(len(self.steps) + 1, title, tuple(lines)))
+        self.steps.append(DemoStep(len(self.steps) + 1, title, tuple(map(self.readable, lines))))
+
+    def readable(self, text: str) -> str:
+        """*text* with account ids replaced by the people's names."""
+        for account, name in self.names.items():
+            text = text.replace(account, name)
+        return text
 
     def register(self, user_id: str, first: str, last: str, email: str) -> str:
         questions = IA_ACCOUNT_POLICY.question_catalogue[:3]
@@ -156,7 +169,15 @@ class _Story:
             security_answers={q: f"answer {i}" for i, q in enumerate(questions)},
             factor=NewFactor(FactorKind.EMAIL, email),
         )
+        self.names[account.id] = first
         return account.id
+
+    def secret_sent(self, recipient: str, template: str) -> str:
+        """The code or PIN the notifier was given for *recipient* (what they would read)."""
+        note = self.outbox.last(recipient, template)
+        if note is None or note.secret is None:
+            raise _broken(f"no {template} with a secret was sent to {recipient}")
+        return note.secret
 
     def mail_to(self, recipient: str, template: str) -> str:
         note = self.outbox.last(recipient, template)
@@ -188,10 +209,11 @@ def play(storage: Storage, *, database: str) -> DemoReport:
         say.append("Dr. Ana Rivera (provider), Ben Okafor (her practice administrator),")
         say.append("Carla Mendez (owner of Summit Credentialing) and Dana Park (a credentialer).")
         outcome = kit.identity.login("ARivera1", "Aq#Harbor6")
-        assert isinstance(outcome, MfaRequired)
-        code = outbox.last("ana@riverapeds.example", "mfa.code")
-        assert code is not None and code.secret is not None
-        done = kit.identity.verify_code("ARivera1", code.secret)
+        if not isinstance(outcome, MfaRequired):
+            raise _broken(f"Ana's login should ask for a code; it answered {outcome!r}")
+        done = kit.identity.verify_code(
+            "ARivera1", story.secret_sent("ana@riverapeds.example", "mfa.code")
+        )
         say.append(
             f"Ana logs in: password, then the 6-digit code e-mailed to "
             f"{outcome.destination_hint}; {type(done).__name__.lower()}, "
@@ -205,6 +227,7 @@ def play(storage: Storage, *, database: str) -> DemoReport:
         pllc = access.register_organization(
             actor_id=ana, legal_name="Rivera Pediatrics PLLC", npi=_PLLC_NPI
         )
+        pllc_profile = _must(pllc.profile, "the PLLC's Type 2 profile")
         verifier.approve(pllc.organization.id, ana, reference="HD-20260302-1")
         access.verify_authorized_official(association_id=pllc.association.id)
         ben_assoc = access.request_association(
@@ -220,13 +243,13 @@ def play(storage: Storage, *, database: str) -> DemoReport:
         verifier.approve(summit.organization.id, carla, reference="HD-20260302-3")
         access.verify_authorized_official(association_id=summit.association.id)
         say.append(f"{individual.label}: Ana's individual profile.")
-        say.append(f"{pllc.profile.label}: her company; Ana and Ben are its AOs, verified")
+        say.append(f"{pllc_profile.label}: her company; Ana and Ben are its AOs, verified")
         say.append("by the help desk (RO-3). A provider with a company has two profiles (CO-1).")
         say.append(f"{summit.organization.label}: the surrogate, found by name and EIN (NPI-4).")
 
     with story.step("Summit asks for both profiles; Ana approves both") as say:
         connections = []
-        for profile in (individual, pllc.profile):
+        for profile in (individual, pllc_profile):
             requested = access.request_connection(
                 actor_id=carla,
                 surrogate_id=summit.organization.id,
@@ -247,17 +270,16 @@ def play(storage: Storage, *, database: str) -> DemoReport:
             email="dana@summitcred.example",
             role=Role.STAFF_END_USER,
         )
-        mail = outbox.last("dana@summitcred.example", "access.invitation")
-        assert mail is not None and mail.secret is not None
+        pin = story.secret_sent("dana@summitcred.example", "access.invitation")
         say.append(
-            f"Invitation {invitation.id}: a {len(mail.secret)}-character PIN goes out by e-mail "
+            f"Invitation {invitation.id}: a {len(pin)}-character PIN goes out by e-mail "
             "only; it is stored hashed and expires in 72 hours (RO-7)."
         )
         joined = access.accept_invitation(
             user_id=dana,
             invitation_id=invitation.id,
             email="dana@summitcred.example",
-            pin=mail.secret,
+            pin=pin,
         )
         say.append(f"Dana accepts with her e-mail and the PIN: association {joined.id} is active.")
 
@@ -279,9 +301,7 @@ def play(storage: Storage, *, database: str) -> DemoReport:
         say.append(decision.explain())
 
     with story.step("Dana prepares Ana's 855I, reassigning benefits to the PLLC") as say:
-        nppes.put(
-            NppesRecord(NPI(_ANA_NPI), "Ana Rivera MD", practice_addresses=(_OFFICE,))
-        )
+        nppes.put(NppesRecord(NPI(_ANA_NPI), "Ana Rivera MD", practice_addresses=(_OFFICE,)))
         content = ApplicationContent(
             legal_business_name="Ana Rivera MD",
             npi=NPI(_ANA_NPI),
@@ -295,7 +315,7 @@ def play(storage: Storage, *, database: str) -> DemoReport:
                     account_id=ben,
                 ),
             ),
-            reassignment=Reassignment(pllc.profile.id, effective_date=date(2026, 4, 1)),
+            reassignment=Reassignment(pllc_profile.id, effective_date=date(2026, 4, 1)),
             effective_date=date(2026, 4, 1),
         )
         app = enrollment.create(
@@ -308,13 +328,13 @@ def play(storage: Storage, *, database: str) -> DemoReport:
         enrollment.attach_document(
             app.id, actor=dana, filename="md-license.pdf", data=b"%PDF-1.7 state license"
         )
-        say.append(f"Application {app.id}: CMS-855I, reassignment to {pllc.profile.label}.")
+        say.append(f"Application {app.id}: CMS-855I, reassignment to {pllc_profile.label}.")
         say.append("Her access comes from Summit's approved PECOS connection (EN-2, CO-7).")
         say.append("The state license is attached: a PDF, recognised by its content (EN-5).")
 
     with story.step("Sent for signature: Ana and the PLLC's AO are asked to sign") as say:
         app = signatures.send_for_signature(app.id, actor=dana)
-        revision = app.current_revision
+        revision = _must(app.current_revision, "the frozen revision")
         say.append(
             f"Revision {revision.number} is frozen, SHA-256 {revision.digest[:16]}... (EN-3);"
         )
@@ -325,7 +345,7 @@ def play(storage: Storage, *, database: str) -> DemoReport:
     _sign_both(story, app.id, ana=ana, ben=ben)
     with story.step("Both sign electronically; the last signature submits it") as say:
         app = enrollment.get(app.id)
-        say.append(f"Ana and Ben confirm their e-mail and both attestations (SG-3).")
+        say.append("Ana and Ben confirm their e-mail and both attestations (SG-3).")
         say.append(f"Status: {app.status.value.replace('_', ' ')} (SG-6).")
 
     with story.step("The MAC asks for a correction") as say:
@@ -338,24 +358,29 @@ def play(storage: Storage, *, database: str) -> DemoReport:
             reviewer="mac-novitas",
         )
         due = app.development_due()
-        say.append(f"Development requested; the response is due {due.date().isoformat() if due else '?'} (EN-4).")
+        say.append(
+            f"Development requested; the response is due {due.date().isoformat() if due else '?'} (EN-4)."
+        )
 
     with story.step("Dana corrects it: revision 2, and both must sign again") as say:
         clock.advance(days=2)
         corrected = attrs.evolve(
             content,
-            reassignment=Reassignment(pllc.profile.id, effective_date=date(2026, 4, 15)),
+            reassignment=Reassignment(pllc_profile.id, effective_date=date(2026, 4, 15)),
             effective_date=date(2026, 4, 15),
         )
         app = enrollment.edit(app.id, actor=dana, content=corrected)
         app = signatures.send_for_signature(app.id, actor=dana)
-        new = app.current_revision
+        new = _must(app.current_revision, "the corrected revision")
         say.append(
             f"Revision {new.number}, SHA-256 {new.digest[:16]}...: the signatures on "
             f"revision {new.number - 1} no longer count (SG-5)."
         )
         say.append(story.mail_to("ana@riverapeds.example", "signature.requested"))
         say.append(story.mail_to("ben@riverapeds.example", "signature.requested"))
+        say.append("Ana's agenda now (EN-9):")
+        for item in kit.agenda(for_user=ana):
+            say.append(f"  {item.due.date().isoformat()} ({item.days_left} days) {item.title}")
 
     _sign_both(story, app.id, ana=ana, ben=ben)
     with story.step("Both sign revision 2; the application is submitted again") as say:
@@ -366,7 +391,11 @@ def play(storage: Storage, *, database: str) -> DemoReport:
         say.append(
             f"Signature certificate: {len(certificate.entries)} signatures, {counting} count "
             f"for revision {new.number}; "
-            + ("verified against the audit chain (SG-8)." if certificate.verified else "NOT verified.")
+            + (
+                "verified against the audit chain (SG-8)."
+                if certificate.verified
+                else "NOT verified."
+            )
         )
 
     with story.step("A request nobody answers auto-rejects after 30 days") as say:
@@ -389,6 +418,7 @@ def play(storage: Storage, *, database: str) -> DemoReport:
     verification = audit.verify()
     return DemoReport(
         database=database,
+        people=tuple(story.names.items()),
         steps=tuple(story.steps),
         agenda=agenda,
         audit=tuple(
@@ -398,6 +428,16 @@ def play(storage: Storage, *, database: str) -> DemoReport:
         audit_ok=verification.ok,
         audit_reason=verification.reason,
     )
+
+
+def _broken(what: str) -> EnrollkitError:
+    return EnrollkitError("demo.broken", f"The demo story went off script: {what}.")
+
+
+def _must(value: T | None, what: str) -> T:
+    if value is None:
+        raise _broken(f"{what} is missing")
+    return value
 
 
 def _sign_both(story: _Story, application_id: str, *, ana: str, ben: str) -> None:
