@@ -8,8 +8,8 @@
 ...     stored = uow.repository(NOTES).add(Note("n1", "ana", "Hello"))
 ...     uow.commit()
 >>> with storage.unit_of_work() as uow:
-...     [n.title for n in uow.repository(NOTES).find(NOTES.index("owner"), "ana")]
-['Hello']
+...     print(*(n.title for n in uow.repository(NOTES).find(NOTES.index("owner"), "ana")))
+Hello
 >>> storage.close()
 
 Design (keeps ST-1, ST-2, AU-1, ER-1):
