@@ -117,27 +117,35 @@ def bench_commits(storage: Storage, repetitions: int) -> list[int]:
     return samples
 
 
-def bench_find(storage: Storage, size: int, repetitions: int) -> tuple[list[int], list[int]]:
-    """(find inside an open unit, a whole read-only unit with one find)."""
-    keys = [f"user-{(i * 7919) % (size // 3):07d}" for i in range(repetitions)]
-    inside: list[int] = []
+def bench_find(storage: Storage, size: int, repetitions: int) -> dict[str, list[int]]:
+    """Lookups among *size* aggregates: an access decision (the unique requester-profile
+    pair: one aggregate), inside an open unit and as a whole read-only unit; and a
+    requester's connections (three aggregates) inside an open unit."""
+    picks = [(i * 7919) % size for i in range(repetitions)]
+    pairs = [compose_key(f"user-{i // 3:07d}", f"profile-{i:08d}") for i in picks]
+    requesters = [f"user-{i // 3:07d}" for i in picks]
+    samples: dict[str, list[int]] = {"decision": [], "decision unit": [], "requester": []}
     with storage.unit_of_work() as uow:
         repo = uow.repository(CONNECTIONS)
-        for key in keys[: repetitions // 5]:  # warm up caches and prepared statements
-            repo.find(BY_REQUESTER, key)
-        for key in keys:
+        for key in pairs[: repetitions // 5]:  # warm up caches and prepared statements
+            repo.find(BY_PAIR, key)
+        for key in pairs:
+            start = time.perf_counter_ns()
+            found = repo.find(BY_PAIR, key)
+            samples["decision"].append(time.perf_counter_ns() - start)
+            assert len(found) == 1
+        for key in requesters:
             start = time.perf_counter_ns()
             found = repo.find(BY_REQUESTER, key)
-            inside.append(time.perf_counter_ns() - start)
+            samples["requester"].append(time.perf_counter_ns() - start)
             assert found
-    whole: list[int] = []
-    for key in keys:
+    for key in pairs:
         start = time.perf_counter_ns()
         with storage.unit_of_work() as uow:
-            found = uow.repository(CONNECTIONS).find(BY_REQUESTER, key)
-        whole.append(time.perf_counter_ns() - start)
-        assert found
-    return inside, whole
+            found = uow.repository(CONNECTIONS).find(BY_PAIR, key)
+        samples["decision unit"].append(time.perf_counter_ns() - start)
+        assert len(found) == 1
+    return samples
 
 
 def bench_sweep(storage: Storage, size: int, repetitions: int) -> list[int]:
@@ -198,6 +206,9 @@ def timed(label: str, action: Callable[[], None]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument(
+        "--only", choices=["commit", "find", "sweep"], action="append", help="run these parts"
+    )
     args = parser.parse_args(argv)
     find_size = 10_000 if args.quick else 100_000
     sweep_size = 50_000 if args.quick else 1_000_000
@@ -205,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     find_reps = 500 if args.quick else 5_000
     sweep_reps = 1 if args.quick else 3
     names = ["memory", "sqlite", "postgres"]
+    parts = set(args.only or ["commit", "find", "sweep"])
     print(
         f"enrollkit storage benchmark: commits x{commit_reps}, finds at {find_size:,}, "
         f"sweep over {sweep_size:,}"
@@ -212,25 +224,31 @@ def main(argv: list[str] | None = None) -> None:
     commits: dict[str, tuple[float, float]] = {}
     finds: dict[str, tuple[float, float]] = {}
     units: dict[str, tuple[float, float]] = {}
+    requesters: dict[str, tuple[float, float]] = {}
     sweeps: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         for name in names:
-            with adapters(directory, name) as storage:
-                if storage is None:
-                    print(f"  ({name}: skipped, set ENROLLKIT_PG_DSN to include it)")
-                    continue
-                commits[name] = summary(bench_commits(storage, commit_reps))
-                progress(name, "commit", commits[name])
-            with adapters(directory, name) as storage:
-                assert storage is not None
-                timed(f"{name}: populate {find_size:,}", partial(populate, storage, find_size))
-                inside, whole = bench_find(storage, find_size, find_reps)
-                finds[name] = summary(inside)
-                units[name] = summary(whole)
-                progress(name, "find in a unit", finds[name])
-                progress(name, "unit + find", units[name])
-            if name == "postgres":
+            if name == "postgres" and not os.environ.get("ENROLLKIT_PG_DSN"):
+                print(f"  ({name}: skipped, set ENROLLKIT_PG_DSN to include it)")
+                continue
+            if "commit" in parts:
+                with adapters(directory, name) as storage:
+                    assert storage is not None
+                    commits[name] = summary(bench_commits(storage, commit_reps))
+                    progress(name, "commit", commits[name])
+            if "find" in parts:
+                with adapters(directory, name) as storage:
+                    assert storage is not None
+                    timed(f"{name}: populate {find_size:,}", partial(populate, storage, find_size))
+                    found = bench_find(storage, find_size, find_reps)
+                    finds[name] = summary(found["decision"])
+                    units[name] = summary(found["decision unit"])
+                    requesters[name] = summary(found["requester"])
+                    progress(name, "decision lookup in a unit", finds[name])
+                    progress(name, "read-only unit + decision lookup", units[name])
+                    progress(name, "a requester's 3 connections", requesters[name])
+            if name == "postgres" or "sweep" not in parts:
                 continue
             with adapters(directory, name) as storage:
                 assert storage is not None
@@ -244,8 +262,9 @@ def main(argv: list[str] | None = None) -> None:
     report("1. use-case commit (get, versioned save, one event, commit)", commits)
     for name, (median, _p99) in commits.items():
         print(f"  {name:<9} {1e6 / median:10.0f} commits/s")
-    report(f"2a. find through an index at {find_size:,} (inside an open unit)", finds)
-    report(f"2b. read-only unit with one indexed find at {find_size:,}", units)
+    report(f"2a. access decision: unique-index lookup at {find_size:,} (in an open unit)", finds)
+    report(f"2b. read-only unit with one decision lookup at {find_size:,}", units)
+    report(f"2c. a requester's three connections at {find_size:,} (in an open unit)", requesters)
     report(
         f"3. sweep: find_range over {sweep_size:,} ordered keys (seconds; max not p99)", sweeps, "s"
     )

@@ -9,6 +9,7 @@ wait has a timeout so a broken run fails instead of hanging.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 from collections.abc import Iterator
@@ -23,13 +24,20 @@ from tests.storage.pg import drop_schemas, new_schema, require_dsn
 from tests.storage.workers import REQUESTS, Request, Spec, event, open_storage
 
 SPAWN = multiprocessing.get_context("spawn")
+#: The checkout's root: spawned children import ``tests.storage.workers`` from it.
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 90
 ACTIONS = ("approve", "reject", "withdraw")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Spec]:
+def spec(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Spec]:
     """Where the racing processes meet: an SQLite file or a fresh PostgreSQL schema."""
+    # A spawned child gets this process's sys.path; make sure it can import the tests
+    # package however pytest was started (``pytest`` does not put the checkout on it).
+    monkeypatch.syspath_prepend(str(ROOT))
     if request.param == "sqlite":
         yield ("sqlite", str(tmp_path / "race.db"))
         return
@@ -116,7 +124,8 @@ class TestKilledWriter:
             receive, send = SPAWN.Pipe(duplex=False)
             process = SPAWN.Process(target=workers.die_mid_unit, args=(spec, stage, send))
             process.start()
-            assert receive.poll(TIMEOUT), "the writer never reached the pause"
+            ready = multiprocessing.connection.wait([receive, process.sentinel], TIMEOUT)
+            assert receive in ready, f"the writer never reached the pause ({process.exitcode=})"
             assert receive.recv() == "paused"
             assert process.pid is not None
             os.kill(process.pid, signal.SIGKILL)

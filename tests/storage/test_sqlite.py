@@ -213,3 +213,27 @@ class TestAuditTables:
         (entry,) = storage.audit.entries()
         assert entry.event == attrs.evolve(recorded, data={"count": 2, "names": ["a", "b"]})
         assert entry.event.at == T0
+
+
+class TestWithTheRuntime:
+    def test_au_1_a_use_case_on_sqlite_commits_changes_and_events(
+        self, storage: SQLiteStorage
+    ) -> None:
+        """A runtime transaction on SQLite stores the change and its event atomically."""
+        from enrollkit.clock import FixedClock
+        from enrollkit.runtime import Runtime, SequentialIds
+
+        runtime = Runtime(storage=storage, clock=FixedClock(T0), ids=SequentialIds())
+        with runtime.transaction() as tx:
+            note_id = tx.new_id("note")
+            tx.repo(NOTES).add(Note(note_id, "ana", "Hello"))
+            tx.record("note.added", subject=note_id, actor="ana", title_length=5)
+            tx.commit()
+        with runtime.transaction() as tx:
+            tx.repo(NOTES).add(Note("other", "bob", "Not kept"))
+            tx.record("note.added", subject="other", actor="bob")
+        (entry,) = storage.audit.for_subject(note_id)
+        assert entry.event.data == {"title_length": 5}
+        assert [e.event.subject for e in storage.audit.entries()] == [note_id]
+        with storage.unit_of_work() as uow:
+            assert uow.repository(NOTES).get("other") is None
