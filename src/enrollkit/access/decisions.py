@@ -30,6 +30,7 @@ connection, CO-4/CO-6).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import Enum
@@ -67,6 +68,7 @@ from enrollkit.access.roles import (
     can_manage,
     permits,
     require_grantable,
+    roles_permitting,
 )
 from enrollkit.errors import NotPermittedError, ValidationError
 from enrollkit.npi import NPIType
@@ -251,60 +253,56 @@ class _Names:
 
 
 def _roles_phrase(roles: Iterable[Role]) -> str:
-    order = [r for r in Role if r in set(roles)]
-    names = [r.value for r in order]
+    return _phrase(frozenset(roles))
+
+
+@functools.cache
+def _phrase(roles: frozenset[Role]) -> str:
+    names = [r.value for r in Role if r in roles]
     if not names:
         return "no role"
     return names[0] if len(names) == 1 else " or ".join([", ".join(names[:-1]), names[-1]])
+
+
+@functools.cache
+def _holdable(kind: EmployerKind, roles: frozenset[Role]) -> tuple[Role, ...]:
+    """Of *roles*, those a user can hold with an employer of *kind*, in RO-1 order
+    (with an IP as employer, only the IP; with an organization, its grantable roles)."""
+    held = (
+        {Role.INDIVIDUAL_PROVIDER}
+        if kind is EmployerKind.INDIVIDUAL_PROVIDER
+        else (GRANTABLE_ROLES[kind])
+    )
+    return tuple(r for r in Role if r in roles and r in held)
 
 
 def _employer_fixers(
     names: _Names, employer: Employer, roles: Iterable[Role], *, doing: str
 ) -> tuple[Fixer, ...]:
     """Holders of *roles* with *employer* (AO/AM of an organization, or the IP)."""
-    roles = frozenset(roles)
-    fixers: list[Fixer] = []
+    holders = _holdable(employer.kind, frozenset(roles))
     if employer.kind is EmployerKind.INDIVIDUAL_PROVIDER:
-        if Role.INDIVIDUAL_PROVIDER in roles:
-            fixers.append(
-                Fixer(
-                    Role.INDIVIDUAL_PROVIDER,
-                    f"{names.employer(employer)} can {doing}",
-                    profile_id=employer.id,
-                )
-            )
-        return tuple(fixers)
-    org_roles = [r for r in Role if r in roles and r in GRANTABLE_ROLES[employer.kind]]
-    where = names.organization(employer.id)
-    fixers.extend(
-        Fixer(
-            role,
-            f"an {_roles_phrase(org_roles)} of {where} can {doing}",
-            organization_id=employer.id,
+        return tuple(
+            Fixer(role, f"{names.employer(employer)} can {doing}", profile_id=employer.id)
+            for role in holders
         )
-        for role in org_roles
-    )
-    return tuple(fixers)
+    where = names.organization(employer.id)
+    description = f"an {_phrase(frozenset(holders))} of {where} can {doing}"
+    return tuple(Fixer(role, description, organization_id=employer.id) for role in holders)
 
 
-_CONNECTION_MANAGERS: Final = frozenset(
-    {Role.INDIVIDUAL_PROVIDER, Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER}
-)
+#: Rule RO-2's column "approve/manage connections" (CO-4: SEUs and Surrogates never).
+_CONNECTION_MANAGERS: Final = roles_permitting(Action.MANAGE_CONNECTIONS)
 
 
 def _side_fixers(
     names: _Names, side: Side, profile: ProviderProfile, surrogate_id: str, *, doing: str
 ) -> tuple[Fixer, ...]:
     """Who manages connections on *side* (CO-4): the IP or an AO/AM of the organization."""
-    if side is Side.PROVIDER:
-        roles = frozenset(r for r in _CONNECTION_MANAGERS if permits(r, Action.MANAGE_CONNECTIONS))
-        return _employer_fixers(names, employer_of(profile), roles, doing=doing)
-    roles = frozenset(
-        r
-        for r in GRANTABLE_ROLES[EmployerKind.ORGANIZATION]
-        if permits(r, Action.MANAGE_CONNECTIONS)
+    employer = (
+        employer_of(profile) if side is Side.PROVIDER else Employer.organization(surrogate_id)
     )
-    return _employer_fixers(names, Employer.organization(surrogate_id), roles, doing=doing)
+    return _employer_fixers(names, employer, _CONNECTION_MANAGERS, doing=doing)
 
 
 def _sentence(fixers: Sequence[Fixer]) -> str:
