@@ -971,7 +971,7 @@ class StorageContract(abc.ABC):
                 for storage in self.pair:
                     storage.close()
 
-        run_state_machine_as_test(  # type: ignore[no-untyped-call]
+        run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
             Differential,
             settings=settings(
                 max_examples=self.round_trip_examples,
