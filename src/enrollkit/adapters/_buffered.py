@@ -19,6 +19,7 @@ import json
 import os
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime
@@ -133,6 +134,70 @@ def decode(collection: Collection[A], text: str) -> A:
         ) from exc
 
 
+class DecodeCache:
+    """Decoded aggregates of one storage, reused while their stored row is unchanged.
+
+    Aggregates are immutable, so the object decoded from a row can be handed out
+    again as long as the row is the same: entries are keyed by ``(collection, id,
+    version)`` and hold the row's JSON text, which a hit compares with the text the
+    database just returned (an identity check, then at worst a memory compare). The
+    row itself is still read from the database every time, so a stale or edited row
+    is never served from the cache: correctness never depends on it. Bounded (least
+    recently used entries go first) and safe to share between threads. Objects a
+    commit of this storage wrote are put in too, so they are never decoded at all.
+    ``size=0`` turns the cache off.
+    """
+
+    __slots__ = ("_entries", "_lock", "hits", "misses", "size")
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ValidationError(
+                "storage.decode_cache_size",
+                f"The decode cache size is a number of aggregates (0 turns it off); got {size!r}.",
+            )
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[tuple[str, str, int], tuple[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def decode(self, collection: Collection[A], obj_id: str, version: int, text: str) -> A:
+        """The aggregate stored as *text* in row ``(collection, obj_id, version)``."""
+        if not self.size:
+            return decode(collection, text)
+        key = (collection.name, obj_id, version)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == text:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return cast(A, entry[1])
+            self.misses += 1
+        obj = decode(collection, text)
+        self.put(collection, obj, text)
+        return obj
+
+    def put(self, collection: Collection[Any], obj: Any, text: str) -> None:
+        """Remember *obj*, stored (or about to be) as *text* at ``obj.version``."""
+        if not self.size:
+            return
+        key = (collection.name, obj.id, obj.version)
+        with self._lock:
+            self._entries[key] = (text, obj)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()
+
+
 def storable_text(value: str, *, forbids_nul: bool) -> bool:
     """Whether the database can hold *value* as text (UTF-8, and no NUL where forbidden)."""
     if forbids_nul and "\x00" in value:
@@ -209,10 +274,19 @@ class BufferedRepository(Repository[A]):
 
     __slots__ = ("_collection", "_declared", "_uow")
 
-    def __init__(self, uow: BufferedUnitOfWork, collection: Collection[A]) -> None:
+    def __init__(
+        self,
+        uow: BufferedUnitOfWork,
+        collection: Collection[A],
+        declared: Mapping[str, Index[A]] | None = None,
+    ) -> None:
         self._uow = uow
         self._collection = collection
-        self._declared = {index.name: index for index in collection.indexes}
+        self._declared = (
+            declared
+            if declared is not None
+            else {index.name: index for index in collection.indexes}
+        )
 
     def _readable(self, value: str) -> bool:
         return storable_text(value, forbids_nul=self._uow._backend.forbids_nul)
@@ -433,7 +507,7 @@ class BufferedUnitOfWork:
         """Return *collection*'s repository bound to this unit of work."""
         self._check_open()
         self._backend.register(collection)
-        return BufferedRepository(self, collection)
+        return BufferedRepository(self, collection, _declared_indexes(collection))
 
     def record(self, *events: DomainEvent) -> None:
         """Queue events for the audit chain (AU-1)."""
@@ -466,6 +540,20 @@ class BufferedUnitOfWork:
         """Discard every write and event; the unit is finished."""
         self._clear()
         self._state = "rolled back"
+
+
+#: id(collection) -> (collection, its indexes by name): built once per collection object.
+_DECLARED: dict[int, tuple[Collection[Any], dict[str, Index[Any]]]] = {}
+
+
+def _declared_indexes(collection: Collection[A]) -> dict[str, Index[A]]:
+    entry = _DECLARED.get(id(collection))
+    if entry is not None and entry[0] is collection:
+        return entry[1]
+    declared = {index.name: index for index in collection.indexes}
+    if len(_DECLARED) < 1024:  # collections are module constants; a bound keeps it finite
+        _DECLARED[id(collection)] = (collection, declared)
+    return declared
 
 
 def _event_texts(event: DomainEvent) -> Iterable[tuple[str, str]]:

@@ -55,6 +55,7 @@ from typing import Any, Final
 
 from enrollkit.adapters._buffered import (
     BufferedUnitOfWork,
+    DecodeCache,
     ThreadConnections,
     Writes,
     closed_error,
@@ -73,7 +74,13 @@ from enrollkit.audit import verify_chain as _verify_chain
 from enrollkit.errors import StorageError, ValidationError
 from enrollkit.storage import Collection, Index, stale_version_error
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteAuditLog", "SQLiteStorage"]
+__all__ = [
+    "DEFAULT_DECODE_CACHE_SIZE",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SQLiteAuditLog",
+    "SQLiteStorage",
+]
 
 #: Forward migrations: ``MIGRATIONS[n]`` takes the schema from version n to n + 1.
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -125,17 +132,20 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 _CACHE_KIB: Final = 32 * 1024
 _MMAP_BYTES: Final = 256 * 1024 * 1024
 
+#: Decoded aggregates a storage keeps for reuse by default (see ``decode_cache_size``).
+DEFAULT_DECODE_CACHE_SIZE: Final = 50_000
+
 #: The schema version this code writes (``PRAGMA user_version``).
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
-_SELECT_ONE = "SELECT data FROM enrollkit_aggregates WHERE collection = ? AND id = ?"
+_SELECT_ONE = "SELECT version, data FROM enrollkit_aggregates WHERE collection = ? AND id = ?"
 _FIND = (
-    "SELECT a.data FROM enrollkit_index_entries AS e "
+    "SELECT a.id, a.version, a.data FROM enrollkit_index_entries AS e "
     "JOIN enrollkit_aggregates AS a ON a.collection = e.collection AND a.id = e.id "
     "WHERE e.collection = ? AND e.index_name = ? AND e.key = ? ORDER BY e.id"
 )
 _RANGE_HEAD = (
-    "SELECT e.key, a.data FROM enrollkit_index_entries AS e "
+    "SELECT e.key, a.id, a.version, a.data FROM enrollkit_index_entries AS e "
     "JOIN enrollkit_aggregates AS a ON a.collection = e.collection AND a.id = e.id "
     "WHERE e.collection = ? AND e.index_name = ?"
 )
@@ -250,8 +260,10 @@ class SQLiteStorage:
 
     ``path`` is a file path (created if missing). ``busy_timeout`` is how long
     SQLite itself waits for another writer (seconds); ``retries`` bounds the
-    extra attempts with backoff after that. Safe to share between threads;
-    several processes may open the same file.
+    extra attempts with backoff after that. ``decode_cache_size`` bounds the
+    decoded aggregates kept for reuse while their rows are unchanged (0 turns
+    the cache off; see :class:`~enrollkit.adapters._buffered.DecodeCache`).
+    Safe to share between threads; several processes may open the same file.
     """
 
     forbids_nul = False
@@ -262,7 +274,9 @@ class SQLiteStorage:
         *,
         busy_timeout: float = 5.0,
         retries: int = 6,
+        decode_cache_size: int = DEFAULT_DECODE_CACHE_SIZE,
     ) -> None:
+        self.decode_cache = DecodeCache(decode_cache_size)
         if str(path) in ("", ":memory:") or str(path).startswith("file::memory:"):
             raise ValidationError(
                 "storage.sqlite_path",
@@ -513,15 +527,24 @@ class SQLiteStorage:
 
     def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
         """The committed aggregate, or None."""
-        with self._reading(f"loading a {collection.name} record") as conn:
+        conn = self._connection()
+        try:
             row = conn.execute(_SELECT_ONE, (collection.name, obj_id)).fetchone()
-        return None if row is None else decode(collection, row[0])
+        except sqlite3.Error as exc:
+            raise self._translate(exc, f"loading a {collection.name} record") from exc
+        if row is None:
+            return None
+        return self.decode_cache.decode(collection, obj_id, row[0], row[1])
 
     def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
         """Committed aggregates holding *key*, ordered by id (a primary-key prefix search)."""
-        with self._reading(f"querying {collection.name} by {index.name}") as conn:
+        conn = self._connection()
+        try:
             rows = conn.execute(_FIND, (collection.name, index.name, key)).fetchall()
-        return [decode(collection, text) for (text,) in rows]
+        except sqlite3.Error as exc:
+            raise self._translate(exc, f"querying {collection.name} by {index.name}") from exc
+        decode_row = self.decode_cache.decode
+        return [decode_row(collection, obj_id, version, text) for obj_id, version, text in rows]
 
     def find_range(
         self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
@@ -533,9 +556,18 @@ class SQLiteStorage:
         if stop is not None:
             params.append(stop)
         sql = _RANGES[(start is not None, stop is not None)]
-        with self._reading(f"querying a range of {collection.name} by {index.name}") as conn:
+        conn = self._connection()
+        try:
             rows = conn.execute(sql, params).fetchall()
-        return [(key, decode(collection, text)) for key, text in rows]
+        except sqlite3.Error as exc:
+            raise self._translate(
+                exc, f"querying a range of {collection.name} by {index.name}"
+            ) from exc
+        decode_row = self.decode_cache.decode
+        return [
+            (key, decode_row(collection, obj_id, version, text))
+            for key, obj_id, version, text in rows
+        ]
 
     def apply(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
         """Apply every write and append every event in one IMMEDIATE transaction."""
@@ -548,6 +580,8 @@ class SQLiteStorage:
         self._write_transaction(
             "committing a unit of work", lambda conn: self._apply(conn, keyed, event_rows)
         )
+        for collection, obj, _base, text, _keys in keyed:
+            self.decode_cache.put(collection, obj, text)
 
     def _apply(
         self,
