@@ -69,7 +69,7 @@ from enrollkit.clock import FixedClock
 from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.npi import NPI, NPIType
 from enrollkit.runtime import Runtime, SequentialIds
-from enrollkit.storage import Collection, Index, Storage, compose_key, time_key
+from enrollkit.storage import Collection, Index, Storage, time_key
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ORGS_PER_100_CONNECTIONS = 1
