@@ -41,8 +41,11 @@ from enrollkit.storage import Aggregate, Collection, Index, Repository, stale_ve
 
 A = TypeVar("A", bound=Aggregate)
 
-#: (collection, the object as it will be stored, the stored version it replaces or None).
-Write = tuple[Collection[Any], Any, int | None]
+#: An aggregate's keys, index by index: ((index, its distinct keys), ...).
+Keys = tuple[tuple[Index[Any], tuple[str, ...]], ...]
+#: (collection, the object as it will be stored, the stored version it replaces or None,
+#: its index keys as computed once when it was buffered).
+Write = tuple[Collection[Any], Any, int | None, Keys]
 Writes = Mapping[tuple[str, str], Write]
 
 
@@ -254,15 +257,21 @@ def closed_error() -> StorageError:
     return StorageError("storage.closed", "This storage was closed; open a new one.")
 
 
-def planned_rows(writes: Writes) -> list[tuple[Collection[Any], Any, int | None, str]]:
+#: A planned row: collection, object, the version it replaces (None: new), its text, keys.
+Planned = tuple[Collection[Any], Any, int | None, str, Keys]
+
+
+def planned_rows(writes: Writes) -> list[Planned]:
     """The writes in a stable order (sorted by collection and id) with their JSON text.
 
     A stable order means concurrent commits lock rows in the same order, which
     keeps databases with row locks free of deadlocks between them.
     """
     return [
-        (collection, obj, base, encode(obj))
-        for (_name, _id), (collection, obj, base) in sorted(writes.items(), key=lambda kv: kv[0])
+        (collection, obj, base, encode(obj), keys)
+        for (_name, _id), (collection, obj, base, keys) in sorted(
+            writes.items(), key=lambda kv: kv[0]
+        )
     ]
 
 
@@ -321,8 +330,9 @@ class BufferedRepository(Repository[A]):
         if self.get(obj.id) is not None:
             raise duplicate_error(name, obj.id)
         stored = attrs.evolve(cast(Any, obj), version=1)
-        self._check_unique(stored)
-        uow._buffer(self._collection, stored, None)
+        keys = self._keys(stored)
+        self._check_unique(stored, keys)
+        uow._buffer(self._collection, stored, None, keys)
         return cast(A, stored)
 
     def save(self, obj: A) -> A:
@@ -339,9 +349,10 @@ class BufferedRepository(Repository[A]):
         if current.version != obj.version:
             raise stale_version_error(name, obj.id, obj.version, current.version)
         stored = attrs.evolve(cast(Any, obj), version=obj.version + 1)
-        self._check_unique(stored)
+        keys = self._keys(stored)
+        self._check_unique(stored, keys)
         base = written[2] if written is not None else current.version
-        uow._buffer(self._collection, stored, base)
+        uow._buffer(self._collection, stored, base, keys)
         return cast(A, stored)
 
     def _check_type(self, obj: object) -> None:
@@ -354,12 +365,17 @@ class BufferedRepository(Repository[A]):
                 collection=collection.name,
             )
 
-    def _check_unique(self, obj: Any) -> None:
-        for index in self._collection.indexes:
-            keys = index_keys(index, obj)
+    def _keys(self, obj: Any) -> Keys:
+        """*obj*'s keys in every index, refused if the database cannot hold one."""
+        all_keys = tuple((index, index_keys(index, obj)) for index in self._collection.indexes)
+        for index, keys in all_keys:
             for key in keys:
                 if not self._readable(key):
                     raise refuse_text(key, f"{index.name} key")
+        return all_keys
+
+    def _check_unique(self, obj: Any, all_keys: Keys) -> None:
+        for index, keys in all_keys:
             if not index.unique:
                 continue
             for key in keys:
@@ -454,23 +470,22 @@ class BufferedUnitOfWork:
         # collection -> ids written; (collection, index) -> key -> ids; (collection, id) -> keys.
         self._written: dict[str, set[str]] = {}
         self._own_keys: dict[tuple[str, str], dict[str, set[str]]] = {}
-        self._keys_of: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
+        self._keys_of: dict[tuple[str, str], Keys] = {}
 
-    def _buffer(self, collection: Collection[Any], obj: Any, base: int | None) -> None:
+    def _buffer(self, collection: Collection[Any], obj: Any, base: int | None, keys: Keys) -> None:
         name = collection.name
         ident = (name, obj.id)
-        for index_name, keys in self._keys_of.get(ident, ()):
-            entries = self._own_keys[(name, index_name)]
-            for key in keys:
+        for index, old in self._keys_of.get(ident, ()):
+            entries = self._own_keys[(name, index.name)]
+            for key in old:
                 entries[key].discard(obj.id)
-        new_keys = [(index.name, index_keys(index, obj)) for index in collection.indexes]
-        for index_name, keys in new_keys:
-            entries = self._own_keys.setdefault((name, index_name), {})
-            for key in keys:
+        for index, new in keys:
+            entries = self._own_keys.setdefault((name, index.name), {})
+            for key in new:
                 entries.setdefault(key, set()).add(obj.id)
-        self._keys_of[ident] = new_keys
+        self._keys_of[ident] = keys
         self._written.setdefault(name, set()).add(obj.id)
-        self._writes[ident] = (collection, obj, base)
+        self._writes[ident] = (collection, obj, base, keys)
 
     def _clear(self) -> None:
         self._writes = {}

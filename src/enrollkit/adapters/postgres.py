@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from enrollkit.adapters._buffered import (
     BufferedUnitOfWork,
     DecodeCache,
+    Planned,
     ThreadConnections,
     Writes,
     closed_error,
@@ -617,10 +618,7 @@ class PostgresStorage:
 
     def apply(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
         """Apply every write and append every event in one transaction."""
-        rows = [
-            (collection, obj, base, text, [(i, index_keys(i, obj)) for i in collection.indexes])
-            for collection, obj, base, text in planned_rows(writes)
-        ]
+        rows = planned_rows(writes)
         event_rows = [(event, event_data_text(event)) for event in events]
         self._write_transaction(
             "committing a unit of work", lambda conn: self._apply(conn, rows, event_rows)
@@ -631,9 +629,7 @@ class PostgresStorage:
     def _apply(
         self,
         conn: psycopg.Connection[Any],
-        rows: list[
-            tuple[Collection[Any], Any, int | None, str, list[tuple[Index[Any], tuple[str, ...]]]]
-        ],
+        rows: list[Planned],
         event_rows: list[tuple[DomainEvent, str]],
     ) -> None:
         sql = self._sql

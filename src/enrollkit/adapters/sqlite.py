@@ -56,6 +56,7 @@ from typing import Any, Final
 from enrollkit.adapters._buffered import (
     BufferedUnitOfWork,
     DecodeCache,
+    Planned,
     ThreadConnections,
     Writes,
     closed_error,
@@ -571,11 +572,7 @@ class SQLiteStorage:
 
     def apply(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
         """Apply every write and append every event in one IMMEDIATE transaction."""
-        rows = planned_rows(writes)
-        keyed = [
-            (collection, obj, base, text, _all_keys(collection, obj))
-            for collection, obj, base, text in rows
-        ]
+        keyed = planned_rows(writes)
         event_rows = [(event, event_data_text(event)) for event in events]
         self._write_transaction(
             "committing a unit of work", lambda conn: self._apply(conn, keyed, event_rows)
@@ -586,11 +583,72 @@ class SQLiteStorage:
     def _apply(
         self,
         conn: sqlite3.Connection,
-        keyed: list[
-            tuple[Collection[Any], Any, int | None, str, list[tuple[Index[Any], tuple[str, ...]]]]
-        ],
+        keyed: list[Planned],
         event_rows: list[tuple[DomainEvent, str]],
     ) -> None:
+        if len(keyed) > 1:
+            self._write_rows_batched(conn, keyed)
+        else:
+            self._write_rows(conn, keyed)
+        if event_rows:
+            events = [
+                (
+                    entry.seq,
+                    entry.event.name,
+                    entry.event.subject,
+                    entry.event.actor,
+                    entry.event.at.isoformat(),
+                    data,
+                    entry.prev_hash,
+                    entry.hash,
+                )
+                for entry, (_event, data) in zip(
+                    chain([event for event, _ in event_rows], after=_head_of(conn)),
+                    event_rows,
+                    strict=True,
+                )
+            ]
+            conn.executemany(_INSERT_EVENT, events)
+            conn.execute(_SET_HEAD, (events[-1][0] + 1, events[-1][7]))
+        self._before_commit(conn)
+
+    def _write_rows_batched(self, conn: sqlite3.Connection, keyed: list[Planned]) -> None:
+        """The writes as a few ``executemany`` calls (large units: bulk loads, sweeps).
+
+        Any refusal (an existing id, a stale version, a unique key taken) rolls the
+        batch back to its savepoint and replays it row by row, which names the culprit
+        with the same error as :meth:`_write_rows`.
+        """
+        inserts = [
+            (c.name, obj.id, obj.version, text) for c, obj, base, text, _k in keyed if base is None
+        ]
+        updates = [
+            (obj.version, text, c.name, obj.id, base)
+            for c, obj, base, text, _k in keyed
+            if base is not None
+        ]
+        entries = [
+            (c.name, index.name, key, obj.id, 1 if index.unique else 0)
+            for c, obj, _base, _text, keys in keyed
+            for index, index_keys_ in keys
+            for key in index_keys_
+        ]
+        conn.execute("SAVEPOINT enrollkit_batch")
+        try:
+            if inserts:
+                conn.executemany(_INSERT, inserts)
+            if updates:
+                if conn.executemany(_UPDATE, updates).rowcount != len(updates):
+                    raise _Replay
+                conn.executemany(_DELETE_ENTRIES, [(u[2], u[3]) for u in updates])
+            conn.executemany(_INSERT_ENTRY, entries)
+        except (sqlite3.IntegrityError, _Replay):
+            conn.execute("ROLLBACK TO enrollkit_batch")
+            self._write_rows(conn, keyed)
+        conn.execute("RELEASE enrollkit_batch")
+
+    def _write_rows(self, conn: sqlite3.Connection, keyed: list[Planned]) -> None:
+        """The writes row by row, each refusal raised as our precise error."""
         for collection, obj, base, text, _keys in keyed:
             name = collection.name
             if base is None:
@@ -616,31 +674,15 @@ class SQLiteStorage:
                         )
                     except sqlite3.IntegrityError as exc:
                         raise unique_error(collection.name, index.name) from exc
-        if event_rows:
-            row = conn.execute(_HEAD).fetchone()
-            head = None if row is None else ChainHead(count=row[0], last_hash=row[1])
-            entries = chain([event for event, _ in event_rows], after=head)
-            for entry, (_event, data) in zip(entries, event_rows, strict=True):
-                event = entry.event
-                conn.execute(
-                    _INSERT_EVENT,
-                    (
-                        entry.seq,
-                        event.name,
-                        event.subject,
-                        event.actor,
-                        event.at.isoformat(),
-                        data,
-                        entry.prev_hash,
-                        entry.hash,
-                    ),
-                )
-            conn.execute(_SET_HEAD, (entries[-1].seq + 1, entries[-1].hash))
-        self._before_commit(conn)
 
     def _before_commit(self, conn: sqlite3.Connection) -> None:
         """Called inside the commit transaction just before COMMIT (a seam for fault tests)."""
 
 
-def _all_keys(collection: Collection[Any], obj: Any) -> list[tuple[Index[Any], tuple[str, ...]]]:
-    return [(index, index_keys(index, obj)) for index in collection.indexes]
+class _Replay(Exception):
+    """A batched write was refused: replay the batch row by row to name the culprit."""
+
+
+def _head_of(conn: sqlite3.Connection) -> ChainHead | None:
+    row = conn.execute(_HEAD).fetchone()
+    return None if row is None else ChainHead(count=row[0], last_hash=row[1])
