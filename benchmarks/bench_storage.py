@@ -379,6 +379,12 @@ def main(argv: list[str] | None = None) -> None:
         help="also expire all 1M overdue requests through the sweep in batches (minutes)",
     )
     parser.add_argument("--sweep-batch", type=int, default=100_000, help="limit= per sweep call")
+    parser.add_argument(
+        "--adapter",
+        choices=["memory", "sqlite", "postgres"],
+        action="append",
+        help="run only these adapters (default: all available)",
+    )
     args = parser.parse_args(argv)
     decide_size = 10_000 if args.quick else 100_000
     sweep_size = 30_000 if args.quick else 1_000_000
@@ -389,6 +395,8 @@ def main(argv: list[str] | None = None) -> None:
         names.append("postgres")
     else:
         print("  (postgres: skipped, set ENROLLKIT_PG_DSN to include it)")
+    if args.adapter:
+        names = [name for name in names if name in args.adapter]
     parts = set(args.only or ["commit", "decide", "sweep"])
     print(
         f"enrollkit storage benchmark: commits x{commit_reps}; AccessService.decide at "
