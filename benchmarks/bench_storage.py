@@ -7,85 +7,333 @@ PostgreSQL runs when ENROLLKIT_PG_DSN is set (a fresh schema, dropped after).
 
 1. commits/s of a typical use case: load an aggregate, change it, a versioned
    save and one audit event, commit;
-2. an access decision through storage: ``find`` through an index among 100k
-   aggregates (inside an open unit, and as a whole read-only unit);
-3. the 30-day sweep: ``find_range`` over an ordered deadline index holding 1M
-   keys, every aggregate read back (SQLite and in-memory).
+2. the REAL access decision, ``AccessService.decide`` (``enrollkit.access.decide``
+   in its own read-only transaction: the profile, the user's associations, the
+   connections of each (surrogate, profile) pair, the organization's name), at
+   100k connections with 100k provider profiles, 1,000 surrogate organizations
+   and 5,000 staff associations: warm (a working set whose rows were read
+   before: the decode cache serves the objects, the rows still come from the
+   database) and cold (every profile and connection read for the first time);
+3. the 30-day sweep, ``AccessService.sweep_expired_connections()``, over 1M
+   pending connections requested evenly over 30 days: on day 31 (one day's
+   worth, about 33k, is overdue: the ordered deadline index makes the sweep
+   touch only those), and the worst case when all 1M are overdue (the query
+   and decoding of 1M; with ``--full-sweep`` also expiring all of them in
+   batches of ``limit=``). SQLite and in-memory.
 
-Targets (issue 6): an indexed lookup through SQLite under 50 µs median at
-100k; the 1M sweep under 10 s on SQLite. Printed with ratios to in-memory.
+Targets (issue 6): a decision through SQLite under 50 µs median at 100k
+connections; the sweep over 1M under 10 s on SQLite. Printed with ratios to
+in-memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
+from typing import Any
 
 import attrs
 
+from enrollkit.access import (
+    ASSOCIATIONS,
+    CONNECTIONS,
+    ORGANIZATIONS,
+    PROFILES,
+    AccessService,
+    Action,
+    Association,
+    AssociationState,
+    Connection,
+    ConnectionState,
+    Employer,
+    Organization,
+    ProviderProfile,
+    Role,
+    Side,
+    System,
+)
+from enrollkit.access.connections import CONNECTIONS_PENDING_DEADLINE
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.audit import DomainEvent
-from enrollkit.storage import Collection, Index, Storage, compose_key, time_key
+from enrollkit.clock import FixedClock
+from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
+from enrollkit.npi import NPI, NPIType
+from enrollkit.runtime import Runtime, SequentialIds
+from enrollkit.storage import Collection, Index, Storage, time_key
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+ORGS_PER_100_CONNECTIONS = 1
+STAFF_PER_ORG = 5
+
+
+# -- 1. commits: a small aggregate, a versioned save and an event ---------------------------
 
 
 @attrs.frozen
-class Connection:
-    """A connection request between a requester and a profile (the shape use cases store)."""
+class Counter:
+    """A small aggregate for the commit benchmark."""
 
     id: str
-    requester: str
-    profile: str
-    state: str
-    requested_at: datetime
-    expires_at: datetime
-    systems: tuple[str, ...] = ("PECOS",)
+    owner: str
+    notes: tuple[str, ...] = ()
     version: int = 0
 
 
-BY_REQUESTER = Index[Connection]("requester", lambda c: [c.requester])
-BY_PAIR = Index[Connection]("pair", lambda c: [compose_key(c.requester, c.profile)], unique=True)
-BY_EXPIRY = Index[Connection](
-    "expiry", lambda c: [time_key(c.expires_at)] if c.state == "pending" else [], ordered=True
-)
-CONNECTIONS = Collection(
-    "bench_connections", Connection, indexes=(BY_REQUESTER, BY_PAIR, BY_EXPIRY)
+COUNTERS = Collection(
+    "bench_counters", Counter, indexes=(Index[Counter]("owner", lambda c: [c.owner]),)
 )
 
 
-def connection(i: int) -> Connection:
-    at = T0 + timedelta(seconds=i)
-    return Connection(
-        id=f"conn-{i:08d}",
-        requester=f"user-{i // 3:07d}",
-        profile=f"profile-{i:08d}",
-        state="pending",
-        requested_at=at,
-        expires_at=at + timedelta(days=30),
-    )
-
-
-def populate(storage: Storage, count: int, *, batch: int = 5000) -> None:
-    if isinstance(storage, MemoryStorage):
-        # The in-memory adapter scans a unit's own writes on each query: keep its units small.
-        batch = min(batch, 50)
-    for low in range(0, count, batch):
+def bench_commits(storage: Storage, repetitions: int) -> list[int]:
+    with storage.unit_of_work() as uow:
+        for n in range(100):
+            uow.repository(COUNTERS).add(Counter(f"c-{n:03d}", f"user-{n % 7}"))
+        uow.commit()
+    samples: list[int] = []
+    for n in range(repetitions):
+        obj_id = f"c-{n % 100:03d}"
+        start = time.perf_counter_ns()
         with storage.unit_of_work() as uow:
-            repo = uow.repository(CONNECTIONS)
-            for i in range(low, min(count, low + batch)):
-                repo.add(connection(i))
+            repo = uow.repository(COUNTERS)
+            current = repo.get(obj_id)
+            assert current is not None
+            repo.save(attrs.evolve(current, notes=(*current.notes[-3:], f"n{n}")))
+            uow.record(
+                DomainEvent("counter.updated", subject=obj_id, actor="user-1", at=T0, data={})
+            )
             uow.commit()
+        samples.append(time.perf_counter_ns() - start)
+    return samples
+
+
+# -- loading real aggregates in large units ---------------------------------------------------
+
+
+def load(storage: Storage, items: Iterable[tuple[Collection[Any], Any]], *, batch: int) -> int:
+    """Add (collection, aggregate) pairs in units of *batch*; return how many."""
+    if isinstance(storage, MemoryStorage):
+        # The in-memory adapter overlays a unit's own writes on each query: small units.
+        batch = min(batch, 50)
+    count = 0
+    pending: list[tuple[Collection[Any], Any]] = []
+
+    def flush() -> None:
+        with storage.unit_of_work() as uow:
+            for collection, obj in pending:
+                uow.repository(collection).add(obj)
+            uow.commit()
+        pending.clear()
+
+    for item in items:
+        pending.append(item)
+        count += 1
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    return count
+
+
+def npi(i: int) -> NPI:
+    base = f"1{i:08d}"
+    return NPI(base + str(NPI.check_digit_for(base)))
+
+
+def org_id(o: int) -> str:
+    return f"org-{o:06d}"
+
+
+def staff_id(o: int, s: int) -> str:
+    return f"user-{o:06d}-{s}"
+
+
+def profile_id(i: int) -> str:
+    return f"prof-{i:07d}"
+
+
+def decision_world(size: int) -> Iterator[tuple[Collection[Any], Any]]:
+    """*size* approved connections from size/100 surrogate organizations (5 staff each)
+    to *size* Type 1 provider profiles (one per provider)."""
+    orgs = max(1, size * ORGS_PER_100_CONNECTIONS // 100)
+    for o in range(orgs):
+        yield ORGANIZATIONS, Organization(org_id(o), f"Surrogate {o} LLC", npi=None, ein=None)
+        for s in range(STAFF_PER_ORG):
+            yield (
+                ASSOCIATIONS,
+                Association(
+                    f"asc-{o:06d}-{s}",
+                    staff_id(o, s),
+                    Employer.organization(org_id(o)),
+                    Role.STAFF_END_USER,
+                    AssociationState.ACTIVE,
+                    requested_at=T0,
+                ),
+            )
+    for i in range(size):
+        yield (
+            PROFILES,
+            ProviderProfile(
+                profile_id(i),
+                npi(i),
+                NPIType.INDIVIDUAL,
+                f"Provider {i} MD",
+                owner_id=f"prov-{i:07d}",
+                organization_id=None,
+            ),
+        )
+        yield (
+            CONNECTIONS,
+            Connection(
+                f"conn-{i:07d}",
+                surrogate_id=org_id(i % orgs),
+                profile_id=profile_id(i),
+                requested_systems=frozenset({System.PECOS, System.NPPES}),
+                approved_systems=frozenset({System.PECOS}),
+                initiator=Side.SURROGATE,
+                requested_by=staff_id(i % orgs, 0),
+                requested_at=T0,
+                state=ConnectionState.APPROVED,
+                decided_at=T0,
+                decided_by=f"prov-{i:07d}",
+            ),
+        )
+
+
+def service(storage: Storage, now: datetime) -> AccessService:
+    runtime = Runtime(
+        storage=storage,
+        clock=FixedClock(now),
+        ids=SequentialIds(),
+        hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
+    )
+    return AccessService(runtime)
+
+
+# -- 2. the real access decision --------------------------------------------------------------
+
+
+def bench_decide(storage: Storage, size: int, repetitions: int) -> dict[str, list[int]]:
+    """AccessService.decide for a surrogate's staff member and a connected profile (the
+    connection path: four indexed reads), warm and cold."""
+    orgs = max(1, size * ORGS_PER_100_CONNECTIONS // 100)
+    access = service(storage, T0 + timedelta(days=1))
+    cache = getattr(storage, "decode_cache", None)
+
+    def ask(i: int) -> int:
+        start = time.perf_counter_ns()
+        decision = access.decide(
+            user_id=staff_id(i % orgs, i % STAFF_PER_ORG),
+            action=Action.ACT_ON_BEHALF,
+            profile_id=profile_id(i),
+            system=System.PECOS,
+        )
+        elapsed = time.perf_counter_ns() - start
+        assert decision.allowed, decision.explain()
+        return elapsed
+
+    working_set = [(n * 7919) % size for n in range(min(2_000, size))]
+    for i in working_set:  # read once: the working set's objects are now decoded
+        ask(i)
+    warm = [ask(working_set[n % len(working_set)]) for n in range(repetitions)]
+    if cache is not None:
+        cache.clear()
+    seen = set(working_set)
+    fresh = [i for i in ((n * 104_729 + 17) % size for n in range(size)) if i not in seen]
+    cold = [ask(i) for i in fresh[:repetitions]]
+    return {"warm": warm, "cold": cold}
+
+
+# -- 3. the 30-day sweep ----------------------------------------------------------------------
+
+
+def sweep_world(size: int) -> Iterator[tuple[Collection[Any], Any]]:
+    """*size* pending connections requested evenly over 30 days from T0."""
+    step = timedelta(days=30) / size
+    for i in range(size):
+        yield (
+            CONNECTIONS,
+            Connection(
+                f"conn-{i:07d}",
+                surrogate_id=org_id(i % 10_000),
+                profile_id=profile_id(i),
+                requested_systems=frozenset({System.PECOS}),
+                approved_systems=frozenset(),
+                initiator=Side.SURROGATE,
+                requested_by=staff_id(i % 10_000, 0),
+                requested_at=T0 + i * step,
+                state=ConnectionState.PENDING,
+            ),
+        )
+
+
+def bench_sweep(storage: Storage, size: int, *, full: bool, batch: int) -> dict[str, Any]:
+    """Day 31: the real sweep expires what is due (about a thirtieth); then every request
+    overdue: the deadline query and decoding of all of them; optionally the full sweep."""
+    results: dict[str, Any] = {}
+    day_31 = T0 + timedelta(days=31)
+    cache = getattr(storage, "decode_cache", None)
+    if cache is not None:
+        cache.clear()  # the rows were bulk-loaded by this process: start cold
+    start = time.perf_counter()
+    expired = service(storage, day_31).sweep_expired_connections()
+    results["day 31 sweep"] = (time.perf_counter() - start, len(expired))
+    everything_due = T0 + timedelta(days=61)
+    stop = time_key(everything_due)
+    if cache is not None:
+        cache.clear()
+    start = time.perf_counter()
+    with storage.unit_of_work() as uow:
+        due = uow.repository(CONNECTIONS).find_range(CONNECTIONS_PENDING_DEADLINE, stop=stop)
+    results["all due: query+decode"] = (time.perf_counter() - start, len(due))
+    del due
+    gc.collect()
+    if full:
+        access = service(storage, everything_due)
+        total = 0
+        start = time.perf_counter()
+        while swept := access.sweep_expired_connections(limit=batch):
+            total += len(swept)
+        results[f"all due: full sweep (limit={batch:,})"] = (time.perf_counter() - start, total)
+    return results
+
+
+# -- adapters and printing ----------------------------------------------------------------
+
+
+@contextmanager
+def adapters(directory: Path, name: str) -> Iterator[Storage]:
+    if name == "memory":
+        yield MemoryStorage()
+    elif name == "sqlite":
+        storage = SQLiteStorage(directory / f"bench-{uuid.uuid4().hex[:8]}.db")
+        try:
+            yield storage
+        finally:
+            storage.close()
+    else:
+        import psycopg
+
+        from enrollkit.adapters.postgres import PostgresStorage
+
+        dsn = os.environ["ENROLLKIT_PG_DSN"]
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
+        pg = PostgresStorage(dsn, schema=schema)
+        try:
+            yield pg
+        finally:
+            pg.close()
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def percentile(samples: list[int], q: float) -> float:
@@ -98,189 +346,128 @@ def summary(samples: list[int]) -> tuple[float, float]:
     return statistics.median(samples) / 1000, percentile(samples, 0.99)
 
 
-def bench_commits(storage: Storage, repetitions: int) -> list[int]:
-    populate(storage, 100)
-    samples: list[int] = []
-    for n in range(repetitions):
-        obj_id = f"conn-{n % 100:08d}"
-        start = time.perf_counter_ns()
-        with storage.unit_of_work() as uow:
-            repo = uow.repository(CONNECTIONS)
-            current = repo.get(obj_id)
-            assert current is not None
-            repo.save(attrs.evolve(current, systems=(*current.systems[-3:], f"S{n}")))
-            uow.record(
-                DomainEvent("connection.updated", subject=obj_id, actor="user-1", at=T0, data={})
-            )
-            uow.commit()
-        samples.append(time.perf_counter_ns() - start)
-    return samples
-
-
-def bench_find(storage: Storage, size: int, repetitions: int) -> dict[str, list[int]]:
-    """Lookups among *size* aggregates: an access decision (the unique requester-profile
-    pair: one aggregate), inside an open unit and as a whole read-only unit; and a
-    requester's connections (three aggregates) inside an open unit."""
-    picks = [(i * 7919) % size for i in range(repetitions)]
-    pairs = [compose_key(f"user-{i // 3:07d}", f"profile-{i:08d}") for i in picks]
-    requesters = [f"user-{i // 3:07d}" for i in picks]
-    samples: dict[str, list[int]] = {"decision": [], "decision unit": [], "requester": []}
-    with storage.unit_of_work() as uow:
-        repo = uow.repository(CONNECTIONS)
-        for key in pairs[: repetitions // 5]:  # warm up caches and prepared statements
-            repo.find(BY_PAIR, key)
-        for key in pairs:
-            start = time.perf_counter_ns()
-            found = repo.find(BY_PAIR, key)
-            samples["decision"].append(time.perf_counter_ns() - start)
-            assert len(found) == 1
-        for key in requesters:
-            start = time.perf_counter_ns()
-            found = repo.find(BY_REQUESTER, key)
-            samples["requester"].append(time.perf_counter_ns() - start)
-            assert found
-    for key in pairs:
-        start = time.perf_counter_ns()
-        with storage.unit_of_work() as uow:
-            found = uow.repository(CONNECTIONS).find(BY_PAIR, key)
-        samples["decision unit"].append(time.perf_counter_ns() - start)
-        assert len(found) == 1
-    return samples
-
-
-def bench_sweep(storage: Storage, size: int, repetitions: int) -> list[int]:
-    stop = time_key(T0 + timedelta(days=31) + timedelta(seconds=size))
-    samples: list[int] = []
-    for _ in range(repetitions):
-        start = time.perf_counter_ns()
-        with storage.unit_of_work() as uow:
-            due = uow.repository(CONNECTIONS).find_range(BY_EXPIRY, stop=stop)
-        samples.append(time.perf_counter_ns() - start)
-        assert len(due) == size, len(due)
-    return samples
-
-
-@contextmanager
-def adapters(directory: Path, name: str) -> Iterator[Storage | None]:
-    if name == "memory":
-        yield MemoryStorage()
-    elif name == "sqlite":
-        storage: Storage = SQLiteStorage(directory / f"bench-{uuid.uuid4().hex[:8]}.db")
-        try:
-            yield storage
-        finally:
-            storage.close()
-    else:
-        dsn = os.environ.get("ENROLLKIT_PG_DSN")
-        if not dsn:
-            yield None
-            return
-        import psycopg
-
-        from enrollkit.adapters.postgres import PostgresStorage
-
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        pg = PostgresStorage(dsn, schema=schema)
-        try:
-            yield pg
-        finally:
-            pg.close()
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
 def report(title: str, results: dict[str, tuple[float, float]], unit: str = "µs") -> None:
     base = results.get("memory")
     print(f"\n{title}")
     for name, (median, p99) in results.items():
         ratio = f"{median / base[0]:8.1f}x memory" if base and base[0] else ""
-        print(f"  {name:<9} median {median:12.1f} {unit}   p99 {p99:12.1f} {unit}   {ratio}")
+        print(f"  {name:<9} median {median:10.1f} {unit}   p99 {p99:10.1f} {unit}   {ratio}")
 
 
-def timed(label: str, action: Callable[[], None]) -> None:
+def timed(label: str, action: Callable[[], object]) -> None:
     start = time.perf_counter()
-    action()
-    print(f"  ({label}: {time.perf_counter() - start:.1f} s)", flush=True)
+    result = action()
+    print(f"  ({label}: {result:,} in {time.perf_counter() - start:.1f} s)", flush=True)
+
+
+def progress(name: str, what: str, result: tuple[float, float], unit: str = "µs") -> None:
+    print(
+        f"  [{name}] {what}: median {result[0]:.1f} {unit}, p99 {result[1]:.1f} {unit}",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument(
-        "--only", choices=["commit", "find", "sweep"], action="append", help="run these parts"
+        "--only", choices=["commit", "decide", "sweep"], action="append", help="run these parts"
+    )
+    parser.add_argument(
+        "--full-sweep",
+        action="store_true",
+        help="also expire all 1M overdue requests through the sweep in batches (minutes)",
+    )
+    parser.add_argument("--sweep-batch", type=int, default=100_000, help="limit= per sweep call")
+    parser.add_argument(
+        "--adapter",
+        choices=["memory", "sqlite", "postgres"],
+        action="append",
+        help="run only these adapters (default: all available)",
     )
     args = parser.parse_args(argv)
-    find_size = 10_000 if args.quick else 100_000
-    sweep_size = 50_000 if args.quick else 1_000_000
+    decide_size = 10_000 if args.quick else 100_000
+    sweep_size = 30_000 if args.quick else 1_000_000
     commit_reps = 200 if args.quick else 2_000
-    find_reps = 500 if args.quick else 5_000
-    sweep_reps = 1 if args.quick else 3
-    names = ["memory", "sqlite", "postgres"]
-    parts = set(args.only or ["commit", "find", "sweep"])
+    decide_reps = 1_000 if args.quick else 5_000
+    names = ["memory", "sqlite"]
+    if os.environ.get("ENROLLKIT_PG_DSN"):
+        names.append("postgres")
+    else:
+        print("  (postgres: skipped, set ENROLLKIT_PG_DSN to include it)")
+    if args.adapter:
+        names = [name for name in names if name in args.adapter]
+    parts = set(args.only or ["commit", "decide", "sweep"])
     print(
-        f"enrollkit storage benchmark: commits x{commit_reps}, finds at {find_size:,}, "
-        f"sweep over {sweep_size:,}"
+        f"enrollkit storage benchmark: commits x{commit_reps}; AccessService.decide at "
+        f"{decide_size:,} connections x{decide_reps}; sweep over {sweep_size:,} pending"
     )
     commits: dict[str, tuple[float, float]] = {}
-    finds: dict[str, tuple[float, float]] = {}
-    units: dict[str, tuple[float, float]] = {}
-    requesters: dict[str, tuple[float, float]] = {}
-    sweeps: dict[str, tuple[float, float]] = {}
+    warm: dict[str, tuple[float, float]] = {}
+    cold: dict[str, tuple[float, float]] = {}
+    sweeps: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         for name in names:
-            if name == "postgres" and not os.environ.get("ENROLLKIT_PG_DSN"):
-                print(f"  ({name}: skipped, set ENROLLKIT_PG_DSN to include it)")
-                continue
             if "commit" in parts:
                 with adapters(directory, name) as storage:
-                    assert storage is not None
                     commits[name] = summary(bench_commits(storage, commit_reps))
                     progress(name, "commit", commits[name])
-            if "find" in parts:
+            if "decide" in parts:
                 with adapters(directory, name) as storage:
-                    assert storage is not None
-                    timed(f"{name}: populate {find_size:,}", partial(populate, storage, find_size))
-                    found = bench_find(storage, find_size, find_reps)
-                    finds[name] = summary(found["decision"])
-                    units[name] = summary(found["decision unit"])
-                    requesters[name] = summary(found["requester"])
-                    progress(name, "decision lookup in a unit", finds[name])
-                    progress(name, "read-only unit + decision lookup", units[name])
-                    progress(name, "a requester's 3 connections", requesters[name])
+                    timed(
+                        f"{name}: load the decision world",
+                        lambda storage=storage: load(  # type: ignore[misc]
+                            storage, decision_world(decide_size), batch=20_000
+                        ),
+                    )
+                    found = bench_decide(storage, decide_size, decide_reps)
+                    warm[name] = summary(found["warm"])
+                    cold[name] = summary(found["cold"])
+                    progress(name, "decide, warm", warm[name])
+                    progress(name, "decide, cold", cold[name])
             if name == "postgres" or "sweep" not in parts:
                 continue
             with adapters(directory, name) as storage:
-                assert storage is not None
                 timed(
-                    f"{name}: populate {sweep_size:,}",
-                    partial(populate, storage, sweep_size, batch=20_000),
+                    f"{name}: load {sweep_size:,} pending connections",
+                    lambda storage=storage: load(  # type: ignore[misc]
+                        storage, sweep_world(sweep_size), batch=50_000
+                    ),
                 )
-                samples = bench_sweep(storage, sweep_size, sweep_reps)
-                sweeps[name] = (statistics.median(samples) / 1e9, max(samples) / 1e9)
-                progress(name, "sweep", sweeps[name], unit="s")
+                sweeps[name] = bench_sweep(
+                    storage, sweep_size, full=args.full_sweep, batch=args.sweep_batch
+                )
+                for what, (seconds, count) in sweeps[name].items():
+                    print(f"  [{name}] {what}: {count:,} in {seconds:.2f} s", flush=True)
     report("1. use-case commit (get, versioned save, one event, commit)", commits)
     for name, (median, _p99) in commits.items():
         print(f"  {name:<9} {1e6 / median:10.0f} commits/s")
-    report(f"2a. access decision: unique-index lookup at {find_size:,} (in an open unit)", finds)
-    report(f"2b. read-only unit with one decision lookup at {find_size:,}", units)
-    report(f"2c. a requester's three connections at {find_size:,} (in an open unit)", requesters)
-    report(
-        f"3. sweep: find_range over {sweep_size:,} ordered keys (seconds; max not p99)", sweeps, "s"
-    )
-    if "sqlite" in finds:
+    report(f"2a. AccessService.decide at {decide_size:,} connections, warm working set", warm)
+    report(f"2b. AccessService.decide at {decide_size:,} connections, cold (first reads)", cold)
+    if sweeps:
+        print(f"\n3. sweep_expired_connections over {sweep_size:,} pending (seconds)")
+        base = sweeps.get("memory", {})
+        for name, rows in sweeps.items():
+            for what, (seconds, count) in rows.items():
+                ratio = (
+                    f"{seconds / base[what][0]:6.1f}x memory"
+                    if what in base and base[what][0]
+                    else ""
+                )
+                print(f"  {name:<9} {what:<40} {count:>10,} in {seconds:8.2f} s   {ratio}")
+    if "sqlite" in warm:
         print(
-            f"\nTargets: SQLite indexed lookup median {finds['sqlite'][0]:.1f} µs (target < 50 µs); "
-            f"SQLite sweep {sweeps.get('sqlite', (float('nan'),))[0]:.2f} s over {sweep_size:,} "
-            "(target < 10 s over 1,000,000)"
+            f"\nTargets: SQLite decide median {warm['sqlite'][0]:.1f} µs warm, "
+            f"{cold['sqlite'][0]:.1f} µs cold (target < 50 µs at 100k connections)"
         )
-
-
-def progress(name: str, what: str, result: tuple[float, float], unit: str = "µs") -> None:
-    print(
-        f"  [{name}] {what}: median {result[0]:.1f} {unit}, p99/max {result[1]:.1f} {unit}",
-        flush=True,
-    )
+    if "sqlite" in sweeps:
+        day = sweeps["sqlite"]["day 31 sweep"]
+        everything = sweeps["sqlite"]["all due: query+decode"]
+        print(
+            f"         SQLite day-31 sweep {day[0]:.2f} s ({day[1]:,} expired); all "
+            f"{everything[1]:,} due: query+decode {everything[0]:.2f} s (target < 10 s at 1M)"
+        )
 
 
 if __name__ == "__main__":

@@ -10,14 +10,20 @@ from __future__ import annotations
 import multiprocessing.connection
 import os
 import threading
+from datetime import timedelta
 from typing import Any, Final
 
 import attrs
 
+from enrollkit.access import AccessService, InMemoryVerifier, VerificationStatus
+from enrollkit.adapters._buffered import Writes
 from enrollkit.adapters.postgres import PostgresStorage
 from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.audit import DomainEvent
-from enrollkit.errors import ConflictError, InvalidTransitionError
+from enrollkit.clock import FixedClock
+from enrollkit.errors import ConflictError, EnrollkitError, InvalidTransitionError
+from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
+from enrollkit.runtime import Runtime, SequentialIds
 from enrollkit.storage import Collection, Index, Storage
 from enrollkit.testing.contract import T0
 
@@ -95,16 +101,125 @@ class PausingPostgresStorage(PostgresStorage):
             _pause(self.signal)
 
 
-def open_storage(spec: Spec, *, pausing: bool = False) -> Storage:
-    """Open the storage *spec* names (a pausing variant for the kill test)."""
+class GatedSQLiteStorage(SQLiteStorage):
+    """Waits at a barrier when a unit commits (before the database transaction), so that
+    every racer has loaded and decided the same version before anyone writes."""
+
+    gate: Any = None
+
+    def apply(self, writes: Writes, events: Any) -> None:
+        if self.gate is not None:
+            self.gate.wait(timeout=60)
+        super().apply(writes, events)
+
+
+class GatedPostgresStorage(PostgresStorage):
+    """Waits at a barrier when a unit commits (before the database transaction)."""
+
+    gate: Any = None
+
+    def apply(self, writes: Writes, events: Any) -> None:
+        if self.gate is not None:
+            self.gate.wait(timeout=60)
+        super().apply(writes, events)
+
+
+def open_storage(spec: Spec, *, pausing: bool = False, gated: bool = False) -> Storage:
+    """Open the storage *spec* names (a pausing variant for the kill test, a gated one
+    for the same-version race)."""
     kind = spec[0]
     if kind == "sqlite":
-        cls: Any = PausingSQLiteStorage if pausing else SQLiteStorage
+        cls: Any = (
+            PausingSQLiteStorage if pausing else GatedSQLiteStorage if gated else SQLiteStorage
+        )
         return cls(spec[1])  # type: ignore[no-any-return]
     if kind == "postgres":
-        cls = PausingPostgresStorage if pausing else PostgresStorage
+        cls = (
+            PausingPostgresStorage
+            if pausing
+            else GatedPostgresStorage
+            if gated
+            else PostgresStorage
+        )
         return cls(spec[1], schema=spec[2])  # type: ignore[no-any-return]
     raise AssertionError(f"unknown storage kind {kind!r}")
+
+
+# -- the real use cases: AccessService on the storage ------------------------------------
+
+#: When the racers act: a day after the request, well before its 30-day deadline.
+RACE_TIME = T0 + timedelta(days=1)
+
+
+def access_service(storage: Storage, *, at: Any = RACE_TIME) -> AccessService:
+    """The access use cases on *storage*, with a fixed clock and the cheap test hasher."""
+    runtime = Runtime(
+        storage=storage,
+        clock=FixedClock(at),
+        ids=SequentialIds(),
+        hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
+    )
+    return AccessService(runtime, verifier=InMemoryVerifier(default=VerificationStatus.VERIFIED))
+
+
+#: Which use case each racer runs, and who is entitled to run it: the provider (the
+#: individual provider of the profile) approves or rejects the surrogate's request; the
+#: surrogate's AO, whose organization initiated it, withdraws it (CO-3, CO-4, CO-6).
+CONNECTION_ACTORS: Final = {"approve": "ana", "reject": "ana", "withdraw": "carla"}
+
+
+def decide_connection(
+    spec: Spec,
+    connection_id: str,
+    action: str,
+    start: Any,
+    gate: Any,
+    results: Any,
+) -> None:
+    """Run approve_connection / reject_connection / withdraw_connection through
+    AccessService after *start*; report won or the error's family and code.
+
+    ``gate`` (or None) is a barrier passed just before the commit writes, so every
+    racer has loaded the same version of the connection.
+    """
+    storage = open_storage(spec, gated=gate is not None)
+    if gate is not None:
+        storage.gate = gate  # type: ignore[attr-defined]
+    actor = CONNECTION_ACTORS[action]
+    service = access_service(storage)
+    use_case = {
+        "approve": service.approve_connection,
+        "reject": service.reject_connection,
+        "withdraw": service.withdraw_connection,
+    }[action]
+    outcome = "error"
+    try:
+        start.wait(timeout=60)
+        try:
+            use_case(actor_id=actor, connection_id=connection_id)
+            outcome = "won"
+        except ConflictError as exc:
+            outcome = f"conflict:{exc.code}"
+        except InvalidTransitionError as exc:
+            outcome = f"invalid:{exc.code}"
+        except EnrollkitError as exc:
+            outcome = f"other:{type(exc).__name__}:{exc.code}"
+        except BaseException as exc:
+            outcome = f"error:{type(exc).__module__}.{type(exc).__name__}:{exc}"
+    finally:
+        results.put((actor, action, outcome))
+        storage.close()
+
+
+def approve_and_die(
+    spec: Spec, connection_id: str, signal: multiprocessing.connection.Connection
+) -> None:
+    """Run the real approve_connection use case and wait to be killed inside its commit
+    transaction (rows and audit entries written, COMMIT not yet run)."""
+    storage = open_storage(spec, pausing=True)
+    storage.signal = signal  # type: ignore[attr-defined]
+    access_service(storage).approve_connection(actor_id="ana", connection_id=connection_id)
+    os._exit(3)  # never reached: the parent kills this process first
 
 
 def race(

@@ -19,6 +19,7 @@ import json
 import os
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime
@@ -40,8 +41,11 @@ from enrollkit.storage import Aggregate, Collection, Index, Repository, stale_ve
 
 A = TypeVar("A", bound=Aggregate)
 
-#: (collection, the object as it will be stored, the stored version it replaces or None).
-Write = tuple[Collection[Any], Any, int | None]
+#: An aggregate's keys, index by index: ((index, its distinct keys), ...).
+Keys = tuple[tuple[Index[Any], tuple[str, ...]], ...]
+#: (collection, the object as it will be stored, the stored version it replaces or None,
+#: its index keys as computed once when it was buffered).
+Write = tuple[Collection[Any], Any, int | None, Keys]
 Writes = Mapping[tuple[str, str], Write]
 
 
@@ -133,6 +137,70 @@ def decode(collection: Collection[A], text: str) -> A:
         ) from exc
 
 
+class DecodeCache:
+    """Decoded aggregates of one storage, reused while their stored row is unchanged.
+
+    Aggregates are immutable, so the object decoded from a row can be handed out
+    again as long as the row is the same: entries are keyed by ``(collection, id,
+    version)`` and hold the row's JSON text, which a hit compares with the text the
+    database just returned (an identity check, then at worst a memory compare). The
+    row itself is still read from the database every time, so a stale or edited row
+    is never served from the cache: correctness never depends on it. Bounded (least
+    recently used entries go first) and safe to share between threads. Objects a
+    commit of this storage wrote are put in too, so they are never decoded at all.
+    ``size=0`` turns the cache off.
+    """
+
+    __slots__ = ("_entries", "_lock", "hits", "misses", "size")
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ValidationError(
+                "storage.decode_cache_size",
+                f"The decode cache size is a number of aggregates (0 turns it off); got {size!r}.",
+            )
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[tuple[str, str, int], tuple[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def decode(self, collection: Collection[A], obj_id: str, version: int, text: str) -> A:
+        """The aggregate stored as *text* in row ``(collection, obj_id, version)``."""
+        if not self.size:
+            return decode(collection, text)
+        key = (collection.name, obj_id, version)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == text:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return cast(A, entry[1])
+            self.misses += 1
+        obj = decode(collection, text)
+        self.put(collection, obj, text)
+        return obj
+
+    def put(self, collection: Collection[Any], obj: Any, text: str) -> None:
+        """Remember *obj*, stored (or about to be) as *text* at ``obj.version``."""
+        if not self.size:
+            return
+        key = (collection.name, obj.id, obj.version)
+        with self._lock:
+            self._entries[key] = (text, obj)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()
+
+
 def storable_text(value: str, *, forbids_nul: bool) -> bool:
     """Whether the database can hold *value* as text (UTF-8, and no NUL where forbidden)."""
     if forbids_nul and "\x00" in value:
@@ -189,15 +257,21 @@ def closed_error() -> StorageError:
     return StorageError("storage.closed", "This storage was closed; open a new one.")
 
 
-def planned_rows(writes: Writes) -> list[tuple[Collection[Any], Any, int | None, str]]:
+#: A planned row: collection, object, the version it replaces (None: new), its text, keys.
+Planned = tuple[Collection[Any], Any, int | None, str, Keys]
+
+
+def planned_rows(writes: Writes) -> list[Planned]:
     """The writes in a stable order (sorted by collection and id) with their JSON text.
 
     A stable order means concurrent commits lock rows in the same order, which
     keeps databases with row locks free of deadlocks between them.
     """
     return [
-        (collection, obj, base, encode(obj))
-        for (_name, _id), (collection, obj, base) in sorted(writes.items(), key=lambda kv: kv[0])
+        (collection, obj, base, encode(obj), keys)
+        for (_name, _id), (collection, obj, base, keys) in sorted(
+            writes.items(), key=lambda kv: kv[0]
+        )
     ]
 
 
@@ -209,10 +283,19 @@ class BufferedRepository(Repository[A]):
 
     __slots__ = ("_collection", "_declared", "_uow")
 
-    def __init__(self, uow: BufferedUnitOfWork, collection: Collection[A]) -> None:
+    def __init__(
+        self,
+        uow: BufferedUnitOfWork,
+        collection: Collection[A],
+        declared: Mapping[str, Index[A]] | None = None,
+    ) -> None:
         self._uow = uow
         self._collection = collection
-        self._declared = {index.name: index for index in collection.indexes}
+        self._declared = (
+            declared
+            if declared is not None
+            else {index.name: index for index in collection.indexes}
+        )
 
     def _readable(self, value: str) -> bool:
         return storable_text(value, forbids_nul=self._uow._backend.forbids_nul)
@@ -247,8 +330,9 @@ class BufferedRepository(Repository[A]):
         if self.get(obj.id) is not None:
             raise duplicate_error(name, obj.id)
         stored = attrs.evolve(cast(Any, obj), version=1)
-        self._check_unique(stored)
-        uow._buffer(self._collection, stored, None)
+        keys = self._keys(stored)
+        self._check_unique(stored, keys)
+        uow._buffer(self._collection, stored, None, keys)
         return cast(A, stored)
 
     def save(self, obj: A) -> A:
@@ -265,9 +349,10 @@ class BufferedRepository(Repository[A]):
         if current.version != obj.version:
             raise stale_version_error(name, obj.id, obj.version, current.version)
         stored = attrs.evolve(cast(Any, obj), version=obj.version + 1)
-        self._check_unique(stored)
+        keys = self._keys(stored)
+        self._check_unique(stored, keys)
         base = written[2] if written is not None else current.version
-        uow._buffer(self._collection, stored, base)
+        uow._buffer(self._collection, stored, base, keys)
         return cast(A, stored)
 
     def _check_type(self, obj: object) -> None:
@@ -280,12 +365,17 @@ class BufferedRepository(Repository[A]):
                 collection=collection.name,
             )
 
-    def _check_unique(self, obj: Any) -> None:
-        for index in self._collection.indexes:
-            keys = index_keys(index, obj)
+    def _keys(self, obj: Any) -> Keys:
+        """*obj*'s keys in every index, refused if the database cannot hold one."""
+        all_keys = tuple((index, index_keys(index, obj)) for index in self._collection.indexes)
+        for index, keys in all_keys:
             for key in keys:
                 if not self._readable(key):
                     raise refuse_text(key, f"{index.name} key")
+        return all_keys
+
+    def _check_unique(self, obj: Any, all_keys: Keys) -> None:
+        for index, keys in all_keys:
             if not index.unique:
                 continue
             for key in keys:
@@ -380,23 +470,22 @@ class BufferedUnitOfWork:
         # collection -> ids written; (collection, index) -> key -> ids; (collection, id) -> keys.
         self._written: dict[str, set[str]] = {}
         self._own_keys: dict[tuple[str, str], dict[str, set[str]]] = {}
-        self._keys_of: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
+        self._keys_of: dict[tuple[str, str], Keys] = {}
 
-    def _buffer(self, collection: Collection[Any], obj: Any, base: int | None) -> None:
+    def _buffer(self, collection: Collection[Any], obj: Any, base: int | None, keys: Keys) -> None:
         name = collection.name
         ident = (name, obj.id)
-        for index_name, keys in self._keys_of.get(ident, ()):
-            entries = self._own_keys[(name, index_name)]
-            for key in keys:
+        for index, old in self._keys_of.get(ident, ()):
+            entries = self._own_keys[(name, index.name)]
+            for key in old:
                 entries[key].discard(obj.id)
-        new_keys = [(index.name, index_keys(index, obj)) for index in collection.indexes]
-        for index_name, keys in new_keys:
-            entries = self._own_keys.setdefault((name, index_name), {})
-            for key in keys:
+        for index, new in keys:
+            entries = self._own_keys.setdefault((name, index.name), {})
+            for key in new:
                 entries.setdefault(key, set()).add(obj.id)
-        self._keys_of[ident] = new_keys
+        self._keys_of[ident] = keys
         self._written.setdefault(name, set()).add(obj.id)
-        self._writes[ident] = (collection, obj, base)
+        self._writes[ident] = (collection, obj, base, keys)
 
     def _clear(self) -> None:
         self._writes = {}
@@ -433,7 +522,7 @@ class BufferedUnitOfWork:
         """Return *collection*'s repository bound to this unit of work."""
         self._check_open()
         self._backend.register(collection)
-        return BufferedRepository(self, collection)
+        return BufferedRepository(self, collection, _declared_indexes(collection))
 
     def record(self, *events: DomainEvent) -> None:
         """Queue events for the audit chain (AU-1)."""
@@ -466,6 +555,20 @@ class BufferedUnitOfWork:
         """Discard every write and event; the unit is finished."""
         self._clear()
         self._state = "rolled back"
+
+
+#: id(collection) -> (collection, its indexes by name): built once per collection object.
+_DECLARED: dict[int, tuple[Collection[Any], dict[str, Index[Any]]]] = {}
+
+
+def _declared_indexes(collection: Collection[A]) -> dict[str, Index[A]]:
+    entry = _DECLARED.get(id(collection))
+    if entry is not None and entry[0] is collection:
+        return entry[1]
+    declared = {index.name: index for index in collection.indexes}
+    if len(_DECLARED) < 1024:  # collections are module constants; a bound keeps it finite
+        _DECLARED[id(collection)] = (collection, declared)
+    return declared
 
 
 def _event_texts(event: DomainEvent) -> Iterable[tuple[str, str]]:

@@ -42,7 +42,25 @@ class _IndexStore:
         self.by_key: dict[str, str | set[str]] = {}
         self.pairs: list[tuple[str, str]] | None = [] if ordered else None
 
-    def add(self, key: str, obj_id: str) -> None:
+    def change(self, removed: list[tuple[str, str]], added: list[tuple[str, str]]) -> None:
+        """Remove then add (key, id) entries; large batches rebuild the ordered pairs once
+        (a commit expiring 30k deadlines must not shift a 1M-entry list 30k times)."""
+        pairs = self.pairs
+        small = pairs is None or len(removed) + len(added) <= 32
+        for key, obj_id in removed:
+            self.remove(key, obj_id, ordered=small)
+        for key, obj_id in added:
+            self.add(key, obj_id, ordered=small)
+        if small or pairs is None:
+            return
+        if removed:
+            gone = set(removed)
+            pairs = [pair for pair in pairs if pair not in gone]
+        pairs.extend(added)
+        pairs.sort()  # two sorted runs: a linear merge
+        self.pairs = pairs
+
+    def add(self, key: str, obj_id: str, *, ordered: bool = True) -> None:
         current = self.by_key.get(key)
         if current is None:
             self.by_key[key] = obj_id
@@ -51,10 +69,10 @@ class _IndexStore:
                 self.by_key[key] = {current, obj_id}
         else:
             current.add(obj_id)
-        if self.pairs is not None:
+        if ordered and self.pairs is not None:
             bisect.insort(self.pairs, (key, obj_id))
 
-    def remove(self, key: str, obj_id: str) -> None:
+    def remove(self, key: str, obj_id: str, *, ordered: bool = True) -> None:
         current = self.by_key.get(key)
         if isinstance(current, str):
             if current == obj_id:
@@ -65,7 +83,7 @@ class _IndexStore:
                 self.by_key[key] = next(iter(current))
             elif not current:
                 del self.by_key[key]
-        if self.pairs is not None:
+        if ordered and self.pairs is not None:
             position = bisect.bisect_left(self.pairs, (key, obj_id))
             if position < len(self.pairs) and self.pairs[position] == (key, obj_id):
                 del self.pairs[position]
@@ -192,20 +210,22 @@ class MemoryStorage:
                         raise _missing(name, obj_id)
                     raise stale_version_error(name, obj_id, base, stored_version)
             self._check_unique_on_commit(writes)
+            changes: dict[tuple[str, str], tuple[list[tuple[str, str]], list[tuple[str, str]]]]
+            changes = {}
             for (name, obj_id), (collection, obj, _base) in writes.items():
                 rows = self._data[name]
                 old = rows.get(obj_id)
                 for index in collection.indexes:
-                    store = self._indexes[(name, index.name)]
                     old_keys = _keys(index, old) if old is not None else ()
                     new_keys = _keys(index, obj)
                     if old_keys == new_keys:
                         continue
-                    for key in old_keys:
-                        store.remove(key, obj_id)
-                    for key in new_keys:
-                        store.add(key, obj_id)
+                    removed, added = changes.setdefault((name, index.name), ([], []))
+                    removed.extend((key, obj_id) for key in old_keys)
+                    added.extend((key, obj_id) for key in new_keys)
                 rows[obj_id] = obj
+            for store_name, (removed, added) in changes.items():
+                self._indexes[store_name].change(removed, added)
             if events:
                 entries = chain(events, after=self._head)
                 for entry in entries:

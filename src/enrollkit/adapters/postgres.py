@@ -53,6 +53,8 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from enrollkit.adapters._buffered import (
     BufferedUnitOfWork,
+    DecodeCache,
+    Planned,
     ThreadConnections,
     Writes,
     closed_error,
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
+    "DEFAULT_DECODE_CACHE_SIZE",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "ConnectionSource",
@@ -131,6 +134,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ),
 )
 
+#: Decoded aggregates a storage keeps for reuse by default (see ``decode_cache_size``).
+DEFAULT_DECODE_CACHE_SIZE: Final = 50_000
+
 #: The schema version this code writes.
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -169,16 +175,19 @@ class _SQL:
         aud = f"{s}.enrollkit_audit_entries"
         head = f"{s}.enrollkit_audit_head"
         self.collections = f"{s}.enrollkit_collections"
-        self.select_one = f"SELECT data FROM {agg} WHERE collection = %s AND id = %s"  # noqa: S608
+        self.select_one = f"SELECT version, data FROM {agg} WHERE collection = %s AND id = %s"  # noqa: S608
         join = f"FROM {ent} AS e JOIN {agg} AS a ON a.collection = e.collection AND a.id = e.id"
         self.find = (
-            f"SELECT a.data {join} "
+            f"SELECT a.id, a.version, a.data {join} "
             "WHERE e.collection = %s AND e.index_name = %s AND e.key = %s ORDER BY e.id"
         )
         ranges: dict[tuple[bool, bool], str] = {}
         for low in (False, True):
             for high in (False, True):
-                sql = f"SELECT e.key, a.data {join} WHERE e.collection = %s AND e.index_name = %s"
+                sql = (
+                    f"SELECT e.key, a.id, a.version, a.data {join} "
+                    "WHERE e.collection = %s AND e.index_name = %s"
+                )
                 if low:
                     sql += " AND e.key >= %s"
                 if high:
@@ -292,7 +301,9 @@ class PostgresStorage:
     ``schema`` names the PostgreSQL schema holding the tables; ``migrate``
     runs the forward migrations at open (otherwise an out-of-date schema is
     refused); ``retries`` bounds the re-runs of a commit the server aborted
-    for a deadlock or a serialization failure.
+    for a deadlock or a serialization failure. ``decode_cache_size`` bounds the
+    decoded aggregates kept for reuse while their rows are unchanged (0 turns the
+    cache off; see :class:`~enrollkit.adapters._buffered.DecodeCache`).
     """
 
     forbids_nul = True
@@ -305,7 +316,9 @@ class PostgresStorage:
         schema: str = "enrollkit",
         migrate: bool = True,
         retries: int = 6,
+        decode_cache_size: int = DEFAULT_DECODE_CACHE_SIZE,
     ) -> None:
+        self.decode_cache = DecodeCache(decode_cache_size)
         if (dsn is None) == (pool is None):
             raise ValidationError(
                 "storage.postgres_source",
@@ -572,13 +585,18 @@ class PostgresStorage:
         """The committed aggregate, or None."""
         with self._reading(f"loading a {collection.name} record") as conn:
             row = conn.execute(self._sql.select_one, (collection.name, obj_id)).fetchone()
-        return None if row is None else decode(collection, row[0])
+        if row is None:
+            return None
+        return self.decode_cache.decode(collection, obj_id, int(row[0]), row[1])
 
     def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
         """Committed aggregates holding *key*, ordered by id (a primary-key prefix search)."""
         with self._reading(f"querying {collection.name} by {index.name}") as conn:
             rows = conn.execute(self._sql.find, (collection.name, index.name, key)).fetchall()
-        return [decode(collection, text) for (text,) in rows]
+        decode_row = self.decode_cache.decode
+        return [
+            decode_row(collection, obj_id, int(version), text) for obj_id, version, text in rows
+        ]
 
     def find_range(
         self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
@@ -592,25 +610,26 @@ class PostgresStorage:
         query = self._sql.ranges[(start is not None, stop is not None)]
         with self._reading(f"querying a range of {collection.name} by {index.name}") as conn:
             rows = conn.execute(query, params).fetchall()
-        return [(key, decode(collection, text)) for key, text in rows]
+        decode_row = self.decode_cache.decode
+        return [
+            (key, decode_row(collection, obj_id, int(version), text))
+            for key, obj_id, version, text in rows
+        ]
 
     def apply(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
         """Apply every write and append every event in one transaction."""
-        rows = [
-            (collection, obj, base, text, [(i, index_keys(i, obj)) for i in collection.indexes])
-            for collection, obj, base, text in planned_rows(writes)
-        ]
+        rows = planned_rows(writes)
         event_rows = [(event, event_data_text(event)) for event in events]
         self._write_transaction(
             "committing a unit of work", lambda conn: self._apply(conn, rows, event_rows)
         )
+        for collection, obj, _base, text, _keys in rows:
+            self.decode_cache.put(collection, obj, text)
 
     def _apply(
         self,
         conn: psycopg.Connection[Any],
-        rows: list[
-            tuple[Collection[Any], Any, int | None, str, list[tuple[Index[Any], tuple[str, ...]]]]
-        ],
+        rows: list[Planned],
         event_rows: list[tuple[DomainEvent, str]],
     ) -> None:
         sql = self._sql

@@ -55,6 +55,8 @@ from typing import Any, Final
 
 from enrollkit.adapters._buffered import (
     BufferedUnitOfWork,
+    DecodeCache,
+    Planned,
     ThreadConnections,
     Writes,
     closed_error,
@@ -73,7 +75,13 @@ from enrollkit.audit import verify_chain as _verify_chain
 from enrollkit.errors import StorageError, ValidationError
 from enrollkit.storage import Collection, Index, stale_version_error
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteAuditLog", "SQLiteStorage"]
+__all__ = [
+    "DEFAULT_DECODE_CACHE_SIZE",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SQLiteAuditLog",
+    "SQLiteStorage",
+]
 
 #: Forward migrations: ``MIGRATIONS[n]`` takes the schema from version n to n + 1.
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -125,17 +133,20 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 _CACHE_KIB: Final = 32 * 1024
 _MMAP_BYTES: Final = 256 * 1024 * 1024
 
+#: Decoded aggregates a storage keeps for reuse by default (see ``decode_cache_size``).
+DEFAULT_DECODE_CACHE_SIZE: Final = 50_000
+
 #: The schema version this code writes (``PRAGMA user_version``).
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
-_SELECT_ONE = "SELECT data FROM enrollkit_aggregates WHERE collection = ? AND id = ?"
+_SELECT_ONE = "SELECT version, data FROM enrollkit_aggregates WHERE collection = ? AND id = ?"
 _FIND = (
-    "SELECT a.data FROM enrollkit_index_entries AS e "
+    "SELECT a.id, a.version, a.data FROM enrollkit_index_entries AS e "
     "JOIN enrollkit_aggregates AS a ON a.collection = e.collection AND a.id = e.id "
     "WHERE e.collection = ? AND e.index_name = ? AND e.key = ? ORDER BY e.id"
 )
 _RANGE_HEAD = (
-    "SELECT e.key, a.data FROM enrollkit_index_entries AS e "
+    "SELECT e.key, a.id, a.version, a.data FROM enrollkit_index_entries AS e "
     "JOIN enrollkit_aggregates AS a ON a.collection = e.collection AND a.id = e.id "
     "WHERE e.collection = ? AND e.index_name = ?"
 )
@@ -250,8 +261,10 @@ class SQLiteStorage:
 
     ``path`` is a file path (created if missing). ``busy_timeout`` is how long
     SQLite itself waits for another writer (seconds); ``retries`` bounds the
-    extra attempts with backoff after that. Safe to share between threads;
-    several processes may open the same file.
+    extra attempts with backoff after that. ``decode_cache_size`` bounds the
+    decoded aggregates kept for reuse while their rows are unchanged (0 turns
+    the cache off; see :class:`~enrollkit.adapters._buffered.DecodeCache`).
+    Safe to share between threads; several processes may open the same file.
     """
 
     forbids_nul = False
@@ -262,7 +275,9 @@ class SQLiteStorage:
         *,
         busy_timeout: float = 5.0,
         retries: int = 6,
+        decode_cache_size: int = DEFAULT_DECODE_CACHE_SIZE,
     ) -> None:
+        self.decode_cache = DecodeCache(decode_cache_size)
         if str(path) in ("", ":memory:") or str(path).startswith("file::memory:"):
             raise ValidationError(
                 "storage.sqlite_path",
@@ -513,15 +528,24 @@ class SQLiteStorage:
 
     def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
         """The committed aggregate, or None."""
-        with self._reading(f"loading a {collection.name} record") as conn:
+        conn = self._connection()
+        try:
             row = conn.execute(_SELECT_ONE, (collection.name, obj_id)).fetchone()
-        return None if row is None else decode(collection, row[0])
+        except sqlite3.Error as exc:
+            raise self._translate(exc, f"loading a {collection.name} record") from exc
+        if row is None:
+            return None
+        return self.decode_cache.decode(collection, obj_id, row[0], row[1])
 
     def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
         """Committed aggregates holding *key*, ordered by id (a primary-key prefix search)."""
-        with self._reading(f"querying {collection.name} by {index.name}") as conn:
+        conn = self._connection()
+        try:
             rows = conn.execute(_FIND, (collection.name, index.name, key)).fetchall()
-        return [decode(collection, text) for (text,) in rows]
+        except sqlite3.Error as exc:
+            raise self._translate(exc, f"querying {collection.name} by {index.name}") from exc
+        decode_row = self.decode_cache.decode
+        return [decode_row(collection, obj_id, version, text) for obj_id, version, text in rows]
 
     def find_range(
         self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
@@ -533,30 +557,98 @@ class SQLiteStorage:
         if stop is not None:
             params.append(stop)
         sql = _RANGES[(start is not None, stop is not None)]
-        with self._reading(f"querying a range of {collection.name} by {index.name}") as conn:
+        conn = self._connection()
+        try:
             rows = conn.execute(sql, params).fetchall()
-        return [(key, decode(collection, text)) for key, text in rows]
+        except sqlite3.Error as exc:
+            raise self._translate(
+                exc, f"querying a range of {collection.name} by {index.name}"
+            ) from exc
+        decode_row = self.decode_cache.decode
+        return [
+            (key, decode_row(collection, obj_id, version, text))
+            for key, obj_id, version, text in rows
+        ]
 
     def apply(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
         """Apply every write and append every event in one IMMEDIATE transaction."""
-        rows = planned_rows(writes)
-        keyed = [
-            (collection, obj, base, text, _all_keys(collection, obj))
-            for collection, obj, base, text in rows
-        ]
+        keyed = planned_rows(writes)
         event_rows = [(event, event_data_text(event)) for event in events]
         self._write_transaction(
             "committing a unit of work", lambda conn: self._apply(conn, keyed, event_rows)
         )
+        for collection, obj, _base, text, _keys in keyed:
+            self.decode_cache.put(collection, obj, text)
 
     def _apply(
         self,
         conn: sqlite3.Connection,
-        keyed: list[
-            tuple[Collection[Any], Any, int | None, str, list[tuple[Index[Any], tuple[str, ...]]]]
-        ],
+        keyed: list[Planned],
         event_rows: list[tuple[DomainEvent, str]],
     ) -> None:
+        if len(keyed) > 1:
+            self._write_rows_batched(conn, keyed)
+        else:
+            self._write_rows(conn, keyed)
+        if event_rows:
+            events = [
+                (
+                    entry.seq,
+                    entry.event.name,
+                    entry.event.subject,
+                    entry.event.actor,
+                    entry.event.at.isoformat(),
+                    data,
+                    entry.prev_hash,
+                    entry.hash,
+                )
+                for entry, (_event, data) in zip(
+                    chain([event for event, _ in event_rows], after=_head_of(conn)),
+                    event_rows,
+                    strict=True,
+                )
+            ]
+            conn.executemany(_INSERT_EVENT, events)
+            conn.execute(_SET_HEAD, (events[-1][0] + 1, events[-1][7]))
+        self._before_commit(conn)
+
+    def _write_rows_batched(self, conn: sqlite3.Connection, keyed: list[Planned]) -> None:
+        """The writes as a few ``executemany`` calls (large units: bulk loads, sweeps).
+
+        Any refusal (an existing id, a stale version, a unique key taken) rolls the
+        batch back to its savepoint and replays it row by row, which names the culprit
+        with the same error as :meth:`_write_rows`.
+        """
+        inserts = [
+            (c.name, obj.id, obj.version, text) for c, obj, base, text, _k in keyed if base is None
+        ]
+        updates = [
+            (obj.version, text, c.name, obj.id, base)
+            for c, obj, base, text, _k in keyed
+            if base is not None
+        ]
+        entries = [
+            (c.name, index.name, key, obj.id, 1 if index.unique else 0)
+            for c, obj, _base, _text, keys in keyed
+            for index, index_keys_ in keys
+            for key in index_keys_
+        ]
+        conn.execute("SAVEPOINT enrollkit_batch")
+        try:
+            if inserts:
+                conn.executemany(_INSERT, inserts)
+            if updates:
+                if conn.executemany(_UPDATE, updates).rowcount != len(updates):
+                    raise _Replay
+                conn.executemany(_DELETE_ENTRIES, [(u[2], u[3]) for u in updates])
+            conn.executemany(_INSERT_ENTRY, entries)
+        except (sqlite3.IntegrityError, _Replay):
+            conn.execute("ROLLBACK TO enrollkit_batch")
+            self._write_rows(conn, keyed)
+        conn.execute("RELEASE enrollkit_batch")
+
+    def _write_rows(self, conn: sqlite3.Connection, keyed: list[Planned]) -> None:
+        """The writes row by row, each refusal raised as our precise error."""
         for collection, obj, base, text, _keys in keyed:
             name = collection.name
             if base is None:
@@ -582,31 +674,15 @@ class SQLiteStorage:
                         )
                     except sqlite3.IntegrityError as exc:
                         raise unique_error(collection.name, index.name) from exc
-        if event_rows:
-            row = conn.execute(_HEAD).fetchone()
-            head = None if row is None else ChainHead(count=row[0], last_hash=row[1])
-            entries = chain([event for event, _ in event_rows], after=head)
-            for entry, (_event, data) in zip(entries, event_rows, strict=True):
-                event = entry.event
-                conn.execute(
-                    _INSERT_EVENT,
-                    (
-                        entry.seq,
-                        event.name,
-                        event.subject,
-                        event.actor,
-                        event.at.isoformat(),
-                        data,
-                        entry.prev_hash,
-                        entry.hash,
-                    ),
-                )
-            conn.execute(_SET_HEAD, (entries[-1].seq + 1, entries[-1].hash))
-        self._before_commit(conn)
 
     def _before_commit(self, conn: sqlite3.Connection) -> None:
         """Called inside the commit transaction just before COMMIT (a seam for fault tests)."""
 
 
-def _all_keys(collection: Collection[Any], obj: Any) -> list[tuple[Index[Any], tuple[str, ...]]]:
-    return [(index, index_keys(index, obj)) for index in collection.indexes]
+class _Replay(Exception):
+    """A batched write was refused: replay the batch row by row to name the culprit."""
+
+
+def _head_of(conn: sqlite3.Connection) -> ChainHead | None:
+    row = conn.execute(_HEAD).fetchone()
+    return None if row is None else ChainHead(count=row[0], last_hash=row[1])

@@ -21,13 +21,19 @@ appended at commit (AU-1), errors that are always enrollkit's (ER-1), and a
 round trip of every listed collection through storage and the one converter
 (ST-4).
 
-Domain packages (and hosts with their own aggregates) list their collections
-with a hypothesis strategy for each, and every listed collection gets a
-round-trip test (save, load, find under each of its index keys)::
+Every collection enrollkit defines (accounts, organizations, profiles,
+associations, invitations, connections, applications, reportable changes,
+signature sheets) is round-tripped by default, with the strategies of
+:mod:`enrollkit.testing.strategies`, and the by-deadline queries the use
+cases make (the connections' pending-deadline index the 30-day sweep reads,
+the applications' development and approval deadlines) are checked through
+the real :class:`~enrollkit.access.AccessService` sweep and range queries.
+A host with aggregates of its own adds a case for each (save, load, find
+under each of its index keys)::
 
     class TestMyStorage(StorageContract):
         round_trip_cases = StorageContract.round_trip_cases + (
-            RoundTripCase(CONNECTIONS, connections()),
+            RoundTripCase(MY_COLLECTION, my_aggregates()),
         )
 
 The suite is pytest-friendly: it only needs ``pytest`` and ``hypothesis``,
@@ -58,8 +64,26 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from enrollkit.access import (
+    CONNECTIONS,
+    AccessService,
+    Connection,
+    ConnectionState,
+    Side,
+    System,
+)
+from enrollkit.access.connections import CONNECTIONS_PENDING_DEADLINE
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.audit import ChainHead, DomainEvent
+from enrollkit.clock import FixedClock
+from enrollkit.enrollment import (
+    APPLICATIONS,
+    Application,
+    DevelopmentRequest,
+    Form,
+    Kind,
+    MacDecision,
+)
 from enrollkit.errors import (
     ConflictError,
     EnrollkitError,
@@ -67,11 +91,15 @@ from enrollkit.errors import (
     StorageError,
     ValidationError,
 )
+from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.npi import NPI
+from enrollkit.runtime import Runtime, SequentialIds
 from enrollkit.serialization import from_data, to_data
 from enrollkit.storage import Aggregate, Collection, Index, Storage, time_key
+from enrollkit.testing.strategies import DOMAIN_STRATEGIES
 
 __all__ = [
+    "DOMAIN_ROUND_TRIP_CASES",
     "NOTES",
     "SPECIMENS",
     "T0",
@@ -218,6 +246,12 @@ class RoundTripCase(Generic[A]):
     strategy: st.SearchStrategy[A] = attrs.field(eq=False)
 
 
+#: A round-trip case for every collection enrollkit defines (the suite's default).
+DOMAIN_ROUND_TRIP_CASES: tuple[RoundTripCase[Any], ...] = tuple(
+    RoundTripCase(collection, strategy) for collection, strategy in DOMAIN_STRATEGIES
+)
+
+
 def _keys(index: Index[Any], obj: Any) -> list[str]:
     return list(dict.fromkeys(index.keys(obj)))
 
@@ -247,15 +281,18 @@ class StorageContract(abc.ABC):
 
     Class attributes a subclass may change:
 
-    * :attr:`round_trip_cases`: the collections to round trip (add yours);
+    * :attr:`round_trip_cases`: the collections to round trip (every enrollkit
+      collection by default; add yours);
     * :attr:`round_trip_examples`: hypothesis examples per round-trip test;
     * :attr:`thread_count`: writers in the concurrent-threads test (0 to skip it).
     """
 
-    #: Collections every round-trip test covers, each with a strategy for its aggregates.
+    #: Collections every round-trip test covers, each with a strategy for its aggregates:
+    #: the suite's own two and every collection enrollkit defines.
     round_trip_cases: ClassVar[tuple[RoundTripCase[Any], ...]] = (
         RoundTripCase(NOTES, notes()),
         RoundTripCase(SPECIMENS, specimens()),
+        *DOMAIN_ROUND_TRIP_CASES,
     )
     #: Hypothesis examples per round-trip and error-property test.
     round_trip_examples: ClassVar[int] = 25
@@ -845,6 +882,87 @@ class StorageContract(abc.ABC):
 
         check()
 
+    # -- by-deadline queries the use cases make ---------------------------------------------
+
+    def test_co_5_sweep_reads_only_due_pending_connections(self, storage: Storage) -> None:
+        """The real sweep expires exactly the overdue pending requests, in deadline order,
+        reading the pending-deadline index; decided ones and future ones stay (CO-5)."""
+        states = [ConnectionState.PENDING, ConnectionState.APPROVED, ConnectionState.PENDING]
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(CONNECTIONS)
+            for day in range(12):
+                repo.add(_connection(f"c{day:02d}", T0 + timedelta(days=day), states[day % 3]))
+            uow.commit()
+        clock = FixedClock(T0 + timedelta(days=35))  # requests of days 0..5 are past day 30
+        service = AccessService(_runtime(storage, clock))
+        with storage.unit_of_work() as uow:
+            due = uow.repository(CONNECTIONS).find_range(
+                CONNECTIONS_PENDING_DEADLINE, stop=time_key(clock.now() + timedelta(microseconds=1))
+            )
+        assert _ids(due) == ["c00", "c02", "c03", "c05"]
+        first = service.sweep_expired_connections(limit=3)
+        assert _ids(first) == ["c00", "c02", "c03"]
+        rest = service.sweep_expired_connections()
+        assert _ids(rest) == ["c05"]
+        assert service.sweep_expired_connections() == ()
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(CONNECTIONS)
+            assert _ids(repo.find_range(CONNECTIONS_PENDING_DEADLINE)) == [
+                "c06",
+                "c08",
+                "c09",
+                "c11",
+            ]
+            expired = _must(repo.get("c05"))
+            assert (expired.state, expired.version) == (ConnectionState.EXPIRED, 2)
+            assert expired.decided_at == expired.deadline
+            assert _must(repo.get("c04")).state is ConnectionState.APPROVED
+        names = [(e.event.name, e.event.subject) for e in storage.audit.entries()]
+        assert names == [("connection.expired", c) for c in ("c00", "c02", "c03", "c05")]
+        assert storage.audit.verify().ok
+
+    def test_en_4_application_deadline_indexes_answer_ranges(self, storage: Storage) -> None:
+        """Open development requests are found by due time, approvals by decision time;
+        answered requests and refusals leave those indexes."""
+        development_due = APPLICATIONS.index("development_due")
+        approved_at = APPLICATIONS.index("approved_at")
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(APPLICATIONS)
+            for day in range(6):
+                at = T0 + timedelta(days=day)
+                repo.add(
+                    attrs.evolve(
+                        _application(f"a{day}", at),
+                        development=DevelopmentRequest(
+                            requested_at=T0,
+                            due_at=T0 + timedelta(days=30 - day),
+                            reason="Fix the address",
+                            responded_at=T0 if day == 2 else None,
+                        ),
+                        decision=MacDecision(approved=day % 2 == 0, decided_at=at),
+                    )
+                )
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(APPLICATIONS)
+            soon = repo.find_range(development_due, stop=time_key(T0 + timedelta(days=28)))
+            assert _ids(soon) == ["a5", "a4", "a3"]
+            assert _ids(repo.find_range(development_due)) == ["a5", "a4", "a3", "a1", "a0"]
+            approvals = repo.find_range(
+                approved_at,
+                start=time_key(T0 + timedelta(days=1)),
+                stop=time_key(T0 + timedelta(days=5)),
+            )
+            assert _ids(approvals) == ["a2", "a4"]
+            answered = _must(repo.get("a5"))
+            assert answered.development is not None
+            responded = attrs.evolve(answered.development, responded_at=T0)
+            repo.save(attrs.evolve(answered, development=responded))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(APPLICATIONS)
+            assert _ids(repo.find_range(development_due)) == ["a4", "a3", "a1", "a0"]
+
     # -- everything together: the storage behaves like the reference adapter ---------------
 
     def test_st_1_st_2_behaves_like_the_reference_adapter(self) -> None:
@@ -980,6 +1098,44 @@ class StorageContract(abc.ABC):
                 suppress_health_check=[HealthCheck.too_slow],
             ),
         )
+
+
+def _connection(obj_id: str, requested_at: datetime, state: ConnectionState) -> Connection:
+    decided = state is not ConnectionState.PENDING
+    return Connection(
+        obj_id,
+        surrogate_id="org-surrogate",
+        profile_id=f"prof-{obj_id}",
+        requested_systems=frozenset({System.PECOS}),
+        approved_systems=frozenset({System.PECOS}) if decided else frozenset(),
+        initiator=Side.SURROGATE,
+        requested_by="acct-requester",
+        requested_at=requested_at,
+        state=state,
+        decided_at=requested_at if decided else None,
+        decided_by="acct-approver" if decided else None,
+    )
+
+
+def _application(obj_id: str, created_at: datetime) -> Application:
+    return Application(
+        id=obj_id,
+        profile_id="prof-1",
+        form=Form.CMS_855I,
+        kind=Kind.INITIAL,
+        created_by="acct-preparer",
+        created_at=created_at,
+        status_changed_at=created_at,
+    )
+
+
+def _runtime(storage: Storage, clock: FixedClock) -> Runtime:
+    return Runtime(
+        storage=storage,
+        clock=clock,
+        ids=SequentialIds(),
+        hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
+    )
 
 
 _DRIVER_MODULES = frozenset({"sqlite3", "psycopg", "psycopg_pool", "_sqlite3"})

@@ -1,0 +1,478 @@
+"""Hypothesis strategies for every enrollkit aggregate (public, for contract runs).
+
+The storage contract suite (:mod:`enrollkit.testing.contract`) round-trips
+every collection enrollkit defines with these strategies, so an integrator's
+own storage is checked against real aggregates (accounts, connections,
+applications, signature sheets...) and not only the suite's own specimens.
+Each strategy draws valid aggregates at version 0 in any state of their
+state machines; the suite gives each example a fresh id.
+
+This module needs only ``hypothesis`` (and enrollkit); importing
+:mod:`enrollkit` never imports it.
+
+>>> from enrollkit.access import CONNECTIONS
+>>> print(*sorted(c.name for c, _strategy in DOMAIN_STRATEGIES)[:3])
+access_associations access_connections access_invitations
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+from hypothesis import strategies as st
+
+from enrollkit.access import (
+    ASSOCIATIONS,
+    CONNECTIONS,
+    INVITATIONS,
+    ORGANIZATIONS,
+    PROFILES,
+    Association,
+    AssociationState,
+    Connection,
+    ConnectionState,
+    Employer,
+    EmployerKind,
+    Grant,
+    GrantBasis,
+    Invitation,
+    InvitationState,
+    Organization,
+    ProviderProfile,
+    Role,
+    Side,
+    System,
+)
+from enrollkit.enrollment import (
+    APPLICATIONS,
+    REPORTABLE_CHANGES,
+    Address,
+    Application,
+    ApplicationContent,
+    ApplicationStatus,
+    ChangeKind,
+    DevelopmentRequest,
+    DocumentRef,
+    Form,
+    Kind,
+    MacDecision,
+    MediaType,
+    NppesAcknowledgement,
+    NppesMismatch,
+    Official,
+    OfficialRole,
+    PracticeLocation,
+    Practitioner,
+    Reassignment,
+    ReportableChange,
+    Revision,
+    Section,
+    SectionField,
+)
+from enrollkit.identity import (
+    ACCOUNTS,
+    Account,
+    AccountStatus,
+    FactorKind,
+    LockReason,
+    LoginChallenge,
+    MfaFactor,
+    Profile,
+    SecurityQuestion,
+)
+from enrollkit.npi import EIN, NPI, NPIType
+from enrollkit.signatures import (
+    SIGNATURE_SHEETS,
+    RequestStatus,
+    Signature,
+    SignatureMethod,
+    SignatureRequest,
+    SignatureSheet,
+    signer_slots,
+)
+from enrollkit.storage import Collection
+
+__all__ = [
+    "DOMAIN_STRATEGIES",
+    "accounts",
+    "applications",
+    "associations",
+    "connections",
+    "invitations",
+    "moments",
+    "npis",
+    "organizations",
+    "profiles",
+    "reportable_changes",
+    "signature_sheets",
+]
+
+# -- building blocks ---------------------------------------------------------------------
+
+#: Aware UTC moments between 2020 and 2040.
+moments: Final = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)
+)
+_dates: Final = st.dates(date(2000, 1, 1), date(2040, 1, 1))
+#: Valid NPIs (Type 1 and Type 2 prefixes), check digit included.
+npis: Final = st.from_regex(r"[12][0-9]{8}", fullmatch=True).map(
+    lambda base: NPI(base + str(NPI.check_digit_for(base)))
+)
+_eins = st.integers(0, 999_999_999).map(lambda n: EIN(f"{n:09d}"))
+_ids = st.from_regex(r"[a-z]{2,5}-[0-9a-f]{1,8}", fullmatch=True)
+_words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ABCÉô.,'&-", min_size=1, max_size=16).filter(
+    lambda s: any(c.isalpha() for c in s)
+)
+_emails = st.from_regex(r"[a-z][a-z0-9.]{0,8}@[a-z]{1,8}\.(org|com|io)", fullmatch=True)
+_phones = st.from_regex(r"\+1[0-9]{10}", fullmatch=True)
+_sha256s = st.integers(0, 2**256 - 1).map(lambda i: f"{i:064x}")
+_hashes = st.just("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA")
+
+
+def _maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.none() | strategy
+
+
+# -- identity ----------------------------------------------------------------------------
+
+
+@st.composite
+def accounts(draw: st.DrawFn) -> Account:
+    """I&A accounts in any lock status, with factors, questions and a pending challenge."""
+    created = draw(moments)
+    factors = tuple(
+        MfaFactor(
+            f"mfa-{n}",
+            kind,
+            draw(_emails if kind is FactorKind.EMAIL else _phones),
+            created,
+        )
+        for n, kind in enumerate(draw(st.lists(st.sampled_from(FactorKind), max_size=3)))
+    )
+    status = draw(st.sampled_from(AccountStatus))
+    locked = status is not AccountStatus.ACTIVE
+    challenge = None
+    with_challenge = draw(st.booleans())
+    if factors and with_challenge:
+        challenge = LoginChallenge(
+            factors[0].id, draw(_hashes), created, created + timedelta(minutes=10)
+        )
+    return Account(
+        draw(_ids),
+        draw(st.from_regex(r"[A-Za-z][A-Za-z0-9]{5,11}", fullmatch=True)),
+        Profile(
+            draw(_words), draw(_words), draw(_emails), tuple(draw(st.lists(_phones, max_size=2)))
+        ),
+        created,
+        draw(_hashes),
+        draw(moments),
+        tuple(
+            SecurityQuestion(q, draw(_hashes))
+            for q in draw(st.lists(_words, max_size=3, unique=True))
+        ),
+        factors,
+        password_history=tuple(draw(st.lists(_hashes, max_size=3))),
+        must_change_password=draw(st.booleans()),
+        status=status,
+        lock_reason=draw(st.sampled_from(LockReason)) if locked else None,
+        locked_at=draw(moments) if locked else None,
+        failed_logins=draw(st.integers(0, 3)),
+        failed_codes=draw(st.integers(0, 3)),
+        failed_answers=draw(st.integers(0, 3)),
+        challenge=challenge,
+    )
+
+
+# -- access ------------------------------------------------------------------------------
+
+#: Organizations with or without an NPI and an EIN (NPI-4).
+organizations: Final = st.builds(Organization, _ids, _words, npi=_maybe(npis), ein=_maybe(_eins))
+
+
+@st.composite
+def profiles(draw: st.DrawFn) -> ProviderProfile:
+    """Type 1 profiles (owned by an account) and Type 2 profiles (of an organization)."""
+    kind = draw(st.sampled_from(NPIType))
+    individual = kind is NPIType.INDIVIDUAL
+    return ProviderProfile(
+        draw(_ids),
+        draw(npis),
+        kind,
+        draw(_words),
+        owner_id=draw(_ids) if individual else None,
+        organization_id=None if individual else draw(_ids),
+    )
+
+
+_employers = st.builds(Employer, st.sampled_from(EmployerKind), _ids)
+_grants = st.builds(
+    Grant,
+    st.sampled_from(GrantBasis),
+    _maybe(_ids),
+    _maybe(st.sampled_from(Role)),
+    moments,
+    reference=_maybe(_ids),
+)
+
+#: Associations in every state, with or without grant evidence.
+associations: Final = st.builds(
+    Association,
+    _ids,
+    _ids,
+    _employers,
+    st.sampled_from(Role),
+    st.sampled_from(AssociationState),
+    requested_at=moments,
+    grant=_maybe(_grants),
+    decided_at=_maybe(moments),
+    decided_by=_maybe(_ids),
+)
+
+
+@st.composite
+def connections(draw: st.DrawFn) -> Connection:
+    """Connections in every state; pending ones land in the deadline index (CO-5)."""
+    requested = draw(st.frozensets(st.sampled_from(System), min_size=1))
+    return Connection(
+        draw(_ids),
+        surrogate_id=draw(_ids),
+        profile_id=draw(_ids),
+        requested_systems=requested,
+        approved_systems=draw(st.frozensets(st.sampled_from(sorted(requested, key=str)))),
+        initiator=draw(st.sampled_from(Side)),
+        requested_by=draw(_ids),
+        requested_at=draw(moments),
+        state=draw(st.sampled_from(ConnectionState)),
+        decided_at=draw(_maybe(moments)),
+        decided_by=draw(_maybe(_ids)),
+    )
+
+
+@st.composite
+def invitations(draw: st.DrawFn) -> Invitation:
+    """Staff invitations in every state (the PIN only as a hash, RO-7)."""
+    sent = draw(moments)
+    state = draw(st.sampled_from(InvitationState))
+    return Invitation(
+        draw(_ids),
+        draw(_employers),
+        draw(st.sampled_from(Role)),
+        name=draw(_words),
+        email=draw(_emails),
+        pin_hash=draw(_hashes),
+        invited_by=draw(_ids),
+        sent_at=sent,
+        expires_at=sent + timedelta(hours=72),
+        max_attempts=5,
+        state=state,
+        failed_attempts=draw(st.integers(0, 5)),
+        accepted_by=draw(_ids) if state is InvitationState.ACCEPTED else None,
+        association_id=draw(_ids) if state is InvitationState.ACCEPTED else None,
+        closed_at=None if state is InvitationState.SENT else draw(moments),
+    )
+
+
+# -- enrollment --------------------------------------------------------------------------
+
+_addresses = st.builds(
+    Address,
+    line1=_words,
+    city=_words,
+    state=st.sampled_from(["IL", "NY", "TX"]),
+    zip_code=st.from_regex(r"[0-9]{5}", fullmatch=True),
+    line2=_maybe(_words),
+)
+_contents = st.builds(
+    ApplicationContent,
+    legal_business_name=st.just("") | _words,
+    npi=_maybe(npis),
+    practitioner=_maybe(
+        st.builds(Practitioner, first_name=_words, last_name=_words, email=_maybe(_emails))
+    ),
+    mailing_address=_maybe(_addresses),
+    practice_locations=st.lists(
+        st.builds(PracticeLocation, name=_words, address=_addresses), max_size=2
+    ).map(tuple),
+    officials=st.lists(
+        st.builds(
+            Official,
+            name=_words,
+            role=st.sampled_from(OfficialRole),
+            email=_maybe(_emails),
+            account_id=_maybe(_ids),
+        ),
+        max_size=2,
+    ).map(tuple),
+    reassignment=_maybe(
+        st.builds(Reassignment, target_profile_id=_ids, effective_date=_maybe(_dates))
+    ),
+    effective_date=_maybe(_dates),
+    sections=st.lists(
+        st.builds(
+            Section,
+            name=_words,
+            fields=st.lists(st.builds(SectionField, _words, _words), max_size=2).map(tuple),
+        ),
+        max_size=2,
+    ).map(tuple),
+)
+_documents = st.builds(
+    DocumentRef,
+    id=_ids,
+    filename=_words,
+    media_type=st.sampled_from(MediaType),
+    size=st.integers(1, 10_000_000),
+    sha256=_sha256s,
+    uploaded_at=moments,
+    uploaded_by=_ids,
+)
+
+
+@st.composite
+def applications(draw: st.DrawFn) -> Application:
+    """Applications in any status, with revisions, development requests and decisions;
+    open development requests and approvals land in the ordered deadline indexes."""
+    created = draw(moments)
+    revisions = tuple(
+        Revision(
+            number=n + 1,
+            digest=draw(_sha256s),
+            frozen_at=draw(moments),
+            frozen_by=draw(_ids),
+            content=draw(_contents),
+            documents=tuple(draw(st.lists(_documents, max_size=1))),
+        )
+        for n in range(draw(st.integers(0, 2)))
+    )
+    return Application(
+        id=draw(_ids),
+        profile_id=draw(_ids),
+        form=draw(st.sampled_from(Form)),
+        kind=draw(st.sampled_from(Kind)),
+        created_by=draw(_ids),
+        created_at=created,
+        status_changed_at=draw(moments),
+        content=draw(_contents),
+        documents=tuple(draw(st.lists(_documents, max_size=2))),
+        status=draw(st.sampled_from(ApplicationStatus)),
+        revisions=revisions,
+        submitted_at=draw(_maybe(moments)),
+        development=draw(
+            _maybe(
+                st.builds(
+                    DevelopmentRequest,
+                    requested_at=moments,
+                    due_at=moments,
+                    reason=_words,
+                    responded_at=_maybe(moments),
+                )
+            )
+        ),
+        nppes_acknowledgement=draw(
+            _maybe(
+                st.builds(
+                    NppesAcknowledgement,
+                    by=_ids,
+                    at=moments,
+                    mismatches=st.lists(
+                        st.builds(NppesMismatch, _words, _words, _words), max_size=2
+                    ).map(tuple),
+                )
+            )
+        ),
+        decision=draw(
+            _maybe(
+                st.builds(
+                    MacDecision,
+                    approved=st.booleans(),
+                    decided_at=moments,
+                    ptan=_maybe(_ids),
+                    medicare_id=_maybe(_ids),
+                    effective_date=_maybe(_dates),
+                    reason=_maybe(_words),
+                )
+            )
+        ),
+    )
+
+
+#: Reportable changes, open or reported (EN-7).
+reportable_changes: Final = st.builds(
+    ReportableChange,
+    id=_ids,
+    profile_id=_ids,
+    form=st.sampled_from(Form),
+    change=st.sampled_from(ChangeKind),
+    occurred_on=_dates,
+    description=_words,
+    recorded_by=_ids,
+    recorded_at=moments,
+    reported_at=_maybe(moments),
+)
+
+# -- signatures --------------------------------------------------------------------------
+
+_slots = st.sampled_from(
+    [
+        slot
+        for form in Form
+        for kind in Kind
+        if not (kind is Kind.REASSIGNMENT and form.is_organizational)
+        for slot in signer_slots(form, kind, reassignment=False)
+    ]
+)
+_requests = st.builds(
+    SignatureRequest,
+    id=_ids,
+    slot=_slots,
+    revision=st.integers(1, 9),
+    digest=_sha256s,
+    opened_at=moments,
+    candidates=st.lists(_ids, max_size=3, unique=True).map(tuple),
+    status=st.sampled_from(RequestStatus),
+    closed_at=_maybe(moments),
+    decline_reason=_maybe(_words),
+)
+_signatures = st.builds(
+    Signature,
+    id=_ids,
+    request_id=_ids,
+    slot=st.sampled_from(["individual", "authorized_official"]),
+    signer_id=_ids,
+    role=st.sampled_from(Role),
+    record_role=_maybe(st.sampled_from(OfficialRole)),
+    method=st.sampled_from(SignatureMethod),
+    signed_at=moments,
+    revision=st.integers(1, 9),
+    digest=_sha256s,
+    statement_sha256=_maybe(_sha256s),
+    uploaded_by=_maybe(_ids),
+    superseded_at=_maybe(moments),
+)
+
+#: Signature sheets with open and closed requests and signatures (open requests'
+#: candidates land in the ``awaiting_signer`` index).
+signature_sheets: Final = st.builds(
+    SignatureSheet,
+    id=_ids,
+    requests=st.lists(_requests, max_size=3).map(tuple),
+    signatures=st.lists(_signatures, max_size=3).map(tuple),
+)
+
+# -- every collection --------------------------------------------------------------------
+
+
+#: Every collection enrollkit defines, with a strategy for its aggregates (the contract
+#: suite's default round-trip cases are built from this).
+DOMAIN_STRATEGIES: Final[tuple[tuple[Collection[Any], st.SearchStrategy[Any]], ...]] = (
+    (ACCOUNTS, accounts()),
+    (ORGANIZATIONS, organizations),
+    (PROFILES, profiles()),
+    (ASSOCIATIONS, associations),
+    (INVITATIONS, invitations()),
+    (CONNECTIONS, connections()),
+    (APPLICATIONS, applications()),
+    (REPORTABLE_CHANGES, reportable_changes),
+    (SIGNATURE_SHEETS, signature_sheets),
+)
