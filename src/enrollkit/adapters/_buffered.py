@@ -23,11 +23,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import attrs
 
+from enrollkit.adapters._lifecycle import UnitOfWorkLifecycle
 from enrollkit.audit import DomainEvent
 from enrollkit.errors import (
     ConflictError,
@@ -458,7 +458,7 @@ class BufferedRepository(Repository[A]):
         return result
 
 
-class BufferedUnitOfWork:
+class BufferedUnitOfWork(UnitOfWorkLifecycle):
     """A unit of work whose writes wait in memory until :meth:`commit` (ST-1)."""
 
     def __init__(self, backend: Backend) -> None:
@@ -493,30 +493,6 @@ class BufferedUnitOfWork:
         self._written = {}
         self._own_keys = {}
         self._keys_of = {}
-
-    def __enter__(self) -> Self:
-        if self._state != "new":
-            raise StorageError(
-                "storage.uow_reused", "A unit of work is used once; start a new one."
-            )
-        self._state = "open"
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._state == "open":
-            self.rollback()
-
-    def _check_open(self) -> None:
-        if self._state != "open":
-            raise StorageError(
-                "storage.uow_closed",
-                f"This unit of work is {self._state}; use it inside its 'with' block.",
-            )
 
     def repository(self, collection: Collection[A]) -> Repository[A]:
         """Return *collection*'s repository bound to this unit of work."""

@@ -14,11 +14,11 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Iterable, Sequence
-from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import attrs
 
+from enrollkit.adapters._lifecycle import UnitOfWorkLifecycle
 from enrollkit.audit import AuditEntry, ChainHead, ChainVerification, DomainEvent, chain
 from enrollkit.audit import verify_chain as _verify_chain
 from enrollkit.errors import ConflictError, NotFoundError, StorageError
@@ -424,7 +424,7 @@ def _check_type(collection: Collection[Any], obj: object) -> None:
         )
 
 
-class MemoryUnitOfWork:
+class MemoryUnitOfWork(UnitOfWorkLifecycle):
     """A unit of work over :class:`MemoryStorage`: buffered writes, applied at commit."""
 
     def __init__(self, storage: MemoryStorage) -> None:
@@ -432,30 +432,6 @@ class MemoryUnitOfWork:
         self._writes: dict[tuple[str, str], tuple[Collection[Any], Any, int | None]] = {}
         self._events: list[DomainEvent] = []
         self._state = "new"
-
-    def __enter__(self) -> Self:
-        if self._state != "new":
-            raise StorageError(
-                "storage.uow_reused", "A unit of work is used once; start a new one."
-            )
-        self._state = "open"
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._state == "open":
-            self.rollback()
-
-    def _check_open(self) -> None:
-        if self._state != "open":
-            raise StorageError(
-                "storage.uow_closed",
-                f"This unit of work is {self._state}; use it inside its 'with' block.",
-            )
 
     def repository(self, collection: Collection[A]) -> Repository[A]:
         """Return *collection*'s repository bound to this unit of work."""
