@@ -33,6 +33,10 @@ def _keys(index: Index[Any], obj: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(index.keys(obj)))
 
 
+#: Entries changed in one ordered index by one commit above which it is rebuilt once.
+_REBUILD_AT = 128
+
+
 class _IndexStore:
     """Committed entries of one index: key -> id or set of ids; sorted pairs when ordered."""
 
@@ -44,9 +48,11 @@ class _IndexStore:
 
     def change(self, removed: list[tuple[str, str]], added: list[tuple[str, str]]) -> None:
         """Remove then add (key, id) entries; large batches rebuild the ordered pairs once
-        (a commit expiring 30k deadlines must not shift a 1M-entry list 30k times)."""
+        (a commit expiring 30k deadlines must not shift a 1M-entry list 30k times; a
+        shift is a fast memory move, a rebuild a Python-speed pass: the break-even is
+        about a hundred entries whatever the index size)."""
         pairs = self.pairs
-        small = pairs is None or len(removed) + len(added) <= 32
+        small = pairs is None or len(removed) + len(added) <= _REBUILD_AT
         for key, obj_id in removed:
             self.remove(key, obj_id, ordered=small)
         for key, obj_id in added:
