@@ -15,7 +15,7 @@ from enrollkit.access import (
     ProviderProfile,
 )
 from enrollkit.serialization import canonical_json, from_data, to_data
-from tests.access import strategies as s
+from enrollkit.testing import strategies as s
 
 CASES: list[tuple[type[Any], st.SearchStrategy[Any]]] = [
     (Organization, s.organizations),
