@@ -12,39 +12,18 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from enrollkit.storage import Storage
 from tests.storage import workers
-from tests.storage.pg import drop_schemas, new_schema, require_dsn
 from tests.storage.workers import REQUESTS, Request, Spec, event, open_storage
 
 SPAWN = multiprocessing.get_context("spawn")
 #: The checkout's root: spawned children import ``tests.storage.workers`` from it.
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 90
 ACTIONS = ("approve", "reject", "withdraw")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def spec(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Spec]:
-    """Where the racing processes meet: an SQLite file or a fresh PostgreSQL schema."""
-    # A spawned child gets this process's sys.path; make sure it can import the tests
-    # package however pytest was started (``pytest`` does not put the checkout on it).
-    monkeypatch.syspath_prepend(str(ROOT))
-    if request.param == "sqlite":
-        yield ("sqlite", str(tmp_path / "race.db"))
-        return
-    dsn = require_dsn()
-    schema = new_schema()
-    yield ("postgres", dsn, schema)
-    drop_schemas(dsn, [schema])
 
 
 def _seed(spec: Spec) -> Storage:

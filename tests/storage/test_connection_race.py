@@ -13,8 +13,6 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -24,11 +22,9 @@ from enrollkit.access import CONNECTIONS, AccessService, Connection, ConnectionS
 from enrollkit.storage import Storage
 from enrollkit.testing.contract import T0
 from tests.storage import workers
-from tests.storage.pg import drop_schemas, new_schema, require_dsn
 from tests.storage.workers import CONNECTION_ACTORS, Spec, access_service, open_storage
 
 SPAWN = multiprocessing.get_context("spawn")
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
 RACERS = 6
 ACTIONS = ("approve", "reject", "withdraw")
@@ -38,21 +34,6 @@ WINNING_STATE = {
     "reject": ConnectionState.REJECTED,
     "withdraw": ConnectionState.WITHDRAWN,
 }
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def spec(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Spec]:
-    """Where the racing processes meet: an SQLite file or a fresh PostgreSQL schema."""
-    monkeypatch.syspath_prepend(str(ROOT))
-    if request.param == "sqlite":
-        yield ("sqlite", str(tmp_path / "connections.db"))
-        return
-    dsn = require_dsn()
-    schema = new_schema()
-    yield ("postgres", dsn, schema)
-    drop_schemas(dsn, [schema])
 
 
 @attrs.frozen
