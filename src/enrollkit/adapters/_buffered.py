@@ -27,7 +27,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 import attrs
 
-from enrollkit.adapters._lifecycle import UnitOfWorkLifecycle
+from enrollkit.adapters._common import UnitOfWorkLifecycle, merge_range
 from enrollkit.audit import DomainEvent
 from enrollkit.errors import (
     ConflictError,
@@ -438,24 +438,9 @@ class BufferedRepository(Repository[A]):
             if bound is not None and not self._readable(bound):
                 raise refuse_text(bound, f"{index.name} range bound")
         pairs = uow._backend.find_range(self._collection, declared, start, stop)
-        overlay = self._overlay()
-        if overlay:
-            written = {obj.id for obj in overlay}
-            pairs = [pair for pair in pairs if pair[1].id not in written]
-            for obj in overlay:
-                pairs.extend(
-                    (key, obj)
-                    for key in index_keys(declared, obj)
-                    if (start is None or key >= start) and (stop is None or key < stop)
-                )
-            pairs.sort(key=lambda pair: (pair[0], pair[1].id))
-        seen: set[str] = set()
-        result: list[A] = []
-        for _key, obj in pairs:
-            if obj.id not in seen:
-                seen.add(obj.id)
-                result.append(obj)
-        return result
+        return merge_range(
+            pairs, self._overlay(), lambda obj: index_keys(declared, obj), start, stop
+        )
 
 
 class BufferedUnitOfWork(UnitOfWorkLifecycle):

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
-from enrollkit.adapters._lifecycle import UnitOfWorkLifecycle
+from enrollkit.adapters._common import UnitOfWorkLifecycle, merge_range
 from enrollkit.audit import AuditEntry, ChainHead, ChainVerification, DomainEvent, chain
 from enrollkit.audit import verify_chain as _verify_chain
 from enrollkit.errors import ConflictError, NotFoundError, StorageError
@@ -392,24 +392,7 @@ class _MemoryRepository(Repository[A]):
         rows = storage._data[name]
         with storage._lock:
             pairs = [(key, rows[obj_id]) for key, obj_id in store.range(start, stop)]
-        overlay = self._overlay()
-        if overlay:
-            written = {obj.id for obj in overlay}
-            pairs = [pair for pair in pairs if pair[1].id not in written]
-            for obj in overlay:
-                pairs.extend(
-                    (key, obj)
-                    for key in _keys(index, obj)
-                    if (start is None or key >= start) and (stop is None or key < stop)
-                )
-            pairs.sort(key=lambda pair: (pair[0], pair[1].id))
-        seen: set[str] = set()
-        result: list[A] = []
-        for _key, obj in pairs:
-            if obj.id not in seen:
-                seen.add(obj.id)
-                result.append(obj)
-        return result
+        return merge_range(pairs, self._overlay(), lambda obj: _keys(index, obj), start, stop)
 
     def _unknown(self, index: Index[A]) -> StorageError:
         return StorageError(
