@@ -54,9 +54,12 @@ __all__ = [
     "Storage",
     "UnitOfWork",
     "compose_key",
+    "duplicate_error",
+    "missing_error",
     "require",
     "stale_version_error",
     "time_key",
+    "unique_error",
 ]
 
 
@@ -133,6 +136,36 @@ def stale_version_error(collection: str, obj_id: str, given: int, stored: int) -
         id=obj_id,
         given_version=given,
         stored_version=stored,
+    )
+
+
+def duplicate_error(collection: str, obj_id: str) -> ConflictError:
+    """The conflict every adapter raises for adding an id that exists."""
+    return ConflictError(
+        "storage.duplicate",
+        f"{collection} {obj_id!r} already exists; use save() to change it.",
+        collection=collection,
+        id=obj_id,
+    )
+
+
+def missing_error(collection: str, obj_id: str) -> NotFoundError:
+    """The error every adapter raises for saving an aggregate that was never added."""
+    return NotFoundError(
+        "storage.missing",
+        f"{collection} {obj_id!r} does not exist; use add() to create it.",
+        collection=collection,
+        id=obj_id,
+    )
+
+
+def unique_error(collection: str, index: str) -> ConflictError:
+    """The conflict for a second holder of a unique key (the key itself is not echoed)."""
+    return ConflictError(
+        "storage.unique",
+        f"Another {collection} record already has this {index}; choose another value.",
+        collection=collection,
+        index=index,
     )
 
 

@@ -30,14 +30,21 @@ import attrs
 from enrollkit.adapters._common import UnitOfWorkLifecycle, merge_range
 from enrollkit.audit import DomainEvent
 from enrollkit.errors import (
-    ConflictError,
     EnrollkitError,
-    NotFoundError,
     StorageError,
     ValidationError,
 )
 from enrollkit.serialization import from_data, to_data
-from enrollkit.storage import Aggregate, Collection, Index, Repository, stale_version_error
+from enrollkit.storage import (
+    Aggregate,
+    Collection,
+    Index,
+    Repository,
+    duplicate_error,
+    missing_error,
+    stale_version_error,
+    unique_error,
+)
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -219,36 +226,6 @@ def refuse_text(value: str, what: str) -> ValidationError:
         f"This storage cannot hold the {what} given (it contains a NUL character or an unpaired "
         "surrogate); remove those characters.",
         what=what,
-    )
-
-
-def duplicate_error(name: str, obj_id: str) -> ConflictError:
-    """The conflict for adding an id that exists."""
-    return ConflictError(
-        "storage.duplicate",
-        f"{name} {obj_id!r} already exists; use save() to change it.",
-        collection=name,
-        id=obj_id,
-    )
-
-
-def missing_error(name: str, obj_id: str) -> NotFoundError:
-    """The error for saving an aggregate that was never added."""
-    return NotFoundError(
-        "storage.missing",
-        f"{name} {obj_id!r} does not exist; use add() to create it.",
-        collection=name,
-        id=obj_id,
-    )
-
-
-def unique_error(name: str, index: str) -> ConflictError:
-    """The conflict for a second holder of a unique key (the key itself is not echoed)."""
-    return ConflictError(
-        "storage.unique",
-        f"Another {name} record already has this {index}; choose another value.",
-        collection=name,
-        index=index,
     )
 
 

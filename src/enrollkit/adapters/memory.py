@@ -21,8 +21,17 @@ import attrs
 from enrollkit.adapters._common import UnitOfWorkLifecycle, merge_range
 from enrollkit.audit import AuditEntry, ChainHead, ChainVerification, DomainEvent, chain
 from enrollkit.audit import verify_chain as _verify_chain
-from enrollkit.errors import ConflictError, NotFoundError, StorageError
-from enrollkit.storage import Aggregate, Collection, Index, Repository, stale_version_error
+from enrollkit.errors import StorageError
+from enrollkit.storage import (
+    Aggregate,
+    Collection,
+    Index,
+    Repository,
+    duplicate_error,
+    missing_error,
+    stale_version_error,
+    unique_error,
+)
 
 __all__ = ["MemoryAuditLog", "MemoryStorage", "MemoryUnitOfWork"]
 
@@ -211,9 +220,9 @@ class MemoryStorage:
                 stored_version = None if stored is None else stored.version
                 if stored_version != base:
                     if base is None:
-                        raise _duplicate(name, obj_id)
+                        raise duplicate_error(name, obj_id)
                     if stored_version is None:
-                        raise _missing(name, obj_id)
+                        raise missing_error(name, obj_id)
                     raise stale_version_error(name, obj_id, base, stored_version)
             self._check_unique_on_commit(writes)
             changes: dict[tuple[str, str], tuple[list[tuple[str, str]], list[tuple[str, str]]]]
@@ -251,37 +260,10 @@ class MemoryStorage:
                 for key in _keys(index, obj):
                     owner = claimed.setdefault((name, index.name, key), obj_id)
                     if owner != obj_id:
-                        raise _unique(name, index.name, key)
+                        raise unique_error(name, index.name)
                     for other in store.ids(key):
                         if other != obj_id and (name, other) not in writes:
-                            raise _unique(name, index.name, key)
-
-
-def _duplicate(name: str, obj_id: str) -> ConflictError:
-    return ConflictError(
-        "storage.duplicate",
-        f"{name} {obj_id!r} already exists; use save() to change it.",
-        collection=name,
-        id=obj_id,
-    )
-
-
-def _missing(name: str, obj_id: str) -> NotFoundError:
-    return NotFoundError(
-        "storage.missing",
-        f"{name} {obj_id!r} does not exist; use add() to create it.",
-        collection=name,
-        id=obj_id,
-    )
-
-
-def _unique(name: str, index: str, key: str) -> ConflictError:
-    return ConflictError(
-        "storage.unique",
-        f"Another {name} record already has this {index}; choose another value.",
-        collection=name,
-        index=index,
-    )
+                            raise unique_error(name, index.name)
 
 
 class _MemoryRepository(Repository[A]):
@@ -313,7 +295,7 @@ class _MemoryRepository(Repository[A]):
                 id=obj.id,
             )
         if self.get(obj.id) is not None:
-            raise _duplicate(name, obj.id)
+            raise duplicate_error(name, obj.id)
         stored = attrs.evolve(cast(Any, obj), version=1)
         self._check_unique(stored)
         uow._writes[(name, obj.id)] = (self._collection, stored, None)
@@ -330,7 +312,7 @@ class _MemoryRepository(Repository[A]):
             written[1] if written is not None else uow._storage._committed(self._collection, obj.id)
         )
         if current is None:
-            raise _missing(name, obj.id)
+            raise missing_error(name, obj.id)
         if current.version != obj.version:
             raise stale_version_error(name, obj.id, obj.version, current.version)
         stored = attrs.evolve(cast(Any, obj), version=obj.version + 1)
@@ -345,7 +327,7 @@ class _MemoryRepository(Repository[A]):
                 continue
             for key in _keys(index, obj):
                 if any(other.id != obj.id for other in self.find(index, key)):
-                    raise _unique(self._collection.name, index.name, key)
+                    raise unique_error(self._collection.name, index.name)
 
     def _overlay(self) -> list[Any]:
         name = self._collection.name

@@ -61,19 +61,23 @@ from enrollkit.adapters._buffered import (
     Writes,
     closed_error,
     decode,
-    duplicate_error,
     event_data_text,
     event_from_row,
     fingerprint,
     index_keys,
-    missing_error,
     planned_rows,
-    unique_error,
 )
 from enrollkit.audit import AuditEntry, ChainHead, ChainVerification, DomainEvent, chain
 from enrollkit.audit import verify_chain as _verify_chain
 from enrollkit.errors import StorageError, ValidationError
-from enrollkit.storage import Collection, Index, stale_version_error
+from enrollkit.storage import (
+    Collection,
+    Index,
+    duplicate_error,
+    missing_error,
+    stale_version_error,
+    unique_error,
+)
 
 __all__ = [
     "DEFAULT_DECODE_CACHE_SIZE",
