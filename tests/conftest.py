@@ -11,8 +11,10 @@ from hypothesis import HealthCheck, settings
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.clock import FixedClock
 from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
+from enrollkit.identity import AccountStates
 from enrollkit.notify import InMemoryNotifier
 from enrollkit.runtime import Runtime, SequentialIds
+from enrollkit.testing.actors import Actors
 
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -24,6 +26,9 @@ settings.load_profile(
 
 #: Where every test's clock starts.
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+#: The host secret key of the tests (AC-8: seals principals; AC-3: keys decoys).
+SECRET_KEY = b"enrollkit-tests-secret-key-32byte"
 
 
 @pytest.fixture
@@ -43,11 +48,19 @@ def runtime(clock: FixedClock, notifier: InMemoryNotifier) -> Runtime:
     """A runtime on in-memory storage with a cheap (test-only) hasher and readable ids."""
     return Runtime(
         storage=MemoryStorage(),
+        secret_key=SECRET_KEY,
+        accounts=AccountStates(),
         clock=clock,
         notifier=notifier,
         hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
         ids=SequentialIds(),
     )
+
+
+@pytest.fixture
+def actors(runtime: Runtime) -> Actors:
+    """Accounts under chosen ids and their (host-asserted) principals (AC-8)."""
+    return Actors(runtime)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -35,7 +35,41 @@ __all__ = [
     "SerializationError",
     "StorageError",
     "ValidationError",
+    "excerpt",
 ]
+
+#: How many characters of a caller's input an error message may echo (ER-1).
+EXCERPT_CHARS = 40
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """A short, printable rendering of untrusted input for a message (ER-1).
+
+    Text is shown quoted with non-printable characters and lone surrogates
+    escaped (so it can always be printed or encoded), and cut after *limit*
+    characters with the full length named; other values show only their type.
+
+    >>> excerpt("1234567890")
+    "'1234567890'"
+    >>> excerpt("9" * 2_000_000)
+    "'9999999999999999999999999999999999999999'… (2000000 characters)"
+    >>> print(excerpt("\\ud800x"), excerpt(None), excerpt(3))
+    '\\ud800x' None an int
+    """
+    if value is None:
+        return "None"
+    if not isinstance(value, str):
+        name = type(value).__name__
+        return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
+    head = value[:limit]
+    try:
+        head.encode("utf-8")
+        shown = repr(head) if head.isprintable() else ascii(head)
+    except UnicodeEncodeError:  # a lone surrogate: show it escaped
+        shown = ascii(head)
+    if len(value) > limit:
+        return f"{shown}… ({len(value)} characters)"
+    return shown
 
 
 class EnrollkitError(Exception):

@@ -11,8 +11,8 @@ enrollment is the one a signer's certificate sees.
 >>> from enrollkit import Enrollkit, FixedClock, SequentialIds
 >>> from enrollkit.adapters.memory import MemoryStorage
 >>> from enrollkit.hashing import Argon2Hasher, FAST_INSECURE_PARAMETERS
->>> kit = Enrollkit(storage=MemoryStorage(), ids=SequentialIds(),
-...                 clock=FixedClock(datetime(2026, 3, 2, tzinfo=timezone.utc)),
+>>> kit = Enrollkit(storage=MemoryStorage(), secret_key=b"0123456789abcdef" * 2,
+...                 ids=SequentialIds(), clock=FixedClock(datetime(2026, 3, 2, tzinfo=timezone.utc)),
 ...                 hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS))
 >>> kit.agenda(for_user="acct-000001")
 ()
@@ -23,10 +23,11 @@ True
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Annotated, Self
 
-from enrollkit.access import AccessService, AuthorizedOfficialVerifier
+from enrollkit.access import AccessService, AuthorizedOfficialVerifier, ProviderProofer
 from enrollkit.audit import ChainVerification
+from enrollkit.boundary import Limit, boundary
 from enrollkit.clock import Clock, SystemClock
 from enrollkit.enrollment import (
     Agenda,
@@ -41,8 +42,11 @@ from enrollkit.enrollment import (
 from enrollkit.errors import ValidationError
 from enrollkit.hashing import Argon2Hasher, SecretHasher
 from enrollkit.identity import (
+    IA_ACCOUNT_POLICY,
     IA_PASSWORD_POLICY,
     AccountContacts,
+    AccountPolicy,
+    AccountStates,
     IdentityService,
     PasswordPolicy,
     password_expiry_lookup,
@@ -58,28 +62,38 @@ __all__ = ["Enrollkit"]
 class Enrollkit:
     """Every enrollkit use case behind one object, on one runtime.
 
-    Only *storage* is required. The defaults are production-safe
-    (``SystemClock``, argon2id at OWASP's minimum, random ids) except the
-    notifier, the document store and the NPPES directory, whose in-memory
-    defaults suit tests and demos: a host passes its mailer, its document
-    store and its NPPES lookup.
+    *storage* and *secret_key* are required. The secret key (32+ random bytes,
+    e.g. ``secrets.token_bytes(32)``, kept in the host's configuration and the
+    same in every worker and across restarts) seals the principals use cases
+    act for (AC-8) and keys the decoys that keep account existence secret
+    (AC-3); changing it ends every login and every authenticator app. The
+    defaults are production-safe (``SystemClock``, argon2id at OWASP's
+    minimum, random ids) except the notifier, the document store, the NPPES
+    directory and the verification ports, whose in-memory defaults suit tests
+    and demos: a host passes its mailer, its document store, its NPPES lookup,
+    its help desk's AO verifier and its identity proofing.
     """
 
     def __init__(
         self,
         *,
         storage: Storage,
+        secret_key: bytes,
         clock: Clock | None = None,
         notifier: Notifier | None = None,
         hasher: SecretHasher | None = None,
         ids: IdGenerator | None = None,
         verifier: AuthorizedOfficialVerifier | None = None,
+        proofer: ProviderProofer | None = None,
         documents: DocumentStore | None = None,
         nppes: NppesDirectory | None = None,
         password_policy: PasswordPolicy = IA_PASSWORD_POLICY,
+        account_policy: AccountPolicy = IA_ACCOUNT_POLICY,
     ) -> None:
         self.runtime = Runtime(
             storage=storage,
+            secret_key=secret_key,
+            accounts=AccountStates(password_policy),
             clock=clock if clock is not None else SystemClock(),
             notifier=notifier if notifier is not None else InMemoryNotifier(),
             hasher=hasher if hasher is not None else Argon2Hasher(),
@@ -90,8 +104,12 @@ class Enrollkit:
         )
         self.nppes: NppesDirectory = nppes if nppes is not None else InMemoryNppesDirectory()
         contacts = AccountContacts()
-        self.identity = IdentityService(self.runtime, password_policy=password_policy)
-        self.access = AccessService(self.runtime, verifier=verifier)
+        self.identity = IdentityService(
+            self.runtime, password_policy=password_policy, account_policy=account_policy
+        )
+        self.access = AccessService(
+            self.runtime, verifier=verifier, proofer=proofer, nppes=self.nppes
+        )
         self.enrollment = EnrollmentService(
             self.runtime, documents=self.documents, nppes=self.nppes, contacts=contacts
         )
@@ -109,12 +127,13 @@ class Enrollkit:
     def __repr__(self) -> str:
         return f"Enrollkit(storage={self.runtime.storage!r}, clock={self.runtime.clock!r})"
 
+    @boundary
     def agenda(
         self,
         *,
-        for_user: str | None = None,
-        for_profile: str | None = None,
-        horizon_days: int = 120,
+        for_user: Annotated[str, Limit(chars=500)] | None = None,
+        for_profile: Annotated[str, Limit(chars=500)] | None = None,
+        horizon_days: Annotated[int, Limit(low=0, high=3660)] = 120,
     ) -> tuple[AgendaItem, ...]:
         """Everything due for a user or a provider profile, with days left, sorted (EN-9)."""
         if (for_user is None) == (for_profile is None):
@@ -127,6 +146,7 @@ class Enrollkit:
         assert for_profile is not None
         return self._agenda.for_profile(for_profile, horizon_days=horizon_days)
 
+    @boundary
     def verify_audit(self) -> ChainVerification:
         """Verify the storage's whole audit chain (AU-1)."""
         return self.runtime.storage.audit.verify()

@@ -8,9 +8,10 @@ rolled-back change never sends mail.
 
 >>> from enrollkit.adapters.memory import MemoryStorage
 >>> from enrollkit.clock import FixedClock
+>>> from enrollkit.identity import AccountStates
 >>> from datetime import datetime, timezone
->>> rt = Runtime(storage=MemoryStorage(), clock=FixedClock(datetime(2026, 1, 1, tzinfo=timezone.utc)),
-...              ids=SequentialIds())
+>>> rt = Runtime(storage=MemoryStorage(), secret_key=b"k" * 32, accounts=AccountStates(),
+...              clock=FixedClock(datetime(2026, 1, 1, tzinfo=timezone.utc)), ids=SequentialIds())
 >>> with rt.transaction() as tx:
 ...     tx.record("demo.happened", subject="x-1", actor=None, answer_count=1)
 ...     tx.commit()
@@ -20,26 +21,38 @@ demo.happened
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Final, Protocol, TypeVar
 
 import attrs
 
 from enrollkit.audit import DomainEvent
+from enrollkit.boundary import boundary
 from enrollkit.clock import Clock, SystemClock
-from enrollkit.errors import StorageError
+from enrollkit.errors import ConflictError, NotPermittedError, StorageError
 from enrollkit.hashing import Argon2Hasher, SecretHasher
 from enrollkit.notify import InMemoryNotifier, Notification, Notifier
+from enrollkit.principals import AccountGate, HostKey, Principal, PrincipalKind
 from enrollkit.storage import Aggregate, Collection, Repository, Storage, UnitOfWork
 
-__all__ = ["IdGenerator", "RandomIds", "Runtime", "SequentialIds", "Transaction"]
+__all__ = ["IdGenerator", "RandomIds", "Runtime", "SequentialIds", "Transaction", "use_case"]
 
 A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Storage conflicts a use case absorbs by running again on fresh data (ST-2): a
+#: concurrent change won, so the retry decides on what is now stored.
+RETRIED_CONFLICTS: Final = frozenset({"storage.stale", "storage.unique", "storage.duplicate"})
+#: How many times a use case runs before a conflict is reported.
+USE_CASE_ATTEMPTS: Final = 8
+_ACCOUNTS_ONLY: Final = frozenset({PrincipalKind.ACCOUNT})
 
 
 class IdGenerator(Protocol):
@@ -73,11 +86,23 @@ class SequentialIds:
             return f"{kind}-{next(self._counter):06d}"
 
 
+def _host_key(value: HostKey | bytes) -> HostKey:
+    return HostKey.of(value)
+
+
 @attrs.define(eq=False)
 class Runtime:
-    """The injected collaborators of every use case."""
+    """The injected collaborators of every use case.
+
+    ``secret_key`` (32+ random bytes, the same in every worker and across
+    restarts) seals principals and keys the AC-3 decoys; ``accounts`` answers
+    whether an account may act now (AC-8), and is
+    :class:`enrollkit.identity.AccountStates` unless a host brings its own.
+    """
 
     storage: Storage
+    secret_key: HostKey = attrs.field(converter=_host_key, repr=False)
+    accounts: AccountGate
     clock: Clock = attrs.field(factory=SystemClock)
     notifier: Notifier = attrs.field(factory=InMemoryNotifier)
     hasher: SecretHasher = attrs.field(factory=Argon2Hasher)
@@ -89,6 +114,19 @@ class Runtime:
         with self.storage.unit_of_work() as uow:
             tx = Transaction(self, uow, self.clock.now())
             yield tx
+
+    def retrying(self, use_case: Callable[[], T], *, attempts: int = USE_CASE_ATTEMPTS) -> T:
+        """Run *use_case* (one transaction); run it again when a concurrent change to
+        the same aggregates won at commit (ST-2), so the loser of a race gets the
+        domain's answer on what is now stored, never a storage conflict, unless the
+        conflict persists through every attempt."""
+        for _ in range(attempts - 1):
+            try:
+                return use_case()
+            except ConflictError as exc:
+                if exc.code not in RETRIED_CONFLICTS:
+                    raise
+        return use_case()
 
 
 class Transaction:
@@ -111,6 +149,58 @@ class Transaction:
         """A new aggregate id from the runtime's generator."""
         return self._runtime.ids.new_id(kind)
 
+    def act(
+        self,
+        actor: object,
+        *,
+        kinds: Iterable[PrincipalKind] = _ACCOUNTS_ONLY,
+        fresh_within: timedelta | None = None,
+        password_change: bool = False,
+    ) -> Principal:
+        """The principal this use case acts for, checked now (AC-8).
+
+        Refused: anything but a principal sealed by this installation, a kind the
+        use case does not take (an operator where an account must act, or the
+        reverse), an authentication older than *fresh_within* (step-up for
+        signing), and an account that is unknown, locked, disabled, or whose
+        password expired or changed since (ask :attr:`Runtime.accounts`).
+        """
+        principal = self._runtime.secret_key.check(actor)
+        allowed = frozenset(kinds)
+        if principal.kind not in allowed:
+            wanted = " or ".join(sorted(k.value.replace("_", " ") for k in allowed))
+            raise NotPermittedError(
+                "principal.kind",
+                f"Only {'an ' if wanted[0] in 'aeiou' else 'a '}{wanted} principal may do this; "
+                f"this one is a {principal.kind.value.replace('_', ' ')} (AC-8).",
+                kind=principal.kind.value,
+                allowed=sorted(k.value for k in allowed),
+            )
+        age = self.now - principal.authenticated_at
+        if age < timedelta(minutes=-5):
+            raise NotPermittedError(
+                "principal.from_the_future",
+                "This principal says it was authenticated in the future; check the clocks "
+                "and log in again (AC-8).",
+            )
+        if fresh_within is not None and age > fresh_within:
+            minutes = int(fresh_within.total_seconds() // 60)
+            raise NotPermittedError(
+                "principal.stale",
+                f"This needs a login within the last {minutes} minutes; log in again "
+                "(password and code) to confirm it is you (AC-8).",
+                authenticated_at=principal.authenticated_at.isoformat(),
+                fresh_within_minutes=minutes,
+            )
+        if principal.kind is PrincipalKind.ACCOUNT:
+            self._runtime.accounts.require_usable(self, principal, password_change=password_change)
+        return principal
+
+    def account_is_known(self, account_id: str) -> bool:
+        """Whether *account_id* names an account that is not disabled (AC-8): read-only
+        questions such as access decisions never match a missing one."""
+        return self._runtime.accounts.is_known(self, account_id)
+
     def record(self, name: str, /, *, subject: str, actor: str | None, **data: Any) -> None:
         """Record a domain event at this transaction's time (AU-1)."""
         self._uow.record(DomainEvent(name, subject=subject, actor=actor, at=self.now, data=data))
@@ -128,3 +218,20 @@ class Transaction:
         for notification in self._notifications:
             self._runtime.notifier.send(notification)
         self._notifications.clear()
+
+
+class _HasRuntime(Protocol):
+    runtime: Runtime
+
+
+def use_case(fn: F) -> F:
+    """A service method that is one use case: its arguments are checked at the boundary
+    (ER-1), and it runs again when a concurrent change won at commit (ST-2), so the
+    loser of a race gets the domain's answer (:meth:`Runtime.retrying`). The method
+    opens its own transaction; its notifications go out only after the commit."""
+
+    @functools.wraps(fn)
+    def run(self: _HasRuntime, *args: Any, **kwargs: Any) -> Any:
+        return self.runtime.retrying(lambda: fn(self, *args, **kwargs))
+
+    return boundary(run)  # type: ignore[return-value]

@@ -55,6 +55,7 @@ __all__ = [
     "UnitOfWork",
     "compose_key",
     "duplicate_error",
+    "guard",
     "missing_error",
     "require",
     "stale_version_error",
@@ -206,6 +207,20 @@ def require(repository: Repository[A], obj_id: str, *, what: str) -> A:
             id=obj_id,
         )
     return obj
+
+
+def guard(repository: Repository[A], obj: A) -> A:
+    """Save *obj* unchanged, so its version moves (ST-2): two units of work that guard
+    the same aggregate cannot both commit, whatever else they change.
+
+    An invariant that spans aggregates (RO-5: an organization keeps one active
+    AO, counted over its associations) is kept at commit by guarding the aggregate
+    that owns it *before* reading the facts it counts: of two racing units, the
+    second to commit is refused as stale, and on its retry it counts what the
+    first one committed. Every adapter that keeps ST-2 supports it; nothing else
+    is needed of storage.
+    """
+    return repository.save(obj)
 
 
 class UnitOfWork(Protocol):

@@ -20,6 +20,7 @@ from enrollkit.errors import (
     ValidationError,
 )
 from enrollkit.runtime import Runtime
+from enrollkit.testing.actors import Actors
 from tests.access.conftest import World
 
 
@@ -31,7 +32,7 @@ class TestRegisterWithEmployer:
     def test_ro_6_request_is_pending_until_approved(self, world: World) -> None:
         """RO-6: a role request waits; it grants nothing while pending."""
         pending = world.service.request_association(
-            user_id="sam", employer=org(world), role=Role.STAFF_END_USER
+            actor=world.actor("sam"), employer=org(world), role=Role.STAFF_END_USER
         )
         assert pending.state is AssociationState.PENDING
         assert not world.service.decide(
@@ -54,83 +55,97 @@ class TestRegisterWithEmployer:
         """RO-4: an AM cannot grant the AM role; the refusal names an AO as the fixer."""
         world.join("mia", world.clinic_id, Role.ACCESS_MANAGER, by="ana")
         pending = world.service.request_association(
-            user_id="max", employer=org(world), role=Role.ACCESS_MANAGER
+            actor=world.actor("max"), employer=org(world), role=Role.ACCESS_MANAGER
         )
         with pytest.raises(NotPermittedError) as info:
-            world.service.approve_association(actor_id="mia", association_id=pending.id)
+            world.service.approve_association(actor=world.actor("mia"), association_id=pending.id)
         assert info.value.code == "access.cannot_grant_role"
         assert [f["role"] for f in info.value.fields["fixers"]] == ["AO"]
 
     def test_ro_4_an_seu_approves_nothing(self, world: World) -> None:
         """RO-4: a Staff End User cannot approve even another SEU."""
         pending = world.service.request_association(
-            user_id="sam", employer=org(world, "acme"), role=Role.STAFF_END_USER
+            actor=world.actor("sam"), employer=org(world, "acme"), role=Role.STAFF_END_USER
         )
         with pytest.raises(NotPermittedError) as info:
-            world.service.approve_association(actor_id="cred", association_id=pending.id)
+            world.service.approve_association(actor=world.actor("cred"), association_id=pending.id)
         assert info.value.code == "access.role_not_permitted"
 
-    def test_ro_3_nobody_approves_an_ao_only_the_verifier(self, runtime: Runtime) -> None:
+    def test_ro_3_nobody_approves_an_ao_only_the_verifier(
+        self, runtime: Runtime, actors: Actors
+    ) -> None:
         """RO-3: an AO request stays pending until the verifier says yes; no user approves it."""
         verifier = InMemoryVerifier()
         service = AccessService(runtime, verifier=verifier)
-        reg = service.register_organization(actor_id="ana", legal_name="Ruiz Clinic PLLC")
+        reg = service.register_organization(actor=actors("ana"), legal_name="Ruiz Clinic PLLC")
         assert reg.association.state is AssociationState.PENDING
         verifier.approve(reg.organization.id, "ana", reference="HD-1")
         with pytest.raises(NotPermittedError) as info:
-            service.approve_association(actor_id="ana", association_id=reg.association.id)
+            service.approve_association(actor=actors("ana"), association_id=reg.association.id)
         assert info.value.code == "access.role_needs_verification"
         assert info.value.fields["fixers"][0]["verifier"] is True
-        verified = service.verify_authorized_official(association_id=reg.association.id)
+        verified = service.verify_authorized_official(
+            actor=actors("ana"), association_id=reg.association.id
+        )
         assert verified.state is AssociationState.ACTIVE
         assert verified.grant is not None and verified.grant.basis is GrantBasis.VERIFIER
         assert verified.grant.reference == "HD-1"
 
-    def test_ro_3_verifier_rejection(self, runtime: Runtime) -> None:
-        """RO-3: a verifier's no rejects the AO request."""
+    def test_ro_3_verifier_rejection(self, runtime: Runtime, actors: Actors) -> None:
+        """RO-3: a verifier's no rejects the AO request; the help desk may ask again too."""
         verifier = InMemoryVerifier()
         service = AccessService(runtime, verifier=verifier)
-        reg = service.register_organization(actor_id="eve", legal_name="Shady LLC")
+        reg = service.register_organization(actor=actors("eve"), legal_name="Shady LLC")
         verifier.reject(reg.organization.id, "eve", reason="not on the IRS record")
-        rejected = service.verify_authorized_official(association_id=reg.association.id)
+        with pytest.raises(NotPermittedError):  # only the requester or the help desk asks
+            service.verify_authorized_official(
+                actor=actors("mallory"), association_id=reg.association.id
+            )
+        rejected = service.verify_authorized_official(
+            actor=actors.help_desk(), association_id=reg.association.id
+        )
         assert rejected.state is AssociationState.REJECTED
 
     def test_ro_6_one_live_association_per_employer(self, world: World) -> None:
         """RO-6: a second request while one is pending or active is a conflict."""
         with pytest.raises(ConflictError) as info:
             world.service.request_association(
-                user_id="cred", employer=org(world, "acme"), role=Role.ACCESS_MANAGER
+                actor=world.actor("cred"), employer=org(world, "acme"), role=Role.ACCESS_MANAGER
             )
         assert info.value.code == "association.exists"
 
     def test_ro_6_reject_a_request(self, world: World) -> None:
         """RO-6: an eligible approver may reject; the association is then terminal."""
         pending = world.service.request_association(
-            user_id="sam", employer=org(world), role=Role.STAFF_END_USER
+            actor=world.actor("sam"), employer=org(world), role=Role.STAFF_END_USER
         )
-        rejected = world.service.reject_association(actor_id="ana", association_id=pending.id)
+        rejected = world.service.reject_association(
+            actor=world.actor("ana"), association_id=pending.id
+        )
         assert rejected.state is AssociationState.REJECTED
         with pytest.raises(InvalidTransitionError):
-            world.service.approve_association(actor_id="ana", association_id=pending.id)
+            world.service.approve_association(actor=world.actor("ana"), association_id=pending.id)
 
     def test_ro_7_ip_approves_own_staff(self, world: World) -> None:
         """RO-3/RO-7: an IP takes staff on their own Type 1 profile; only as SEU."""
         employer = Employer.individual_provider(world.p_individual)
         pending = world.service.request_association(
-            user_id="sam", employer=employer, role=Role.STAFF_END_USER
+            actor=world.actor("sam"), employer=employer, role=Role.STAFF_END_USER
         )
-        approved = world.service.approve_association(actor_id="ana", association_id=pending.id)
+        approved = world.service.approve_association(
+            actor=world.actor("ana"), association_id=pending.id
+        )
         assert approved.grant is not None and approved.grant.by_role is Role.INDIVIDUAL_PROVIDER
         assert world.service.decide(
             user_id="sam", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
         ).allowed
         with pytest.raises(ValidationError):
             world.service.request_association(
-                user_id="max", employer=employer, role=Role.ACCESS_MANAGER
+                actor=world.actor("max"), employer=employer, role=Role.ACCESS_MANAGER
             )
         with pytest.raises(ValidationError):
             world.service.request_association(
-                user_id="ana", employer=employer, role=Role.STAFF_END_USER
+                actor=world.actor("ana"), employer=employer, role=Role.STAFF_END_USER
             )
 
 
@@ -141,10 +156,10 @@ class TestModifyCancelEnd:
         sam = world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
         with pytest.raises(NotPermittedError):
             world.service.modify_role(
-                actor_id="mia", association_id=sam.id, role=Role.ACCESS_MANAGER
+                actor=world.actor("mia"), association_id=sam.id, role=Role.ACCESS_MANAGER
             )
         promoted = world.service.modify_role(
-            actor_id="ana", association_id=sam.id, role=Role.ACCESS_MANAGER
+            actor=world.actor("ana"), association_id=sam.id, role=Role.ACCESS_MANAGER
         )
         assert promoted.role is Role.ACCESS_MANAGER
         assert promoted.grant is not None and promoted.grant.by == "ana"
@@ -157,59 +172,73 @@ class TestModifyCancelEnd:
         verifier.default = verifier.default.PENDING
         with pytest.raises(NotPermittedError) as info:
             world.service.modify_role(
-                actor_id="ana", association_id=sam.id, role=Role.AUTHORIZED_OFFICIAL
+                actor=world.actor("ana"), association_id=sam.id, role=Role.AUTHORIZED_OFFICIAL
             )
         assert info.value.code == "access.role_needs_verification"
         verifier.approve(world.clinic_id, "sam")
         promoted = world.service.modify_role(
-            actor_id="ana", association_id=sam.id, role=Role.AUTHORIZED_OFFICIAL
+            actor=world.actor("ana"), association_id=sam.id, role=Role.AUTHORIZED_OFFICIAL
         )
         assert promoted.grant is not None and promoted.grant.basis is GrantBasis.VERIFIER
 
     def test_ro_6_user_cancels_own_association(self, world: World) -> None:
         """RO-6: the user leaves; only the user can cancel."""
         with pytest.raises(NotPermittedError):
-            world.service.cancel_association(user_id="carla", association_id=world.cred_seu.id)
-        left = world.service.cancel_association(user_id="cred", association_id=world.cred_seu.id)
+            world.service.cancel_association(
+                actor=world.actor("carla"), association_id=world.cred_seu.id
+            )
+        left = world.service.cancel_association(
+            actor=world.actor("cred"), association_id=world.cred_seu.id
+        )
         assert left.state is AssociationState.CANCELLED
 
     def test_ro_6_am_ends_staff_but_not_an_ao(self, world: World) -> None:
         """RO-6/RO-4: an AM disassociates staff; ending an AO needs an AO."""
         world.join("mia", world.acme_id, Role.ACCESS_MANAGER, by="carla")
         with pytest.raises(NotPermittedError) as info:
-            world.service.end_association(actor_id="mia", association_id=world.carla_ao.id)
+            world.service.end_association(
+                actor=world.actor("mia"), association_id=world.carla_ao.id
+            )
         assert info.value.code == "access.cannot_manage_association"
-        ended = world.service.end_association(actor_id="mia", association_id=world.cred_seu.id)
+        ended = world.service.end_association(
+            actor=world.actor("mia"), association_id=world.cred_seu.id
+        )
         assert ended.state is AssociationState.ENDED
 
     def test_ro_5_last_ao_cannot_leave_or_be_removed(self, world: World) -> None:
         """RO-5: the last active AO can neither cancel, be ended, nor be demoted."""
         with pytest.raises(InvalidTransitionError) as info:
-            world.service.cancel_association(user_id="carla", association_id=world.carla_ao.id)
+            world.service.cancel_association(
+                actor=world.actor("carla"), association_id=world.carla_ao.id
+            )
         assert info.value.code == "association.last_authorized_official"
 
     def test_ro_5_a_second_ao_lets_the_first_leave(self, world: World) -> None:
         """RO-5: with two AOs, one may go; the other then stays."""
         second = world.service.request_association(
-            user_id="dan", employer=org(world, "acme"), role=Role.AUTHORIZED_OFFICIAL
+            actor=world.actor("dan"), employer=org(world, "acme"), role=Role.AUTHORIZED_OFFICIAL
         )
         assert second.state is AssociationState.ACTIVE
         with pytest.raises(NotPermittedError):
-            world.service.end_association(actor_id="carla", association_id=world.carla_ao.id)
-        ended = world.service.end_association(actor_id="dan", association_id=world.carla_ao.id)
+            world.service.end_association(
+                actor=world.actor("carla"), association_id=world.carla_ao.id
+            )
+        ended = world.service.end_association(
+            actor=world.actor("dan"), association_id=world.carla_ao.id
+        )
         assert ended.state is AssociationState.ENDED
         with pytest.raises(InvalidTransitionError):
-            world.service.cancel_association(user_id="dan", association_id=second.id)
+            world.service.cancel_association(actor=world.actor("dan"), association_id=second.id)
         with pytest.raises(NotPermittedError):  # nobody changes their own role
             world.service.modify_role(
-                actor_id="dan", association_id=second.id, role=Role.ACCESS_MANAGER
+                actor=world.actor("dan"), association_id=second.id, role=Role.ACCESS_MANAGER
             )
 
     def test_au_1_every_change_is_an_event(self, world: World, runtime: Runtime) -> None:
         """AU-1: requests, approvals and endings are all in the audit log."""
         names = [e.event.name for e in runtime.storage.audit.for_subject(world.cred_seu.id)]
         assert names == ["association.requested", "association.approved"]
-        world.service.end_association(actor_id="carla", association_id=world.cred_seu.id)
+        world.service.end_association(actor=world.actor("carla"), association_id=world.cred_seu.id)
         names = [e.event.name for e in runtime.storage.audit.for_subject(world.cred_seu.id)]
         assert names[-1] == "association.ended"
         assert runtime.storage.audit.verify().ok

@@ -30,7 +30,7 @@ from tests.access.conftest import World
 
 def request(world: World, profile_id: str, *systems: System) -> Connection:
     return world.service.request_connection(
-        actor_id="carla",
+        actor=world.actor("carla"),
         surrogate_id=world.acme_id,
         profile_id=profile_id,
         systems=systems or (System.PECOS,),
@@ -42,29 +42,33 @@ class TestRequestAndApprove:
         """CO-3/CO-4: the usual way: Acme requests, the IP approves her own profile."""
         pending = request(world, world.p_individual, System.PECOS, System.NPPES)
         assert (pending.initiator, pending.state) == (Side.SURROGATE, ConnectionState.PENDING)
-        approved = world.service.approve_connection(actor_id="ana", connection_id=pending.id)
+        approved = world.service.approve_connection(
+            actor=world.actor("ana"), connection_id=pending.id
+        )
         assert approved.state is ConnectionState.APPROVED
         assert approved.approved_systems == {System.PECOS, System.NPPES}
 
     def test_co_3_provider_adds_and_surrogate_approves(self, world: World) -> None:
         """CO-3: the provider side adds Acme; Acme's AO approves, the provider cannot."""
         added = world.service.add_surrogate(
-            actor_id="ana",
+            actor=world.actor("ana"),
             profile_id=world.p_clinic,
             surrogate_id=world.acme_id,
             systems=[System.EHR],
         )
         assert added.initiator is Side.PROVIDER
         with pytest.raises(NotPermittedError):
-            world.service.approve_connection(actor_id="ana", connection_id=added.id)
-        approved = world.service.approve_connection(actor_id="carla", connection_id=added.id)
+            world.service.approve_connection(actor=world.actor("ana"), connection_id=added.id)
+        approved = world.service.approve_connection(
+            actor=world.actor("carla"), connection_id=added.id
+        )
         assert approved.state is ConnectionState.APPROVED
 
     def test_co_4_approver_may_approve_a_subset(self, world: World) -> None:
         """CO-4: approving PECOS of a PECOS+NPPES request leaves NPPES uncovered."""
         pending = request(world, world.p_individual, System.PECOS, System.NPPES)
         approved = world.service.approve_connection(
-            actor_id="ana", connection_id=pending.id, systems=[System.PECOS]
+            actor=world.actor("ana"), connection_id=pending.id, systems=[System.PECOS]
         )
         assert approved.approved_systems == {System.PECOS}
         assert not world.service.decide(
@@ -80,7 +84,7 @@ class TestRequestAndApprove:
         for systems in ([System.EHR], []):
             with pytest.raises(ValidationError) as info:
                 world.service.approve_connection(
-                    actor_id="ana", connection_id=pending.id, systems=systems
+                    actor=world.actor("ana"), connection_id=pending.id, systems=systems
                 )
             assert info.value.code == "connection.approve_subset"
 
@@ -88,7 +92,10 @@ class TestRequestAndApprove:
         """CO-2: a request with no system is refused."""
         with pytest.raises(ValidationError) as info:
             world.service.request_connection(
-                actor_id="carla", surrogate_id=world.acme_id, profile_id=world.p_clinic, systems=[]
+                actor=world.actor("carla"),
+                surrogate_id=world.acme_id,
+                profile_id=world.p_clinic,
+                systems=[],
             )
         assert info.value.code == "connection.no_systems"
 
@@ -98,10 +105,10 @@ class TestRequestAndApprove:
         pending = request(world, world.p_clinic)
         for user in ("sam", "cred"):
             with pytest.raises(NotPermittedError):
-                world.service.approve_connection(actor_id=user, connection_id=pending.id)
+                world.service.approve_connection(actor=world.actor(user), connection_id=pending.id)
         with pytest.raises(NotPermittedError):
             world.service.request_connection(
-                actor_id="cred",
+                actor=world.actor("cred"),
                 surrogate_id=world.acme_id,
                 profile_id=world.p_individual,
                 systems=[System.PECOS],
@@ -124,12 +131,12 @@ class TestRequestAndApprove:
         with pytest.raises(ConflictError) as info:
             request(world, world.p_clinic, System.NPPES)
         assert info.value.code == "connection.pending_exists"
-        world.service.approve_connection(actor_id="ana", connection_id=pending.id)
+        world.service.approve_connection(actor=world.actor("ana"), connection_id=pending.id)
         with pytest.raises(ConflictError) as info:
             request(world, world.p_clinic)
         assert info.value.code == "connection.already_covered"
         extra = request(world, world.p_clinic, System.NPPES)
-        world.service.approve_connection(actor_id="ana", connection_id=extra.id)
+        world.service.approve_connection(actor=world.actor("ana"), connection_id=extra.id)
         assert world.service.decide(
             user_id="cred",
             action=Action.ACT_ON_BEHALF,
@@ -157,7 +164,7 @@ class TestExpiry:
         pending = request(world, world.p_clinic)
         clock.advance(days=31)
         with pytest.raises(ExpiredError) as info:
-            world.service.approve_connection(actor_id="ana", connection_id=pending.id)
+            world.service.approve_connection(actor=world.actor("ana"), connection_id=pending.id)
         assert info.value.code == "connection.expired"
 
     def test_co_5_expired_request_does_not_block_a_new_one(
@@ -192,19 +199,23 @@ class TestLifecycle:
         """CO-6: the initiating side withdraws; the other side cannot."""
         pending = request(world, world.p_clinic)
         with pytest.raises(NotPermittedError):
-            world.service.withdraw_connection(actor_id="ana", connection_id=pending.id)
-        withdrawn = world.service.withdraw_connection(actor_id="carla", connection_id=pending.id)
+            world.service.withdraw_connection(actor=world.actor("ana"), connection_id=pending.id)
+        withdrawn = world.service.withdraw_connection(
+            actor=world.actor("carla"), connection_id=pending.id
+        )
         assert withdrawn.state is ConnectionState.WITHDRAWN
 
     def test_co_6_either_side_removes_approved(self, world: World) -> None:
         """CO-6: the provider or the surrogate ends an approved connection."""
         first = world.connect(world.p_individual)
-        removed = world.service.remove_connection(actor_id="carla", connection_id=first.id)
+        removed = world.service.remove_connection(
+            actor=world.actor("carla"), connection_id=first.id
+        )
         assert removed.state is ConnectionState.REMOVED
         second = world.connect(world.p_clinic)
-        assert world.service.remove_connection(actor_id="ana", connection_id=second.id).state is (
-            ConnectionState.REMOVED
-        )
+        assert world.service.remove_connection(
+            actor=world.actor("ana"), connection_id=second.id
+        ).state is (ConnectionState.REMOVED)
         assert not world.service.decide(
             user_id="cred", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
         ).allowed
@@ -212,20 +223,20 @@ class TestLifecycle:
     def test_co_6_terminal_states_never_change(self, world: World, clock: FixedClock) -> None:
         """CO-6: nothing moves a rejected, expired, withdrawn or removed connection."""
         rejected = world.service.reject_connection(
-            actor_id="ana", connection_id=request(world, world.p_clinic).id
+            actor=world.actor("ana"), connection_id=request(world, world.p_clinic).id
         )
         for call in (world.service.approve_connection, world.service.reject_connection):
             with pytest.raises(InvalidTransitionError):
-                call(actor_id="ana", connection_id=rejected.id)
+                call(actor=world.actor("ana"), connection_id=rejected.id)
         for call in (world.service.withdraw_connection, world.service.remove_connection):
             with pytest.raises(InvalidTransitionError):
-                call(actor_id="carla", connection_id=rejected.id)
+                call(actor=world.actor("carla"), connection_id=rejected.id)
         expired = request(world, world.p_clinic)
         clock.advance(days=30)
         with pytest.raises(ExpiredError):
-            world.service.approve_connection(actor_id="ana", connection_id=expired.id)
+            world.service.approve_connection(actor=world.actor("ana"), connection_id=expired.id)
         with pytest.raises(ExpiredError):
-            world.service.withdraw_connection(actor_id="carla", connection_id=expired.id)
+            world.service.withdraw_connection(actor=world.actor("carla"), connection_id=expired.id)
         assert world.service.connection_state(expired.id) is ConnectionState.EXPIRED
 
     def test_co_6_transition_table_and_diagram(self) -> None:

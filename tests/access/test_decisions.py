@@ -109,7 +109,9 @@ class TestGrantPaths:
     def test_roles_held_lists_active_roles_only(self, world: World, runtime: Runtime) -> None:
         """roles_held answers from the user's active association with the organization."""
         world.service.request_association(
-            user_id="pat", employer=Employer.organization(world.clinic_id), role=Role.ACCESS_MANAGER
+            actor=world.actor("pat"),
+            employer=Employer.organization(world.clinic_id),
+            role=Role.ACCESS_MANAGER,
         )
         with runtime.transaction() as tx:
             assert roles_held(tx, user_id="cred", organization_id=world.acme_id) == {
@@ -148,7 +150,7 @@ class TestDenialsExplainThemselves:
     def test_co_8_pending_connection_names_approver_side(self, world: World) -> None:
         """CO-8: a pending request says who approves it and until when."""
         conn = world.service.request_connection(
-            actor_id="carla",
+            actor=world.actor("carla"),
             surrogate_id=world.acme_id,
             profile_id=world.p_clinic,
             systems=[System.PECOS],
@@ -166,7 +168,7 @@ class TestDenialsExplainThemselves:
     def test_co_8_expired_connection_is_explained(self, world: World, clock: FixedClock) -> None:
         """CO-5 + CO-8: an auto-rejected request says so, with its date, and who can redo it."""
         world.service.request_connection(
-            actor_id="carla",
+            actor=world.actor("carla"),
             surrogate_id=world.acme_id,
             profile_id=world.p_clinic,
             systems=[System.PECOS],
@@ -184,7 +186,7 @@ class TestDenialsExplainThemselves:
         """A user whose own association with the surrogate is pending is told so."""
         world.connect(world.p_individual, System.PECOS)
         world.service.request_association(
-            user_id="newbie",
+            actor=world.actor("newbie"),
             employer=Employer.organization(world.acme_id),
             role=Role.STAFF_END_USER,
         )
@@ -213,7 +215,7 @@ class TestDenialsExplainThemselves:
         world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
         world.connect(world.p_individual, System.PECOS)
         world.service.request_connection(
-            actor_id="carla",
+            actor=world.actor("carla"),
             surrogate_id=world.acme_id,
             profile_id=world.p_clinic,
             systems=[System.NPPES],

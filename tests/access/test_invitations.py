@@ -36,7 +36,7 @@ def invite(
 ) -> tuple[Invitation, str]:
     """*by* invites someone to Ruiz Clinic; returns the invitation and the PIN from the mail."""
     invitation = world.service.invite(
-        actor_id=by,
+        actor=world.actor(by),
         employer=Employer.organization(world.clinic_id),
         name="Sam Staff",
         email=email,
@@ -79,7 +79,10 @@ class TestAccept:
         """RO-7: matching e-mail (case-insensitive) + PIN: the association is active at once."""
         invitation, pin = invite(world)
         association = world.service.accept_invitation(
-            user_id="sam", invitation_id=invitation.id, email=EMAIL.upper(), pin=pin.lower()
+            actor=world.actor("sam"),
+            invitation_id=invitation.id,
+            email=EMAIL.upper(),
+            pin=pin.lower(),
         )
         assert association.state is AssociationState.ACTIVE
         assert association.grant is not None
@@ -96,11 +99,11 @@ class TestAccept:
         """RO-7: a used invitation refuses its PIN a second time."""
         invitation, pin = invite(world)
         world.service.accept_invitation(
-            user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+            actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=pin
         )
         with pytest.raises(InvalidTransitionError) as info:
             world.service.accept_invitation(
-                user_id="max", invitation_id=invitation.id, email=EMAIL, pin=pin
+                actor=world.actor("max"), invitation_id=invitation.id, email=EMAIL, pin=pin
             )
         assert info.value.code == "invitation.used"
 
@@ -111,7 +114,7 @@ class TestAccept:
         invitation, pin = invite(world)
         clock.advance(hours=71, minutes=59, seconds=59)
         accepted = world.service.accept_invitation(
-            user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+            actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=pin
         )
         assert accepted.is_active
 
@@ -122,7 +125,7 @@ class TestAccept:
         assert invitation.effective_state(clock.now()) is InvitationState.EXPIRED
         with pytest.raises(ExpiredError) as info:
             world.service.accept_invitation(
-                user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+                actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=pin
             )
         assert info.value.code == "invitation.expired"
 
@@ -131,7 +134,10 @@ class TestAccept:
         invitation, pin = invite(world)
         with pytest.raises(NotPermittedError) as info:
             world.service.accept_invitation(
-                user_id="eve", invitation_id=invitation.id, email="eve@example.org", pin=pin
+                actor=world.actor("eve"),
+                invitation_id=invitation.id,
+                email="eve@example.org",
+                pin=pin,
             )
         assert info.value.code == "invitation.wrong_email"
         stored = world.service.invitation(invitation.id)
@@ -143,19 +149,25 @@ class TestAccept:
         for left in (4, 3, 2, 1):
             with pytest.raises(NotPermittedError) as info:
                 world.service.accept_invitation(
-                    user_id="sam", invitation_id=invitation.id, email=EMAIL, pin="WRONGPIN9"
+                    actor=world.actor("sam"),
+                    invitation_id=invitation.id,
+                    email=EMAIL,
+                    pin="WRONGPIN9",
                 )
             assert info.value.code == "invitation.wrong_pin"
             assert info.value.fields["attempts_left"] == left
         for _ in range(2):
             with pytest.raises(NotPermittedError) as info:
                 world.service.accept_invitation(
-                    user_id="sam", invitation_id=invitation.id, email=EMAIL, pin="WRONGPIN9"
+                    actor=world.actor("sam"),
+                    invitation_id=invitation.id,
+                    email=EMAIL,
+                    pin="WRONGPIN9",
                 )
             assert info.value.code == "invitation.locked"
         with pytest.raises(NotPermittedError) as info:
             world.service.accept_invitation(
-                user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+                actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=pin
             )
         assert info.value.code == "invitation.locked"
         names = [e.event.name for e in runtime.storage.audit.for_subject(invitation.id)]
@@ -169,7 +181,7 @@ class TestAccept:
             invitation_policy=InvitationPolicy(max_attempts=2),
         )
         invitation = strict.invite(
-            actor_id="ana",
+            actor=world.actor("ana"),
             employer=Employer.organization(world.clinic_id),
             name="Sam",
             email=EMAIL,
@@ -178,25 +190,28 @@ class TestAccept:
         for code in ("invitation.wrong_pin", "invitation.locked"):
             with pytest.raises(NotPermittedError) as info:
                 strict.accept_invitation(
-                    user_id="sam", invitation_id=invitation.id, email=EMAIL, pin="BADBADBAD"
+                    actor=world.actor("sam"),
+                    invitation_id=invitation.id,
+                    email=EMAIL,
+                    pin="BADBADBAD",
                 )
             assert info.value.code == code
 
     def test_ro_7_revoke_before_acceptance(self, world: World) -> None:
         """RO-7: a revoked invitation cannot be accepted; an accepted one cannot be revoked."""
         invitation, pin = invite(world)
-        world.service.revoke_invitation(actor_id="ana", invitation_id=invitation.id)
+        world.service.revoke_invitation(actor=world.actor("ana"), invitation_id=invitation.id)
         with pytest.raises(InvalidTransitionError) as info:
             world.service.accept_invitation(
-                user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+                actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=pin
             )
         assert info.value.code == "invitation.revoked"
         other, pin2 = invite(world)
         world.service.accept_invitation(
-            user_id="sam", invitation_id=other.id, email=EMAIL, pin=pin2
+            actor=world.actor("sam"), invitation_id=other.id, email=EMAIL, pin=pin2
         )
         with pytest.raises(InvalidTransitionError):
-            world.service.revoke_invitation(actor_id="ana", invitation_id=other.id)
+            world.service.revoke_invitation(actor=world.actor("ana"), invitation_id=other.id)
 
 
 class TestWhoInvites:
@@ -215,7 +230,7 @@ class TestWhoInvites:
         """RO-7: a Staff End User invites nobody."""
         with pytest.raises(NotPermittedError):
             world.service.invite(
-                actor_id="cred",
+                actor=world.actor("cred"),
                 employer=Employer.organization(world.acme_id),
                 name="X",
                 email="x@example.org",
@@ -225,7 +240,7 @@ class TestWhoInvites:
     def test_ro_7_ip_invites_staff_for_own_profile(self, world: World) -> None:
         """RO-7: an IP invites staff to their own Type 1 profile."""
         invitation = world.service.invite(
-            actor_id="ana",
+            actor=world.actor("ana"),
             employer=Employer.individual_provider(world.p_individual),
             name="Sam",
             email=EMAIL,
@@ -234,7 +249,7 @@ class TestWhoInvites:
         pin = world.notifier.sent[-1].secret
         assert pin is not None
         world.service.accept_invitation(
-            user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+            actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=pin
         )
         assert world.service.decide(
             user_id="sam", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
@@ -244,10 +259,10 @@ class TestWhoInvites:
         """RO-4: acceptance re-checks that the inviter may still grant the role."""
         mia = world.join("mia", world.clinic_id, Role.ACCESS_MANAGER, by="ana")
         invitation, pin = invite(world, by="mia")
-        world.service.end_association(actor_id="ana", association_id=mia.id)
+        world.service.end_association(actor=world.actor("ana"), association_id=mia.id)
         with pytest.raises(NotPermittedError):
             world.service.accept_invitation(
-                user_id="sam", invitation_id=invitation.id, email=EMAIL, pin=pin
+                actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=pin
             )
 
     def test_invitations_are_found_by_email(self, world: World) -> None:

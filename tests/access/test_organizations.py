@@ -8,6 +8,7 @@ from enrollkit.access import AccessService, ProviderProfile
 from enrollkit.access.organizations import normalize_legal_name
 from enrollkit.errors import ConflictError, ValidationError
 from enrollkit.npi import NPIType
+from enrollkit.testing.actors import Actors
 from tests.access.conftest import World, npi
 
 
@@ -44,10 +45,11 @@ class TestOrganizations:
 
     def test_npi_4_an_npi_is_registered_once(self, service: AccessService, world: World) -> None:
         """An NPI belongs to one profile or organization."""
-        with pytest.raises(ConflictError):
-            service.register_individual_profile(
-                actor_id="bob", npi=npi("123456789"), legal_name="Bob"
+        with pytest.raises(ConflictError) as info:
+            service.register_organization(
+                actor=world.actor("bob"), legal_name="Bob LLC", npi=npi("123456780")
             )
+        assert info.value.code == "profile.npi_taken"
 
     def test_npi_3_profile_shapes_are_checked(self) -> None:
         """A Type 1 profile has an owner and no organization; a Type 2 the reverse."""
@@ -56,8 +58,10 @@ class TestOrganizations:
         with pytest.raises(ValidationError):
             ProviderProfile("p", npi("123456789"), NPIType.ORGANIZATION, "Clinic", "ana", None)
 
-    def test_npi_4_legal_name_is_required_and_normalized(self, service: AccessService) -> None:
+    def test_npi_4_legal_name_is_required_and_normalized(
+        self, service: AccessService, actors: Actors
+    ) -> None:
         """Names compare without case or punctuation; an empty name is refused."""
         assert normalize_legal_name("Acme  Credentialing, L.L.C.") == "ACME CREDENTIALING LLC"
         with pytest.raises(ValidationError):
-            service.register_organization(actor_id="x", legal_name=" .. ")
+            service.register_organization(actor=actors("x"), legal_name=" .. ")

@@ -31,6 +31,7 @@ from enrollkit.access import (
     EmployerKind,
     GrantBasis,
     GrantKind,
+    InMemoryProofer,
     InMemoryVerifier,
     Role,
     System,
@@ -38,12 +39,15 @@ from enrollkit.access import (
 )
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.clock import FixedClock
+from enrollkit.enrollment import InMemoryNppesDirectory
 from enrollkit.errors import EnrollkitError, ExpiredError
 from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
+from enrollkit.identity import AccountStates
 from enrollkit.notify import InMemoryNotifier
 from enrollkit.runtime import Runtime, SequentialIds
-from tests.access.conftest import npi
-from tests.conftest import T0
+from enrollkit.testing.actors import Actors
+from tests.access.conftest import claim, npi
+from tests.conftest import SECRET_KEY, T0
 
 USERS = ("ana", "carla", "u1", "u2")
 #: An actor choice: a named user, or "manager": someone who manages the employer right now.
@@ -77,13 +81,22 @@ class AccessMachine(RuleBasedStateMachine):
         self.notifier = InMemoryNotifier()
         self.runtime = Runtime(
             storage=MemoryStorage(),
+            secret_key=SECRET_KEY,
+            accounts=AccountStates(),
             clock=self.clock,
             notifier=self.notifier,
             hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
             ids=SequentialIds(),
         )
         self.verifier = InMemoryVerifier(default=VerificationStatus.VERIFIED)
-        self.service = AccessService(self.runtime, verifier=self.verifier)
+        self.nppes = InMemoryNppesDirectory()
+        self.service = AccessService(
+            self.runtime,
+            verifier=self.verifier,
+            proofer=InMemoryProofer(default=VerificationStatus.VERIFIED),
+            nppes=self.nppes,
+        )
+        self.who = Actors(self.runtime)
         self.associations: list[str] = []
         self.connections: list[str] = []
         self.invitations: dict[str, tuple[str, str]] = {}  # id -> (email, pin)
@@ -94,23 +107,27 @@ class AccessMachine(RuleBasedStateMachine):
         """Ana owns a Type 1 profile and is AO of her clinic; Carla is AO of Acme (no NPI),
         where u1 is staff."""
         svc = self.service
-        self.p_individual = svc.register_individual_profile(
-            actor_id="ana", npi=npi("123456780"), legal_name="Ana Ruiz MD"
-        ).id
+        for user in USERS:
+            self.who.account(user)
+        self.p_individual = claim(svc, self.who("ana"), npi("123456780"), "Ana Ruiz MD").id
         clinic = svc.register_organization(
-            actor_id="ana", legal_name="Ruiz Clinic PLLC", npi=npi("123456789")
+            actor=self.who("ana"), legal_name="Ruiz Clinic PLLC", npi=npi("123456789")
         )
-        acme = svc.register_organization(actor_id="carla", legal_name="Acme Credentialing LLC")
+        acme = svc.register_organization(
+            actor=self.who("carla"), legal_name="Acme Credentialing LLC"
+        )
         assert clinic.profile is not None
         self.p_clinic = clinic.profile.id
         self.clinic = clinic.organization.id
         self.acme = acme.organization.id
         self.associations += [clinic.association.id, acme.association.id]
         staff = svc.request_association(
-            user_id="u1", employer=Employer.organization(self.acme), role=Role.STAFF_END_USER
+            actor=self.who("u1"),
+            employer=Employer.organization(self.acme),
+            role=Role.STAFF_END_USER,
         )
         self.associations.append(
-            svc.approve_association(actor_id="carla", association_id=staff.id).id
+            svc.approve_association(actor=self.who("carla"), association_id=staff.id).id
         )
         self.verifier.default = VerificationStatus.PENDING
         self.employers = (
@@ -184,7 +201,9 @@ class AccessMachine(RuleBasedStateMachine):
         if verified and target.kind is EmployerKind.ORGANIZATION:
             self.verifier.approve(target.id, user)
         try:
-            association = self.service.request_association(user_id=user, employer=target, role=role)
+            association = self.service.request_association(
+                actor=self.who(user), employer=target, role=role
+            )
         except EnrollkitError:
             return
         event(f"association requested: {association.state.value}")
@@ -201,11 +220,13 @@ class AccessMachine(RuleBasedStateMachine):
         try:
             if approve:
                 result = self.service.approve_association(
-                    actor_id=actor, association_id=association.id
+                    actor=self.who(actor), association_id=association.id
                 )
                 self._check_granted(result, held)
             else:
-                self.service.reject_association(actor_id=actor, association_id=association.id)
+                self.service.reject_association(
+                    actor=self.who(actor), association_id=association.id
+                )
         except EnrollkitError as exc:
             event(f"association decision refused: {exc.code}")
             return
@@ -222,7 +243,9 @@ class AccessMachine(RuleBasedStateMachine):
         elif outcome is VerificationStatus.REJECTED:
             self.verifier.reject(association.employer.id, association.user_id, reason="no")
         try:
-            self.service.verify_authorized_official(association_id=association.id)
+            self.service.verify_authorized_official(
+                actor=self.who.help_desk(), association_id=association.id
+            )
         except EnrollkitError:
             return
 
@@ -236,7 +259,7 @@ class AccessMachine(RuleBasedStateMachine):
         held = self._held(actor, association.employer)
         try:
             result = self.service.modify_role(
-                actor_id=actor, association_id=association.id, role=role
+                actor=self.who(actor), association_id=association.id, role=role
             )
         except EnrollkitError:
             return
@@ -253,10 +276,10 @@ class AccessMachine(RuleBasedStateMachine):
         try:
             if own:
                 self.service.cancel_association(
-                    user_id=association.user_id, association_id=association.id
+                    actor=self.who(association.user_id), association_id=association.id
                 )
             else:
-                self.service.end_association(actor_id=actor, association_id=association.id)
+                self.service.end_association(actor=self.who(actor), association_id=association.id)
         except EnrollkitError:
             return
 
@@ -272,7 +295,7 @@ class AccessMachine(RuleBasedStateMachine):
         actor = self._actor(actor, self.employers[employer])
         try:
             invitation = self.service.invite(
-                actor_id=actor,
+                actor=self.who(actor),
                 employer=self.employers[employer],
                 name=invitee,
                 email=f"{invitee}@example.org",
@@ -300,7 +323,7 @@ class AccessMachine(RuleBasedStateMachine):
         held = self._held(invitation.invited_by, invitation.employer)
         try:
             association = self.service.accept_invitation(
-                user_id=user,
+                actor=self.who(user),
                 invitation_id=invitation_id,
                 email=email if right_email else "someone@else.org",
                 pin=pin if right_pin else "ZZZZZZZZZ",
@@ -321,7 +344,7 @@ class AccessMachine(RuleBasedStateMachine):
         invitation = self.service.invitation(invitation_id)
         actor = self._actor(actor, invitation.employer, index)
         try:
-            self.service.revoke_invitation(actor_id=actor, invitation_id=invitation_id)
+            self.service.revoke_invitation(actor=self.who(actor), invitation_id=invitation_id)
         except EnrollkitError:
             return
 
@@ -347,14 +370,14 @@ class AccessMachine(RuleBasedStateMachine):
         try:
             if from_provider:
                 connection = self.service.add_surrogate(
-                    actor_id=actor,
+                    actor=self.who(actor),
                     profile_id=self.profiles[profile],
                     surrogate_id=self.acme,
                     systems=systems,
                 )
             else:
                 connection = self.service.request_connection(
-                    actor_id=actor,
+                    actor=self.who(actor),
                     surrogate_id=self.acme,
                     profile_id=self.profiles[profile],
                     systems=systems,
@@ -379,7 +402,7 @@ class AccessMachine(RuleBasedStateMachine):
         overdue = self.clock.now() >= connection.requested_at + timedelta(days=30)
         try:
             self.service.approve_connection(
-                actor_id=actor,
+                actor=self.who(actor),
                 connection_id=connection.id,
                 systems=(subset & connection.requested_systems) or None,
             )
@@ -409,7 +432,7 @@ class AccessMachine(RuleBasedStateMachine):
         connection = self.service.connection(picked)
         actor = self._actor(actor, self._side(connection, index % 2 == 0), index)
         try:
-            call(actor_id=actor, connection_id=picked)
+            call(actor=self.who(actor), connection_id=picked)
         except EnrollkitError:
             return
         event(f"connection {how} done")

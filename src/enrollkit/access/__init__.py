@@ -2,7 +2,8 @@
 
 What a user may do (rules RO-*, CO-*), as opposed to who the user is
 (:mod:`enrollkit.identity`: accounts and authentication, rules PW-*, AC-*).
-Actors are account ids (strings); access never loads accounts to decide.
+Use cases act for a :class:`~enrollkit.principals.Principal` (AC-8); decisions
+are asked about account ids, and an unknown or disabled account is denied.
 
 The one question every use case asks is :func:`decide` (CO-7, CO-8).
 """
@@ -17,6 +18,7 @@ from enrollkit.access.associations import (
     Grant,
     GrantBasis,
 )
+from enrollkit.access.claims import CLAIMS, ClaimState, ProfileClaim
 from enrollkit.access.connections import (
     CONNECTION_TRANSITIONS,
     CONNECTIONS,
@@ -67,10 +69,19 @@ from enrollkit.access.roles import (
     permits,
     render_matrix_markdown,
 )
-from enrollkit.access.service import AccessService, OrganizationRegistration
+from enrollkit.access.service import (
+    AccessService,
+    ClaimOutcome,
+    OrganizationRegistration,
+    ProfileTransfer,
+)
 from enrollkit.access.verification import (
     AuthorizedOfficialVerifier,
+    InMemoryProofer,
     InMemoryVerifier,
+    NpiRegistry,
+    NpiRegistryRecord,
+    ProviderProofer,
     Verification,
     VerificationStatus,
 )
@@ -79,6 +90,7 @@ __all__ = [
     "APPROVERS",
     "ASSOCIATIONS",
     "ASSOCIATION_TRANSITIONS",
+    "CLAIMS",
     "CONNECTIONS",
     "CONNECTION_TRANSITIONS",
     "INVITATIONS",
@@ -93,6 +105,8 @@ __all__ = [
     "AssociationEvent",
     "AssociationState",
     "AuthorizedOfficialVerifier",
+    "ClaimOutcome",
+    "ClaimState",
     "Connection",
     "ConnectionEvent",
     "ConnectionState",
@@ -105,13 +119,19 @@ __all__ = [
     "GrantBasis",
     "GrantKind",
     "GrantPath",
+    "InMemoryProofer",
     "InMemoryVerifier",
     "Invitation",
     "InvitationPolicy",
     "InvitationState",
+    "NpiRegistry",
+    "NpiRegistryRecord",
     "Organization",
     "OrganizationRegistration",
+    "ProfileClaim",
+    "ProfileTransfer",
     "ProviderProfile",
+    "ProviderProofer",
     "Role",
     "Side",
     "System",

@@ -44,6 +44,7 @@ __all__ = [
     "CONNECTIONS_BY_SURROGATE",
     "CONNECTIONS_BY_SURROGATE_PROFILE",
     "CONNECTIONS_PENDING_DEADLINE",
+    "CONNECTIONS_PENDING_PAIR",
     "CONNECTION_TRANSITIONS",
     "PENDING_LIFETIME",
     "Connection",
@@ -274,6 +275,10 @@ def _pending_deadline_keys(c: Connection) -> list[str]:
     return [time_key(c.deadline)] if c.state is ConnectionState.PENDING else []
 
 
+def _pending_pair_keys(c: Connection) -> list[str]:
+    return [compose_key(c.surrogate_id, c.profile_id)] if c.state is ConnectionState.PENDING else []
+
+
 CONNECTIONS_BY_SURROGATE_PROFILE: Final = Index[Connection](
     "surrogate_profile", lambda c: [compose_key(c.surrogate_id, c.profile_id)]
 )
@@ -282,6 +287,11 @@ CONNECTIONS_BY_SURROGATE: Final = Index[Connection]("surrogate", lambda c: [c.su
 #: Stored-pending connections by deadline: the sweep reads only what is due (CO-5).
 CONNECTIONS_PENDING_DEADLINE: Final = Index[Connection](
     "pending_deadline", _pending_deadline_keys, ordered=True
+)
+#: Rule CO-10: one stored-pending request per surrogate and profile, held by storage at
+#: commit (a new request first records the day-30 expiry of a stale one, freeing the key).
+CONNECTIONS_PENDING_PAIR: Final = Index[Connection](
+    "pending_surrogate_profile", _pending_pair_keys, unique=True
 )
 
 #: The connections collection.
@@ -293,6 +303,7 @@ CONNECTIONS: Final = Collection(
         CONNECTIONS_BY_PROFILE,
         CONNECTIONS_BY_SURROGATE,
         CONNECTIONS_PENDING_DEADLINE,
+        CONNECTIONS_PENDING_PAIR,
     ),
 )
 

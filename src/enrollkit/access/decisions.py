@@ -70,7 +70,7 @@ from enrollkit.access.roles import (
     require_grantable,
     roles_permitting,
 )
-from enrollkit.errors import NotPermittedError, ValidationError
+from enrollkit.errors import NotPermittedError, ValidationError, excerpt
 from enrollkit.npi import NPIType
 from enrollkit.runtime import Transaction
 from enrollkit.storage import compose_key, require
@@ -404,6 +404,20 @@ def _pending_association(names: _Names, a: Association, *, why: str) -> Decision
     return _deny("access.association_pending", missing, fixers, rule="RO-3", association_id=a.id)
 
 
+def _unknown_account(user_id: str) -> Decision:
+    missing = f"no active account has the id {excerpt(user_id)}"
+    return Decision.deny(
+        Denial(
+            "access.unknown_account",
+            missing,
+            f"{missing[0].upper()}{missing[1:]}; only a registered, enabled account is "
+            "granted anything (AC-8).",
+            (),
+            "AC-8",
+        )
+    )
+
+
 # -- decide: profile-level ------------------------------------------------------------
 
 _CONNECTION_PRIORITY: Final = {
@@ -426,9 +440,12 @@ def decide(
 ) -> Decision:
     """May *user_id* do *action* for provider profile *profile_id* in *system* (CO-7, CO-8)?
 
-    Raises NotFoundError for an unknown profile; every other answer is a Decision.
+    Raises NotFoundError for an unknown profile; every other answer is a Decision. An
+    account that does not exist (or is disabled) matches nothing and is denied (AC-8).
     """
     profile = require(tx.repo(PROFILES), profile_id, what="provider profile")
+    if not tx.account_is_known(user_id):
+        return _unknown_account(user_id)
     now = tx.now
     # Path 1: the user is the profile's individual provider.
     if profile.owner_id == user_id and permits(Role.INDIVIDUAL_PROVIDER, action):
@@ -646,6 +663,8 @@ def _decide_employer(
     if employer.kind is EmployerKind.INDIVIDUAL_PROVIDER:
         profile = profile or require(tx.repo(PROFILES), employer.id, what="provider profile")
         return decide(tx, user_id=user_id, action=action, profile_id=profile.id)
+    if not tx.account_is_known(user_id):
+        return _unknown_account(user_id)
     live = _live_association(tx, user_id, employer)
     where = names.employer(employer)
     if live is not None and live.is_active and permits(live.role, action):
@@ -817,6 +836,8 @@ def decide_signing_authority(
     require(tx.repo(ORGANIZATIONS), organization_id, what="organization")
     employer = Employer.organization(organization_id)
     where = names.organization(organization_id)
+    if not tx.account_is_known(user_id):
+        return _unknown_account(user_id)
     live = _live_association(tx, user_id, employer)
     if live is None or not live.is_active or live.role not in accepted:
         missing = f"you do not hold the {_roles_phrase(accepted)} role with {where} in I&A" + (

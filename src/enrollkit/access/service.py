@@ -1,17 +1,26 @@
-"""Access use cases: one method, one transaction (RO-3..RO-7, CO-1..CO-6, NPI-4).
+"""Access use cases: one method, one transaction (RO-3..RO-9, CO-1..CO-6, CO-10, NPI-4).
 
-Each method loads what it needs through indexes, asks the decision
-functions (:mod:`enrollkit.access.decisions`) whether the actor may act,
-applies a pure transition, records an event for every state change (AU-1)
-and commits. No method re-derives a permission: a refusal is the decision's
-denial raised as :class:`~enrollkit.errors.NotPermittedError`, so it names
-the missing fact and who can supply it (CO-8).
+Each command acts for an authenticated principal (AC-8), loads what it
+needs through indexes, asks the decision functions
+(:mod:`enrollkit.access.decisions`) whether the actor may act, applies a pure
+transition, records an event for every state change (AU-1) and commits. No
+method re-derives a permission: a refusal is the decision's denial raised as
+:class:`~enrollkit.errors.NotPermittedError`, so it names the missing fact
+and who can supply it (CO-8).
+
+Invariants that span aggregates hold when racing transactions commit, on
+every adapter: an organization's last active AO cannot leave (RO-5: every
+departure of an AO guards the organization, see
+:func:`enrollkit.storage.guard`), and one request at most is pending between
+a surrogate and a profile (CO-10: a unique index on pending requests). The
+loser of a race runs again and gets the domain's answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import Annotated, Final
 
 import attrs
 
@@ -27,6 +36,7 @@ from enrollkit.access.associations import (
     Grant,
     GrantBasis,
 )
+from enrollkit.access.claims import CLAIMS, CLAIMS_BY_CLAIMANT, ClaimState, ProfileClaim
 from enrollkit.access.connections import (
     CONNECTIONS,
     CONNECTIONS_BY_PROFILE,
@@ -51,6 +61,7 @@ from enrollkit.access.decisions import (
 from enrollkit.access.invitations import (
     INVITATIONS,
     INVITATIONS_BY_EMAIL,
+    INVITATIONS_BY_EMPLOYER,
     Invitation,
     InvitationPolicy,
     InvitationState,
@@ -81,10 +92,14 @@ from enrollkit.access.roles import (
 )
 from enrollkit.access.verification import (
     AuthorizedOfficialVerifier,
+    InMemoryProofer,
     InMemoryVerifier,
+    NpiRegistry,
+    ProviderProofer,
     Verification,
     VerificationStatus,
 )
+from enrollkit.boundary import Limit, boundary
 from enrollkit.errors import (
     ConflictError,
     InvalidTransitionError,
@@ -93,10 +108,15 @@ from enrollkit.errors import (
 )
 from enrollkit.notify import Notification
 from enrollkit.npi import EIN, NPI, NPIType
-from enrollkit.runtime import Runtime, Transaction
-from enrollkit.storage import compose_key, require, time_key
+from enrollkit.principals import Principal, PrincipalKind
+from enrollkit.runtime import Runtime, Transaction, use_case
+from enrollkit.storage import compose_key, guard, require, time_key
 
-__all__ = ["AccessService", "OrganizationRegistration"]
+__all__ = ["AccessService", "ClaimOutcome", "OrganizationRegistration", "ProfileTransfer"]
+
+#: Ids and names: at most this long (ER-1).
+Text = Annotated[str, Limit(chars=500)]
+_CLAIM_ACTORS: Final = frozenset({PrincipalKind.ACCOUNT, PrincipalKind.HELP_DESK})
 
 
 @attrs.frozen
@@ -109,6 +129,29 @@ class OrganizationRegistration:
     association: Association
 
 
+@attrs.frozen
+class ProfileTransfer:
+    """A profile handed to its proven holder (RO-9): what ended with the former
+    controller, and the approved connections the new owner should review."""
+
+    profile_id: str
+    previous_owner_id: str
+    ended_associations: tuple[str, ...]
+    revoked_invitations: tuple[str, ...]
+    closed_connections: tuple[str, ...]
+    connections_to_review: tuple[Connection, ...]
+
+
+@attrs.frozen
+class ClaimOutcome:
+    """Where a claim of an individual profile stands (RO-9): the claim, the profile its
+    verified claimant owns, and the transfer when it was taken from someone else."""
+
+    claim: ProfileClaim
+    profile: ProviderProfile | None = None
+    transfer: ProfileTransfer | None = None
+
+
 def _systems(systems: Iterable[System]) -> list[str]:
     return [s.value for s in System if s in set(systems)]
 
@@ -116,9 +159,11 @@ def _systems(systems: Iterable[System]) -> list[str]:
 class AccessService:
     """The access use cases over a :class:`~enrollkit.runtime.Runtime`.
 
-    ``verifier`` answers AO verifications (RO-3); by default an
-    :class:`InMemoryVerifier` that leaves every AO request pending until the
-    host records an outcome (``service.verifier.approve(...)``).
+    ``verifier`` answers AO verifications (RO-3) and ``proofer`` the identity
+    proofing of individual providers (RO-9); by default in-memory ports that
+    leave every request pending until the host records an outcome
+    (``service.verifier.approve(...)``). ``nppes`` is where claimed NPIs are
+    checked (Type 1 and active, RO-9).
     """
 
     def __init__(
@@ -126,31 +171,37 @@ class AccessService:
         runtime: Runtime,
         *,
         verifier: AuthorizedOfficialVerifier | None = None,
+        proofer: ProviderProofer | None = None,
+        nppes: NpiRegistry | None = None,
         invitation_policy: InvitationPolicy | None = None,
     ) -> None:
         self.runtime = runtime
         self.verifier: AuthorizedOfficialVerifier = verifier or InMemoryVerifier()
+        self.proofer: ProviderProofer = proofer or InMemoryProofer()
+        self.nppes = nppes
         self.invitation_policy = invitation_policy or InvitationPolicy()
 
     def __repr__(self) -> str:
-        return f"AccessService(verifier={self.verifier!r})"
+        return f"AccessService(verifier={self.verifier!r}, proofer={self.proofer!r})"
 
-    # -- organizations and profiles (NPI-3, NPI-4, CO-1) ---------------------------------
+    # -- organizations and profiles (NPI-3, NPI-4, CO-1, RO-9) ----------------------------
 
+    @use_case
     def register_organization(
         self,
         *,
-        actor_id: str,
-        legal_name: str,
-        npi: NPI | str | None = None,
-        ein: EIN | str | None = None,
+        actor: Principal,
+        legal_name: Text,
+        npi: NPI | Text | None = None,
+        ein: EIN | Text | None = None,
     ) -> OrganizationRegistration:
         """Register an organization (with a Type 2 NPI, or none: NPI-4) and request the AO
-        role for *actor_id*, which the verifier decides (RO-3). With an NPI, the
+        role for the actor, which the verifier decides (RO-3). With an NPI, the
         organization's Type 2 provider profile is created too (CO-1)."""
         parsed_npi = NPI.parse(npi) if npi is not None else None
         parsed_ein = EIN.parse(ein) if ein is not None else None
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             if parsed_npi is not None:
                 self._check_npi_free(tx, parsed_npi)
             org = tx.repo(ORGANIZATIONS).add(
@@ -159,7 +210,7 @@ class AccessService:
             tx.record(
                 "organization.registered",
                 subject=org.id,
-                actor=actor_id,
+                actor=who,
                 legal_name=org.legal_name,
                 npi=str(org.npi) if org.npi else None,
                 ein=str(org.ein) if org.ein else None,
@@ -176,35 +227,250 @@ class AccessService:
                         owner_id=None,
                         organization_id=org.id,
                     ),
-                    actor_id,
+                    who,
                 )
             association = self._request(
-                tx, actor_id, Employer.organization(org.id), Role.AUTHORIZED_OFFICIAL
+                tx, who, Employer.organization(org.id), Role.AUTHORIZED_OFFICIAL
             )
             tx.commit()
         return OrganizationRegistration(org, profile, association)
 
-    def register_individual_profile(
-        self, *, actor_id: str, npi: NPI | str, legal_name: str
-    ) -> ProviderProfile:
-        """Register *actor_id*'s own Type 1 profile: they are its individual provider (CO-1)."""
+    @use_case
+    def claim_individual_profile(
+        self, *, actor: Principal, npi: NPI | Text, legal_name: Text
+    ) -> ClaimOutcome:
+        """Claim the Type 1 profile of *npi* as its individual provider (RO-9).
+
+        NPPES must show the NPI as Type 1 and active. The claim grants nothing until the
+        identity proofing port confirms the actor is that provider; then the actor owns
+        the profile (created, or transferred from whoever held it). Ask again later
+        with :meth:`verify_profile_claim` while it is pending."""
         parsed = NPI.parse(npi)
         with self.runtime.transaction() as tx:
-            self._check_npi_free(tx, parsed)
+            who = tx.act(actor).id
+            self._check_individual_npi(parsed)
+            held = tx.repo(PROFILES).find(PROFILES_BY_NPI, parsed.value)
+            if held and held[0].owner_id == who:
+                raise ConflictError(
+                    "profile.already_yours",
+                    f"You are already the individual provider of NPI {parsed} (profile "
+                    f"{held[0].id}).",
+                    profile_id=held[0].id,
+                )
+            if held and held[0].npi_type is not NPIType.INDIVIDUAL:
+                raise ValidationError(
+                    "profile.npi_not_individual",
+                    f"NPI {parsed} is registered as an organization's profile; only a Type 1 "
+                    "NPI is claimed by its provider (RO-9).",
+                    npi=parsed.value,
+                )
+            claims = tx.repo(CLAIMS)
+            live = claims.find(CLAIMS.index("pending_npi_claimant"), compose_key(parsed.value, who))
+            if live:
+                raise ConflictError(
+                    "profile.claim_pending",
+                    f"Your claim {live[0].id} of NPI {parsed} is still with identity proofing; "
+                    "ask again with verify_profile_claim (RO-9).",
+                    claim_id=live[0].id,
+                )
+            claim = claims.add(
+                ProfileClaim(
+                    tx.new_id("claim"),
+                    parsed,
+                    who,
+                    legal_name,
+                    ClaimState.PENDING,
+                    requested_at=tx.now,
+                )
+            )
+            tx.record(
+                "profile.claimed",
+                subject=claim.id,
+                actor=who,
+                npi=parsed.value,
+                profile_id=held[0].id if held else None,
+            )
+            outcome = self._apply_proofing(tx, claim, who)
+            tx.commit()
+        return outcome
+
+    @use_case
+    def verify_profile_claim(self, *, actor: Principal, claim_id: Text) -> ClaimOutcome:
+        """Ask the proofing port again about a pending claim (RO-9): the claimant, or a
+        help-desk operator recording the outcome, may ask."""
+        with self.runtime.transaction() as tx:
+            principal = tx.act(actor, kinds=_CLAIM_ACTORS)
+            claim = require(tx.repo(CLAIMS), claim_id, what="profile claim")
+            if principal.kind is PrincipalKind.ACCOUNT and principal.id != claim.claimant_id:
+                raise NotPermittedError(
+                    "claim.not_yours",
+                    "Only the claimant (or the help desk) asks about a claim (RO-9).",
+                    claim_id=claim.id,
+                )
+            if claim.state is not ClaimState.PENDING:
+                raise InvalidTransitionError(
+                    "claim.decided",
+                    f"This claim is already {claim.state.value} (RO-9).",
+                    claim_id=claim.id,
+                    state=claim.state.value,
+                )
+            self._check_individual_npi(claim.npi)
+            outcome = self._apply_proofing(tx, claim, principal.audit_id)
+            tx.commit()
+        return outcome
+
+    @boundary
+    def claims_of(self, *, account_id: Text) -> tuple[ProfileClaim, ...]:
+        """Every profile claim an account made, any state (RO-9)."""
+        with self.runtime.transaction() as tx:
+            return tuple(tx.repo(CLAIMS).find(CLAIMS_BY_CLAIMANT, account_id))
+
+    def _check_individual_npi(self, npi: NPI) -> None:
+        """RO-9: NPPES must show *npi* as an active Type 1 NPI."""
+        if self.nppes is None:
+            raise ValidationError(
+                "profile.no_registry",
+                "Claims of individual profiles are checked against NPPES (RO-9); give the "
+                "access service an NPPES directory (nppes=...).",
+            )
+        record = self.nppes.lookup(npi)
+        if record is None:
+            raise ValidationError(
+                "profile.npi_unknown",
+                f"NPPES has no record of NPI {npi}; check the number (RO-9).",
+                npi=npi.value,
+            )
+        if record.npi_type is not NPIType.INDIVIDUAL:
+            raise ValidationError(
+                "profile.npi_not_individual",
+                f"NPPES does not show NPI {npi} as a Type 1 (individual) NPI; an "
+                "organization's NPI is registered with the organization (RO-9).",
+                npi=npi.value,
+            )
+        if not record.active:
+            raise ValidationError(
+                "profile.npi_inactive",
+                f"NPPES shows NPI {npi} as deactivated; reactivate it in NPPES first (RO-9).",
+                npi=npi.value,
+            )
+
+    def _apply_proofing(self, tx: Transaction, claim: ProfileClaim, actor: str) -> ClaimOutcome:
+        outcome = self.proofer.proof(claim.npi, claim.claimant_id)
+        if outcome.status is VerificationStatus.REJECTED:
+            rejected = tx.repo(CLAIMS).save(claim.reject(now=tx.now, reason=outcome.reason))
+            tx.record(
+                "profile.claim_rejected",
+                subject=claim.id,
+                actor=actor,
+                npi=claim.npi.value,
+                reason=outcome.reason,
+            )
+            return ClaimOutcome(rejected)
+        if outcome.status is not VerificationStatus.VERIFIED:
+            return ClaimOutcome(claim)
+        profiles = tx.repo(PROFILES)
+        held = profiles.find(PROFILES_BY_NPI, claim.npi.value)
+        transfer: ProfileTransfer | None = None
+        if not held:
+            self._check_npi_free(tx, claim.npi)
             profile = self._add_profile(
                 tx,
                 ProviderProfile(
                     tx.new_id("prof"),
-                    parsed,
+                    claim.npi,
                     NPIType.INDIVIDUAL,
-                    legal_name,
-                    owner_id=actor_id,
+                    claim.legal_name,
+                    owner_id=claim.claimant_id,
                     organization_id=None,
                 ),
-                actor_id,
+                actor,
             )
-            tx.commit()
-        return profile
+        elif held[0].owner_id == claim.claimant_id:
+            profile = held[0]
+        else:
+            profile, transfer = self._transfer(tx, held[0], claim.claimant_id, actor)
+        verified = tx.repo(CLAIMS).save(
+            claim.verify(now=tx.now, profile_id=profile.id, reference=outcome.reference)
+        )
+        tx.record(
+            "profile.claim_verified",
+            subject=claim.id,
+            actor=actor,
+            npi=claim.npi.value,
+            profile_id=profile.id,
+            reference=outcome.reference,
+        )
+        return ClaimOutcome(verified, profile, transfer)
+
+    def _transfer(
+        self, tx: Transaction, profile: ProviderProfile, owner: str, actor: str
+    ) -> tuple[ProviderProfile, ProfileTransfer]:
+        """RO-9's recovery: the proven holder takes the profile over; the staff,
+        invitations and requests of the former controller end; approved connections
+        stay, listed for review."""
+        previous = profile.owner_id or ""
+        moved = tx.repo(PROFILES).save(attrs.evolve(profile, owner_id=owner))
+        employer = Employer.individual_provider(profile.id)
+        now = tx.now
+        ended: list[str] = []
+        associations = tx.repo(ASSOCIATIONS)
+        for association in associations.find(ASSOCIATIONS_BY_EMPLOYER, employer.key):
+            if association.state is AssociationState.ACTIVE:
+                associations.save(association.end(now=now, actor=actor))
+            elif association.state is AssociationState.PENDING:
+                associations.save(association.reject(now=now, actor=actor))
+            else:
+                continue
+            ended.append(association.id)
+            tx.record(
+                "association.ended",
+                subject=association.id,
+                actor=actor,
+                role=association.role.value,
+                reason="profile_transferred",
+            )
+        revoked: list[str] = []
+        invitations = tx.repo(INVITATIONS)
+        for invitation in invitations.find(INVITATIONS_BY_EMPLOYER, employer.key):
+            if invitation.effective_state(now) is InvitationState.SENT:
+                invitations.save(invitation.revoke(now))
+                revoked.append(invitation.id)
+                tx.record(
+                    "invitation.revoked",
+                    subject=invitation.id,
+                    actor=actor,
+                    reason="profile_transferred",
+                )
+        closed: list[str] = []
+        review: list[Connection] = []
+        connections = tx.repo(CONNECTIONS)
+        for connection in connections.find(CONNECTIONS_BY_PROFILE, profile.id):
+            state = connection.effective_state(now)
+            if state is ConnectionState.APPROVED:
+                review.append(connection)
+            elif state is ConnectionState.PENDING and connection.initiator is Side.PROVIDER:
+                connections.save(connection.withdraw(now=now, actor=actor))
+                closed.append(connection.id)
+                tx.record(
+                    "connection.withdrawn",
+                    subject=connection.id,
+                    actor=actor,
+                    reason="profile_transferred",
+                )
+        tx.record(
+            "profile.transferred",
+            subject=profile.id,
+            actor=actor,
+            previous_owner_id=previous,
+            owner_id=owner,
+            ended_associations=ended,
+            revoked_invitations=revoked,
+            closed_connections=closed,
+            connections_to_review=[c.id for c in review],
+        )
+        return moved, ProfileTransfer(
+            profile.id, previous, tuple(ended), tuple(revoked), tuple(closed), tuple(review)
+        )
 
     def _check_npi_free(self, tx: Transaction, npi: NPI) -> None:
         if tx.repo(PROFILES).find(PROFILES_BY_NPI, npi.value) or tx.repo(ORGANIZATIONS).find(
@@ -212,7 +478,8 @@ class AccessService:
         ):
             raise ConflictError(
                 "profile.npi_taken",
-                f"NPI {npi} is already registered; find its profile or organization instead.",
+                f"NPI {npi} is already registered; find its profile or organization instead "
+                "(the provider of a Type 1 NPI claims it with claim_individual_profile).",
                 npi=npi.value,
             )
 
@@ -231,12 +498,13 @@ class AccessService:
         )
         return stored
 
+    @boundary
     def find_organizations(
         self,
         *,
-        npi: NPI | str | None = None,
-        legal_name: str | None = None,
-        ein: EIN | str | None = None,
+        npi: NPI | Text | None = None,
+        legal_name: Text | None = None,
+        ein: EIN | Text | None = None,
     ) -> tuple[Organization, ...]:
         """Find organizations by Type 2 NPI, or by legal name and/or EIN (RO-6, NPI-4).
 
@@ -269,24 +537,28 @@ class AccessService:
         assert found is not None
         return tuple(found[k] for k in sorted(found))
 
-    def organization(self, organization_id: str) -> Organization:
+    @boundary
+    def organization(self, organization_id: Text) -> Organization:
         """Return the organization or raise NotFoundError."""
         with self.runtime.transaction() as tx:
             return require(tx.repo(ORGANIZATIONS), organization_id, what="organization")
 
-    def profile(self, profile_id: str) -> ProviderProfile:
+    @boundary
+    def profile(self, profile_id: Text) -> ProviderProfile:
         """Return the provider profile or raise NotFoundError."""
         with self.runtime.transaction() as tx:
             return require(tx.repo(PROFILES), profile_id, what="provider profile")
 
-    def find_profile(self, npi: NPI | str) -> ProviderProfile | None:
+    @boundary
+    def find_profile(self, npi: NPI | Text) -> ProviderProfile | None:
         """Return the profile with this NPI, or None."""
         with self.runtime.transaction() as tx:
             found = tx.repo(PROFILES).find(PROFILES_BY_NPI, NPI.parse(npi).value)
         return found[0] if found else None
 
+    @boundary
     def profiles_of(
-        self, *, owner_id: str | None = None, organization_id: str | None = None
+        self, *, owner_id: Text | None = None, organization_id: Text | None = None
     ) -> tuple[ProviderProfile, ...]:
         """The Type 1 profiles a user owns, or the Type 2 profiles of an organization."""
         with self.runtime.transaction() as tx:
@@ -300,15 +572,18 @@ class AccessService:
 
     # -- decisions ------------------------------------------------------------------------
 
+    @boundary
     def decide(
-        self, *, user_id: str, action: Action, profile_id: str, system: System = System.PECOS
+        self, *, user_id: Text, action: Action, profile_id: Text, system: System = System.PECOS
     ) -> Decision:
-        """:func:`~enrollkit.access.decide` in its own read-only transaction (CO-7, CO-8)."""
+        """:func:`~enrollkit.access.decide` in its own read-only transaction (CO-7, CO-8).
+        An unknown or disabled account is denied everything (AC-8)."""
         with self.runtime.transaction() as tx:
             return decide(tx, user_id=user_id, action=action, profile_id=profile_id, system=system)
 
+    @boundary
     def decide_for_organization(
-        self, *, user_id: str, action: Action, organization_id: str
+        self, *, user_id: Text, action: Action, organization_id: Text
     ) -> Decision:
         """:func:`~enrollkit.access.decide_for_organization` in its own transaction."""
         with self.runtime.transaction() as tx:
@@ -318,11 +593,14 @@ class AccessService:
 
     # -- employer associations (RO-3..RO-6) ---------------------------------------------
 
-    def request_association(self, *, user_id: str, employer: Employer, role: Role) -> Association:
-        """Ask to hold *role* with *employer* (RO-6). Pending until an eligible approver
-        decides (RO-3); an AO request goes to the verifier at once."""
+    @use_case
+    def request_association(
+        self, *, actor: Principal, employer: Employer, role: Role
+    ) -> Association:
+        """The actor asks to hold *role* with *employer* (RO-6). Pending until an eligible
+        approver decides (RO-3); an AO request goes to the verifier at once."""
         with self.runtime.transaction() as tx:
-            association = self._request(tx, user_id, employer, role)
+            association = self._request(tx, tx.act(actor).id, employer, role)
             tx.commit()
         return association
 
@@ -410,10 +688,19 @@ class AccessService:
             )
         return association
 
-    def verify_authorized_official(self, *, association_id: str) -> Association:
-        """Ask the verifier again about a pending AO request (RO-3); returns it as decided."""
+    @use_case
+    def verify_authorized_official(self, *, actor: Principal, association_id: Text) -> Association:
+        """Ask the verifier again about a pending AO request (RO-3); returns it as decided.
+        The requester, or a help-desk operator recording the outcome, may ask."""
         with self.runtime.transaction() as tx:
+            principal = tx.act(actor, kinds=_CLAIM_ACTORS)
             association = require(tx.repo(ASSOCIATIONS), association_id, what="association")
+            if principal.kind is PrincipalKind.ACCOUNT and principal.id != association.user_id:
+                raise NotPermittedError(
+                    "association.not_yours",
+                    "Only the requester (or the help desk) asks the verifier again (RO-3).",
+                    association_id=association_id,
+                )
             if association.role not in VERIFIED_ROLES:
                 raise ValidationError(
                     "association.not_verified_role",
@@ -432,20 +719,22 @@ class AccessService:
             tx.commit()
         return association
 
-    def approve_association(self, *, actor_id: str, association_id: str) -> Association:
+    @use_case
+    def approve_association(self, *, actor: Principal, association_id: Text) -> Association:
         """Approve a pending role request (RO-3, RO-4): SEU by an AO/AM (or the IP), AM
         by an AO; AO requests go to the verifier instead."""
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             association = require(tx.repo(ASSOCIATIONS), association_id, what="association")
             path = decide_grant(
-                tx, user_id=actor_id, employer=association.employer, role=association.role
+                tx, user_id=who, employer=association.employer, role=association.role
             ).require()
-            grant = Grant(GrantBasis.ROLE, actor_id, path.role, tx.now)
+            grant = Grant(GrantBasis.ROLE, who, path.role, tx.now)
             association = tx.repo(ASSOCIATIONS).save(association.approve(now=tx.now, grant=grant))
             tx.record(
                 "association.approved",
                 subject=association.id,
-                actor=actor_id,
+                actor=who,
                 role=association.role.value,
                 basis=GrantBasis.ROLE.value,
                 approver_role=path.role.value,
@@ -453,43 +742,47 @@ class AccessService:
             tx.commit()
         return association
 
-    def reject_association(self, *, actor_id: str, association_id: str) -> Association:
+    @use_case
+    def reject_association(self, *, actor: Principal, association_id: Text) -> Association:
         """Reject a pending role request; the same people who could approve it may (RO-3)."""
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             association = require(tx.repo(ASSOCIATIONS), association_id, what="association")
             decide_grant(
-                tx, user_id=actor_id, employer=association.employer, role=association.role
+                tx, user_id=who, employer=association.employer, role=association.role
             ).require()
-            association = tx.repo(ASSOCIATIONS).save(association.reject(now=tx.now, actor=actor_id))
+            association = tx.repo(ASSOCIATIONS).save(association.reject(now=tx.now, actor=who))
             tx.record(
                 "association.rejected",
                 subject=association.id,
-                actor=actor_id,
+                actor=who,
                 role=association.role.value,
             )
             tx.commit()
         return association
 
-    def modify_role(self, *, actor_id: str, association_id: str, role: Role) -> Association:
+    @use_case
+    def modify_role(self, *, actor: Principal, association_id: Text, role: Role) -> Association:
         """Give an active association another role (RO-6): the actor must be able to manage
         the current role and grant the new one (RO-4); AO comes only from the verifier
         (RO-3); the last AO keeps the role (RO-5)."""
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             association = require(tx.repo(ASSOCIATIONS), association_id, what="association")
-            path = decide_manage(tx, user_id=actor_id, association=association).require()
+            path = decide_manage(tx, user_id=who, association=association).require()
             if role in VERIFIED_ROLES:
                 org = require(tx.repo(ORGANIZATIONS), association.employer.id, what="organization")
                 outcome = self.verifier.verify(org, association.user_id)
                 if outcome.status is not VerificationStatus.VERIFIED:
                     decide_grant(
-                        tx, user_id=actor_id, employer=association.employer, role=role
+                        tx, user_id=who, employer=association.employer, role=role
                     ).require()
                 grant = Grant(GrantBasis.VERIFIER, None, None, tx.now, reference=outcome.reference)
             else:
                 path = decide_grant(
-                    tx, user_id=actor_id, employer=association.employer, role=role
+                    tx, user_id=who, employer=association.employer, role=role
                 ).require()
-                grant = Grant(GrantBasis.ROLE, actor_id, path.role, tx.now)
+                grant = Grant(GrantBasis.ROLE, who, path.role, tx.now)
             if association.role is not role:
                 self._keep_an_ao(tx, association)
             previous = association.role
@@ -499,7 +792,7 @@ class AccessService:
             tx.record(
                 "association.role_modified",
                 subject=association.id,
-                actor=actor_id,
+                actor=who,
                 previous_role=previous.value,
                 role=role.value,
                 basis=grant.basis.value,
@@ -507,12 +800,14 @@ class AccessService:
             tx.commit()
         return association
 
-    def cancel_association(self, *, user_id: str, association_id: str) -> Association:
-        """The user withdraws their request or leaves the employer (RO-6); the last AO of an
-        organization cannot leave (RO-5)."""
+    @use_case
+    def cancel_association(self, *, actor: Principal, association_id: Text) -> Association:
+        """The actor withdraws their request or leaves the employer (RO-6); the last AO of
+        an organization cannot leave (RO-5), also when two AOs leave at once."""
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             association = require(tx.repo(ASSOCIATIONS), association_id, what="association")
-            if association.user_id != user_id:
+            if association.user_id != who:
                 raise NotPermittedError(
                     "association.not_yours",
                     "Only the user of an association cancels it; an AO or AM ends it instead "
@@ -524,33 +819,43 @@ class AccessService:
             tx.record(
                 "association.cancelled",
                 subject=association.id,
-                actor=user_id,
+                actor=who,
                 role=association.role.value,
             )
             tx.commit()
         return association
 
-    def end_association(self, *, actor_id: str, association_id: str) -> Association:
+    @use_case
+    def end_association(self, *, actor: Principal, association_id: Text) -> Association:
         """Disassociate a user from the employer (RO-6): an AO or AM for staff, an AO for
         AMs and AOs (RO-4); never the last AO (RO-5)."""
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             association = require(tx.repo(ASSOCIATIONS), association_id, what="association")
-            decide_manage(tx, user_id=actor_id, association=association).require()
+            decide_manage(tx, user_id=who, association=association).require()
             self._keep_an_ao(tx, association)
-            association = tx.repo(ASSOCIATIONS).save(association.end(now=tx.now, actor=actor_id))
+            association = tx.repo(ASSOCIATIONS).save(association.end(now=tx.now, actor=who))
             tx.record(
                 "association.ended",
                 subject=association.id,
-                actor=actor_id,
+                actor=who,
                 role=association.role.value,
             )
             tx.commit()
         return association
 
     def _keep_an_ao(self, tx: Transaction, association: Association) -> None:
-        """Rule RO-5: an organization keeps at least one active AO."""
+        """Rule RO-5: an organization keeps at least one active AO, at commit.
+
+        The organization is guarded first (its version moves), so of two AOs leaving at
+        the same moment the second commit is stale; its retry counts one AO left and
+        is refused here."""
         if not association.is_active or association.role is not Role.AUTHORIZED_OFFICIAL:
             return
+        if association.employer.kind is not EmployerKind.ORGANIZATION:
+            return
+        organizations = tx.repo(ORGANIZATIONS)
+        guard(organizations, require(organizations, association.employer.id, what="organization"))
         key = compose_key(association.employer.key, Role.AUTHORIZED_OFFICIAL.value)
         if len(tx.repo(ASSOCIATIONS).find(ASSOCIATIONS_ACTIVE_ROLE, key)) <= 1:
             raise InvalidTransitionError(
@@ -561,32 +866,37 @@ class AccessService:
                 organization_id=association.employer.id,
             )
 
-    def associations_of(self, *, user_id: str) -> tuple[Association, ...]:
+    @boundary
+    def associations_of(self, *, user_id: Text) -> tuple[Association, ...]:
         """Every association of a user, any state."""
         with self.runtime.transaction() as tx:
             return tuple(tx.repo(ASSOCIATIONS).find(ASSOCIATIONS_BY_USER, user_id))
 
+    @boundary
     def members(self, employer: Employer) -> tuple[Association, ...]:
         """Every association with an employer, any state."""
         with self.runtime.transaction() as tx:
             return tuple(tx.repo(ASSOCIATIONS).find(ASSOCIATIONS_BY_EMPLOYER, employer.key))
 
-    def association(self, association_id: str) -> Association:
+    @boundary
+    def association(self, association_id: Text) -> Association:
         """Return the association or raise NotFoundError."""
         with self.runtime.transaction() as tx:
             return require(tx.repo(ASSOCIATIONS), association_id, what="association")
 
     # -- staff invitations (RO-7) --------------------------------------------------------
 
+    @use_case
     def invite(
-        self, *, actor_id: str, employer: Employer, name: str, email: str, role: Role
+        self, *, actor: Principal, employer: Employer, name: Text, email: Text, role: Role
     ) -> Invitation:
         """Invite a person by name, e-mail and role (RO-7). The actor must be able to grant
         the role (RO-3, RO-4). The PIN is sent in the notification's ``secret`` only."""
         policy = self.invitation_policy
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             self._check_employer(tx, employer, user_id="")
-            decide_grant(tx, user_id=actor_id, employer=employer, role=role).require()
+            decide_grant(tx, user_id=who, employer=employer, role=role).require()
             pin = generate_pin(policy.pin_length)
             invitation = tx.repo(INVITATIONS).add(
                 Invitation(
@@ -596,7 +906,7 @@ class AccessService:
                     name=name,
                     email=email,
                     pin_hash=self.runtime.hasher.hash(pin),
-                    invited_by=actor_id,
+                    invited_by=who,
                     sent_at=tx.now,
                     expires_at=tx.now + policy.lifetime,
                     max_attempts=policy.max_attempts,
@@ -605,7 +915,7 @@ class AccessService:
             tx.record(
                 "invitation.sent",
                 subject=invitation.id,
-                actor=actor_id,
+                actor=who,
                 employer_kind=employer.kind.value,
                 employer_id=employer.id,
                 role=role.value,
@@ -634,12 +944,20 @@ class AccessService:
             return require(tx.repo(ORGANIZATIONS), employer.id, what="organization").legal_name
         return require(tx.repo(PROFILES), employer.id, what="provider profile").legal_name
 
+    @use_case
     def accept_invitation(
-        self, *, user_id: str, invitation_id: str, email: str, pin: str
+        self,
+        *,
+        actor: Principal,
+        invitation_id: Text,
+        email: Text,
+        pin: Annotated[str, Limit(chars=64)],
     ) -> Association:
-        """Accept with the invited e-mail (any case) and the PIN (RO-7): the association is
-        active at once. A wrong PIN counts toward the lock; the PIN works once."""
+        """Accept with the invited e-mail (any case) and the PIN (RO-7): the actor's
+        association is active at once. A wrong PIN counts toward the lock; the PIN works
+        once."""
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             invitation = require(tx.repo(INVITATIONS), invitation_id, what="invitation")
             invitation.check_open(tx.now)
             if normalize_email(email) != invitation.email:
@@ -655,7 +973,7 @@ class AccessService:
                 tx.record(
                     "invitation.locked" if locked else "invitation.wrong_pin",
                     subject=failed.id,
-                    actor=user_id,
+                    actor=who,
                     failed_attempts=failed.failed_attempts,
                     attempts_left=failed.attempts_left,
                 )
@@ -681,8 +999,8 @@ class AccessService:
                 employer=invitation.employer,
                 role=invitation.role,
             ).require()
-            self._check_employer(tx, invitation.employer, user_id)
-            self._check_no_live(tx, user_id, invitation.employer)
+            self._check_employer(tx, invitation.employer, who)
+            self._check_no_live(tx, who, invitation.employer)
             grant = Grant(
                 GrantBasis.INVITATION,
                 invitation.invited_by,
@@ -693,7 +1011,7 @@ class AccessService:
             association = tx.repo(ASSOCIATIONS).add(
                 Association(
                     tx.new_id("asc"),
-                    user_id,
+                    who,
                     invitation.employer,
                     invitation.role,
                     AssociationState.ACTIVE,
@@ -704,9 +1022,9 @@ class AccessService:
                 )
             )
             tx.repo(INVITATIONS).save(
-                invitation.accept(tx.now, user_id=user_id, association_id=association.id)
+                invitation.accept(tx.now, user_id=who, association_id=association.id)
             )
-            tx.record("invitation.accepted", subject=invitation.id, actor=user_id)
+            tx.record("invitation.accepted", subject=invitation.id, actor=who)
             tx.record(
                 "association.approved",
                 subject=association.id,
@@ -719,57 +1037,75 @@ class AccessService:
             tx.commit()
         return association
 
-    def revoke_invitation(self, *, actor_id: str, invitation_id: str) -> Invitation:
+    @use_case
+    def revoke_invitation(self, *, actor: Principal, invitation_id: Text) -> Invitation:
         """Revoke an invitation before it is accepted; anyone who could send it may (RO-7)."""
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             invitation = require(tx.repo(INVITATIONS), invitation_id, what="invitation")
             decide_grant(
-                tx, user_id=actor_id, employer=invitation.employer, role=invitation.role
+                tx, user_id=who, employer=invitation.employer, role=invitation.role
             ).require()
             invitation = tx.repo(INVITATIONS).save(invitation.revoke(tx.now))
-            tx.record("invitation.revoked", subject=invitation.id, actor=actor_id)
+            tx.record("invitation.revoked", subject=invitation.id, actor=who)
             tx.commit()
         return invitation
 
-    def invitations_for(self, *, email: str) -> tuple[Invitation, ...]:
+    @boundary
+    def invitations_for(self, *, email: Text) -> tuple[Invitation, ...]:
         """Every invitation sent to an e-mail address (any case)."""
         with self.runtime.transaction() as tx:
             return tuple(tx.repo(INVITATIONS).find(INVITATIONS_BY_EMAIL, normalize_email(email)))
 
-    def invitation(self, invitation_id: str) -> Invitation:
+    @boundary
+    def invitation(self, invitation_id: Text) -> Invitation:
         """Return the invitation or raise NotFoundError."""
         with self.runtime.transaction() as tx:
             return require(tx.repo(INVITATIONS), invitation_id, what="invitation")
 
-    # -- connections (CO-1..CO-6) -------------------------------------------------------
+    # -- connections (CO-1..CO-6, CO-10) -------------------------------------------------
 
+    @use_case
     def request_connection(
-        self, *, actor_id: str, surrogate_id: str, profile_id: str, systems: Iterable[System]
+        self,
+        *,
+        actor: Principal,
+        surrogate_id: Text,
+        profile_id: Text,
+        systems: Iterable[System],
     ) -> Connection:
         """The surrogate side asks to act for a provider profile in *systems* (CO-3, the
         usual way). The actor is an AO or AM of the surrogate organization."""
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             decide_for_organization(
-                tx, user_id=actor_id, action=Action.MANAGE_CONNECTIONS, organization_id=surrogate_id
+                tx, user_id=who, action=Action.MANAGE_CONNECTIONS, organization_id=surrogate_id
             ).require()
             connection = self._new_connection(
-                tx, actor_id, surrogate_id, profile_id, systems, Side.SURROGATE
+                tx, who, surrogate_id, profile_id, systems, Side.SURROGATE
             )
             tx.commit()
         return connection
 
+    @use_case
     def add_surrogate(
-        self, *, actor_id: str, profile_id: str, surrogate_id: str, systems: Iterable[System]
+        self,
+        *,
+        actor: Principal,
+        profile_id: Text,
+        surrogate_id: Text,
+        systems: Iterable[System],
     ) -> Connection:
         """The provider side adds a surrogate to its profile (CO-3); the surrogate's AO or
         AM approves. The actor is the IP or an AO/AM of the profile's organization."""
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             decide(
-                tx, user_id=actor_id, action=Action.MANAGE_CONNECTIONS, profile_id=profile_id
+                tx, user_id=who, action=Action.MANAGE_CONNECTIONS, profile_id=profile_id
             ).require()
             require(tx.repo(ORGANIZATIONS), surrogate_id, what="organization")
             connection = self._new_connection(
-                tx, actor_id, surrogate_id, profile_id, systems, Side.PROVIDER
+                tx, who, surrogate_id, profile_id, systems, Side.PROVIDER
             )
             tx.commit()
         return connection
@@ -803,8 +1139,18 @@ class AccessService:
                 raise ConflictError(
                     "connection.pending_exists",
                     f"Connection {c.id} between these two is already pending until "
-                    f"{c.deadline.date().isoformat()}; approve, reject or withdraw it first.",
+                    f"{c.deadline.date().isoformat()}; approve, reject or withdraw it first "
+                    "(CO-10).",
                     connection_id=c.id,
+                )
+            if c.state is ConnectionState.PENDING:
+                # Rejected as of day 30 (CO-5): record it, which frees CO-10's pending key.
+                repo.save(c.expire(now=tx.now))
+                tx.record(
+                    "connection.expired",
+                    subject=c.id,
+                    actor=None,
+                    deadline=c.deadline.isoformat(),
                 )
             if state is ConnectionState.APPROVED:
                 covered |= c.approved_systems
@@ -839,60 +1185,74 @@ class AccessService:
         )
         return connection
 
+    @use_case
     def approve_connection(
-        self, *, actor_id: str, connection_id: str, systems: Iterable[System] | None = None
+        self,
+        *,
+        actor: Principal,
+        connection_id: Text,
+        systems: Iterable[System] | None = None,
     ) -> Connection:
         """Approve a pending connection, for all requested systems or a subset (CO-4). Never
         after its 30-day deadline (CO-5)."""
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             connection = require(tx.repo(CONNECTIONS), connection_id, what="connection")
             decide_connection(
-                tx, user_id=actor_id, connection=connection, event=ConnectionEvent.APPROVE
+                tx, user_id=who, connection=connection, event=ConnectionEvent.APPROVE
             ).require()
             connection = tx.repo(CONNECTIONS).save(
-                connection.approve(now=tx.now, actor=actor_id, systems=systems)
+                connection.approve(now=tx.now, actor=who, systems=systems)
             )
             tx.record(
                 "connection.approved",
                 subject=connection.id,
-                actor=actor_id,
+                actor=who,
                 systems=_systems(connection.approved_systems),
             )
             tx.commit()
         return connection
 
-    def reject_connection(self, *, actor_id: str, connection_id: str) -> Connection:
+    @use_case
+    def reject_connection(self, *, actor: Principal, connection_id: Text) -> Connection:
         """Reject a pending connection (CO-4)."""
-        return self._close(actor_id, connection_id, ConnectionEvent.REJECT)
+        return self._close(actor, connection_id, ConnectionEvent.REJECT)
 
-    def withdraw_connection(self, *, actor_id: str, connection_id: str) -> Connection:
+    @use_case
+    def withdraw_connection(self, *, actor: Principal, connection_id: Text) -> Connection:
         """The initiating side withdraws its pending request (CO-6)."""
-        return self._close(actor_id, connection_id, ConnectionEvent.WITHDRAW)
+        return self._close(actor, connection_id, ConnectionEvent.WITHDRAW)
 
-    def remove_connection(self, *, actor_id: str, connection_id: str) -> Connection:
+    @use_case
+    def remove_connection(self, *, actor: Principal, connection_id: Text) -> Connection:
         """Either side ends an approved connection (CO-6)."""
-        return self._close(actor_id, connection_id, ConnectionEvent.REMOVE)
+        return self._close(actor, connection_id, ConnectionEvent.REMOVE)
 
-    def _close(self, actor_id: str, connection_id: str, event: ConnectionEvent) -> Connection:
+    def _close(self, actor: Principal, connection_id: str, event: ConnectionEvent) -> Connection:
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             connection = require(tx.repo(CONNECTIONS), connection_id, what="connection")
-            decide_connection(tx, user_id=actor_id, connection=connection, event=event).require()
+            decide_connection(tx, user_id=who, connection=connection, event=event).require()
             if event is ConnectionEvent.REJECT:
-                connection = connection.reject(now=tx.now, actor=actor_id)
+                connection = connection.reject(now=tx.now, actor=who)
             elif event is ConnectionEvent.WITHDRAW:
-                connection = connection.withdraw(now=tx.now, actor=actor_id)
+                connection = connection.withdraw(now=tx.now, actor=who)
             else:
-                connection = connection.remove(now=tx.now, actor=actor_id)
+                connection = connection.remove(now=tx.now, actor=who)
             connection = tx.repo(CONNECTIONS).save(connection)
-            tx.record(f"connection.{connection.state.value}", subject=connection.id, actor=actor_id)
+            tx.record(f"connection.{connection.state.value}", subject=connection.id, actor=who)
             tx.commit()
         return connection
 
-    def sweep_expired_connections(self, *, limit: int | None = None) -> tuple[Connection, ...]:
+    @boundary
+    def sweep_expired_connections(
+        self, *, limit: Annotated[int, Limit(low=1, high=10_000_000)] | None = None
+    ) -> tuple[Connection, ...]:
         """Record the day-30 expiry of overdue pending requests as events (CO-5).
 
-        Optional: reads already see them expired. Reads the ordered deadline
-        index up to now, so it touches only what is due.
+        A maintenance job the host may run (its events have no actor: the system):
+        reads already see the requests expired. Reads the ordered deadline index up
+        to now, so it touches only what is due.
         """
         with self.runtime.transaction() as tx:
             now = tx.now
@@ -914,19 +1274,22 @@ class AccessService:
             tx.commit()
         return tuple(expired)
 
-    def connection(self, connection_id: str) -> Connection:
+    @boundary
+    def connection(self, connection_id: Text) -> Connection:
         """Return the connection as stored; ask ``effective_state(now)`` for its state."""
         with self.runtime.transaction() as tx:
             return require(tx.repo(CONNECTIONS), connection_id, what="connection")
 
-    def connection_state(self, connection_id: str) -> ConnectionState:
+    @boundary
+    def connection_state(self, connection_id: Text) -> ConnectionState:
         """The connection's state as of now: pending on day 30 reads expired (CO-5)."""
         with self.runtime.transaction() as tx:
             connection = require(tx.repo(CONNECTIONS), connection_id, what="connection")
             return connection.effective_state(tx.now)
 
+    @boundary
     def connections_of(
-        self, *, profile_id: str | None = None, surrogate_id: str | None = None
+        self, *, profile_id: Text | None = None, surrogate_id: Text | None = None
     ) -> Sequence[Connection]:
         """The connections of a provider profile, of a surrogate organization, or between them."""
         with self.runtime.transaction() as tx:

@@ -1,10 +1,18 @@
-"""The Authorized Official verification port (Rule RO-3).
+"""The verification ports: Authorized Officials (RO-3) and provider identity (RO-9).
 
 No user approves an AO: CMS verifies the person against the organization's
 records (the help desk, IRS/PECOS data). enrollkit asks the host's
 :class:`AuthorizedOfficialVerifier`; :class:`InMemoryVerifier` is the simple
 implementation for tests, demos and hosts whose help desk records outcomes
 by hand.
+
+Likewise no user makes themselves the Individual Provider of an NPI: an
+identity proofing service (the host's, or I&A's remote proofing) confirms
+that the claimant is the person the Type 1 NPI belongs to
+(:class:`ProviderProofer`, RO-9); :class:`InMemoryProofer` records outcomes
+by hand. Before asking, access checks the NPI in NPPES
+(:class:`NpiRegistry`, which :class:`enrollkit.enrollment.NppesDirectory`
+satisfies): it must be a Type 1 NPI and active.
 
 >>> from enrollkit.access.organizations import Organization
 >>> verifier = InMemoryVerifier()
@@ -24,10 +32,15 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from enrollkit.access.organizations import Organization
+from enrollkit.npi import NPI, NPIType
 
 __all__ = [
     "AuthorizedOfficialVerifier",
+    "InMemoryProofer",
     "InMemoryVerifier",
+    "NpiRegistry",
+    "NpiRegistryRecord",
+    "ProviderProofer",
     "Verification",
     "VerificationStatus",
 ]
@@ -85,3 +98,62 @@ class InMemoryVerifier:
         """Return the recorded outcome, or the default."""
         found = self._outcomes.get((organization.id, user_id))
         return found if found is not None else Verification(self.default)
+
+
+@runtime_checkable
+class ProviderProofer(Protocol):
+    """Confirms that an account holder is the individual a Type 1 NPI belongs to (RO-9)."""
+
+    def proof(self, npi: NPI, account_id: str) -> Verification:
+        """Return whether *account_id* is proven to be the provider of *npi* (or pending)."""
+        ...
+
+
+class InMemoryProofer:
+    """Proofing outcomes recorded by hand; unknown pairs answer *default* (pending)."""
+
+    def __init__(self, *, default: VerificationStatus = VerificationStatus.PENDING) -> None:
+        self.default = default
+        self._outcomes: dict[tuple[str, str], Verification] = {}
+
+    def __repr__(self) -> str:
+        return f"InMemoryProofer(default={self.default.value}, outcomes={len(self._outcomes)})"
+
+    def approve(self, npi: NPI | str, account_id: str, *, reference: str | None = None) -> None:
+        """Record that *account_id* is proven to be the provider of *npi*."""
+        self._outcomes[(str(npi), account_id)] = Verification(
+            VerificationStatus.VERIFIED, reference=reference
+        )
+
+    def reject(self, npi: NPI | str, account_id: str, *, reason: str) -> None:
+        """Record that *account_id* is not the provider of *npi*."""
+        self._outcomes[(str(npi), account_id)] = Verification(
+            VerificationStatus.REJECTED, reason=reason
+        )
+
+    def proof(self, npi: NPI, account_id: str) -> Verification:
+        """Return the recorded outcome, or the default."""
+        found = self._outcomes.get((str(npi), account_id))
+        return found if found is not None else Verification(self.default)
+
+
+class NpiRegistryRecord(Protocol):
+    """What access needs of an NPPES record: the NPI's type and whether it is active."""
+
+    @property
+    def npi_type(self) -> NPIType | None:
+        """Type 1 or Type 2 as NPPES records it (None when the record does not say)."""
+        ...
+
+    @property
+    def active(self) -> bool:
+        """Whether the NPI is active (not deactivated) in NPPES."""
+        ...
+
+
+class NpiRegistry(Protocol):
+    """Looks an NPI up in NPPES (the host's NPPES client; enrollment's NppesDirectory)."""
+
+    def lookup(self, npi: NPI) -> NpiRegistryRecord | None:
+        """The NPPES record of *npi*, or None when NPPES has none."""
+        ...

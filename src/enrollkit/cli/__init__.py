@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -94,7 +95,8 @@ def _clock(at: str | None) -> Clock:
 
 def _cmd_agenda(args: argparse.Namespace) -> int:
     with _existing_db(args.db) as storage:
-        kit = Enrollkit(storage=storage, clock=_clock(args.at))
+        # A read: no principal is sealed or checked, so a throwaway key does.
+        kit = Enrollkit(storage=storage, secret_key=secrets.token_bytes(32), clock=_clock(args.at))
         items = kit.agenda(for_user=args.user, for_profile=args.profile, horizon_days=args.days)
     if args.json:
         _print_json(

@@ -14,6 +14,7 @@ agenda, the audit trail) that the CLI prints as text or JSON.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from enrollkit.access import Action, Employer, InMemoryVerifier, Role, System
+from enrollkit.access import Action, Employer, InMemoryProofer, InMemoryVerifier, Role, System
 from enrollkit.clock import FixedClock
 from enrollkit.enrollment import (
     Address,
@@ -40,6 +41,7 @@ from enrollkit.enrollment import (
 from enrollkit.errors import EnrollkitError
 from enrollkit.identity import (
     IA_ACCOUNT_POLICY,
+    Authenticated,
     FactorKind,
     MfaRequired,
     NewFactor,
@@ -47,7 +49,8 @@ from enrollkit.identity import (
 )
 from enrollkit.kit import Enrollkit
 from enrollkit.notify import InMemoryNotifier
-from enrollkit.npi import NPI
+from enrollkit.npi import NPI, NPIType
+from enrollkit.principals import PrincipalKind
 from enrollkit.runtime import SequentialIds
 from enrollkit.signatures import Attestation
 from enrollkit.storage import Storage
@@ -147,6 +150,7 @@ class _Story:
         self.outbox = outbox
         self.steps: list[DemoStep] = []
         self.names: dict[str, str] = {}
+        self.passwords: dict[str, tuple[str, str]] = {}
 
     @contextmanager
     def step(self, title: str) -> Iterator[list[str]]:
@@ -162,15 +166,31 @@ class _Story:
 
     def register(self, user_id: str, first: str, last: str, email: str) -> str:
         questions = IA_ACCOUNT_POLICY.question_catalogue[:3]
+        password = f"{first[0]}q#Harbor{len(last)}"
         account = self.kit.identity.register(
             user_id=user_id,
-            password=f"{first[0]}q#Harbor{len(last)}",
+            password=password,
             profile=Profile(first, last, email),
             security_answers={q: f"answer {i}" for i, q in enumerate(questions)},
             factor=NewFactor(FactorKind.EMAIL, email),
         )
         self.names[account.id] = first
+        self.names[f"{PrincipalKind.MAC.value}:novitas-7"] = "the MAC"
+        self.passwords[account.id] = (user_id, password)
         return account.id
+
+    def login(self, account_id: str) -> Authenticated:
+        """Both login steps (AC-5): the password, then the code e-mailed to the person.
+        The answer holds the principal every use case acts for (AC-8)."""
+        user_id, password = self.passwords[account_id]
+        first = self.kit.identity.login(user_id, password)
+        if not isinstance(first, MfaRequired):
+            raise _broken(f"{user_id}'s login should ask for a code; it answered {first!r}")
+        email = self.kit.identity.get(account_id).profile.email
+        done = self.kit.identity.verify_code(user_id, self.secret_sent(email, "mfa.code"))
+        if not isinstance(done, Authenticated):
+            raise _broken(f"{user_id}'s code should log them in; it answered {done!r}")
+        return done
 
     def secret_sent(self, recipient: str, template: str) -> str:
         """The code or PIN the notifier was given for *recipient* (what they would read)."""
@@ -184,18 +204,24 @@ class _Story:
         return f"e-mail to {recipient}: {template}" if note else f"(no {template} for {recipient})"
 
 
-def play(storage: Storage, *, database: str) -> DemoReport:
-    """Play the story on *storage* (empty) and report what happened."""
+def play(storage: Storage, *, database: str, secret_key: bytes | None = None) -> DemoReport:
+    """Play the story on *storage* (empty) and report what happened.
+
+    *secret_key* seals the story's principals (AC-8); by default a new random key,
+    as the demo's logins are not kept."""
     clock = FixedClock(DEMO_START)
     outbox = InMemoryNotifier()
     verifier = InMemoryVerifier()
+    proofer = InMemoryProofer()
     nppes = InMemoryNppesDirectory()
     kit = Enrollkit(
         storage=storage,
+        secret_key=secret_key if secret_key is not None else secrets.token_bytes(32),
         clock=clock,
         notifier=outbox,
         ids=SequentialIds(),
         verifier=verifier,
+        proofer=proofer,
         nppes=nppes,
     )
     story = _Story(kit, clock, outbox)
@@ -208,41 +234,53 @@ def play(storage: Storage, *, database: str) -> DemoReport:
         dana = story.register("DPark22", "Dana", "Park", "dana@summitcred.example")
         say.append("Dr. Ana Rivera (provider), Ben Okafor (her practice administrator),")
         say.append("Carla Mendez (owner of Summit Credentialing) and Dana Park (a credentialer).")
-        outcome = kit.identity.login("ARivera1", "Aq#Harbor6")
-        if not isinstance(outcome, MfaRequired):
-            raise _broken(f"Ana's login should ask for a code; it answered {outcome!r}")
-        done = kit.identity.verify_code(
-            "ARivera1", story.secret_sent("ana@riverapeds.example", "mfa.code")
-        )
+        signed_in = {who: story.login(who) for who in (ana, ben, carla, dana)}
+        done = signed_in[ana]
         say.append(
-            f"Ana logs in: password, then the 6-digit code e-mailed to "
-            f"{outcome.destination_hint}; {type(done).__name__.lower()}, "
-            f"password good for {getattr(done, 'days_until_expiry', '?')} more days (PW-12)."
+            "Each logs in: password, then the 6-digit code e-mailed to them (AC-5); Ana's "
+            f"password is good for {done.days_until_expiry} more days (PW-12)."
+        )
+        say.append("Every step below acts for one of these logins, never for a bare name (AC-8).")
+        as_ana, as_ben, as_carla, as_dana = (
+            signed_in[w].principal for w in (ana, ben, carla, dana)
         )
 
     with story.step("Ana's two provider profiles and the credentialing company") as say:
-        individual = access.register_individual_profile(
-            actor_id=ana, npi=_ANA_NPI, legal_name="Ana Rivera MD"
+        nppes.put(
+            NppesRecord(
+                NPI(_ANA_NPI),
+                "Ana Rivera MD",
+                practice_addresses=(_OFFICE,),
+                npi_type=NPIType.INDIVIDUAL,
+            )
         )
+        proofer.approve(_ANA_NPI, ana, reference="IDP-20260302-1")
+        claim = access.claim_individual_profile(
+            actor=as_ana, npi=_ANA_NPI, legal_name="Ana Rivera MD"
+        )
+        individual = _must(claim.profile, "Ana's proven individual profile")
         pllc = access.register_organization(
-            actor_id=ana, legal_name="Rivera Pediatrics PLLC", npi=_PLLC_NPI
+            actor=as_ana, legal_name="Rivera Pediatrics PLLC", npi=_PLLC_NPI
         )
         pllc_profile = _must(pllc.profile, "the PLLC's Type 2 profile")
         verifier.approve(pllc.organization.id, ana, reference="HD-20260302-1")
-        access.verify_authorized_official(association_id=pllc.association.id)
+        access.verify_authorized_official(actor=as_ana, association_id=pllc.association.id)
         ben_assoc = access.request_association(
-            user_id=ben,
+            actor=as_ben,
             employer=Employer.organization(pllc.organization.id),
             role=Role.AUTHORIZED_OFFICIAL,
         )
         verifier.approve(pllc.organization.id, ben, reference="HD-20260302-2")
-        access.verify_authorized_official(association_id=ben_assoc.id)
+        access.verify_authorized_official(actor=as_ben, association_id=ben_assoc.id)
         summit = access.register_organization(
-            actor_id=carla, legal_name="Summit Credentialing LLC", ein="47-1234567"
+            actor=as_carla, legal_name="Summit Credentialing LLC", ein="47-1234567"
         )
         verifier.approve(summit.organization.id, carla, reference="HD-20260302-3")
-        access.verify_authorized_official(association_id=summit.association.id)
-        say.append(f"{individual.label}: Ana's individual profile.")
+        access.verify_authorized_official(actor=as_carla, association_id=summit.association.id)
+        say.append(
+            f"{individual.label}: Ana's individual profile, hers once identity proofing "
+            "confirmed she is the provider of that active Type 1 NPI (RO-9)."
+        )
         say.append(f"{pllc_profile.label}: her company; Ana and Ben are its AOs, verified")
         say.append("by the help desk (RO-3). A provider with a company has two profiles (CO-1).")
         say.append(f"{summit.organization.label}: the surrogate, found by name and EIN (NPI-4).")
@@ -251,12 +289,12 @@ def play(storage: Storage, *, database: str) -> DemoReport:
         connections = []
         for profile in (individual, pllc_profile):
             requested = access.request_connection(
-                actor_id=carla,
+                actor=as_carla,
                 surrogate_id=summit.organization.id,
                 profile_id=profile.id,
                 systems=[System.PECOS, System.NPPES],
             )
-            approved = access.approve_connection(actor_id=ana, connection_id=requested.id)
+            approved = access.approve_connection(actor=as_ana, connection_id=requested.id)
             connections.append(approved)
             systems = " and ".join(sorted(s.value for s in approved.approved_systems))
             say.append(f"Connection {approved.id} to {profile.label}: approved for {systems}.")
@@ -264,7 +302,7 @@ def play(storage: Storage, *, database: str) -> DemoReport:
 
     with story.step("Summit invites Dana as Staff End User; she accepts with the PIN") as say:
         invitation = access.invite(
-            actor_id=carla,
+            actor=as_carla,
             employer=Employer.organization(summit.organization.id),
             name="Dana Park",
             email="dana@summitcred.example",
@@ -276,7 +314,7 @@ def play(storage: Storage, *, database: str) -> DemoReport:
             "only; it is stored hashed and expires in 72 hours (RO-7)."
         )
         joined = access.accept_invitation(
-            user_id=dana,
+            actor=as_dana,
             invitation_id=invitation.id,
             email="dana@summitcred.example",
             pin=pin,
@@ -286,7 +324,7 @@ def play(storage: Storage, *, database: str) -> DemoReport:
     with story.step("Dana, a Staff End User, tries to ask for EHR access: refused") as say:
         try:
             access.request_connection(
-                actor_id=dana,
+                actor=as_dana,
                 surrogate_id=summit.organization.id,
                 profile_id=individual.id,
                 systems=[System.EHR],
@@ -301,7 +339,6 @@ def play(storage: Storage, *, database: str) -> DemoReport:
         say.append(decision.explain())
 
     with story.step("Dana prepares Ana's 855I, reassigning benefits to the PLLC") as say:
-        nppes.put(NppesRecord(NPI(_ANA_NPI), "Ana Rivera MD", practice_addresses=(_OFFICE,)))
         content = ApplicationContent(
             legal_business_name="Ana Rivera MD",
             npi=NPI(_ANA_NPI),
@@ -319,21 +356,21 @@ def play(storage: Storage, *, database: str) -> DemoReport:
             effective_date=date(2026, 4, 1),
         )
         app = enrollment.create(
-            actor=dana,
+            actor=as_dana,
             profile_id=individual.id,
             form=Form.CMS_855I,
             kind=Kind.REASSIGNMENT,
             content=content,
         )
         enrollment.attach_document(
-            app.id, actor=dana, filename="md-license.pdf", data=b"%PDF-1.7 state license"
+            app.id, actor=as_dana, filename="md-license.pdf", data=b"%PDF-1.7 state license"
         )
         say.append(f"Application {app.id}: CMS-855I, reassignment to {pllc_profile.label}.")
         say.append("Her access comes from Summit's approved PECOS connection (EN-2, CO-7).")
         say.append("The state license is attached: a PDF, recognised by its content (EN-5).")
 
     with story.step("Sent for signature: Ana and the PLLC's AO are asked to sign") as say:
-        app = signatures.send_for_signature(app.id, actor=dana)
+        app = signatures.send_for_signature(app.id, actor=as_dana)
         revision = _must(app.current_revision, "the frozen revision")
         say.append(
             f"Revision {revision.number} is frozen, SHA-256 {revision.digest[:16]}... (EN-3);"
@@ -350,12 +387,15 @@ def play(storage: Storage, *, database: str) -> DemoReport:
 
     with story.step("The MAC asks for a correction") as say:
         clock.advance(days=9)
-        enrollment.start_review(app.id, reviewer="mac-novitas")
+        mac = kit.identity.assert_operator(
+            "novitas-7", kind=PrincipalKind.MAC, asserted_by="demo: the MAC's portal"
+        )
+        enrollment.start_review(app.id, actor=mac)
         app = enrollment.request_development(
             app.id,
+            actor=mac,
             reason="The reassignment cannot start before the PLLC's own effective date; "
             "use 2026-04-15",
-            reviewer="mac-novitas",
         )
         due = app.development_due()
         say.append(
@@ -369,8 +409,9 @@ def play(storage: Storage, *, database: str) -> DemoReport:
             reassignment=Reassignment(pllc_profile.id, effective_date=date(2026, 4, 15)),
             effective_date=date(2026, 4, 15),
         )
-        app = enrollment.edit(app.id, actor=dana, content=corrected)
-        app = signatures.send_for_signature(app.id, actor=dana)
+        as_dana = story.login(dana).principal
+        app = enrollment.edit(app.id, actor=as_dana, content=corrected)
+        app = signatures.send_for_signature(app.id, actor=as_dana)
         new = _must(app.current_revision, "the corrected revision")
         say.append(
             f"Revision {new.number}, SHA-256 {new.digest[:16]}...: the signatures on "
@@ -385,7 +426,7 @@ def play(storage: Storage, *, database: str) -> DemoReport:
     _sign_both(story, app.id, ana=ana, ben=ben)
     with story.step("Both sign revision 2; the application is submitted again") as say:
         app = enrollment.get(app.id)
-        certificate = signatures.certificate(app.id, actor=dana)
+        certificate = signatures.certificate(app.id, actor=as_dana)
         say.append(f"Status: {app.status.value.replace('_', ' ')}.")
         counting = sum(1 for e in certificate.entries if e.counts)
         say.append(
@@ -400,7 +441,7 @@ def play(storage: Storage, *, database: str) -> DemoReport:
 
     with story.step("A request nobody answers auto-rejects after 30 days") as say:
         late = access.request_connection(
-            actor_id=carla,
+            actor=story.login(carla).principal,
             surrogate_id=summit.organization.id,
             profile_id=individual.id,
             systems=[System.EHR],
@@ -441,19 +482,26 @@ def _must(value: T | None, what: str) -> T:
 
 
 def _sign_both(story: _Story, application_id: str, *, ana: str, ben: str) -> None:
+    """Each signer logs in again (signing wants a login of the last 15 minutes, AC-8) and
+    signs the revision they reviewed, named by its digest (SG-9)."""
     story.clock.advance(hours=20)
+    revision = _must(
+        story.kit.enrollment.get(application_id).current_revision, "the revision to sign"
+    )
     story.kit.signatures.sign_electronically(
         application_id,
-        signer_id=ana,
+        actor=story.login(ana).principal,
         slot="individual",
+        digest=revision.digest,
         confirmed_email="ana@riverapeds.example",
         attestations=set(Attestation),
     )
     story.clock.advance(hours=4)
     story.kit.signatures.sign_electronically(
         application_id,
-        signer_id=ben,
+        actor=story.login(ben).principal,
         slot="receiving_organization",
+        digest=revision.digest,
         confirmed_email="ben@riverapeds.example",
         attestations=set(Attestation),
     )

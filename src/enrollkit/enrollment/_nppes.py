@@ -22,7 +22,7 @@ from typing import Final, Protocol, runtime_checkable
 import attrs
 
 from enrollkit.enrollment._content import Address, ApplicationContent
-from enrollkit.npi import NPI
+from enrollkit.npi import NPI, NPIType
 
 __all__ = [
     "InMemoryNppesDirectory",
@@ -37,12 +37,16 @@ __all__ = [
 
 @attrs.frozen
 class NppesRecord:
-    """What NPPES says about an NPI: its name, mailing address and practice addresses."""
+    """What NPPES says about an NPI: its name, mailing address and practice addresses,
+    its type (Type 1 individual or Type 2 organization, NPI-3) and whether it is active
+    (RO-9: a Type 1 profile is claimed only for an active Type 1 NPI)."""
 
     npi: NPI
     legal_business_name: str
     mailing_address: Address | None = None
     practice_addresses: tuple[Address, ...] = ()
+    npi_type: NPIType | None = None
+    active: bool = True
 
 
 @runtime_checkable

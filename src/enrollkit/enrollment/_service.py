@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Final
+from typing import Annotated, Final
 
 import attrs
 
+from enrollkit.boundary import Limit, boundary
 from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
 from enrollkit.enrollment._application import APPLICATIONS, Application
 from enrollkit.enrollment._changes import REPORTABLE_CHANGES, ReportableChange
@@ -45,13 +46,20 @@ from enrollkit.enrollment._reports import (
 )
 from enrollkit.errors import InvalidTransitionError, NotPermittedError, ValidationError
 from enrollkit.notify import Notification
-from enrollkit.runtime import Runtime, Transaction
+from enrollkit.principals import Principal, PrincipalKind
+from enrollkit.runtime import Runtime, Transaction, use_case
 from enrollkit.storage import require
 
 __all__ = ["EnrollmentService"]
 
 _DOCUMENT_POLICY: Final = DocumentPolicy()
 _DEADLINES: Final = DeadlinePolicy()
+_MAC: Final = frozenset({PrincipalKind.MAC})
+
+#: Ids, file names and short texts (ER-1).
+Text = Annotated[str, Limit(chars=500)]
+#: Reasons and descriptions (ER-1).
+Prose = Annotated[str, Limit(chars=5000)]
 
 
 class EnrollmentService:
@@ -82,24 +90,26 @@ class EnrollmentService:
 
     # -- preparing (EN-2) ---------------------------------------------------------------
 
+    @use_case
     def create(
         self,
         *,
-        actor: str,
-        profile_id: str,
+        actor: Principal,
+        profile_id: Text,
         form: Form,
         kind: Kind,
         content: ApplicationContent | None = None,
     ) -> Application:
         """Start a draft for *profile_id*; the actor needs PECOS access to it (EN-1, EN-2)."""
         with self.runtime.transaction() as tx:
-            grant = require_pecos_access(tx, user_id=actor, profile_id=profile_id)
+            who = tx.act(actor).id
+            grant = require_pecos_access(tx, user_id=who, profile_id=profile_id)
             app = Application.start(
                 id=tx.new_id("app"),
                 profile_id=profile_id,
                 form=form,
                 kind=kind,
-                created_by=actor,
+                created_by=who,
                 now=tx.now,
                 content=content,
             )
@@ -107,7 +117,7 @@ class EnrollmentService:
             tx.record(
                 "application.created",
                 subject=app.id,
-                actor=actor,
+                actor=who,
                 profile_id=profile_id,
                 form=form.value,
                 kind=kind.value,
@@ -116,7 +126,8 @@ class EnrollmentService:
             tx.commit()
         return stored
 
-    def get(self, application_id: str) -> Application:
+    @boundary
+    def get(self, application_id: Text) -> Application:
         """The application with this id (NotFoundError otherwise).
 
         No access check: a read for the host and the MAC side; provider-facing reads are
@@ -125,41 +136,50 @@ class EnrollmentService:
         with self.runtime.transaction() as tx:
             return require(tx.repo(APPLICATIONS), application_id, what="application")
 
-    def _load_for(self, tx: Transaction, application_id: str, actor: str) -> Application:
+    def _load_for(
+        self, tx: Transaction, application_id: str, actor: Principal
+    ) -> tuple[Application, str]:
+        """The application and the acting account id, once the actor is authenticated
+        (AC-8) and has PECOS access to the application's profile (EN-2)."""
+        who = tx.act(actor).id
         app = require(tx.repo(APPLICATIONS), application_id, what="application")
-        require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
-        return app
+        require_pecos_access(tx, user_id=who, profile_id=app.profile_id)
+        return app, who
 
-    def edit(self, application_id: str, *, actor: str, content: ApplicationContent) -> Application:
+    @use_case
+    def edit(
+        self, application_id: Text, *, actor: Principal, content: ApplicationContent
+    ) -> Application:
         """Replace the working content of a draft or a development response (EN-2, EN-3)."""
         with self.runtime.transaction() as tx:
-            app = self._load_for(tx, application_id, actor)
+            app, who = self._load_for(tx, application_id, actor)
             before = app.status
             changed = app.edit(content, now=tx.now)
             stored = tx.repo(APPLICATIONS).save(changed)
             tx.record(
                 "application.edited",
                 subject=app.id,
-                actor=actor,
+                actor=who,
                 status_before=before.value,
                 status=stored.status.value,
             )
             tx.commit()
         return stored
 
+    @use_case
     def attach_document(
         self,
-        application_id: str,
+        application_id: Text,
         *,
-        actor: str,
-        filename: str,
+        actor: Principal,
+        filename: Text,
         data: bytes,
-        description: str = "",
+        description: Prose = "",
     ) -> DocumentRef:
         """Attach a PDF or TIFF (by content, EN-5); the bytes go to the document store."""
         inspected = inspect_document(filename, data, policy=self.document_policy)
         with self.runtime.transaction() as tx:
-            app = self._load_for(tx, application_id, actor)
+            app, who = self._load_for(tx, application_id, actor)
             ref = DocumentRef(
                 id=tx.new_id("doc"),
                 filename=inspected.filename,
@@ -167,7 +187,7 @@ class EnrollmentService:
                 size=inspected.size,
                 sha256=inspected.sha256,
                 uploaded_at=tx.now,
-                uploaded_by=actor,
+                uploaded_by=who,
                 description=description,
             )
             changed = app.attach(ref, now=tx.now)
@@ -176,7 +196,7 @@ class EnrollmentService:
             tx.record(
                 "application.document_attached",
                 subject=app.id,
-                actor=actor,
+                actor=who,
                 document_id=ref.id,
                 filename=ref.filename,
                 media_type=ref.media_type.value,
@@ -185,15 +205,18 @@ class EnrollmentService:
             tx.commit()
         return ref
 
-    def detach_document(self, application_id: str, *, actor: str, document_id: str) -> Application:
+    @use_case
+    def detach_document(
+        self, application_id: Text, *, actor: Principal, document_id: Text
+    ) -> Application:
         """Remove a supporting document from a draft."""
         with self.runtime.transaction() as tx:
-            app = self._load_for(tx, application_id, actor)
+            app, who = self._load_for(tx, application_id, actor)
             stored = tx.repo(APPLICATIONS).save(app.detach(document_id, now=tx.now))
             tx.record(
                 "application.document_detached",
                 subject=app.id,
-                actor=actor,
+                actor=who,
                 document_id=document_id,
             )
             tx.commit()
@@ -201,18 +224,22 @@ class EnrollmentService:
 
     # -- NPPES (EN-6) -------------------------------------------------------------------
 
-    def check_nppes(self, application_id: str, *, actor: str) -> tuple[NppesMismatch, ...]:
+    @boundary
+    def check_nppes(self, application_id: Text, *, actor: Principal) -> tuple[NppesMismatch, ...]:
         """Every difference between the working copy and NPPES, with both values (EN-6)."""
         with self.runtime.transaction() as tx:
-            app = self._load_for(tx, application_id, actor)
+            app, _who = self._load_for(tx, application_id, actor)
         record = self.nppes.lookup(app.content.npi) if app.content.npi else None
         return compare_with_nppes(app.content, record)
 
-    def acknowledge_nppes(self, application_id: str, *, actor: str) -> tuple[NppesMismatch, ...]:
+    @use_case
+    def acknowledge_nppes(
+        self, application_id: Text, *, actor: Principal
+    ) -> tuple[NppesMismatch, ...]:
         """The preparer accepts the current NPPES mismatches; recorded with who and when (EN-6)."""
         with self.runtime.transaction() as tx:
-            app = self._load_for(tx, application_id, actor)
-            if app.created_by != actor:
+            app, who = self._load_for(tx, application_id, actor)
+            if app.created_by != who:
                 raise NotPermittedError(
                     "nppes.acknowledge_preparer",
                     "Only the application's preparer acknowledges NPPES differences (EN-6).",
@@ -226,11 +253,11 @@ class EnrollmentService:
                     "The application matches NPPES; there is nothing to acknowledge.",
                     application_id=app.id,
                 )
-            tx.repo(APPLICATIONS).save(app.acknowledge_nppes(mismatches, by=actor, now=tx.now))
+            tx.repo(APPLICATIONS).save(app.acknowledge_nppes(mismatches, by=who, now=tx.now))
             tx.record(
                 "application.nppes_acknowledged",
                 subject=app.id,
-                actor=actor,
+                actor=who,
                 mismatches=[
                     {"field": m.field, "application": m.application_value, "nppes": m.nppes_value}
                     for m in mismatches
@@ -241,20 +268,22 @@ class EnrollmentService:
 
     # -- changes to report (EN-7) -------------------------------------------------------
 
+    @use_case
     def record_change(
         self,
         *,
-        actor: str,
-        profile_id: str,
+        actor: Principal,
+        profile_id: Text,
         form: Form,
         change: ChangeKind,
         occurred_on: date,
-        description: str,
+        description: Prose,
     ) -> ReportableChange:
         """Record a change that must be reported within its window (EN-7); it shows on the
         agenda until reported."""
         with self.runtime.transaction() as tx:
-            require_pecos_access(tx, user_id=actor, profile_id=profile_id)
+            who = tx.act(actor).id
+            require_pecos_access(tx, user_id=who, profile_id=profile_id)
             recorded = tx.repo(REPORTABLE_CHANGES).add(
                 ReportableChange(
                     id=tx.new_id("change"),
@@ -263,7 +292,7 @@ class EnrollmentService:
                     change=change,
                     occurred_on=occurred_on,
                     description=description,
-                    recorded_by=actor,
+                    recorded_by=who,
                     recorded_at=tx.now,
                 )
             )
@@ -271,7 +300,7 @@ class EnrollmentService:
             tx.record(
                 "change.recorded",
                 subject=recorded.id,
-                actor=actor,
+                actor=who,
                 profile_id=profile_id,
                 form=form.value,
                 change=change.value,
@@ -281,11 +310,13 @@ class EnrollmentService:
             tx.commit()
         return recorded
 
-    def mark_change_reported(self, change_id: str, *, actor: str) -> ReportableChange:
+    @use_case
+    def mark_change_reported(self, change_id: Text, *, actor: Principal) -> ReportableChange:
         """Record that the change was reported (to NPPES, or outside enrollkit)."""
         with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
             change = require(tx.repo(REPORTABLE_CHANGES), change_id, what="reportable change")
-            require_pecos_access(tx, user_id=actor, profile_id=change.profile_id)
+            require_pecos_access(tx, user_id=who, profile_id=change.profile_id)
             if change.reported_at is not None:
                 raise ValidationError(
                     "change.already_reported",
@@ -293,31 +324,38 @@ class EnrollmentService:
                     change_id=change_id,
                 )
             stored = tx.repo(REPORTABLE_CHANGES).save(attrs.evolve(change, reported_at=tx.now))
-            tx.record("change.reported", subject=change.id, actor=actor)
+            tx.record("change.reported", subject=change.id, actor=who)
             tx.commit()
         return stored
 
     # -- reports (EN-8) ----------------------------------------------------------------
 
     def _profile_applications(
-        self, tx: Transaction, profile_id: str, actor: str
+        self, tx: Transaction, profile_id: str, actor: Principal
     ) -> tuple[Application, ...]:
-        require_pecos_access(tx, user_id=actor, profile_id=profile_id)
+        require_pecos_access(tx, user_id=tx.act(actor).id, profile_id=profile_id)
         return tuple(tx.repo(APPLICATIONS).find(APPLICATIONS.index("profile"), profile_id))
 
-    def medicare_id_report(self, profile_id: str, *, actor: str) -> tuple[MedicareIdRow, ...]:
+    @boundary
+    def medicare_id_report(
+        self, profile_id: Text, *, actor: Principal
+    ) -> tuple[MedicareIdRow, ...]:
         """PTAN and Medicare ID of every approved enrollment of the profile (EN-8)."""
         with self.runtime.transaction() as tx:
             return medicare_id_report(self._profile_applications(tx, profile_id, actor))
 
-    def approved_record(self, application_id: str, *, actor: str) -> ApprovedEnrollmentRecord:
+    @boundary
+    def approved_record(
+        self, application_id: Text, *, actor: Principal
+    ) -> ApprovedEnrollmentRecord:
         """The approved enrollment record of an application (EN-8)."""
         with self.runtime.transaction() as tx:
-            app = self._load_for(tx, application_id, actor)
+            app, _who = self._load_for(tx, application_id, actor)
         return approved_record(app, policy=self.deadlines)
 
+    @boundary
     def pending_reassignments(
-        self, profile_id: str, *, actor: str
+        self, profile_id: Text, *, actor: Principal
     ) -> tuple[PendingReassignmentRow, ...]:
         """Reassignments not yet decided, to or from the profile (EN-8)."""
         with self.runtime.transaction() as tx:
@@ -327,7 +365,10 @@ class EnrollmentService:
             )
             return pending_reassignments(_unique(apps, incoming), now=tx.now)
 
-    def reassignment_report(self, profile_id: str, *, actor: str) -> tuple[ReassignmentRow, ...]:
+    @boundary
+    def reassignment_report(
+        self, profile_id: Text, *, actor: Principal
+    ) -> tuple[ReassignmentRow, ...]:
         """Approved reassignments to or from the profile: PTAN, effective date, revalidation
         due date (EN-8)."""
         with self.runtime.transaction() as tx:
@@ -348,17 +389,20 @@ class EnrollmentService:
 
     # -- the MAC's side -----------------------------------------------------------------
 
-    def start_review(self, application_id: str, *, reviewer: str | None = None) -> Application:
-        """The MAC takes the submitted application into review (EN-4)."""
+    @use_case
+    def start_review(self, application_id: Text, *, actor: Principal) -> Application:
+        """The MAC takes the submitted application into review (EN-4); *actor* is a MAC
+        reviewer's principal (``identity.assert_operator``)."""
         return self._mac(
             application_id,
-            reviewer,
+            actor,
             "application.review_started",
             lambda a, tx: a.start_review(now=tx.now),
         )
 
+    @use_case
     def request_development(
-        self, application_id: str, *, reason: str, reviewer: str | None = None
+        self, application_id: Text, *, actor: Principal, reason: Prose
     ) -> Application:
         """The MAC asks for corrections; the response is due in 30 days (EN-4), preparer told."""
 
@@ -375,22 +419,23 @@ class EnrollmentService:
             return changed
 
         return self._mac(
-            application_id, reviewer, "application.development_requested", step, reason=reason
+            application_id, actor, "application.development_requested", step, reason=reason
         )
 
+    @use_case
     def approve(
         self,
-        application_id: str,
+        application_id: Text,
         *,
-        ptan: str | None,
-        medicare_id: str | None = None,
+        actor: Principal,
+        ptan: Text | None,
+        medicare_id: Text | None = None,
         effective_date: date | None = None,
-        reviewer: str | None = None,
     ) -> Application:
         """The MAC approves, issuing PTAN and Medicare ID (EN-4, EN-8)."""
         return self._mac(
             application_id,
-            reviewer,
+            actor,
             "application.approved",
             lambda a, tx: a.approve(
                 ptan=ptan, medicare_id=medicare_id, effective_date=effective_date, now=tx.now
@@ -400,11 +445,12 @@ class EnrollmentService:
             effective_date=effective_date.isoformat() if effective_date else None,
         )
 
-    def deny(self, application_id: str, *, reason: str, reviewer: str | None = None) -> Application:
+    @use_case
+    def deny(self, application_id: Text, *, actor: Principal, reason: Prose) -> Application:
         """The MAC denies the application (EN-4)."""
         return self._mac(
             application_id,
-            reviewer,
+            actor,
             "application.denied",
             lambda a, tx: a.deny(reason=reason, now=tx.now),
             reason=reason,
@@ -413,22 +459,24 @@ class EnrollmentService:
     def _mac(
         self,
         application_id: str,
-        reviewer: str | None,
+        actor: Principal,
         event: str,
         step: Callable[[Application, Transaction], Application],
         **data: object,
     ) -> Application:
         with self.runtime.transaction() as tx:
+            reviewer = tx.act(actor, kinds=_MAC).audit_id
             app = require(tx.repo(APPLICATIONS), application_id, what="application")
             stored = tx.repo(APPLICATIONS).save(step(app, tx))
             tx.record(event, subject=app.id, actor=reviewer, status=stored.status.value, **data)
             tx.commit()
         return stored
 
-    def withdraw(self, application_id: str, *, actor: str) -> Application:
+    @use_case
+    def withdraw(self, application_id: Text, *, actor: Principal) -> Application:
         """Withdraw a non-final application (EN-2, EN-4)."""
         with self.runtime.transaction() as tx:
-            app = self._load_for(tx, application_id, actor)
+            app, who = self._load_for(tx, application_id, actor)
             before = app.status_at(tx.now)
             if before is ApplicationStatus.PENDING_SIGNATURES:
                 raise InvalidTransitionError(
@@ -439,7 +487,7 @@ class EnrollmentService:
                 )
             stored = tx.repo(APPLICATIONS).save(app.withdraw(now=tx.now))
             tx.record(
-                "application.withdrawn", subject=app.id, actor=actor, status_before=before.value
+                "application.withdrawn", subject=app.id, actor=who, status_before=before.value
             )
             tx.commit()
         return stored

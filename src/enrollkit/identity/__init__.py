@@ -1,6 +1,6 @@
 """Identity: accounts, the I&A password policy, expiry, lockout, recovery and MFA.
 
-Rules PW-1..PW-13 and AC-1..AC-7; see ``docs/identity.md`` for the tour.
+Rules PW-1..PW-13 and AC-1..AC-9; see ``docs/identity.md`` for the tour.
 
 * :mod:`~enrollkit.identity.passwords`: the pure password policy
   (:class:`PasswordPolicy`, :data:`IA_PASSWORD_POLICY`);
@@ -13,6 +13,7 @@ Rules PW-1..PW-13 and AC-1..AC-7; see ``docs/identity.md`` for the tour.
 from enrollkit.identity.accounts import (
     ACCOUNTS,
     IA_ACCOUNT_POLICY,
+    LOGIN_FACTORS,
     TRANSITIONS,
     Account,
     AccountEvent,
@@ -22,14 +23,17 @@ from enrollkit.identity.accounts import (
     LockReason,
     LoginChallenge,
     MfaFactor,
+    PendingAuthenticator,
+    PendingEmail,
     Profile,
     SecurityQuestion,
     normalize_answer,
     state_diagram,
 )
-from enrollkit.identity.lookups import AccountContacts, password_expiry_lookup
+from enrollkit.identity.lookups import AccountContacts, AccountStates, password_expiry_lookup
 from enrollkit.identity.outcomes import (
     Authenticated,
+    AuthenticatorEnrollment,
     ChangeReason,
     DenialStep,
     Denied,
@@ -57,14 +61,17 @@ __all__ = [
     "ACCOUNTS",
     "IA_ACCOUNT_POLICY",
     "IA_PASSWORD_POLICY",
+    "LOGIN_FACTORS",
     "TRANSITIONS",
     "VIOLATION_CODES",
     "Account",
     "AccountContacts",
     "AccountEvent",
     "AccountPolicy",
+    "AccountStates",
     "AccountStatus",
     "Authenticated",
+    "AuthenticatorEnrollment",
     "ChangeReason",
     "DenialStep",
     "Denied",
@@ -82,6 +89,8 @@ __all__ = [
     "PasswordPolicy",
     "PasswordRejected",
     "PasswordStatus",
+    "PendingAuthenticator",
+    "PendingEmail",
     "Profile",
     "Recovered",
     "RecoveryDenied",

@@ -21,6 +21,10 @@ stateDiagram-v2
     active --> active: help_desk_reset
     locked --> active: help_desk_reset
     help_desk_required --> active: help_desk_reset
+    active --> disabled: disable
+    locked --> disabled: disable
+    help_desk_required --> disabled: disable
+    disabled --> active: enable
 
 User IDs (Rule AC-1) follow :attr:`AccountPolicy.user_id_pattern`, by default
 6 to 12 ASCII letters and digits starting with a letter; they are unique
@@ -45,13 +49,14 @@ from typing import Final
 
 import attrs
 
-from enrollkit.errors import InvalidTransitionError, ValidationError
+from enrollkit.errors import InvalidTransitionError, NotPermittedError, ValidationError, excerpt
 from enrollkit.storage import Collection, Index
 
 __all__ = [
     "ACCOUNTS",
     "DELIVERABLE_FACTORS",
     "IA_ACCOUNT_POLICY",
+    "LOGIN_FACTORS",
     "TRANSITIONS",
     "Account",
     "AccountEvent",
@@ -61,6 +66,8 @@ __all__ = [
     "LockReason",
     "LoginChallenge",
     "MfaFactor",
+    "PendingAuthenticator",
+    "PendingEmail",
     "Profile",
     "SecurityQuestion",
     "mask_destination",
@@ -79,6 +86,8 @@ class AccountStatus(Enum):
     LOCKED = "locked"
     #: Too many wrong security answers: only the help desk can unlock.
     HELP_DESK_REQUIRED = "help_desk_required"
+    #: Switched off by the help desk: no login, no principal acts (AC-8) until enabled.
+    DISABLED = "disabled"
 
 
 class AccountEvent(Enum):
@@ -90,9 +99,12 @@ class AccountEvent(Enum):
     HELP_DESK_UNLOCK = "help_desk_unlock"
     RECOVERY_RESET = "recovery_reset"
     HELP_DESK_RESET = "help_desk_reset"
+    DISABLE = "disable"
+    ENABLE = "enable"
 
 
 _A, _L, _H = AccountStatus.ACTIVE, AccountStatus.LOCKED, AccountStatus.HELP_DESK_REQUIRED
+_D = AccountStatus.DISABLED
 _E = AccountEvent
 
 #: The lock state machine (Rules AC-2, AC-4, AC-5): ``(status, event) -> new status``.
@@ -109,6 +121,10 @@ TRANSITIONS: Final[Mapping[tuple[AccountStatus, AccountEvent], AccountStatus]] =
     (_A, _E.HELP_DESK_RESET): _A,
     (_L, _E.HELP_DESK_RESET): _A,
     (_H, _E.HELP_DESK_RESET): _A,
+    (_A, _E.DISABLE): _D,
+    (_L, _E.DISABLE): _D,
+    (_H, _E.DISABLE): _D,
+    (_D, _E.ENABLE): _A,
 }
 
 
@@ -141,6 +157,8 @@ class FactorKind(Enum):
 
 #: Factor kinds whose codes enrollkit delivers through the notifier port.
 DELIVERABLE_FACTORS: Final = frozenset({FactorKind.EMAIL, FactorKind.SMS, FactorKind.VOICE})
+#: Factor kinds a login can use: the delivered ones and an authenticator app (TOTP, AC-9).
+LOGIN_FACTORS: Final = DELIVERABLE_FACTORS | {FactorKind.AUTHENTICATOR_APP}
 
 _EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE: Final = re.compile(r"\+?[0-9][0-9 ()\-.]{6,20}")
@@ -167,6 +185,16 @@ class AccountPolicy:
     code_lifetime: timedelta = timedelta(minutes=10)
     #: AC-4 [default]: how many security questions an account registers.
     security_questions: int = 3
+    #: AC-9 [default]: one-time codes sent (logins, e-mail confirmations) per window.
+    code_send_limit: int = 5
+    #: AC-9 [default]: the window of the code-send limit.
+    code_send_window: timedelta = timedelta(minutes=15)
+    #: AC-9 [default]: how long an e-mail change code, or an authenticator enrolment, waits.
+    confirmation_lifetime: timedelta = timedelta(hours=24)
+    #: AC-8 [default]: how recent a login must be for account changes (step-up).
+    step_up_window: timedelta = timedelta(minutes=15)
+    #: AC-9 [default]: the issuer name an authenticator app shows.
+    authenticator_issuer: str = "enrollkit"
     #: AC-4 [default]: the questions to choose from (as I&A offers a fixed list).
     question_catalogue: tuple[str, ...] = (
         "What is the name of your first pet?",
@@ -188,9 +216,13 @@ class AccountPolicy:
                 "max_failed_answers",
                 "code_digits",
                 "security_questions",
+                "code_send_limit",
             )
             if getattr(self, name) < 1
         ]
+        for name in ("code_send_window", "confirmation_lifetime", "step_up_window"):
+            if getattr(self, name) <= timedelta():
+                problems.append(f"{name} must be positive")
         if len(set(self.question_catalogue)) < self.security_questions:
             problems.append(
                 "question_catalogue needs at least security_questions distinct questions"
@@ -213,8 +245,8 @@ class AccountPolicy:
         if not _is_text(user_id) or re.fullmatch(self.user_id_pattern, user_id) is None:
             raise ValidationError(
                 "user_id.invalid",
-                f"A user ID has {self.user_id_description}; {user_id!r} does not.",
-                user_id=str(user_id),
+                f"A user ID has {self.user_id_description}; {excerpt(user_id)} does not.",
+                user_id=excerpt(user_id),
             )
         return user_id
 
@@ -264,22 +296,26 @@ def validate_destination(kind: FactorKind, destination: str) -> str:
     return destination
 
 
+#: The longest e-mail address accepted (RFC 5321 allows 254 characters in a path).
+_MAX_EMAIL: Final = 254
+
+
 def _email(_instance: object, _attribute: object, value: str) -> None:
-    if not _is_text(value) or _EMAIL.fullmatch(value) is None:
+    if not _is_text(value) or len(value) > _MAX_EMAIL or _EMAIL.fullmatch(value) is None:
         raise ValidationError(
             "profile.email",
-            f"{value!r} is not an e-mail address; write it like name@example.org.",
-            value=str(value),
+            f"{excerpt(value)} is not an e-mail address; write it like name@example.org.",
+            value=excerpt(value),
         )
 
 
 def _phones(_instance: object, _attribute: object, value: tuple[str, ...]) -> None:
     for phone in value:
-        if not _is_text(phone) or _PHONE.fullmatch(phone) is None:
+        if not _is_text(phone) or len(phone) > 32 or _PHONE.fullmatch(phone) is None:
             raise ValidationError(
                 "profile.phone",
-                f"{phone!r} is not a phone number; use digits, optionally with a leading +.",
-                value=str(phone),
+                f"{excerpt(phone)} is not a phone number; use digits, optionally with a leading +.",
+                value=excerpt(phone),
             )
 
 
@@ -315,12 +351,41 @@ class SecurityQuestion:
 
 @attrs.frozen
 class MfaFactor:
-    """A registered second factor (AC-5): where one-time codes are delivered."""
+    """A registered second factor (AC-5): where one-time codes are delivered.
+
+    An authenticator app (AC-9) has no destination to send to: its
+    ``destination`` is a label, and ``seed`` is a random value from which,
+    with the host's secret key, the TOTP secret is derived when needed, so
+    the stored account never holds the secret itself. ``last_step`` is the
+    last TOTP time step accepted (a code works once).
+    """
 
     id: str
     kind: FactorKind
     destination: str
     registered_at: datetime
+    seed: str | None = attrs.field(default=None, repr=False)
+    last_step: int | None = None
+
+
+@attrs.frozen
+class PendingEmail:
+    """An e-mail change waiting for the code sent to the new address (AC-9)."""
+
+    email: str
+    code_hash: str = attrs.field(repr=False)
+    expires_at: datetime
+    failed: int = 0
+
+
+@attrs.frozen
+class PendingAuthenticator:
+    """An authenticator app shown to the user, waiting for its first code (AC-9)."""
+
+    factor_id: str
+    seed: str = attrs.field(repr=False)
+    label: str
+    expires_at: datetime
 
 
 @attrs.frozen
@@ -363,14 +428,23 @@ class Account:
     failed_codes: int = 0
     failed_answers: int = 0
     challenge: LoginChallenge | None = None
+    pending_email: PendingEmail | None = None
+    pending_authenticator: PendingAuthenticator | None = None
+    #: When one-time codes were sent lately (the AC-9 rate limit), oldest first.
+    code_sends: tuple[datetime, ...] = ()
     version: int = 0
 
     # -- the lock state machine ----------------------------------------------------------
 
     @property
     def locked(self) -> bool:
-        """Whether the account refuses every login (AC-2)."""
+        """Whether the account refuses every login (AC-2; a disabled one too)."""
         return self.status is not AccountStatus.ACTIVE
+
+    @property
+    def disabled(self) -> bool:
+        """Whether the help desk switched the account off (AC-8)."""
+        return self.status is AccountStatus.DISABLED
 
     def can(self, event: AccountEvent) -> bool:
         """Whether *event* is allowed in the current status."""
@@ -491,6 +565,57 @@ class Account:
         """Unlocked by a help-desk actor (AC-2)."""
         return self._unlocked(AccountEvent.HELP_DESK_UNLOCK)
 
+    def disabled_now(self, now: datetime) -> Account:
+        """Switched off by the help desk (AC-8): no login, no principal acts."""
+        return attrs.evolve(
+            self, status=self._move(AccountEvent.DISABLE), locked_at=now, challenge=None
+        )
+
+    def enabled(self) -> Account:
+        """Switched on again by the help desk; failure counts start over."""
+        return self._unlocked(AccountEvent.ENABLE)
+
+    # -- account upkeep (AC-9) -----------------------------------------------------------
+
+    def codes_sent_within(self, now: datetime, window: timedelta) -> tuple[datetime, ...]:
+        """The code sends that still count toward the rate limit at *now* (AC-9)."""
+        return tuple(at for at in self.code_sends if at > now - window)
+
+    def code_sent(self, now: datetime, *, policy: AccountPolicy) -> Account:
+        """Count one more one-time code sent at *now*, or refuse when the limit is
+        reached (AC-9: 5 per 15 minutes by default)."""
+        recent = self.codes_sent_within(now, policy.code_send_window)
+        if len(recent) >= policy.code_send_limit:
+            retry_at = recent[0] + policy.code_send_window
+            minutes = max(1, int((retry_at - now).total_seconds() // 60) + 1)
+            raise NotPermittedError(
+                "mfa.too_many_codes",
+                f"Too many one-time codes were sent to this account lately (at most "
+                f"{policy.code_send_limit} per {int(policy.code_send_window.total_seconds() // 60)} "
+                f"minutes, AC-9); try again in {minutes} minutes.",
+                retry_at=retry_at.isoformat(),
+            )
+        return attrs.evolve(self, code_sends=(*recent, now))
+
+    def with_profile(self, profile: Profile) -> Account:
+        """The same account with another profile (a confirmed e-mail change, AC-9)."""
+        return attrs.evolve(self, profile=profile, pending_email=None)
+
+    def with_questions(self, questions: tuple[SecurityQuestion, ...]) -> Account:
+        """New security questions and answers (AC-9); the answer failures start over."""
+        return attrs.evolve(self, security_questions=questions, failed_answers=0)
+
+    def with_factor_replaced(self, factor: MfaFactor) -> Account:
+        """*factor* in place of the factor with its id (an authenticator's last step)."""
+        return attrs.evolve(
+            self,
+            mfa_factors=tuple(factor if f.id == factor.id else f for f in self.mfa_factors),
+        )
+
+    def factor(self, factor_id: str) -> MfaFactor | None:
+        """The registered factor with this id, if any."""
+        return next((f for f in self.mfa_factors if f.id == factor_id), None)
+
     # -- passwords (PW-10, PW-11, PW-12) -------------------------------------------------
 
     def password_set(
@@ -527,6 +652,8 @@ _REFUSALS: Final = {
     AccountEvent.SELF_SERVICE_UNLOCK: "This account is not locked, or only the help desk can "
     "unlock it now; log in, or call the help desk.",
     AccountEvent.HELP_DESK_UNLOCK: "This account is not locked; nothing to unlock.",
+    AccountEvent.ENABLE: "This account is not disabled; nothing to enable.",
+    AccountEvent.DISABLE: "This account is already disabled.",
 }
 
 

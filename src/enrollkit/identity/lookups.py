@@ -1,11 +1,14 @@
 """Read-only lookups other packages ask of identity, inside *their* transaction.
 
-The enrollment and signature use cases need two facts about an account: where
-to reach it (its e-mail address) and when its password expires (for the
-agenda, EN-9 / PW-12). Both are answered here by reading the account through
-the caller's transaction, so no second unit of work is opened inside a use
-case. They match the ports ``enrollkit.enrollment.Contacts`` and
-``password_expiry_source`` structurally; identity does not import enrollment.
+Every use case asks whether its principal's account may act now
+(:class:`AccountStates`, the runtime's ``accounts`` port, AC-8). The
+enrollment and signature use cases need two more facts about an account:
+where to reach it (its e-mail address) and when its password expires (for
+the agenda, EN-9 / PW-12). All are answered here by reading the account
+through the caller's transaction, so no second unit of work is opened inside
+a use case. They match the ports ``enrollkit.principals.AccountGate``,
+``enrollkit.enrollment.Contacts`` and ``password_expiry_source``
+structurally; identity does not import enrollment.
 """
 
 from __future__ import annotations
@@ -13,11 +16,80 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from enrollkit.identity.accounts import ACCOUNTS
+from enrollkit.errors import NotPermittedError
+from enrollkit.identity.accounts import ACCOUNTS, AccountStatus
 from enrollkit.identity.passwords import IA_PASSWORD_POLICY, PasswordPolicy
+from enrollkit.principals import Principal
 from enrollkit.runtime import Transaction
 
-__all__ = ["AccountContacts", "password_expiry_lookup"]
+__all__ = ["AccountContacts", "AccountStates", "password_expiry_lookup"]
+
+
+class AccountStates:
+    """Whether an account may act now (AC-8): the runtime's ``accounts`` port.
+
+    A principal's account must exist and be active (not locked, not disabled
+    by the help desk), its password current under *password_policy* (PW-12:
+    an expired or help-desk-reset password allows nothing but changing it),
+    and no password may have been set after the principal was authenticated
+    (a reset or change ends every earlier login). Hosts whose own sign-on
+    replaces I&A passwords pass a policy without expiry
+    (``PasswordPolicy(max_age=None)``).
+    """
+
+    __slots__ = ("password_policy",)
+
+    def __init__(self, password_policy: PasswordPolicy = IA_PASSWORD_POLICY) -> None:
+        self.password_policy = password_policy
+
+    def __repr__(self) -> str:
+        return "AccountStates()"
+
+    def require_usable(
+        self, tx: Transaction, principal: Principal, *, password_change: bool = False
+    ) -> None:
+        """Refuse unless the principal's account may act now (AC-8)."""
+        account = tx.repo(ACCOUNTS).get(principal.id)
+        if account is None:
+            raise NotPermittedError(
+                "principal.unknown_account",
+                "This principal's account does not exist; log in with an existing account (AC-8).",
+            )
+        if account.status is AccountStatus.DISABLED:
+            raise NotPermittedError(
+                "principal.account_disabled",
+                "This account is disabled; the help desk can enable it (AC-8).",
+                account_id=account.id,
+            )
+        if account.locked:
+            raise NotPermittedError(
+                "principal.account_locked",
+                "This account is locked; unlock it with the security questions or the help "
+                "desk, then log in again (AC-2, AC-8).",
+                account_id=account.id,
+            )
+        if account.password_set_at > principal.authenticated_at:
+            raise NotPermittedError(
+                "principal.reauthenticate",
+                "The password of this account was set after this login; log in again (AC-8).",
+                account_id=account.id,
+            )
+        if password_change:
+            return
+        if account.must_change_password or self.password_policy.is_expired(
+            account.password_set_at, tx.now
+        ):
+            raise NotPermittedError(
+                "principal.password_expired",
+                "The password of this account expired or was reset; change it before doing "
+                "anything else (PW-12, AC-8).",
+                account_id=account.id,
+            )
+
+    def is_known(self, tx: Transaction, account_id: str) -> bool:
+        """Whether *account_id* is an account that is not disabled."""
+        account = tx.repo(ACCOUNTS).get(account_id)
+        return account is not None and account.status is not AccountStatus.DISABLED
 
 
 class AccountContacts:

@@ -8,9 +8,10 @@ password):
    account's factor through the notifier) or :class:`Denied`;
 2. :meth:`~enrollkit.identity.IdentityService.verify_code` with the code
    answers :class:`Authenticated` (with the days until the password expires,
-   PW-12), :class:`MustChangePassword` (the password expired or was reset by
-   the help desk: nothing else is granted until it is changed) or
-   :class:`Denied`.
+   PW-12, and the :class:`~enrollkit.principals.Principal` every use case
+   acts for, AC-8), :class:`MustChangePassword` (the password expired or was
+   reset by the help desk: its principal is good for changing the password
+   and nothing else) or :class:`Denied`.
 
 :class:`Denied` never says why: an unknown user ID, a wrong password and a
 locked account look the same (AC-3). The owner of a locked account learns
@@ -26,9 +27,11 @@ from typing import Final, TypeAlias
 import attrs
 
 from enrollkit.identity.accounts import FactorKind
+from enrollkit.principals import Principal
 
 __all__ = [
     "Authenticated",
+    "AuthenticatorEnrollment",
     "ChangeReason",
     "DenialStep",
     "Denied",
@@ -45,12 +48,14 @@ __all__ = [
 
 @attrs.frozen
 class Authenticated:
-    """Logged in. ``days_until_expiry`` is the whole days the password has left (PW-12)."""
+    """Logged in. ``principal`` is what every use case takes as its actor (AC-8);
+    ``days_until_expiry`` is the whole days the password has left (PW-12)."""
 
     account_id: str
     user_id: str
     days_until_expiry: int | None
     password_expires_at: datetime | None
+    principal: Principal
 
 
 class ChangeReason(Enum):
@@ -62,11 +67,15 @@ class ChangeReason(Enum):
 
 @attrs.frozen
 class MustChangePassword:
-    """The password is right but must be changed now; nothing else is granted (PW-12)."""
+    """The password is right but must be changed now; nothing else is granted (PW-12).
+
+    ``principal`` is accepted by ``change_password`` only: every other use case
+    refuses it until the password is changed (AC-8)."""
 
     account_id: str
     user_id: str
     reason: ChangeReason
+    principal: Principal
 
 
 @attrs.frozen
@@ -138,10 +147,24 @@ RecoveryOutcome: TypeAlias = Recovered | RecoveryDenied
 
 @attrs.frozen
 class PasswordChanged:
-    """A password was changed; it expires at ``expires_at`` (PW-12)."""
+    """A password was changed; it expires at ``expires_at`` (PW-12). Logins from before
+    the change end (AC-8); ``principal`` is the caller's fresh one."""
 
     account_id: str
     expires_at: datetime | None
+    principal: Principal
+
+
+@attrs.frozen
+class AuthenticatorEnrollment:
+    """An authenticator app to set up (AC-9): show ``provisioning_uri`` as a QR code (or
+    ``secret`` for typing), then confirm with the app's first code. The secret is shown
+    once and is never stored; it is derived again from the host's secret key."""
+
+    factor_id: str
+    provisioning_uri: str = attrs.field(repr=False)
+    secret: str = attrs.field(repr=False)
+    expires_at: datetime
 
 
 @attrs.frozen

@@ -8,9 +8,11 @@ cannot both submit, and a revision can never leave an old signature counting.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Final
+from datetime import timedelta
+from typing import Annotated, Final
 
 from enrollkit.access import PROFILES, ProviderProfile, Role, decide_signing_authority
+from enrollkit.boundary import Limit, boundary
 from enrollkit.enrollment import (
     APPLICATIONS,
     Application,
@@ -27,9 +29,10 @@ from enrollkit.enrollment import (
     inspect_document,
 )
 from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
-from enrollkit.errors import InvalidTransitionError, ValidationError
+from enrollkit.errors import ConflictError, InvalidTransitionError, ValidationError
 from enrollkit.notify import Notification
-from enrollkit.runtime import Runtime, Transaction
+from enrollkit.principals import Principal
+from enrollkit.runtime import Runtime, Transaction, use_case
 from enrollkit.signatures._certificate import SignatureCertificate, build_certificate
 from enrollkit.signatures._sheet import (
     SIGNATURE_SHEETS,
@@ -53,6 +56,13 @@ __all__ = ["SignatureService"]
 
 _DOCUMENT_POLICY: Final = DocumentPolicy()
 _BOTH: Final = frozenset(Attestation)
+#: AC-8 [default]: a signature needs a login (or host assertion) at most this old.
+SIGNING_WINDOW: Final = timedelta(minutes=15)
+
+#: Ids, slots, file names, e-mail addresses (ER-1).
+Text = Annotated[str, Limit(chars=500)]
+#: A revision digest: SHA-256 in hex (EN-3, SG-9).
+Digest = Annotated[str, Limit(chars=128)]
 
 
 class SignatureService:
@@ -71,8 +81,10 @@ class SignatureService:
         documents: DocumentStore | None = None,
         contacts: Contacts | None = None,
         document_policy: DocumentPolicy = _DOCUMENT_POLICY,
+        signing_window: timedelta = SIGNING_WINDOW,
     ) -> None:
         self.runtime = runtime
+        self.signing_window = signing_window
         self.nppes: NppesDirectory = nppes if nppes is not None else InMemoryNppesDirectory()
         self.documents: DocumentStore = (
             documents if documents is not None else InMemoryDocumentStore()
@@ -82,7 +94,8 @@ class SignatureService:
 
     # -- reading ------------------------------------------------------------------------
 
-    def sheet(self, application_id: str) -> SignatureSheet:
+    @boundary
+    def sheet(self, application_id: Text) -> SignatureSheet:
         """Every request and signature of the application (an empty sheet before sending).
 
         No access check: a read for the host; provider-facing exports use :meth:`certificate`.
@@ -92,12 +105,12 @@ class SignatureService:
                 id=application_id
             )
 
-    def certificate(self, application_id: str, *, actor: str) -> SignatureCertificate:
+    @boundary
+    def certificate(self, application_id: Text, *, actor: Principal) -> SignatureCertificate:
         """The signature certificate, verified against the audit chain (Rule SG-8); the
         actor needs PECOS access to the profile (EN-2)."""
         with self.runtime.transaction() as tx:
-            app = require(tx.repo(APPLICATIONS), application_id, what="application")
-            require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
+            app, _who = self._load_for(tx, application_id, actor)
             sheet = tx.repo(SIGNATURE_SHEETS).get(application_id) or SignatureSheet(
                 id=application_id
             )
@@ -106,32 +119,42 @@ class SignatureService:
 
     # -- sending and revising (EN-3, EN-6, SG-2, SG-5) ----------------------------------
 
-    def send_for_signature(self, application_id: str, *, actor: str) -> Application:
+    def _load_for(
+        self, tx: Transaction, application_id: str, actor: Principal
+    ) -> tuple[Application, str]:
+        """The application and the acting account id, once the actor is authenticated
+        (AC-8) and has PECOS access to the application's profile (EN-2)."""
+        who = tx.act(actor).id
+        app = require(tx.repo(APPLICATIONS), application_id, what="application")
+        require_pecos_access(tx, user_id=who, profile_id=app.profile_id)
+        return app, who
+
+    @use_case
+    def send_for_signature(self, application_id: Text, *, actor: Principal) -> Application:
         """Freeze revision n, check NPPES (EN-6), open one request per slot (SG-2)."""
         with self.runtime.transaction() as tx:
-            app = require(tx.repo(APPLICATIONS), application_id, what="application")
-            require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
+            app, who = self._load_for(tx, application_id, actor)
             app.require_nppes_consistent(self._nppes_record(app.content))
-            sent = app.send_for_signature(by=actor, now=tx.now)
-            stored = self._open_round(tx, app, sent, actor, "application.sent_for_signature")
+            sent = app.send_for_signature(by=who, now=tx.now)
+            stored = self._open_round(tx, app, sent, who, "application.sent_for_signature")
             tx.commit()
         return stored
 
+    @use_case
     def revise(
         self,
-        application_id: str,
+        application_id: Text,
         *,
-        actor: str,
+        actor: Principal,
         content: ApplicationContent | None = None,
-        attach: Sequence[tuple[str, bytes]] = (),
-        detach: Iterable[str] = (),
+        attach: Sequence[tuple[Text, bytes]] = (),
+        detach: Iterable[Text] = (),
     ) -> Application:
         """Change an application out for signature: revision n+1 supersedes every signature
         and open request of revision n and asks every slot again (EN-3, SG-5)."""
         inspected = [inspect_document(n, d, policy=self.document_policy) for n, d in attach]
         with self.runtime.transaction() as tx:
-            app = require(tx.repo(APPLICATIONS), application_id, what="application")
-            require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
+            app, who = self._load_for(tx, application_id, actor)
             removed = set(detach)
             documents: tuple[DocumentRef, ...] = tuple(
                 d for d in app.documents if d.id not in removed
@@ -144,15 +167,15 @@ class SignatureService:
                     size=i.size,
                     sha256=i.sha256,
                     uploaded_at=tx.now,
-                    uploaded_by=actor,
+                    uploaded_by=who,
                 )
                 for i in inspected
             )
-            revised = app.revise(content=content, documents=documents, by=actor, now=tx.now)
+            revised = app.revise(content=content, documents=documents, by=who, now=tx.now)
             revised.require_nppes_consistent(self._nppes_record(revised.content))
             for (_name, data), info in zip(attach, inspected, strict=True):
                 self.documents.put(info.sha256, bytes(data))
-            stored = self._open_round(tx, app, revised, actor, "application.revised")
+            stored = self._open_round(tx, app, revised, who, "application.revised")
             tx.commit()
         return stored
 
@@ -280,11 +303,11 @@ class SignatureService:
     def _nppes_record(self, content: ApplicationContent) -> NppesRecord | None:
         return self.nppes.lookup(content.npi) if content.npi is not None else None
 
-    def withdraw(self, application_id: str, *, actor: str) -> Application:
+    @use_case
+    def withdraw(self, application_id: Text, *, actor: Principal) -> Application:
         """Withdraw an application (EN-2, EN-4), closing its open signature requests."""
         with self.runtime.transaction() as tx:
-            app = require(tx.repo(APPLICATIONS), application_id, what="application")
-            require_pecos_access(tx, user_id=actor, profile_id=app.profile_id)
+            app, who = self._load_for(tx, application_id, actor)
             before = app.status_at(tx.now)
             stored = tx.repo(APPLICATIONS).save(app.withdraw(now=tx.now))
             sheet = tx.repo(SIGNATURE_SHEETS).get(app.id)
@@ -294,7 +317,7 @@ class SignatureService:
             tx.record(
                 "application.withdrawn",
                 subject=app.id,
-                actor=actor,
+                actor=who,
                 status_before=before.value,
                 superseded_requests=closed,
             )
@@ -303,17 +326,21 @@ class SignatureService:
 
     # -- signing (SG-3, SG-4, SG-6) -----------------------------------------------------
 
+    @use_case
     def sign_electronically(
         self,
-        application_id: str,
+        application_id: Text,
         *,
-        signer_id: str,
-        slot: str,
-        confirmed_email: str,
+        actor: Principal,
+        slot: Text,
+        digest: Digest,
+        confirmed_email: Text,
         attestations: Iterable[Attestation],
     ) -> Application:
-        """The signer, logged in as themselves, confirms their e-mail and accepts both
-        attestations (SG-3); the last valid signature submits the application (SG-6)."""
+        """The signer, logged in as themselves within the signing window (15 minutes by
+        default, AC-8), signs the revision they reviewed (*digest*, SG-9): they confirm
+        their e-mail and accept both attestations (SG-3); the last valid signature submits
+        the application (SG-6)."""
         accepted = frozenset(attestations)
         if accepted != _BOTH:
             missing = sorted(a.value for a in _BOTH - accepted)
@@ -323,8 +350,9 @@ class SignatureService:
                 missing=missing,
             )
         with self.runtime.transaction() as tx:
+            signer_id = tx.act(actor, fresh_within=self.signing_window).id
             app, revision, sheet, request, facts, role = self._signable(
-                tx, application_id, signer_id, slot
+                tx, application_id, signer_id, slot, digest
             )
             expected = self._email_on_record(tx, revision, request.slot, signer_id)
             if expected is None or confirmed_email.strip().casefold() != expected.casefold():
@@ -341,22 +369,26 @@ class SignatureService:
             tx.commit()
         return stored
 
+    @use_case
     def sign_with_statement(
         self,
-        application_id: str,
+        application_id: Text,
         *,
-        signer_id: str,
-        slot: str,
-        uploaded_by: str,
-        filename: str,
+        actor: Principal,
+        signer_id: Text,
+        slot: Text,
+        digest: Digest,
+        filename: Text,
         data: bytes,
     ) -> Application:
-        """Fill *slot* with a certification statement signed by *signer_id* and uploaded
-        by someone with PECOS access (PDF or TIFF, EN-5, SG-3)."""
+        """Fill *slot* with a certification statement signed by *signer_id* for the
+        revision with *digest* (SG-9), uploaded by the actor, who has PECOS access and
+        a recent login (PDF or TIFF, EN-5, SG-3, AC-8)."""
         info = inspect_document(filename, data, policy=self.document_policy)
         with self.runtime.transaction() as tx:
+            uploaded_by = tx.act(actor, fresh_within=self.signing_window).id
             app, revision, sheet, request, facts, role = self._signable(
-                tx, application_id, signer_id, slot
+                tx, application_id, signer_id, slot, digest
             )
             require_pecos_access(tx, user_id=uploaded_by, profile_id=app.profile_id)
             signature = self._signature(
@@ -374,15 +406,23 @@ class SignatureService:
             tx.commit()
         return stored
 
+    @use_case
     def decline(
-        self, application_id: str, *, signer_id: str, slot: str, reason: str
+        self,
+        application_id: Text,
+        *,
+        actor: Principal,
+        slot: Text,
+        reason: Annotated[str, Limit(chars=5000)],
     ) -> Application:
-        """A signer declines with a reason: back to draft, the preparer is told (SG-7)."""
+        """The actor, a signer of *slot*, declines with a reason: back to draft, the
+        preparer is told (SG-7)."""
         if not reason.strip():
             raise ValidationError("signature.decline_reason", "Give a reason for declining (SG-7).")
         with self.runtime.transaction() as tx:
+            signer_id = tx.act(actor).id
             app, _revision, sheet, request, _facts, _role = self._signable(
-                tx, application_id, signer_id, slot
+                tx, application_id, signer_id, slot, None
             )
             declined = app.decline(now=tx.now)
             tx.repo(SIGNATURE_SHEETS).save(sheet.decline(request.id, reason=reason, now=tx.now))
@@ -409,7 +449,12 @@ class SignatureService:
     # -- helpers ------------------------------------------------------------------------
 
     def _signable(
-        self, tx: Transaction, application_id: str, signer_id: str, slot: str
+        self,
+        tx: Transaction,
+        application_id: str,
+        signer_id: str,
+        slot: str,
+        digest: str | None,
     ) -> tuple[Application, Revision, SignatureSheet, SignatureRequest, SignerFacts, Role]:
         app = require(tx.repo(APPLICATIONS), application_id, what="application")
         status = app.status_at(tx.now)
@@ -421,6 +466,17 @@ class SignatureService:
                 "can be signed or declined.",
                 application_id=app.id,
                 status=status.value,
+            )
+        if digest is not None and digest != revision.digest:
+            raise ConflictError(
+                "signature.stale_revision",
+                f"The application was revised since you reviewed it: revision "
+                f"{revision.number} is current. Review revision {revision.number} and sign "
+                "that one (SG-9).",
+                application_id=app.id,
+                revision=revision.number,
+                digest=revision.digest,
+                given_digest=digest[:128],
             )
         sheet = require(tx.repo(SIGNATURE_SHEETS), app.id, what="signature sheet")
         request = sheet.open_request(revision, slot)

@@ -92,6 +92,7 @@ from enrollkit.errors import (
     ValidationError,
 )
 from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
+from enrollkit.identity import AccountStates
 from enrollkit.npi import NPI
 from enrollkit.runtime import Runtime, SequentialIds
 from enrollkit.serialization import from_data, to_data
@@ -1132,6 +1133,8 @@ def _application(obj_id: str, created_at: datetime) -> Application:
 def _runtime(storage: Storage, clock: FixedClock) -> Runtime:
     return Runtime(
         storage=storage,
+        secret_key=b"enrollkit-contract-suite-key-0123",
+        accounts=AccountStates(),
         clock=clock,
         ids=SequentialIds(),
         hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),

@@ -24,12 +24,14 @@ from hypothesis import strategies as st
 
 from enrollkit.access import (
     ASSOCIATIONS,
+    CLAIMS,
     CONNECTIONS,
     INVITATIONS,
     ORGANIZATIONS,
     PROFILES,
     Association,
     AssociationState,
+    ClaimState,
     Connection,
     ConnectionState,
     Employer,
@@ -39,6 +41,7 @@ from enrollkit.access import (
     Invitation,
     InvitationState,
     Organization,
+    ProfileClaim,
     ProviderProfile,
     Role,
     Side,
@@ -78,6 +81,8 @@ from enrollkit.identity import (
     LockReason,
     LoginChallenge,
     MfaFactor,
+    PendingAuthenticator,
+    PendingEmail,
     Profile,
     SecurityQuestion,
 )
@@ -103,6 +108,7 @@ __all__ = [
     "moments",
     "npis",
     "organizations",
+    "profile_claims",
     "profiles",
     "reportable_changes",
     "signature_sheets",
@@ -147,6 +153,8 @@ def accounts(draw: st.DrawFn) -> Account:
             kind,
             draw(_emails if kind is FactorKind.EMAIL else _phones),
             created,
+            seed=draw(_hashes) if kind is FactorKind.AUTHENTICATOR_APP else None,
+            last_step=draw(_maybe(st.integers(0, 2**40))),
         )
         for n, kind in enumerate(draw(st.lists(st.sampled_from(FactorKind), max_size=3)))
     )
@@ -181,10 +189,32 @@ def accounts(draw: st.DrawFn) -> Account:
         failed_codes=draw(st.integers(0, 3)),
         failed_answers=draw(st.integers(0, 3)),
         challenge=challenge,
+        pending_email=draw(
+            _maybe(st.builds(PendingEmail, _emails, _hashes, moments, st.integers(0, 2)))
+        ),
+        pending_authenticator=draw(
+            _maybe(st.builds(PendingAuthenticator, _ids, _hashes, _words, moments))
+        ),
+        code_sends=tuple(sorted(draw(st.lists(moments, max_size=5)))),
     )
 
 
 # -- access ------------------------------------------------------------------------------
+
+#: Claims of individual profiles in every state (RO-9).
+profile_claims: Final = st.builds(
+    ProfileClaim,
+    _ids,
+    npis,
+    _ids,
+    _words,
+    st.sampled_from(ClaimState),
+    requested_at=moments,
+    decided_at=_maybe(moments),
+    reference=_maybe(_words),
+    reason=_maybe(_words),
+    profile_id=_maybe(_ids),
+)
 
 #: Organizations with or without an NPI and an EIN (NPI-4).
 organizations: Final = st.builds(Organization, _ids, _words, npi=_maybe(npis), ein=_maybe(_eins))
@@ -472,6 +502,7 @@ DOMAIN_STRATEGIES: Final[tuple[tuple[Collection[Any], st.SearchStrategy[Any]], .
     (ASSOCIATIONS, associations),
     (INVITATIONS, invitations()),
     (CONNECTIONS, connections()),
+    (CLAIMS, profile_claims),
     (APPLICATIONS, applications()),
     (REPORTABLE_CHANGES, reportable_changes),
     (SIGNATURE_SHEETS, signature_sheets),
