@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, settings
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.clock import FixedClock
 from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
-from enrollkit.identity import AccountStates
+from enrollkit.identity import IA_PASSWORD_POLICY, AccountStates, PasswordPolicy
 from enrollkit.notify import InMemoryNotifier
 from enrollkit.runtime import Runtime, SequentialIds
+from enrollkit.storage import Storage
 from enrollkit.testing.actors import Actors
 
 settings.register_profile(
@@ -26,6 +27,10 @@ settings.load_profile(
 
 #: Where every test's clock starts.
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+#: For tests whose clock runs for months: the test accounts' passwords never expire, so
+#: their principals stay good (PW-12 and AC-8 have tests of their own).
+NO_EXPIRY = PasswordPolicy(max_age=None)
 
 #: The host secret key of the tests (AC-8: seals principals; AC-3: keys decoys).
 SECRET_KEY = b"enrollkit-tests-secret-key-32byte"
@@ -43,18 +48,30 @@ def notifier() -> InMemoryNotifier:
     return InMemoryNotifier()
 
 
-@pytest.fixture
-def runtime(clock: FixedClock, notifier: InMemoryNotifier) -> Runtime:
-    """A runtime on in-memory storage with a cheap (test-only) hasher and readable ids."""
+def make_runtime(
+    storage: Storage | None = None,
+    *,
+    clock: FixedClock | None = None,
+    notifier: InMemoryNotifier | None = None,
+    password_policy: PasswordPolicy = IA_PASSWORD_POLICY,
+) -> Runtime:
+    """A test runtime: in-memory storage unless given, the tests' secret key, a cheap
+    (test-only) hasher, readable ids and a clock standing at T0 unless given."""
     return Runtime(
-        storage=MemoryStorage(),
+        storage=storage if storage is not None else MemoryStorage(),
         secret_key=SECRET_KEY,
-        accounts=AccountStates(),
-        clock=clock,
-        notifier=notifier,
+        accounts=AccountStates(password_policy),
+        clock=clock if clock is not None else FixedClock(T0),
+        notifier=notifier if notifier is not None else InMemoryNotifier(),
         hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
         ids=SequentialIds(),
     )
+
+
+@pytest.fixture
+def runtime(clock: FixedClock, notifier: InMemoryNotifier) -> Runtime:
+    """A runtime on in-memory storage with a cheap (test-only) hasher and readable ids."""
+    return make_runtime(clock=clock, notifier=notifier)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.errors import ValidationError
 from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.identity import AccountContacts
+from tests.conftest import SECRET_KEY
 from tests.identity.conftest import register
 
 
@@ -16,6 +17,7 @@ from tests.identity.conftest import register
 def kit(clock: FixedClock, notifier: InMemoryNotifier) -> Enrollkit:
     return Enrollkit(
         storage=MemoryStorage(),
+        secret_key=SECRET_KEY,
         clock=clock,
         notifier=notifier,
         hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),

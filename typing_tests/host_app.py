@@ -26,6 +26,7 @@ from enrollkit import (
     to_data,
 )
 from enrollkit.adapters.memory import MemoryStorage
+from enrollkit.identity import AccountStates
 
 
 @attrs.frozen
@@ -44,6 +45,8 @@ def host() -> None:
     assert_type(NPI.is_valid("x"), bool)
     runtime = Runtime(
         storage=MemoryStorage(),
+        secret_key=b"0123456789abcdef0123456789abcdef",
+        accounts=AccountStates(),
         clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)),
         notifier=InMemoryNotifier(),
         ids=SequentialIds(),

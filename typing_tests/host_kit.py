@@ -9,7 +9,14 @@ from __future__ import annotations
 from typing import assert_type
 
 from enrollkit import Enrollkit, NotPermittedError
-from enrollkit.access import Action, Decision, GrantPath, ProviderProfile, System
+from enrollkit.access import (
+    Action,
+    ClaimOutcome,
+    Decision,
+    GrantPath,
+    ProviderProfile,
+    System,
+)
 from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.enrollment import AgendaItem, Application, ApplicationContent, Form, Kind
 from enrollkit.identity import (
@@ -24,6 +31,7 @@ from enrollkit.identity import (
     Profile,
     Violation,
 )
+from enrollkit.principals import Principal, PrincipalKind
 from enrollkit.signatures import Attestation, SignatureCertificate
 
 
@@ -41,14 +49,23 @@ def host(kit: Enrollkit) -> None:
     if isinstance(outcome, MfaRequired):
         assert_type(outcome.destination_hint, str)
     final = kit.identity.verify_code("JSmith01", "123456")
-    if isinstance(final, Authenticated):
-        assert_type(final.days_until_expiry, int | None)
-    elif isinstance(final, MustChangePassword | Denied):
-        pass
+    if not isinstance(final, Authenticated):
+        assert_type(final, MustChangePassword | MfaRequired | Denied)
+        return
+    assert_type(final.days_until_expiry, int | None)
+    jane = final.principal
+    assert_type(jane, Principal)
+    asserted = kit.identity.assert_principal(account.id, asserted_by="okta:prod")
+    assert_type(asserted, Principal)
+    mac = kit.identity.assert_operator("mac-1", kind=PrincipalKind.MAC, asserted_by="portal")
 
-    profile = kit.access.register_individual_profile(
-        actor_id=account.id, npi="1234567893", legal_name="Jane Smith MD"
+    claim = kit.access.claim_individual_profile(
+        actor=jane, npi="1234567893", legal_name="Jane Smith MD"
     )
+    assert_type(claim, ClaimOutcome)
+    if claim.profile is None:
+        return
+    profile = claim.profile
     assert_type(profile, ProviderProfile)
     decision = kit.access.decide(
         user_id=account.id, action=Action.ACT_ON_BEHALF, profile_id=profile.id, system=System.NPPES
@@ -61,22 +78,25 @@ def host(kit: Enrollkit) -> None:
         assert_type(err.code, str)
 
     app = kit.enrollment.create(
-        actor=account.id,
+        actor=jane,
         profile_id=profile.id,
         form=Form.CMS_855I,
         kind=Kind.INITIAL,
         content=ApplicationContent(),
     )
     assert_type(app, Application)
+    revision = app.current_revision
     signed = kit.signatures.sign_electronically(
         app.id,
-        signer_id=account.id,
+        actor=jane,
         slot="individual",
+        digest=revision.digest if revision is not None else "",
         confirmed_email="jane@example.org",
         attestations=set(Attestation),
     )
     assert_type(signed, Application)
-    assert_type(kit.signatures.certificate(app.id, actor=account.id), SignatureCertificate)
+    assert_type(kit.enrollment.start_review(app.id, actor=mac), Application)
+    assert_type(kit.signatures.certificate(app.id, actor=jane), SignatureCertificate)
     assert_type(kit.agenda(for_user=account.id), tuple[AgendaItem, ...])
 
 
@@ -84,5 +104,5 @@ def violations(kit: Enrollkit) -> tuple[Violation, ...]:
     return kit.identity.password_policy.check("short", user_id="JSmith01")
 
 
-def embedded() -> Enrollkit:
-    return Enrollkit(storage=SQLiteStorage("enroll.db"))
+def embedded(secret_key: bytes) -> Enrollkit:
+    return Enrollkit(storage=SQLiteStorage("enroll.db"), secret_key=secret_key)

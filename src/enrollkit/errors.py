@@ -35,6 +35,7 @@ __all__ = [
     "SerializationError",
     "StorageError",
     "ValidationError",
+    "clip",
     "excerpt",
 ]
 
@@ -70,6 +71,18 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     if len(value) > limit:
         return f"{shown}… ({len(value)} characters)"
     return shown
+
+
+def clip(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """Untrusted input as a short value for an error's ``fields`` (ER-1): text cut after
+    *limit* characters, lone surrogates escaped; other values by their type name.
+
+    >>> clip("1234567890"), clip("9" * 1000)[-3:], clip(None)
+    ('1234567890', '999', 'NoneType')
+    """
+    if not isinstance(value, str):
+        return type(value).__name__
+    return value[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class EnrollkitError(Exception):

@@ -21,7 +21,7 @@ from typing import Final
 
 import attrs
 
-from enrollkit.errors import ValidationError
+from enrollkit.errors import ValidationError, clip, excerpt
 
 __all__ = ["EIN", "NPI", "InvalidEIN", "InvalidNPI", "NPIType"]
 
@@ -81,28 +81,29 @@ class NPI:
         if not isinstance(value, str):
             raise InvalidNPI(
                 "npi.not_text",
-                f"An NPI is given as text of 10 digits; got {type(value).__name__}.",
-                value=repr(value),
+                f"An NPI is given as text of 10 digits; got {excerpt(value)}.",
+                value=clip(value),
             )
         if len(value) != _NPI_LENGTH:
             raise InvalidNPI(
                 "npi.length",
-                f"An NPI has exactly 10 digits; {value!r} has {len(value)} characters (NPI-1).",
-                value=value,
+                f"An NPI has exactly 10 digits; {excerpt(value)} has {len(value)} characters "
+                "(NPI-1).",
+                value=clip(value),
                 length=len(value),
             )
         if not (value.isascii() and value.isdigit()):
             bad = next(c for c in value if not ("0" <= c <= "9"))
             raise InvalidNPI(
                 "npi.non_digit",
-                f"An NPI contains digits only; {value!r} contains {bad!r} (NPI-1).",
-                value=value,
+                f"An NPI contains digits only; {excerpt(value)} contains {excerpt(bad)} (NPI-1).",
+                value=clip(value),
             )
         if value[0] not in "12":
             raise InvalidNPI(
                 "npi.first_digit",
-                f"An NPI starts with 1 or 2; {value!r} starts with {value[0]} (NPI-1).",
-                value=value,
+                f"An NPI starts with 1 or 2; {excerpt(value)} starts with {value[0]} (NPI-1).",
+                value=clip(value),
             )
         expected = _luhn_check_digit(value[:9])
         if int(value[9]) != expected:
@@ -136,11 +137,12 @@ class NPI:
     @staticmethod
     def check_digit_for(base9: str) -> int:
         """Return the check digit that completes a 9-digit base (NPI-2)."""
-        if len(base9) != 9 or not (base9.isascii() and base9.isdigit()):
+        text: object = base9  # a hostile caller may pass anything
+        if not isinstance(text, str) or len(text) != 9 or not (text.isascii() and text.isdigit()):
             raise InvalidNPI(
                 "npi.base_length",
-                f"The base of an NPI is 9 digits; got {base9!r}.",
-                value=base9,
+                f"The base of an NPI is 9 digits; got {excerpt(base9)}.",
+                value=clip(base9),
             )
         return _luhn_check_digit(base9)
 
@@ -182,8 +184,8 @@ class EIN:
         if not _nine_digits(value):
             raise InvalidEIN(
                 "ein.format",
-                f"An EIN has 9 digits, written 12-3456789; got {value!r}.",
-                value=repr(value),
+                f"An EIN has 9 digits, written 12-3456789; got {excerpt(value)}.",
+                value=clip(value),
             )
 
     @classmethod
@@ -191,12 +193,12 @@ class EIN:
         """Parse ``"12-3456789"`` or ``"123456789"`` into an EIN or raise :class:`InvalidEIN`."""
         if isinstance(text, EIN):
             return text
-        match = _EIN_RE.match(text.strip()) if isinstance(text, str) else None
+        match = _EIN_RE.match(text.strip()) if isinstance(text, str) and len(text) < 64 else None
         if match is None:
             raise InvalidEIN(
                 "ein.format",
-                f"An EIN has 9 digits, written 12-3456789; got {text!r}.",
-                value=repr(text),
+                f"An EIN has 9 digits, written 12-3456789; got {excerpt(text)}.",
+                value=clip(text),
             )
         return cls(match.group(1) + match.group(2))
 

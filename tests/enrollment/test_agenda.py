@@ -68,28 +68,28 @@ class TestAgendaDayByDay:
         access = AccessService(kit.runtime)
         agenda = Agenda(kit.runtime, sources=agenda_sources())
         app = kit.enrollment.create(
-            actor="u-ao",
+            actor=kit.actor("u-ao"),
             profile_id="prof-acme",
             form=Form.CMS_855B,
             kind=Kind.INITIAL,
             content=acme_855b(),
         )
-        kit.signatures.send_for_signature(app.id, actor="u-ao")
+        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
         access.request_connection(
-            actor_id="u-other",
+            actor=kit.actor("u-other"),
             surrogate_id="org-other",
             profile_id="prof-acme",
             systems={System.PECOS},
         )
         access.invite(
-            actor_id="u-ao",
+            actor=kit.actor("u-ao"),
             employer=Employer.organization("org-acme"),
             name="Sue Staff",
             email="sue@acme.org",
             role=Role.STAFF_END_USER,
         )
         change = kit.enrollment.record_change(
-            actor="u-seu",
+            actor=kit.actor("u-seu"),
             profile_id="prof-acme",
             form=Form.CMS_855B,
             change=ChangeKind.PRACTICE_LOCATION,
@@ -103,33 +103,37 @@ class TestAgendaDayByDay:
             if day == 5:
                 kit.signatures.sign_electronically(
                     app.id,
-                    signer_id="u-ao",
+                    actor=kit.actor("u-ao"),
+                    digest=kit.digest(app.id),
                     slot="authorized_official",
                     confirmed_email=EMAILS["u-ao"],
                     attestations=BOTH,
                 )
             elif day == 6:
-                kit.enrollment.start_review(app.id)
+                kit.enrollment.start_review(app.id, actor=kit.mac())
             elif day == 7:
-                kit.enrollment.request_development(app.id, reason="Add the annex license")
+                kit.enrollment.request_development(
+                    app.id, actor=kit.mac(), reason="Add the annex license"
+                )
             elif day == 12:
-                kit.enrollment.mark_change_reported(change.id, actor="u-ao")
+                kit.enrollment.mark_change_reported(change.id, actor=kit.actor("u-ao"))
             elif day == 15:
                 kit.enrollment.edit(
-                    app.id, actor="u-ao", content=acme_855b(effective_date=T0.date())
+                    app.id, actor=kit.actor("u-ao"), content=acme_855b(effective_date=T0.date())
                 )
-                kit.signatures.send_for_signature(app.id, actor="u-ao")
+                kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
             elif day == 20:
                 kit.signatures.sign_electronically(
                     app.id,
-                    signer_id="u-ao",
+                    actor=kit.actor("u-ao"),
+                    digest=kit.digest(app.id),
                     slot="authorized_official",
                     confirmed_email=EMAILS["u-ao"],
                     attestations=BOTH,
                 )
-                kit.enrollment.start_review(app.id)
+                kit.enrollment.start_review(app.id, actor=kit.mac())
             elif day == 25:
-                kit.enrollment.approve(app.id, ptan="PT-1", medicare_id="MC-1")
+                kit.enrollment.approve(app.id, actor=kit.mac(), ptan="PT-1", medicare_id="MC-1")
                 approved_on = clock.now().date()
 
             items = agenda.for_profile("prof-acme", horizon_days=2000)
@@ -158,13 +162,13 @@ class TestAgendaDayByDay:
         awaited (Acme's profile is in their scope) but not as theirs to sign."""
         agenda = Agenda(kit.runtime, sources=agenda_sources())
         app = kit.enrollment.create(
-            actor="u-seu",
+            actor=kit.actor("u-seu"),
             profile_id="prof-acme",
             form=Form.CMS_855B,
             kind=Kind.INITIAL,
             content=acme_855b(),
         )
-        kit.signatures.send_for_signature(app.id, actor="u-seu")
+        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-seu"))
         (mine,) = agenda.for_user("u-ao")
         assert mine.kind == "signature.awaited" and mine.title.startswith("Sign the")
         assert mine.days_left == 30
@@ -186,12 +190,12 @@ class TestAgendaDayByDay:
         """Items beyond the horizon are left out."""
         agenda = Agenda(kit.runtime, sources=agenda_sources())
         app = kit.enrollment.create(
-            actor="u-ao",
+            actor=kit.actor("u-ao"),
             profile_id="prof-acme",
             form=Form.CMS_855B,
             kind=Kind.INITIAL,
             content=acme_855b(),
         )
-        kit.signatures.send_for_signature(app.id, actor="u-ao")
+        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
         assert agenda.for_profile("prof-acme", horizon_days=29) == ()
         assert len(agenda.for_profile("prof-acme", horizon_days=30)) == 1

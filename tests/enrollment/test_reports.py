@@ -33,22 +33,23 @@ def through(
 ) -> Application:
     """Create, send, sign every slot and (with a PTAN) approve."""
     app = kit.enrollment.create(
-        actor="u-cred", profile_id="prof-ana", form=form, kind=kind, content=content
+        actor=kit.actor("u-cred"), profile_id="prof-ana", form=form, kind=kind, content=content
     )
-    app = kit.signatures.send_for_signature(app.id, actor="u-cred")
+    app = kit.signatures.send_for_signature(app.id, actor=kit.actor("u-cred"))
     for request in kit.signatures.sheet(app.id).open_requests():
         signer = SIGNERS[request.slot.name]
         app = kit.signatures.sign_electronically(
             app.id,
-            signer_id=signer,
+            actor=kit.actor(signer),
+            digest=kit.digest(app.id),
             slot=request.slot.name,
             confirmed_email=EMAILS[signer],
             attestations=set(Attestation),
         )
     if ptan is not None:
-        kit.enrollment.start_review(app.id)
+        kit.enrollment.start_review(app.id, actor=kit.mac())
         app = kit.enrollment.approve(
-            app.id, ptan=ptan, medicare_id=f"M-{ptan}", effective_date=effective
+            app.id, actor=kit.mac(), ptan=ptan, medicare_id=f"M-{ptan}", effective_date=effective
         )
     return app
 
@@ -60,7 +61,7 @@ class TestReports:
         clock.advance(days=3)
         through(kit, Form.CMS_855R, Kind.REASSIGNMENT, ana_855r(), ptan="PT-R")
         through(kit, Form.CMS_855R, Kind.REASSIGNMENT, ana_855r())  # submitted, not approved
-        rows = kit.enrollment.medicare_id_report("prof-ana", actor="u-ana")
+        rows = kit.enrollment.medicare_id_report("prof-ana", actor=kit.actor("u-ana"))
         assert [(r.form, r.ptan, r.medicare_id) for r in rows] == [
             (Form.CMS_855I, "PT-I", "M-PT-I"),
             (Form.CMS_855R, "PT-R", "M-PT-R"),
@@ -71,22 +72,22 @@ class TestReports:
     def test_en_8_approved_enrollment_record(self, kit: Kit, clock: FixedClock) -> None:
         """The record holds the approved revision and the revalidation due date."""
         app = through(kit, Form.CMS_855I, Kind.INITIAL, ana_855i(), ptan="PT-I")
-        record = kit.enrollment.approved_record(app.id, actor="u-cred")
+        record = kit.enrollment.approved_record(app.id, actor=kit.actor("u-cred"))
         assert record.revision.number == 1 and record.revision.content == ana_855i()
         assert record.revalidation_due == clock.now().date().replace(year=2031)
         pending = through(kit, Form.CMS_855I, Kind.CHANGE_OF_INFORMATION, ana_855i())
         with pytest.raises(InvalidTransitionError):
-            kit.enrollment.approved_record(pending.id, actor="u-cred")
+            kit.enrollment.approved_record(pending.id, actor=kit.actor("u-cred"))
 
     def test_en_8_pending_reassignments_seen_from_both_sides(self, kit: Kit) -> None:
         """A submitted 855R shows for Dr Diaz and for Acme, the receiving organization."""
         app = through(kit, Form.CMS_855R, Kind.REASSIGNMENT, ana_855r())
         for profile, actor in (("prof-ana", "u-ana"), ("prof-acme", "u-ao")):
-            (row,) = kit.enrollment.pending_reassignments(profile, actor=actor)
+            (row,) = kit.enrollment.pending_reassignments(profile, actor=kit.actor(actor))
             assert (row.application_id, row.status) == (app.id, ApplicationStatus.SUBMITTED)
             assert row.receiving_profile_id == "prof-acme"
         with pytest.raises(NotPermittedError):
-            kit.enrollment.pending_reassignments("prof-acme", actor="u-ana")
+            kit.enrollment.pending_reassignments("prof-acme", actor=kit.actor("u-ana"))
 
     def test_en_8_reassignment_report(self, kit: Kit, clock: FixedClock) -> None:
         """Approved reassignments to Acme with PTAN, effective date and the individual's
@@ -102,7 +103,7 @@ class TestReports:
             ptan="PT-R",
             effective=approved_855i + timedelta(days=45),
         )
-        (row,) = kit.enrollment.reassignment_report("prof-acme", actor="u-do")
+        (row,) = kit.enrollment.reassignment_report("prof-acme", actor=kit.actor("u-do"))
         assert (row.application_id, row.ptan, row.individual_name) == (app.id, "PT-R", "Ana Diaz")
         assert row.effective_date == approved_855i + timedelta(days=45)
         assert row.revalidation_due == approved_855i.replace(year=approved_855i.year + 5)

@@ -34,49 +34,60 @@ class TestPreparing:
     def test_en_2_anyone_with_pecos_access_prepares(self, kit: Kit, user: str) -> None:
         """AO, AM, SEU and a connected surrogate may all prepare Acme's application."""
         app = kit.enrollment.create(
-            actor=user, profile_id="prof-acme", form=Form.CMS_855B, kind=Kind.INITIAL
+            actor=kit.actor(user), profile_id="prof-acme", form=Form.CMS_855B, kind=Kind.INITIAL
         )
         assert app.status is ApplicationStatus.DRAFT and app.created_by == user
         assert kit.events(app.id) == ["application.created"]
 
     def test_en_2_without_access_is_refused_with_the_explanation(self, kit: Kit) -> None:
         """A stranger is refused with access's denial, and nothing is stored."""
+        stranger = kit.actor("u-stranger")
+        before = kit.runtime.storage.audit.entries()
         with pytest.raises(NotPermittedError) as info:
             kit.enrollment.create(
-                actor="u-stranger", profile_id="prof-acme", form=Form.CMS_855B, kind=Kind.INITIAL
+                actor=stranger,
+                profile_id="prof-acme",
+                form=Form.CMS_855B,
+                kind=Kind.INITIAL,
             )
         assert info.value.fields["missing"]
-        assert kit.runtime.storage.audit.entries() == ()
+        assert kit.runtime.storage.audit.entries() == before
 
     def test_en_2_editing_needs_access_too(self, kit: Kit) -> None:
         """Dr Diaz may not edit Acme's application."""
         app = kit.enrollment.create(
-            actor="u-ao", profile_id="prof-acme", form=Form.CMS_855B, kind=Kind.INITIAL
+            actor=kit.actor("u-ao"), profile_id="prof-acme", form=Form.CMS_855B, kind=Kind.INITIAL
         )
         with pytest.raises(NotPermittedError):
-            kit.enrollment.edit(app.id, actor="u-ana", content=acme_855b())
-        edited = kit.enrollment.edit(app.id, actor="u-seu", content=acme_855b())
+            kit.enrollment.edit(app.id, actor=kit.actor("u-ana"), content=acme_855b())
+        edited = kit.enrollment.edit(app.id, actor=kit.actor("u-seu"), content=acme_855b())
         assert edited.content == acme_855b()
 
     def test_en_5_attached_documents_are_sniffed_and_stored(self, kit: Kit) -> None:
         """A PDF named .tiff is attached as a PDF; its bytes are in the store."""
         app = kit.enrollment.create(
-            actor="u-ao", profile_id="prof-acme", form=Form.CMS_855B, kind=Kind.INITIAL
+            actor=kit.actor("u-ao"), profile_id="prof-acme", form=Form.CMS_855B, kind=Kind.INITIAL
         )
-        ref = kit.enrollment.attach_document(app.id, actor="u-ao", filename="scan.tiff", data=PDF)
+        ref = kit.enrollment.attach_document(
+            app.id, actor=kit.actor("u-ao"), filename="scan.tiff", data=PDF
+        )
         assert ref.media_type is MediaType.PDF
         assert kit.documents.get(ref.sha256) == PDF
         assert kit.enrollment.get(app.id).documents == (ref,)
         with pytest.raises(ValidationError):
-            kit.enrollment.attach_document(app.id, actor="u-ao", filename="x.pdf", data=b"text")
-        detached = kit.enrollment.detach_document(app.id, actor="u-ao", document_id=ref.id)
+            kit.enrollment.attach_document(
+                app.id, actor=kit.actor("u-ao"), filename="x.pdf", data=b"text"
+            )
+        detached = kit.enrollment.detach_document(
+            app.id, actor=kit.actor("u-ao"), document_id=ref.id
+        )
         assert detached.documents == ()
 
 
 class TestNppesGate:
     def _draft(self, kit: Kit) -> str:
         return kit.enrollment.create(
-            actor="u-ao",
+            actor=kit.actor("u-ao"),
             profile_id="prof-acme",
             form=Form.CMS_855B,
             kind=Kind.INITIAL,
@@ -87,13 +98,13 @@ class TestNppesGate:
         """NPPES changed the legal name: sending is refused with both names."""
         kit.nppes.put(RENAMED)
         app_id = self._draft(kit)
-        (mismatch,) = kit.enrollment.check_nppes(app_id, actor="u-ao")
+        (mismatch,) = kit.enrollment.check_nppes(app_id, actor=kit.actor("u-ao"))
         assert (mismatch.application_value, mismatch.nppes_value) == (
             "Acme Family Medicine PLLC",
             "Acme Health Partners PLLC",
         )
         with pytest.raises(ValidationError) as info:
-            kit.signatures.send_for_signature(app_id, actor="u-ao")
+            kit.signatures.send_for_signature(app_id, actor=kit.actor("u-ao"))
         assert info.value.code == "application.nppes_mismatch"
         assert info.value.fields["mismatches"][0]["nppes"] == "Acme Health Partners PLLC"
 
@@ -101,10 +112,10 @@ class TestNppesGate:
         """The preparer acknowledges; the event records who, and sending proceeds."""
         kit.nppes.put(RENAMED)
         app_id = self._draft(kit)
-        kit.enrollment.acknowledge_nppes(app_id, actor="u-ao")
+        kit.enrollment.acknowledge_nppes(app_id, actor=kit.actor("u-ao"))
         ack = kit.enrollment.get(app_id).nppes_acknowledgement
         assert ack is not None and ack.by == "u-ao"
-        sent = kit.signatures.send_for_signature(app_id, actor="u-ao")
+        sent = kit.signatures.send_for_signature(app_id, actor=kit.actor("u-ao"))
         assert sent.status is ApplicationStatus.PENDING_SIGNATURES
         assert "application.nppes_acknowledged" in kit.events(app_id)
 
@@ -113,33 +124,36 @@ class TestNppesGate:
         kit.nppes.put(RENAMED)
         app_id = self._draft(kit)
         with pytest.raises(NotPermittedError):
-            kit.enrollment.acknowledge_nppes(app_id, actor="u-seu")
+            kit.enrollment.acknowledge_nppes(app_id, actor=kit.actor("u-seu"))
 
     def test_en_6_a_new_mismatch_needs_a_new_acknowledgement(self, kit: Kit) -> None:
         """An acknowledgement covers the mismatches it saw, not later ones."""
         kit.nppes.put(RENAMED)
         app_id = self._draft(kit)
-        kit.enrollment.acknowledge_nppes(app_id, actor="u-ao")
-        kit.enrollment.edit(app_id, actor="u-ao", content=acme_855b(legal_business_name="Acme X"))
+        kit.enrollment.acknowledge_nppes(app_id, actor=kit.actor("u-ao"))
+        kit.enrollment.edit(
+            app_id, actor=kit.actor("u-ao"), content=acme_855b(legal_business_name="Acme X")
+        )
         with pytest.raises(ValidationError):
-            kit.signatures.send_for_signature(app_id, actor="u-ao")
+            kit.signatures.send_for_signature(app_id, actor=kit.actor("u-ao"))
 
 
 class TestMacSide:
     def _submitted(self, kit: Kit) -> str:
         app = kit.enrollment.create(
-            actor="u-ana",
+            actor=kit.actor("u-ana"),
             profile_id="prof-ana",
             form=Form.CMS_855I,
             kind=Kind.INITIAL,
             content=ana_855i(),
         )
-        kit.signatures.send_for_signature(app.id, actor="u-ana")
+        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ana"))
         from enrollkit.signatures import Attestation
 
         kit.signatures.sign_electronically(
             app.id,
-            signer_id="u-ana",
+            actor=kit.actor("u-ana"),
+            digest=kit.digest(app.id),
             slot="individual",
             confirmed_email="ana@example.org",
             attestations=set(Attestation),
@@ -151,32 +165,36 @@ class TestMacSide:
     ) -> None:
         """Submitted → in review → development requested (preparer told) → … → approved."""
         app_id = self._submitted(kit)
-        kit.enrollment.start_review(app_id, reviewer="mac-1")
-        app = kit.enrollment.request_development(app_id, reason="Add license", reviewer="mac-1")
+        kit.enrollment.start_review(app_id, actor=kit.mac())
+        app = kit.enrollment.request_development(app_id, actor=kit.mac(), reason="Add license")
         assert app.development_due() == clock.now() + timedelta(days=30)
         sent = notifier.last("u-ana", "application.development_requested")
         assert sent is not None and sent.fields["reason"] == "Add license"
         with pytest.raises(InvalidTransitionError):
-            kit.enrollment.approve(app_id, ptan="P1")
+            kit.enrollment.approve(app_id, actor=kit.mac(), ptan="P1")
 
     def test_en_4_missed_response_deadline_reads_rejected(
         self, kit: Kit, clock: FixedClock
     ) -> None:
         """Day 30 after the request, the application reads rejected and edits expire."""
         app_id = self._submitted(kit)
-        kit.enrollment.start_review(app_id)
-        kit.enrollment.request_development(app_id, reason="Add license")
+        kit.enrollment.start_review(app_id, actor=kit.mac())
+        kit.enrollment.request_development(app_id, actor=kit.mac(), reason="Add license")
         clock.advance(days=30)
         assert kit.enrollment.get(app_id).status_at(clock.now()) is ApplicationStatus.REJECTED
         with pytest.raises(ExpiredError):
-            kit.enrollment.edit(app_id, actor="u-ana", content=ana_855i())
+            kit.enrollment.edit(app_id, actor=kit.actor("u-ana"), content=ana_855i())
 
     def test_en_8_approval_keeps_ptan_and_medicare_id(self, kit: Kit) -> None:
         """The approval stores PTAN, Medicare ID and effective date for the reports."""
         app_id = self._submitted(kit)
-        kit.enrollment.start_review(app_id)
+        kit.enrollment.start_review(app_id, actor=kit.mac())
         app = kit.enrollment.approve(
-            app_id, ptan="PT123", medicare_id="MC456", effective_date=date(2026, 2, 1)
+            app_id,
+            actor=kit.mac(),
+            ptan="PT123",
+            medicare_id="MC456",
+            effective_date=date(2026, 2, 1),
         )
         assert app.decision is not None and app.decision.ptan == "PT123"
         assert kit.events(app_id)[-1] == "application.approved"
@@ -184,12 +202,12 @@ class TestMacSide:
     def test_en_4_withdraw_and_then_nothing(self, kit: Kit) -> None:
         """A withdrawn application cannot be sent."""
         app = kit.enrollment.create(
-            actor="u-ana",
+            actor=kit.actor("u-ana"),
             profile_id="prof-ana",
             form=Form.CMS_855I,
             kind=Kind.INITIAL,
             content=ana_855i(),
         )
-        kit.enrollment.withdraw(app.id, actor="u-ana")
+        kit.enrollment.withdraw(app.id, actor=kit.actor("u-ana"))
         with pytest.raises(InvalidTransitionError):
-            kit.signatures.send_for_signature(app.id, actor="u-ana")
+            kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ana"))

@@ -36,7 +36,9 @@ from enrollkit.enrollment import (
     Reassignment,
 )
 from enrollkit.npi import NPI, NPIType
+from enrollkit.principals import Principal
 from enrollkit.runtime import Runtime
+from enrollkit.testing.actors import Actors
 from tests.conftest import T0
 from tests.enrollment.factories import MAIN_ST
 
@@ -55,6 +57,8 @@ EMAILS = {
     "u-do": "dan@acme.org",
     "u-seu": "sam@acme.org",
 }
+#: Everyone the enrollment and signature tests name; each is an account (AC-8).
+CAST = ("u-ana", "u-ao", "u-do", "u-seu", "u-cred", "u-stranger", "u-prep")
 
 
 def ana_855i(**changes: object) -> ApplicationContent:
@@ -159,11 +163,28 @@ class Kit:
         from enrollkit.signatures import SignatureService
 
         self.runtime = runtime
+        self.actors = Actors(runtime)
+        for account in CAST:
+            self.actors.account(account, email=EMAILS.get(account))
         self.nppes = InMemoryNppesDirectory({r.npi: r for r in NPPES_RECORDS})
         self.documents = InMemoryDocumentStore()
         self.enrollment = EnrollmentService(runtime, documents=self.documents, nppes=self.nppes)
         self.signatures = SignatureService(runtime, documents=self.documents, nppes=self.nppes)
         build_world(runtime)
+
+    def actor(self, account_id: str) -> Principal:
+        """The principal of cast member *account_id* (AC-8), authenticated now."""
+        return self.actors(account_id)
+
+    def mac(self) -> Principal:
+        """A MAC reviewer's principal (EN-4)."""
+        return self.actors.mac()
+
+    def digest(self, application_id: str) -> str:
+        """The digest of the application's current revision: what a signer reviewed (SG-9);
+        zeros before the first revision (nothing can be signed then)."""
+        revision = self.enrollment.get(application_id).current_revision
+        return revision.digest if revision is not None else "0" * 64
 
     def events(self, subject: str) -> list[str]:
         """Names of the committed audit events about *subject*."""

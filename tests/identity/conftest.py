@@ -14,6 +14,7 @@ from enrollkit.identity import (
     Profile,
 )
 from enrollkit.notify import InMemoryNotifier
+from enrollkit.principals import Principal, PrincipalKind
 from enrollkit.runtime import Runtime
 
 QUESTIONS = IA_ACCOUNT_POLICY.question_catalogue[:3]
@@ -75,3 +76,14 @@ def last_code(notifier: InMemoryNotifier, recipient: str = EMAIL) -> str:
     sent = notifier.last(recipient, "mfa.code")
     assert sent is not None and sent.secret is not None
     return sent.secret
+
+
+def principal_of(service: IdentityService, user: User) -> Principal:
+    """A principal of *user*'s account authenticated now, by the audited host assertion
+    (AC-8): what a test needs to act for the user without a whole login."""
+    return service.assert_principal(user.id, asserted_by="tests")
+
+
+def help_desk(service: IdentityService, operator: str = "helpdesk-7") -> Principal:
+    """A help-desk operator's principal (AC-2)."""
+    return service.assert_operator(operator, kind=PrincipalKind.HELP_DESK, asserted_by="tests")

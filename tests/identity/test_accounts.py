@@ -34,6 +34,7 @@ from enrollkit.identity import (
     state_diagram,
 )
 from enrollkit.identity.accounts import mask_destination, normalize_answer, normalize_user_id
+from enrollkit.principals import AuthMethod, HostKey, PrincipalKind
 from enrollkit.serialization import from_data, to_data
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -118,9 +119,14 @@ class TestLockStateMachine:
             assert f"{source.value} --> {target.value}: {event.value}" in diagram
 
     def test_ac_2_every_status_can_be_left_by_the_help_desk(self) -> None:
-        """No status is a dead end: the help desk can always reset."""
+        """No status is a dead end: the help desk can always reset, or enable a disabled
+        account (AC-8)."""
         for status in AccountStatus:
-            assert (status, AccountEvent.HELP_DESK_RESET) in TRANSITIONS
+            assert (status, AccountEvent.HELP_DESK_RESET) in TRANSITIONS or (
+                status,
+                AccountEvent.ENABLE,
+            ) in TRANSITIONS
+        assert (AccountStatus.DISABLED, AccountEvent.HELP_DESK_RESET) not in TRANSITIONS
 
     @pytest.mark.parametrize("status", list(AccountStatus))
     @pytest.mark.parametrize("event", list(AccountEvent))
@@ -258,6 +264,11 @@ class TestValues:
         assert info.value.code == "account_policy.invalid"
 
 
+principals = moments.map(
+    lambda at: HostKey(b"k" * 32).issue(PrincipalKind.ACCOUNT, "acct-1", at, AuthMethod.LOGIN)
+)
+
+
 class TestSerializationAndSecrecy:
     @given(accounts)
     def test_st_4_accounts_round_trip(self, acct: Account) -> None:
@@ -272,12 +283,14 @@ class TestSerializationAndSecrecy:
                 st.just("JSmith01"),
                 st.none() | st.integers(0, 60),
                 st.none() | moments,
+                principals,
             ),
             st.builds(
                 MustChangePassword,
                 st.just("acct-1"),
                 st.just("JSmith01"),
                 st.sampled_from(ChangeReason),
+                principals,
             ),
             st.builds(
                 MfaRequired,

@@ -18,7 +18,6 @@ from enrollkit.errors import (
     ValidationError,
 )
 from enrollkit.hashing import (
-    FAST_INSECURE_PARAMETERS,
     OWASP_MINIMUM,
     Argon2Hasher,
     Argon2Parameters,
@@ -27,6 +26,7 @@ from enrollkit.hashing import (
 from enrollkit.identity import (
     IA_ACCOUNT_POLICY,
     IA_PASSWORD_POLICY,
+    AccountStates,
     AccountStatus,
     Authenticated,
     ChangeReason,
@@ -44,8 +44,18 @@ from enrollkit.identity import (
     RecoveryDenied,
 )
 from enrollkit.notify import InMemoryNotifier
-from enrollkit.runtime import Runtime, SequentialIds
-from tests.identity.conftest import ANSWERS, EMAIL, PASSWORD, User, last_code, register
+from enrollkit.runtime import Runtime
+from tests.conftest import make_runtime
+from tests.identity.conftest import (
+    ANSWERS,
+    EMAIL,
+    PASSWORD,
+    User,
+    help_desk,
+    last_code,
+    principal_of,
+    register,
+)
 
 NEXT = ["Red$Moon17", "Gold!Star8", "Mint%Leaf3", "Sand^Dune4", "Iron&Gate5", "Opal*Ring6"]
 
@@ -97,7 +107,7 @@ class TestRegistration:
         """The user ID is stored as typed; no use case changes it."""
         assert service.get(jane.id).user_id == "JSmith01"
         assert not [name for name in dir(IdentityService) if "rename" in name]
-        assert service.account_for_user_id("JSMITH01").id == jane.id
+        assert service.account_for_user_id("JSMITH01", actor=help_desk(service)).id == jane.id
 
     def test_ac_1_malformed_user_id_is_refused(self, service: IdentityService) -> None:
         """A user ID outside 6-12 letters and digits is a ValidationError."""
@@ -180,9 +190,15 @@ class TestLogin:
         assert len(sent.secret) == 6 and sent.secret.isdigit()
         assert sent.secret not in json.dumps(dict(sent.fields))
         outcome = service.verify_code("JSmith01", sent.secret)
+        assert isinstance(outcome, Authenticated)
         assert outcome == Authenticated(
-            jane.id, "JSmith01", 60, jane.account.password_set_at + timedelta(days=60)
+            jane.id,
+            "JSmith01",
+            60,
+            jane.account.password_set_at + timedelta(days=60),
+            outcome.principal,
         )
+        assert (outcome.principal.id, outcome.principal.method.value) == (jane.id, "login")
 
     def test_pw_12_each_login_reports_the_days_left(
         self,
@@ -209,8 +225,11 @@ class TestLogin:
         """Exactly 60 days after it was set the password must be changed, nothing else."""
         clock.advance(days=60)
         outcome = sign_in(service, notifier, jane.user_id, PASSWORD)
-        assert outcome == MustChangePassword(jane.id, jane.user_id, ChangeReason.EXPIRED)
-        service.change_password(jane.id, current_password=PASSWORD, new_password=NEXT[0])
+        assert isinstance(outcome, MustChangePassword)
+        assert (outcome.account_id, outcome.reason) == (jane.id, ChangeReason.EXPIRED)
+        service.change_password(
+            actor=outcome.principal, current_password=PASSWORD, new_password=NEXT[0]
+        )
         outcome = sign_in(service, notifier, jane.user_id, NEXT[0])
         assert isinstance(outcome, Authenticated) and outcome.days_until_expiry == 60
 
@@ -229,7 +248,11 @@ class TestLogin:
         locked = notifier.last(EMAIL, "account.locked")
         assert locked is not None and locked.fields["reason"] == "failed_logins"
         assert service.login(jane.user_id, PASSWORD) == Denied()
-        assert event_names(runtime, jane.id)[-2:] == ["account.login_failed", "account.locked"]
+        assert event_names(runtime, jane.id)[-3:] == [
+            "account.login_failed",
+            "account.locked",
+            "account.login_refused",
+        ]
 
     def test_ac_2_a_success_resets_the_count(
         self, service: IdentityService, notifier: InMemoryNotifier, jane: User
@@ -334,7 +357,7 @@ class TestLogin:
 
     def test_ac_6_default_hasher_meets_the_owasp_minimum(self) -> None:
         """A runtime without an injected hasher uses argon2id at or above OWASP's minimum."""
-        runtime = Runtime(storage=MemoryStorage())
+        runtime = Runtime(storage=MemoryStorage(), secret_key=b"k" * 32, accounts=AccountStates())
         assert isinstance(runtime.hasher, Argon2Hasher)
         assert runtime.hasher.parameters.meets(OWASP_MINIMUM)
         assert OWASP_MINIMUM.memory_kib == 19 * 1024
@@ -364,21 +387,35 @@ class TestPasswordChange:
         """A change within 24 hours of the last is refused; at 24 hours it is allowed."""
         clock.advance(hours=23)
         with pytest.raises(NotPermittedError) as info:
-            service.change_password(jane.id, current_password=PASSWORD, new_password=NEXT[0])
+            service.change_password(
+                actor=principal_of(service, jane), current_password=PASSWORD, new_password=NEXT[0]
+            )
         assert info.value.code == "password.change_too_soon"
         clock.advance(hours=1)
-        changed = service.change_password(jane.id, current_password=PASSWORD, new_password=NEXT[0])
+        changed = service.change_password(
+            actor=principal_of(service, jane), current_password=PASSWORD, new_password=NEXT[0]
+        )
         assert changed.expires_at == clock.now() + timedelta(days=60)
 
     def test_pw_11_expired_password_can_change_at_once(
-        self, service: IdentityService, clock: FixedClock, jane: User
+        self,
+        service: IdentityService,
+        notifier: InMemoryNotifier,
+        clock: FixedClock,
+        jane: User,
     ) -> None:
         """An expired password is changed without waiting; the next change waits again."""
         clock.advance(days=60)
-        service.change_password(jane.id, current_password=PASSWORD, new_password=NEXT[0])
+        must = sign_in(service, notifier, jane.user_id, PASSWORD)
+        assert isinstance(must, MustChangePassword)
+        service.change_password(
+            actor=must.principal, current_password=PASSWORD, new_password=NEXT[0]
+        )
         clock.advance(hours=1)
         with pytest.raises(NotPermittedError):
-            service.change_password(jane.id, current_password=NEXT[0], new_password=NEXT[1])
+            service.change_password(
+                actor=principal_of(service, jane), current_password=NEXT[0], new_password=NEXT[1]
+            )
 
     def test_pw_10_the_previous_six_passwords_are_refused(
         self, service: IdentityService, clock: FixedClock, jane: User
@@ -387,31 +424,45 @@ class TestPasswordChange:
         current = PASSWORD
         for new in NEXT[:5]:
             clock.advance(days=1)
-            service.change_password(jane.id, current_password=current, new_password=new)
+            service.change_password(
+                actor=principal_of(service, jane), current_password=current, new_password=new
+            )
             current = new
         clock.advance(days=1)
         for old in [PASSWORD, *NEXT[:5]]:
             with pytest.raises(PasswordRejected) as info:
-                service.change_password(jane.id, current_password=current, new_password=old)
+                service.change_password(
+                    actor=principal_of(service, jane), current_password=current, new_password=old
+                )
             assert [v.code for v in info.value.violations] == ["password.reused"]
-        service.change_password(jane.id, current_password=current, new_password=NEXT[5])
+        service.change_password(
+            actor=principal_of(service, jane), current_password=current, new_password=NEXT[5]
+        )
         clock.advance(days=1)
-        service.change_password(jane.id, current_password=NEXT[5], new_password=PASSWORD)
+        service.change_password(
+            actor=principal_of(service, jane), current_password=NEXT[5], new_password=PASSWORD
+        )
         assert len(service.get(jane.id).password_history) == 5
 
     def test_ac_2_wrong_current_password_counts_as_a_failed_login(
         self, service: IdentityService, clock: FixedClock, jane: User
     ) -> None:
-        """Guessing through change_password locks like guessing at login."""
+        """Guessing through change_password locks like guessing at login; the lock then
+        refuses the principal too (AC-8)."""
         clock.advance(days=1)
+        before = principal_of(service, jane)
         for _ in range(3):
             with pytest.raises(NotPermittedError) as info:
-                service.change_password(jane.id, current_password="Wrong#1x", new_password=NEXT[0])
+                service.change_password(
+                    actor=principal_of(service, jane),
+                    current_password="Wrong#1x",
+                    new_password=NEXT[0],
+                )
             assert info.value.code == "password.current_incorrect"
         assert service.get(jane.id).status is AccountStatus.LOCKED
         with pytest.raises(NotPermittedError) as info:
-            service.change_password(jane.id, current_password=PASSWORD, new_password=NEXT[0])
-        assert info.value.code == "account.locked"
+            service.change_password(actor=before, current_password=PASSWORD, new_password=NEXT[0])
+        assert info.value.code == "principal.account_locked"
 
     def test_pw_1_new_password_gets_the_compliance_list(
         self, service: IdentityService, clock: FixedClock, jane: User
@@ -419,7 +470,9 @@ class TestPasswordChange:
         """A weak new password is refused with all its violations, history included."""
         clock.advance(days=1)
         with pytest.raises(PasswordRejected) as info:
-            service.change_password(jane.id, current_password=PASSWORD, new_password="1smith")
+            service.change_password(
+                actor=principal_of(service, jane), current_password=PASSWORD, new_password="1smith"
+            )
         assert [v.code for v in info.value.violations] == [
             "password.too_short",
             "password.no_special",
@@ -427,7 +480,9 @@ class TestPasswordChange:
             "password.contains_name",
         ]
         with pytest.raises(PasswordRejected) as info:
-            service.change_password(jane.id, current_password=PASSWORD, new_password=PASSWORD)
+            service.change_password(
+                actor=principal_of(service, jane), current_password=PASSWORD, new_password=PASSWORD
+            )
         assert [v.code for v in info.value.violations] == ["password.reused"]
 
     def test_pw_12_password_status_for_agendas(
@@ -442,11 +497,15 @@ class TestPasswordChange:
         status = service.password_status(jane.id)
         assert (status.days_until_expiry, status.expired, status.must_change) == (0, True, True)
 
-    def test_change_of_an_unknown_account_is_not_found(self, service: IdentityService) -> None:
-        """A missing account is a NotFoundError naming it."""
-        with pytest.raises(NotFoundError) as info:
-            service.change_password("acct-404", current_password=PASSWORD, new_password=NEXT[0])
-        assert info.value.code == "account.not_found"
+    def test_ac_8_a_string_is_not_a_principal(self, service: IdentityService) -> None:
+        """An account id where a principal belongs is refused with our error (AC-8)."""
+        with pytest.raises(ValidationError) as info:
+            service.change_password(
+                actor="acct-404",  # type: ignore[arg-type]
+                current_password=PASSWORD,
+                new_password=NEXT[0],
+            )
+        assert info.value.code == "principal.required"
 
 
 class TestRecovery:
@@ -554,14 +613,21 @@ class TestHelpDesk:
         """The help desk unlocks; the event names the help-desk actor."""
         for _ in range(3):
             service.login(jane.user_id, "Wrong#pass1")
-        unlocked = service.help_desk_unlock(jane.id, actor="helpdesk-7")
+        operator = help_desk(service)
+        unlocked = service.help_desk_unlock(jane.id, actor=operator)
         assert unlocked.status is AccountStatus.ACTIVE
         entry = runtime.storage.audit.for_subject(jane.id)[-1]
-        assert (entry.event.name, entry.event.actor) == ("account.unlocked", "helpdesk-7")
+        assert (entry.event.name, entry.event.actor) == (
+            "account.unlocked",
+            "help_desk:helpdesk-7",
+        )
         with pytest.raises(InvalidTransitionError):
-            service.help_desk_unlock(jane.id, actor="helpdesk-7")
+            service.help_desk_unlock(jane.id, actor=operator)
         with pytest.raises(ValidationError):
-            service.help_desk_unlock(jane.id, actor=" ")
+            service.help_desk_unlock(jane.id, actor=" ")  # type: ignore[arg-type]
+        with pytest.raises(NotPermittedError) as info:  # an account is not the help desk
+            service.help_desk_unlock(jane.id, actor=principal_of(service, jane))
+        assert info.value.code == "principal.kind"
 
     def test_ac_2_help_desk_reset_sends_a_temporary_password_and_forces_a_change(
         self,
@@ -575,28 +641,32 @@ class TestHelpDesk:
         and the next login must change it, at once (exempt from PW-11)."""
         for _ in range(3):
             service.login(jane.user_id, "Wrong#pass1")
-        service.help_desk_reset(jane.id, actor="helpdesk-7")
+        service.help_desk_reset(jane.id, actor=help_desk(service))
         sent = notifier.last(EMAIL, "account.temporary_password")
         assert sent is not None and sent.secret is not None
         temporary = sent.secret
         assert IA_PASSWORD_POLICY.is_compliant(temporary, user_id=jane.user_id, last_name="Smith")
         assert temporary not in repr(sent)
         outcome = sign_in(service, notifier, jane.user_id, temporary)
-        assert outcome == MustChangePassword(jane.id, jane.user_id, ChangeReason.RESET)
+        assert isinstance(outcome, MustChangePassword)
+        assert (outcome.account_id, outcome.reason) == (jane.id, ChangeReason.RESET)
         clock.advance(minutes=5)
-        service.change_password(jane.id, current_password=temporary, new_password=NEXT[0])
+        service.change_password(
+            actor=outcome.principal, current_password=temporary, new_password=NEXT[0]
+        )
         assert isinstance(sign_in(service, notifier, jane.user_id, NEXT[0]), Authenticated)
         resets = [
             e.event
             for e in runtime.storage.audit.for_subject(jane.id)
             if e.event.name == "account.password_reset"
         ]
-        assert resets[0].actor == "helpdesk-7" and resets[0].data["method"] == "help_desk"
+        assert resets[0].actor == "help_desk:helpdesk-7"
+        assert resets[0].data["method"] == "help_desk"
 
     def test_help_desk_lookup_of_unknown_user_id(self, service: IdentityService) -> None:
         """The help desk's lookup says clearly when no account has the ID."""
         with pytest.raises(NotFoundError):
-            service.account_for_user_id("Nobody99")
+            service.account_for_user_id("Nobody99", actor=help_desk(service))
 
 
 class TestFactors:
@@ -604,8 +674,9 @@ class TestFactors:
         self, service: IdentityService, notifier: InMemoryNotifier, jane: User
     ) -> None:
         """After adding SMS and removing e-mail, codes go by SMS."""
-        sms = service.register_factor(jane.id, NewFactor(FactorKind.SMS, "+1 410 555 0199"))
-        service.remove_factor(jane.id, jane.account.mfa_factors[0].id)
+        me = principal_of(service, jane)
+        sms = service.register_factor(actor=me, factor=NewFactor(FactorKind.SMS, "+1 410 555 0199"))
+        service.remove_factor(actor=me, factor_id=jane.account.mfa_factors[0].id)
         first = service.login(jane.user_id, PASSWORD)
         assert isinstance(first, MfaRequired)
         assert (first.factor_kind, first.destination_hint) == (FactorKind.SMS, "***-0199")
@@ -616,13 +687,18 @@ class TestFactors:
     def test_ac_5_the_last_factor_stays(self, service: IdentityService, jane: User) -> None:
         """MFA is required: the only factor cannot be removed."""
         with pytest.raises(InvalidTransitionError) as info:
-            service.remove_factor(jane.id, jane.account.mfa_factors[0].id)
+            service.remove_factor(
+                actor=principal_of(service, jane), factor_id=jane.account.mfa_factors[0].id
+            )
         assert info.value.code == "mfa.last_factor"
 
     def test_ac_5_bad_destination_is_refused(self, service: IdentityService, jane: User) -> None:
         """An SMS factor needs a phone number."""
         with pytest.raises(ValidationError) as info:
-            service.register_factor(jane.id, NewFactor(FactorKind.SMS, "jane@example.org"))
+            service.register_factor(
+                actor=principal_of(service, jane),
+                factor=NewFactor(FactorKind.SMS, "jane@example.org"),
+            )
         assert info.value.code == "profile.phone"
 
 
@@ -641,12 +717,14 @@ class TestSecrecy:
         service.login(jane.user_id, "Wrong#pass1")
         sign_in(service, notifier, jane.user_id, PASSWORD)
         clock.advance(days=1)
-        service.change_password(jane.id, current_password=PASSWORD, new_password=NEXT[0])
+        service.change_password(
+            actor=principal_of(service, jane), current_password=PASSWORD, new_password=NEXT[0]
+        )
         for _ in range(3):
             service.login(jane.user_id, "Wrong#pass1")
         service.unlock(jane.user_id, answers=ANSWERS)
         service.reset_password(jane.user_id, answers=ANSWERS, new_password=NEXT[1])
-        service.help_desk_reset(jane.id, actor="helpdesk-7")
+        service.help_desk_reset(jane.id, actor=help_desk(service))
         service.forgot_user_id(EMAIL)
         secrets += [n.secret for n in notifier.sent if n.secret]
         return secrets
@@ -703,12 +781,7 @@ class TestSecrecy:
 
 def test_sequential_ids_make_readable_account_ids(clock: FixedClock) -> None:
     """Accounts get generated ids, separate from the user ID (AC-1)."""
-    runtime = Runtime(
-        storage=MemoryStorage(),
-        clock=clock,
-        hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
-        ids=SequentialIds(),
-    )
+    runtime = make_runtime(clock=clock)
     user = register(IdentityService(runtime))
     assert user.id == "acct-000001" and user.user_id == "JSmith01"
 
@@ -749,13 +822,20 @@ class TestConcurrency:
             service.unlock(jane.user_id, answers=["Rex"])  # type: ignore[arg-type]
 
 
-def test_ac_3_a_configured_decoy_key_keeps_decoys_stable_across_instances(
-    runtime: Runtime,
-) -> None:
-    """Two services with the same decoy key show the same decoy questions."""
-    key = b"k" * 32
-    first = IdentityService(runtime, decoy_key=key).security_questions("Nobody99")
-    second = IdentityService(runtime, decoy_key=key).security_questions("nobody99")
+def test_ac_3_the_host_key_keeps_decoys_stable_across_workers_and_restarts() -> None:
+    """Two services (two workers, or before and after a restart) on runtimes with the same
+    host secret key show the same decoy questions; another key shows others; a short key
+    is refused (AC-3)."""
+    first = IdentityService(make_runtime()).security_questions("Nobody99")
+    second = IdentityService(make_runtime()).security_questions("nobody99")
     assert first == second
-    with pytest.raises(ValidationError):
-        IdentityService(runtime, decoy_key=b"short")
+    others = [
+        IdentityService(
+            Runtime(storage=MemoryStorage(), secret_key=bytes([n]) * 32, accounts=AccountStates())
+        ).security_questions("Nobody99")
+        for n in range(8)
+    ]
+    assert any(other != first for other in others)
+    with pytest.raises(ValidationError) as info:
+        Runtime(storage=MemoryStorage(), secret_key=b"short", accounts=AccountStates())
+    assert info.value.code == "secret_key.too_short"

@@ -1,6 +1,6 @@
 """A stateful test of one account against a small model: logins and codes, failures,
 locks, unlocks, changes, resets, expiry and clock advances (PW-10, PW-11, PW-12,
-AC-2, AC-4, AC-5).
+AC-2, AC-4, AC-5, AC-8, AC-9).
 
 After every step the stored account must equal the model (status, the three
 failure counters, the outstanding code, the password's age and history), and
@@ -23,10 +23,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.clock import FixedClock
 from enrollkit.errors import InvalidTransitionError, NotPermittedError
-from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.identity import (
     AccountStatus,
     Authenticated,
@@ -41,7 +39,8 @@ from enrollkit.identity import (
     RecoveryDenied,
 )
 from enrollkit.notify import InMemoryNotifier
-from enrollkit.runtime import Runtime, SequentialIds
+from enrollkit.principals import Principal, PrincipalKind
+from tests.conftest import make_runtime
 from tests.identity.conftest import ANSWERS, EMAIL, last_code, register
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -58,6 +57,7 @@ POOL = (
 WRONG = ("Wrong#pass1", "blue#sky42", "Blue#Sky43")
 WRONG_ANSWERS = dict.fromkeys(ANSWERS, "nope")
 DAY = timedelta(days=1)
+SEND_LIMIT, SEND_WINDOW = 5, timedelta(minutes=15)
 MAX_AGE = timedelta(days=60)
 CODE_LIFE = timedelta(minutes=10)
 ACTIVE, LOCKED, HELP_DESK = (
@@ -74,14 +74,9 @@ class AccountMachine(RuleBasedStateMachine):
         super().__init__()
         self.clock = FixedClock(T0)
         self.notifier = InMemoryNotifier()
-        self.service = IdentityService(
-            Runtime(
-                storage=MemoryStorage(),
-                clock=self.clock,
-                notifier=self.notifier,
-                hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
-                ids=SequentialIds(),
-            )
+        self.service = IdentityService(make_runtime(clock=self.clock, notifier=self.notifier))
+        self.help_desk = self.service.assert_operator(
+            "helpdesk-1", kind=PrincipalKind.HELP_DESK, asserted_by="tests"
         )
 
     @initialize()
@@ -98,6 +93,10 @@ class AccountMachine(RuleBasedStateMachine):
         self.code_failures = 0
         self.answer_failures = 0
         self.code_until: datetime | None = None
+        #: The principal of the latest completed login, and when it was issued (AC-8).
+        self.principal: Principal | None = None
+        self.principal_at = T0
+        self.sends: list[datetime] = []  # one-time codes sent (AC-9's rate limit)
 
     # -- the model ---------------------------------------------------------------------
 
@@ -130,23 +129,35 @@ class AccountMachine(RuleBasedStateMachine):
         self.failures = 0
         self.code_until = None
 
-    def expected_sign_in(self) -> Authenticated | MustChangePassword:
+    def expected_sign_in(self) -> tuple[object, ...]:
+        """What a completed login answers, but for the principal (checked apart)."""
         if self.expired():
-            return MustChangePassword(self.account_id, self.user_id, ChangeReason.EXPIRED)
+            return (MustChangePassword, self.account_id, self.user_id, ChangeReason.EXPIRED)
         if self.must_change:
-            return MustChangePassword(self.account_id, self.user_id, ChangeReason.RESET)
+            return (MustChangePassword, self.account_id, self.user_id, ChangeReason.RESET)
         left = math.ceil((self.set_at + MAX_AGE - self.now) / DAY)
-        return Authenticated(self.account_id, self.user_id, left, self.set_at + MAX_AGE)
+        return (Authenticated, self.account_id, self.user_id, left, self.set_at + MAX_AGE)
+
+    def principal_is_stale(self) -> bool:
+        """Whether a password was set after the principal's login (AC-8: log in again)."""
+        return self.set_at > self.principal_at
 
     # -- login: password, then code ----------------------------------------------------
 
     @rule()
     def login_with_the_right_password(self) -> None:
+        recent = [at for at in self.sends if at > self.now - SEND_WINDOW]
+        if self.status is ACTIVE and len(recent) >= SEND_LIMIT:
+            with pytest.raises(NotPermittedError) as info:  # AC-9: at most 5 per 15 minutes
+                self.service.login(self.user_id, self.current)
+            assert info.value.code == "mfa.too_many_codes"
+            return
         first = self.service.login(self.user_id, self.current)
         if self.status is not ACTIVE:
             assert first == Denied()
             return
         assert isinstance(first, MfaRequired)
+        self.sends = [*recent, self.now]
         self.failures = 0
         self.code_until = self.now + CODE_LIFE
 
@@ -167,7 +178,23 @@ class AccountMachine(RuleBasedStateMachine):
         if self.status is not ACTIVE or self.now >= self.code_until:
             assert outcome == Denied(DenialStep.CODE)
             return
-        assert outcome == self.expected_sign_in()
+        assert isinstance(outcome, Authenticated | MustChangePassword)
+        if isinstance(outcome, Authenticated):
+            seen: tuple[object, ...] = (
+                Authenticated,
+                outcome.account_id,
+                outcome.user_id,
+                outcome.days_until_expiry,
+                outcome.password_expires_at,
+            )
+        else:
+            seen = (MustChangePassword, outcome.account_id, outcome.user_id, outcome.reason)
+        assert seen == self.expected_sign_in()
+        assert (outcome.principal.id, outcome.principal.authenticated_at) == (
+            self.account_id,
+            self.now,
+        )
+        self.principal, self.principal_at = outcome.principal, self.now
         self.code_failures = 0
         self.code_until = None
 
@@ -207,13 +234,19 @@ class AccountMachine(RuleBasedStateMachine):
 
     @rule(new=st.sampled_from(POOL))
     def change_password(self, new: str) -> None:
+        """The logged-in user changes the password (AC-8: acting for the login's principal)."""
+        if self.principal is None:
+            return
         try:
-            self.service.change_password(
-                self.account_id, current_password=self.current, new_password=new
+            changed = self.service.change_password(
+                actor=self.principal, current_password=self.current, new_password=new
             )
         except NotPermittedError as exc:
             if self.status is not ACTIVE:
-                assert exc.code == "account.locked"
+                assert exc.code == "principal.account_locked"
+                return
+            if self.principal_is_stale():
+                assert exc.code == "principal.reauthenticate"
                 return
             assert exc.code == "password.change_too_soon"
             assert not (self.must_change or self.expired())
@@ -223,10 +256,11 @@ class AccountMachine(RuleBasedStateMachine):
             assert [v.code for v in exc.violations] == ["password.reused"]
             assert new in [self.current, *self.previous]
             return
-        assert self.status is ACTIVE
+        assert self.status is ACTIVE and not self.principal_is_stale()
         assert self.must_change or self.expired() or self.now >= self.set_at + DAY
         assert new not in [self.current, *self.previous]
         self.password_set(new, must_change=False)
+        self.principal, self.principal_at = changed.principal, self.now
 
     @rule(offset=st.sampled_from([-1, 0]), new=st.sampled_from(POOL))
     def change_at_the_24_hour_boundary(self, offset: int, new: str) -> None:
@@ -234,12 +268,17 @@ class AccountMachine(RuleBasedStateMachine):
         self.advance_to_a_boundary(offset, DAY)
         self.change_password(new)
 
-    @precondition(lambda self: self.status is ACTIVE)
+    @precondition(
+        lambda self: (
+            self.status is ACTIVE and self.principal is not None and not self.principal_is_stale()
+        )
+    )
     @rule()
     def change_with_a_wrong_current_password(self) -> None:
+        assert self.principal is not None
         with pytest.raises(NotPermittedError) as info:
             self.service.change_password(
-                self.account_id, current_password="Wrong#pass1", new_password=POOL[-1]
+                actor=self.principal, current_password="Wrong#pass1", new_password=POOL[-1]
             )
         assert info.value.code == "password.current_incorrect"
         self.count_login_failure()
@@ -286,14 +325,14 @@ class AccountMachine(RuleBasedStateMachine):
     def help_desk_unlock(self) -> None:
         if self.status is ACTIVE:
             with pytest.raises(InvalidTransitionError):
-                self.service.help_desk_unlock(self.account_id, actor="helpdesk-1")
+                self.service.help_desk_unlock(self.account_id, actor=self.help_desk)
             return
-        self.service.help_desk_unlock(self.account_id, actor="helpdesk-1")
+        self.service.help_desk_unlock(self.account_id, actor=self.help_desk)
         self.unlock_model()
 
     @rule()
     def help_desk_reset(self) -> None:
-        self.service.help_desk_reset(self.account_id, actor="helpdesk-1")
+        self.service.help_desk_reset(self.account_id, actor=self.help_desk)
         sent = self.notifier.last(EMAIL, "account.temporary_password")
         assert sent is not None and sent.secret is not None
         self.password_set(sent.secret, must_change=True)

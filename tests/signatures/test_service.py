@@ -29,18 +29,23 @@ def kit(runtime: Runtime) -> Kit:
 def reassignment(kit: Kit, *, send: bool = True) -> Application:
     """Dr Diaz's 855R to Acme, prepared by the credentialer, sent for signature."""
     app = kit.enrollment.create(
-        actor="u-cred",
+        actor=kit.actor("u-cred"),
         profile_id="prof-ana",
         form=Form.CMS_855R,
         kind=Kind.REASSIGNMENT,
         content=ana_855r(),
     )
-    return kit.signatures.send_for_signature(app.id, actor="u-cred") if send else app
+    return kit.signatures.send_for_signature(app.id, actor=kit.actor("u-cred")) if send else app
 
 
 def sign(kit: Kit, app_id: str, user: str, slot: str) -> Application:
     return kit.signatures.sign_electronically(
-        app_id, signer_id=user, slot=slot, confirmed_email=EMAILS[user], attestations=BOTH
+        app_id,
+        actor=kit.actor(user),
+        digest=kit.digest(app_id),
+        slot=slot,
+        confirmed_email=EMAILS[user],
+        attestations=BOTH,
     )
 
 
@@ -71,7 +76,7 @@ class TestRequests:
     def test_sg_2_no_eligible_signer_is_refused_before_sending(self, kit: Kit) -> None:
         """A record with no linked official cannot be sent: nobody could sign."""
         app = kit.enrollment.create(
-            actor="u-ao",
+            actor=kit.actor("u-ao"),
             profile_id="prof-acme",
             form=Form.CMS_855B,
             kind=Kind.INITIAL,
@@ -80,7 +85,7 @@ class TestRequests:
             ),
         )
         with pytest.raises(ValidationError) as info:
-            kit.signatures.send_for_signature(app.id, actor="u-ao")
+            kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
         assert info.value.code == "signature.no_signer"
         assert kit.enrollment.get(app.id).status is ApplicationStatus.DRAFT
 
@@ -119,7 +124,8 @@ class TestSigning:
         with pytest.raises(ValidationError) as info:
             kit.signatures.sign_electronically(
                 app.id,
-                signer_id="u-ao",
+                actor=kit.actor("u-ao"),
+                digest=kit.digest(app.id),
                 slot="receiving_organization",
                 confirmed_email="dan@acme.org",
                 attestations=BOTH,
@@ -132,7 +138,8 @@ class TestSigning:
         with pytest.raises(ValidationError) as info:
             kit.signatures.sign_electronically(
                 app.id,
-                signer_id="u-ana",
+                actor=kit.actor("u-ana"),
+                digest=kit.digest(app.id),
                 slot="individual",
                 confirmed_email="ana@example.org",
                 attestations={Attestation.ACCURACY},
@@ -145,17 +152,19 @@ class TestSigning:
         with pytest.raises(ValidationError):
             kit.signatures.sign_with_statement(
                 app.id,
+                actor=kit.actor("u-cred"),
                 signer_id="u-ana",
+                digest=kit.digest(app.id),
                 slot="individual",
-                uploaded_by="u-cred",
                 filename="statement.pdf",
                 data=b"I certify",
             )
         kit.signatures.sign_with_statement(
             app.id,
+            actor=kit.actor("u-cred"),
             signer_id="u-ana",
+            digest=kit.digest(app.id),
             slot="individual",
-            uploaded_by="u-cred",
             filename="statement.tif",
             data=PDF,
         )
@@ -181,7 +190,8 @@ class TestSigning:
         with pytest.raises(NotPermittedError):
             kit.signatures.sign_electronically(
                 app.id,
-                signer_id=user,
+                actor=kit.actor(user),
+                digest=kit.digest(app.id),
                 slot=slot,
                 confirmed_email=EMAILS.get(user, "x@example.org"),
                 attestations=BOTH,
@@ -191,13 +201,13 @@ class TestSigning:
     def test_ro_8_ao_not_listed_on_the_record_cannot_sign(self, kit: Kit) -> None:
         """Acme's AO in I&A, dropped from the officials of the record, is refused (RO-8)."""
         app = kit.enrollment.create(
-            actor="u-ao",
+            actor=kit.actor("u-ao"),
             profile_id="prof-acme",
             form=Form.CMS_855B,
             kind=Kind.REVALIDATION,
             content=acme_855b(officials=acme_855b().officials[1:]),
         )
-        kit.signatures.send_for_signature(app.id, actor="u-ao")
+        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
         with pytest.raises(NotPermittedError) as info:
             sign(kit, app.id, "u-ao", "authorized_or_delegated_official")
         assert info.value.code == "access.not_listed_on_record"
@@ -207,13 +217,13 @@ class TestSigning:
     def test_ro_8_am_listed_as_do_cannot_sign_an_initial_enrollment(self, kit: Kit) -> None:
         """An initial 855B takes an AO listed as AO; the AM listed as DO is refused."""
         app = kit.enrollment.create(
-            actor="u-ao",
+            actor=kit.actor("u-ao"),
             profile_id="prof-acme",
             form=Form.CMS_855B,
             kind=Kind.INITIAL,
             content=acme_855b(),
         )
-        kit.signatures.send_for_signature(app.id, actor="u-ao")
+        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
         (request,) = kit.signatures.sheet(app.id).open_requests()
         assert request.candidates == ("u-ao",)
         with pytest.raises(NotPermittedError):
@@ -233,7 +243,7 @@ class TestRevisionsAndDeclines:
         app = reassignment(kit)
         sign(kit, app.id, "u-ana", "individual")
         revised = kit.signatures.revise(
-            app.id, actor="u-cred", content=ana_855r(mailing_address=OAK_AVE)
+            app.id, actor=kit.actor("u-cred"), content=ana_855r(mailing_address=OAK_AVE)
         )
         assert revised.current_revision is not None and revised.current_revision.number == 2
         sheet = kit.signatures.sheet(app.id)
@@ -256,7 +266,9 @@ class TestRevisionsAndDeclines:
     def test_sg_5_revise_with_a_new_document(self, kit: Kit) -> None:
         """Attaching a document while out for signature is a revision too."""
         app = reassignment(kit)
-        revised = kit.signatures.revise(app.id, actor="u-cred", attach=[("license.pdf", PDF)])
+        revised = kit.signatures.revise(
+            app.id, actor=kit.actor("u-cred"), attach=[("license.pdf", PDF)]
+        )
         assert len(revised.documents) == 1
         assert revised.revisions[0].digest != revised.revisions[1].digest
 
@@ -267,37 +279,44 @@ class TestRevisionsAndDeclines:
         app = reassignment(kit)
         with pytest.raises(ValidationError):
             kit.signatures.decline(
-                app.id, signer_id="u-ao", slot="receiving_organization", reason=" "
+                app.id, actor=kit.actor("u-ao"), slot="receiving_organization", reason=" "
             )
         back = kit.signatures.decline(
-            app.id, signer_id="u-ao", slot="receiving_organization", reason="Wrong start date"
+            app.id,
+            actor=kit.actor("u-ao"),
+            slot="receiving_organization",
+            reason="Wrong start date",
         )
         assert back.status is ApplicationStatus.DRAFT
         sent = notifier.last("u-cred", "signature.declined")
         assert sent is not None and sent.fields["reason"] == "Wrong start date"
         assert kit.signatures.sheet(app.id).open_requests() == ()
-        again = kit.signatures.send_for_signature(app.id, actor="u-cred")
+        again = kit.signatures.send_for_signature(app.id, actor=kit.actor("u-cred"))
         assert again.current_revision is not None and again.current_revision.number == 2
 
     def test_sg_7_only_an_eligible_signer_declines(self, kit: Kit) -> None:
         """The credentialer cannot decline for the provider."""
         app = reassignment(kit)
         with pytest.raises(NotPermittedError):
-            kit.signatures.decline(app.id, signer_id="u-cred", slot="individual", reason="no")
+            kit.signatures.decline(
+                app.id, actor=kit.actor("u-cred"), slot="individual", reason="no"
+            )
 
 
 class TestCertificate:
     def _signed(self, kit: Kit) -> Application:
         app = reassignment(kit)
         sign(kit, app.id, "u-ana", "individual")
-        kit.signatures.revise(app.id, actor="u-cred", content=ana_855r(mailing_address=OAK_AVE))
+        kit.signatures.revise(
+            app.id, actor=kit.actor("u-cred"), content=ana_855r(mailing_address=OAK_AVE)
+        )
         sign(kit, app.id, "u-ana", "individual")
         return sign(kit, app.id, "u-do", "receiving_organization")
 
     def test_sg_8_certificate_lists_signatures_verified_against_the_chain(self, kit: Kit) -> None:
         """Three signatures, one superseded; every one matches its audit event."""
         app = self._signed(kit)
-        certificate = kit.signatures.certificate(app.id, actor="u-cred")
+        certificate = kit.signatures.certificate(app.id, actor=kit.actor("u-cred"))
         assert certificate.verified
         assert [(e.slot, e.revision, e.counts) for e in certificate.entries] == [
             ("individual", 1, False),
@@ -323,7 +342,7 @@ class TestCertificate:
                 attrs.evolve(sheet, signatures=(*sheet.signatures, forged))
             )
             tx.commit()
-        certificate = kit.signatures.certificate(app.id, actor="u-cred")
+        certificate = kit.signatures.certificate(app.id, actor=kit.actor("u-cred"))
         assert not certificate.verified
         assert certificate.problems == ("signature sig-forged has no audit event",)
         assert "NOT VERIFIED" in certificate.to_text()
@@ -335,9 +354,9 @@ class TestWithdraw:
         service points there instead of leaving requests open."""
         app = reassignment(kit)
         with pytest.raises(InvalidTransitionError) as info:
-            kit.enrollment.withdraw(app.id, actor="u-cred")
+            kit.enrollment.withdraw(app.id, actor=kit.actor("u-cred"))
         assert info.value.code == "application.out_for_signature"
-        withdrawn = kit.signatures.withdraw(app.id, actor="u-cred")
+        withdrawn = kit.signatures.withdraw(app.id, actor=kit.actor("u-cred"))
         assert withdrawn.status is ApplicationStatus.WITHDRAWN
         sheet = kit.signatures.sheet(app.id)
         assert sheet.open_requests() == ()
@@ -350,4 +369,4 @@ def test_sg_8_certificate_needs_pecos_access(kit: Kit) -> None:
     """A stranger cannot export the certificate (EN-2)."""
     app = reassignment(kit)
     with pytest.raises(NotPermittedError):
-        kit.signatures.certificate(app.id, actor="u-stranger")
+        kit.signatures.certificate(app.id, actor=kit.actor("u-stranger"))

@@ -19,7 +19,6 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.clock import FixedClock
 from enrollkit.enrollment import (
     Address,
@@ -30,9 +29,8 @@ from enrollkit.enrollment import (
     content_digest,
 )
 from enrollkit.errors import EnrollkitError
-from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
-from enrollkit.runtime import Runtime, SequentialIds
 from enrollkit.signatures import Attestation
+from tests.conftest import NO_EXPIRY, make_runtime
 from tests.enrollment.world import EMAILS, Kit, ana_855r
 
 T = TypeVar("T")
@@ -68,17 +66,12 @@ class SignatureRound(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FixedClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
-        runtime = Runtime(
-            storage=MemoryStorage(),
-            clock=self.clock,
-            hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
-            ids=SequentialIds(),
-        )
+        runtime = make_runtime(clock=self.clock, password_policy=NO_EXPIRY)
         self.kit = Kit(runtime)
         self.mailing = 0
         self.docs: frozenset[int] = frozenset()
         self.app_id = self.kit.enrollment.create(
-            actor="u-cred",
+            actor=self.kit.actor("u-cred"),
             profile_id="prof-ana",
             form=Form.CMS_855R,
             kind=Kind.REASSIGNMENT,
@@ -101,7 +94,9 @@ class SignatureRound(RuleBasedStateMachine):
     def edit(self, mailing: int) -> None:
         content = self._content(mailing)
         if self._attempt(
-            lambda: self.kit.enrollment.edit(self.app_id, actor="u-cred", content=content)
+            lambda: self.kit.enrollment.edit(
+                self.app_id, actor=self.kit.actor("u-cred"), content=content
+            )
         ):
             self.mailing = mailing
 
@@ -111,7 +106,10 @@ class SignatureRound(RuleBasedStateMachine):
             return
         done = self._attempt(
             lambda: self.kit.enrollment.attach_document(
-                self.app_id, actor="u-cred", filename=f"doc{doc}.pdf", data=DOCS[doc]
+                self.app_id,
+                actor=self.kit.actor("u-cred"),
+                filename=f"doc{doc}.pdf",
+                data=DOCS[doc],
             )
         )
         if done:
@@ -119,14 +117,21 @@ class SignatureRound(RuleBasedStateMachine):
 
     @rule()
     def send(self) -> None:
-        self._attempt(lambda: self.kit.signatures.send_for_signature(self.app_id, actor="u-cred"))
+        self._attempt(
+            lambda: self.kit.signatures.send_for_signature(
+                self.app_id, actor=self.kit.actor("u-cred")
+            )
+        )
 
     @rule(mailing=st.integers(0, len(MAILING) - 1), doc=st.none() | st.integers(0, len(DOCS) - 1))
     def revise(self, mailing: int, doc: int | None) -> None:
         attach = [(f"doc{doc}.pdf", DOCS[doc])] if doc is not None and doc not in self.docs else []
         done = self._attempt(
             lambda: self.kit.signatures.revise(
-                self.app_id, actor="u-cred", content=self._content(mailing), attach=attach
+                self.app_id,
+                actor=self.kit.actor("u-cred"),
+                content=self._content(mailing),
+                attach=attach,
             )
         )
         if done:
@@ -155,7 +160,8 @@ class SignatureRound(RuleBasedStateMachine):
         done = self._attempt(
             lambda: self.kit.signatures.sign_electronically(
                 self.app_id,
-                signer_id=user,
+                actor=self.kit.actor(user),
+                digest=self.kit.digest(self.app_id),
                 slot=slot,
                 confirmed_email=EMAILS.get(user, "nobody@example.org"),
                 attestations=set(Attestation),
@@ -166,7 +172,9 @@ class SignatureRound(RuleBasedStateMachine):
     @rule(user=st.sampled_from(USERS), slot=st.sampled_from(SLOTS))
     def decline(self, user: str, slot: str) -> None:
         done = self._attempt(
-            lambda: self.kit.signatures.decline(self.app_id, signer_id=user, slot=slot, reason="No")
+            lambda: self.kit.signatures.decline(
+                self.app_id, actor=self.kit.actor(user), slot=slot, reason="No"
+            )
         )
         if done is not None:
             assert (user, slot) in ELIGIBLE
@@ -174,11 +182,15 @@ class SignatureRound(RuleBasedStateMachine):
 
     @rule()
     def start_review(self) -> None:
-        self._attempt(lambda: self.kit.enrollment.start_review(self.app_id))
+        self._attempt(lambda: self.kit.enrollment.start_review(self.app_id, actor=self.kit.mac()))
 
     @rule()
     def request_development(self) -> None:
-        self._attempt(lambda: self.kit.enrollment.request_development(self.app_id, reason="Fix"))
+        self._attempt(
+            lambda: self.kit.enrollment.request_development(
+                self.app_id, actor=self.kit.mac(), reason="Fix"
+            )
+        )
 
     @rule(days=st.integers(1, 20))
     def advance(self, days: int) -> None:

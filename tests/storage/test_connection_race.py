@@ -1,6 +1,10 @@
-"""ST-2, CO-6, AU-1 across processes with the real use cases: N processes race to
-approve, reject and withdraw THE SAME pending connection through AccessService, and a
-process is killed inside approve_connection's commit.
+"""ST-2, CO-6, RO-5, CO-10, AC-3, AU-1 across processes with the real use cases: N
+processes race to approve, reject and withdraw THE SAME pending connection through
+AccessService; the last two AOs of an organization leave at the same moment; two
+requests for the same surrogate and profile are made at once; wrong passwords for one
+known account arrive together; and a process is killed inside approve_connection's
+commit. Every invariant holds when the racing transactions commit (not by a read
+before it), and every loser gets the domain's answer, never a storage conflict.
 
 Runs on SQLite (one file, several processes) and PostgreSQL (needs ENROLLKIT_PG_DSN).
 Processes are started with ``spawn`` and synchronised with barriers and pipes (never
@@ -18,11 +22,31 @@ from typing import Any
 import attrs
 import pytest
 
-from enrollkit.access import CONNECTIONS, AccessService, Connection, ConnectionState, System
+from enrollkit.access import (
+    CONNECTIONS,
+    AccessService,
+    Association,
+    AssociationState,
+    Connection,
+    ConnectionState,
+    Employer,
+    Role,
+    System,
+)
+from enrollkit.identity import FactorKind, IdentityService, NewFactor, Profile
+from enrollkit.principals import Principal
 from enrollkit.storage import Storage
+from enrollkit.testing.actors import Actors
 from enrollkit.testing.contract import T0
+from tests.identity.conftest import ANSWERS
 from tests.storage import workers
-from tests.storage.workers import CONNECTION_ACTORS, Spec, access_service, open_storage
+from tests.storage.workers import (
+    CONNECTION_ACTORS,
+    INDIVIDUAL_NPIS,
+    Spec,
+    access_service,
+    open_storage,
+)
 
 SPAWN = multiprocessing.get_context("spawn")
 TIMEOUT = 60
@@ -42,30 +66,36 @@ class Seeded:
 
     connection: Connection  #: the contested pending request
     bystander: Connection  #: another pending request nobody touches
+    principals: dict[str, Principal]  #: the cast's principals, sealed with the tests' key
+    acme_id: str
+    profile_ids: tuple[str, str]  #: Ana's and Bob's individual profiles
 
 
 def _seed(storage: Storage) -> Seeded:
     service: AccessService = access_service(storage, at=T0)
-    ana = service.register_individual_profile(
-        actor_id="ana", npi="1234567893", legal_name="Ana Ruiz MD"
+    actors = Actors(service.runtime)
+    cast = {name: actors(name) for name in ("ana", "bob", "carla", "dave")}
+    ana, bob = (
+        service.claim_individual_profile(actor=cast[name], npi=npi, legal_name=name.title())
+        for name, npi in zip(("ana", "bob"), INDIVIDUAL_NPIS, strict=True)
     )
-    bob = service.register_individual_profile(
-        actor_id="bob", npi="1245319599", legal_name="Bob Stone DO"
-    )
-    acme = service.register_organization(actor_id="carla", legal_name="Acme Credentialing LLC")
+    assert ana.profile is not None and bob.profile is not None
+    acme = service.register_organization(actor=cast["carla"], legal_name="Acme Credentialing LLC")
     contested = service.request_connection(
-        actor_id="carla",
+        actor=cast["carla"],
         surrogate_id=acme.organization.id,
-        profile_id=ana.id,
+        profile_id=ana.profile.id,
         systems=[System.PECOS, System.NPPES],
     )
     bystander = service.request_connection(
-        actor_id="carla",
+        actor=cast["carla"],
         surrogate_id=acme.organization.id,
-        profile_id=bob.id,
+        profile_id=bob.profile.id,
         systems=[System.PECOS],
     )
-    return Seeded(contested, bystander)
+    return Seeded(
+        contested, bystander, cast, acme.organization.id, (ana.profile.id, bob.profile.id)
+    )
 
 
 def _load(storage: Storage, connection_id: str) -> Connection | None:
@@ -81,17 +111,11 @@ def _snapshot(storage: Storage, seeded: Seeded) -> dict[str, Any]:
     }
 
 
-def _race(spec: Spec, connection_id: str, *, gated: bool) -> list[tuple[str, str, str]]:
-    start = SPAWN.Barrier(RACERS)
-    gate = SPAWN.Barrier(RACERS) if gated else None
-    results: Any = SPAWN.Queue()
-    processes = [
-        SPAWN.Process(
-            target=workers.decide_connection,
-            args=(spec, connection_id, ACTIONS[i % len(ACTIONS)], start, gate, results),
-        )
-        for i in range(RACERS)
-    ]
+def _run(target: Any, argument_lists: list[tuple[Any, ...]]) -> list[Any]:
+    """Start one spawned process per argument tuple (each ends with ``start``, ``gate``,
+    ``results`` appended by the caller); collect one result from each."""
+    results: Any = argument_lists[0][-1]
+    processes = [SPAWN.Process(target=target, args=args) for args in argument_lists]
     for process in processes:
         process.start()
     try:
@@ -101,8 +125,23 @@ def _race(spec: Spec, connection_id: str, *, gated: bool) -> list[tuple[str, str
             process.join(timeout=TIMEOUT)
             if process.exitcode is None:
                 process.kill()
-    assert [p.exitcode for p in processes] == [0] * RACERS
+    assert [p.exitcode for p in processes] == [0] * len(processes)
     return outcomes
+
+
+def _barriers(racers: int, *, gated: bool) -> tuple[Any, Any, Any]:
+    """A start barrier, a commit gate (or None) and a results queue for *racers*."""
+    return SPAWN.Barrier(racers), SPAWN.Barrier(racers) if gated else None, SPAWN.Queue()
+
+
+def _race(spec: Spec, seeded: Seeded, *, gated: bool) -> list[tuple[str, str, str]]:
+    start, gate, results = _barriers(RACERS, gated=gated)
+    arguments = []
+    for i in range(RACERS):
+        action = ACTIONS[i % len(ACTIONS)]
+        actor = seeded.principals[CONNECTION_ACTORS[action]]
+        arguments.append((spec, seeded.connection.id, action, actor, start, gate, results))
+    return _run(workers.decide_connection, arguments)
 
 
 class TestConnectionRace:
@@ -111,23 +150,19 @@ class TestConnectionRace:
         self, spec: Spec, gated: bool
     ) -> None:
         """Six processes approve, reject and withdraw one pending connection through
-        AccessService: exactly one wins; the others get ConflictError or
-        InvalidTransitionError; nothing else changes; the chain holds one terminal event."""
+        AccessService: exactly one wins; the others, stale at commit (ST-2), run again and
+        get the domain's answer (the connection is decided: InvalidTransitionError), never
+        a storage conflict; nothing else changes; the chain holds one terminal event."""
         storage = open_storage(spec)
         try:
             seeded = _seed(storage)
             before = _snapshot(storage, seeded)
-            outcomes = _race(spec, seeded.connection.id, gated=gated)
+            outcomes = _race(spec, seeded, gated=gated)
 
             winners = [(actor, action) for actor, action, outcome in outcomes if outcome == "won"]
             losers = [outcome for _actor, _action, outcome in outcomes if outcome != "won"]
             assert len(winners) == 1, outcomes
-            assert set(losers) <= {
-                "conflict:storage.stale",
-                "invalid:connection.invalid_transition",
-            }, outcomes
-            if gated:  # every racer held version 1 at commit: each loser is a stale save
-                assert set(losers) == {"conflict:storage.stale"}, outcomes
+            assert set(losers) == {"invalid:connection.invalid_transition"}, outcomes
 
             ((actor, action),) = winners
             stored = _load(storage, seeded.connection.id)
@@ -168,7 +203,8 @@ class TestKilledUseCase:
             before = storage.audit.entries()
             receive, send = SPAWN.Pipe(duplex=False)
             process = SPAWN.Process(
-                target=workers.approve_and_die, args=(spec, seeded.connection.id, send)
+                target=workers.approve_and_die,
+                args=(spec, seeded.connection.id, seeded.principals["ana"], send),
             )
             process.start()
             ready = multiprocessing.connection.wait([receive, process.sentinel], TIMEOUT)
@@ -185,10 +221,125 @@ class TestKilledUseCase:
 
             service = access_service(storage, at=workers.RACE_TIME)
             approved = service.approve_connection(
-                actor_id="ana", connection_id=seeded.connection.id
+                actor=seeded.principals["ana"], connection_id=seeded.connection.id
             )
             assert (approved.state, approved.version) == (ConnectionState.APPROVED, 2)
             assert storage.audit.verify().ok
             assert len(storage.audit.entries()) == len(before) + 1
+        finally:
+            storage.close()
+
+
+#: Racers for the invariant races (each round is one pair of leavers, or requesters).
+ROUNDS = 3
+
+
+class TestInvariantsAtCommit:
+    @pytest.mark.parametrize("gated", [True, False], ids=["same-version", "free-for-all"])
+    def test_ro_5_the_last_two_aos_leaving_at_once_leave_one(self, spec: Spec, gated: bool) -> None:
+        """The last two AOs of an organization cancel their associations at the same moment
+        (both read two AOs before either commits, when gated): exactly one leaves, the
+        other is refused with RO-5's answer, and one active AO remains, every round."""
+        storage = open_storage(spec)
+        try:
+            seeded = _seed(storage)
+            service = access_service(storage, at=T0)
+            for _ in range(ROUNDS):
+                org = service.register_organization(
+                    actor=seeded.principals["carla"], legal_name="Twin AO Clinic LLC"
+                )
+                second = service.request_association(
+                    actor=seeded.principals["dave"],
+                    employer=Employer.organization(org.organization.id),
+                    role=Role.AUTHORIZED_OFFICIAL,
+                )
+                aos: list[Association] = [org.association, second]
+                assert all(a.state is AssociationState.ACTIVE for a in aos)
+                start, gate, results = _barriers(2, gated=gated)
+                outcomes = _run(
+                    workers.leave_organization,
+                    [
+                        (spec, seeded.principals[who], a.id, start, gate, results)
+                        for who, a in zip(("carla", "dave"), aos, strict=True)
+                    ],
+                )
+                assert sorted(o for _w, o in outcomes) == [
+                    "invalid:association.last_authorized_official",
+                    "won",
+                ], outcomes
+                left = [
+                    a
+                    for a in service.members(Employer.organization(org.organization.id))
+                    if a.state is AssociationState.ACTIVE and a.role is Role.AUTHORIZED_OFFICIAL
+                ]
+                assert len(left) == 1
+            assert storage.audit.verify().ok
+        finally:
+            storage.close()
+
+    @pytest.mark.parametrize("gated", [True, False], ids=["same-version", "free-for-all"])
+    def test_co_10_two_requests_at_once_leave_one_pending(self, spec: Spec, gated: bool) -> None:
+        """Four processes request a connection between the same surrogate and profile at
+        the same moment (all find none pending before any commits, when gated): exactly
+        one request is pending afterwards, the others are refused with CO-10's answer."""
+        storage = open_storage(spec)
+        try:
+            seeded = _seed(storage)
+            service = access_service(storage, at=T0)
+            service.reject_connection(
+                actor=seeded.principals["ana"], connection_id=seeded.connection.id
+            )
+            racers = 4
+            start, gate, results = _barriers(racers, gated=gated)
+            actor = seeded.principals["carla"]
+            outcomes = _run(
+                workers.request_pair,
+                [
+                    (spec, actor, seeded.acme_id, seeded.profile_ids[0], start, gate, results)
+                    for _ in range(racers)
+                ],
+            )
+            assert sorted(o for _w, o in outcomes) == [
+                *["conflict:connection.pending_exists"] * (racers - 1),
+                "won",
+            ], outcomes
+            between = service.connections_of(
+                profile_id=seeded.profile_ids[0], surrogate_id=seeded.acme_id
+            )
+            assert [c.state for c in between].count(ConnectionState.PENDING) == 1
+            assert storage.audit.verify().ok
+        finally:
+            storage.close()
+
+
+class TestNoEnumerationUnderRaces:
+    def test_ac_3_a_known_account_never_answers_with_a_conflict(self, spec: Spec) -> None:
+        """Eight wrong passwords for one known user ID arrive at once, as for an unknown
+        one: every answer is the same Denied, never a storage conflict (AC-3); the known
+        account ends locked after its third counted failure (AC-2)."""
+        storage = open_storage(spec)
+        try:
+            identity = IdentityService(access_service(storage, at=T0).runtime)
+            email = "jane@example.org"
+            identity.register(
+                user_id="JSmith01",
+                password="Blue#Sky42",
+                profile=Profile("Jane", "Smith", email),
+                security_answers=ANSWERS,
+                factor=NewFactor(FactorKind.EMAIL, email),
+            )
+            racers = 8
+            for user_id in ("JSmith01", "Nobody99"):
+                start, _gate, results = _barriers(racers, gated=False)
+                outcomes = _run(
+                    workers.wrong_login,
+                    [(spec, user_id, f"Wrong#pass{n}", start, results) for n in range(racers)],
+                )
+                assert {o for _u, o in outcomes} == {"Denied:login.denied"}, outcomes
+            account = identity.account_for_user_id(
+                "JSmith01", actor=Actors(identity.runtime).help_desk()
+            )
+            assert account.locked and account.failed_logins == 3
+            assert storage.audit.verify().ok
         finally:
             storage.close()

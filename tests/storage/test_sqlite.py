@@ -220,10 +220,9 @@ class TestWithTheRuntime:
         self, storage: SQLiteStorage
     ) -> None:
         """A runtime transaction on SQLite stores the change and its event atomically."""
-        from enrollkit.clock import FixedClock
-        from enrollkit.runtime import Runtime, SequentialIds
+        from tests.conftest import make_runtime
 
-        runtime = Runtime(storage=storage, clock=FixedClock(T0), ids=SequentialIds())
+        runtime = make_runtime(storage)
         with runtime.transaction() as tx:
             note_id = tx.new_id("note")
             tx.repo(NOTES).add(Note(note_id, "ana", "Hello"))

@@ -15,17 +15,26 @@ from typing import Any, Final
 
 import attrs
 
-from enrollkit.access import AccessService, InMemoryVerifier, VerificationStatus
+from enrollkit.access import (
+    AccessService,
+    InMemoryProofer,
+    InMemoryVerifier,
+    System,
+    VerificationStatus,
+)
 from enrollkit.adapters._buffered import Writes
 from enrollkit.adapters.postgres import PostgresStorage
 from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.audit import DomainEvent
 from enrollkit.clock import FixedClock
+from enrollkit.enrollment import InMemoryNppesDirectory, NppesRecord
 from enrollkit.errors import ConflictError, EnrollkitError, InvalidTransitionError
-from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
-from enrollkit.runtime import Runtime, SequentialIds
+from enrollkit.identity import Denied, IdentityService
+from enrollkit.npi import NPI, NPIType
+from enrollkit.principals import Principal
 from enrollkit.storage import Collection, Index, Storage
 from enrollkit.testing.contract import T0
+from tests.conftest import make_runtime
 
 #: Where a storage lives, picklable: ("sqlite", path) or ("postgres", dsn, schema).
 Spec = tuple[str, ...]
@@ -151,15 +160,48 @@ def open_storage(spec: Spec, *, pausing: bool = False, gated: bool = False) -> S
 RACE_TIME = T0 + timedelta(days=1)
 
 
+#: The NPIs the race worlds claim, active Type 1 NPIs in NPPES (RO-9).
+INDIVIDUAL_NPIS: Final = ("1234567893", "1245319599")
+
+
 def access_service(storage: Storage, *, at: Any = RACE_TIME) -> AccessService:
-    """The access use cases on *storage*, with a fixed clock and the cheap test hasher."""
-    runtime = Runtime(
-        storage=storage,
-        clock=FixedClock(at),
-        ids=SequentialIds(),
-        hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
+    """The access use cases on *storage*, with a fixed clock, the tests' secret key (so a
+    principal sealed in one process is good in another) and the cheap test hasher."""
+    runtime = make_runtime(storage, clock=FixedClock(at))
+    nppes = InMemoryNppesDirectory(
+        {
+            NPI(value): NppesRecord(NPI(value), "Provider", npi_type=NPIType.INDIVIDUAL)
+            for value in INDIVIDUAL_NPIS
+        }
     )
-    return AccessService(runtime, verifier=InMemoryVerifier(default=VerificationStatus.VERIFIED))
+    return AccessService(
+        runtime,
+        verifier=InMemoryVerifier(default=VerificationStatus.VERIFIED),
+        proofer=InMemoryProofer(default=VerificationStatus.VERIFIED),
+        nppes=nppes,
+    )
+
+
+def _outcome(use_case: Any) -> str:
+    """Run *use_case*; "won", or the refusal's family and code."""
+    try:
+        use_case()
+    except ConflictError as exc:
+        return f"conflict:{exc.code}"
+    except InvalidTransitionError as exc:
+        return f"invalid:{exc.code}"
+    except EnrollkitError as exc:
+        return f"other:{type(exc).__name__}:{exc.code}"
+    except BaseException as exc:
+        return f"error:{type(exc).__module__}.{type(exc).__name__}:{exc}"
+    return "won"
+
+
+def _gated(spec: Spec, gate: Any) -> Storage:
+    storage = open_storage(spec, gated=gate is not None)
+    if gate is not None:
+        storage.gate = gate  # type: ignore[attr-defined]
+    return storage
 
 
 #: Which use case each racer runs, and who is entitled to run it: the provider (the
@@ -172,6 +214,7 @@ def decide_connection(
     spec: Spec,
     connection_id: str,
     action: str,
+    actor: Principal,
     start: Any,
     gate: Any,
     results: Any,
@@ -182,10 +225,7 @@ def decide_connection(
     ``gate`` (or None) is a barrier passed just before the commit writes, so every
     racer has loaded the same version of the connection.
     """
-    storage = open_storage(spec, gated=gate is not None)
-    if gate is not None:
-        storage.gate = gate  # type: ignore[attr-defined]
-    actor = CONNECTION_ACTORS[action]
+    storage = _gated(spec, gate)
     service = access_service(storage)
     use_case = {
         "approve": service.approve_connection,
@@ -195,30 +235,89 @@ def decide_connection(
     outcome = "error"
     try:
         start.wait(timeout=60)
+        outcome = _outcome(lambda: use_case(actor=actor, connection_id=connection_id))
+    finally:
+        results.put((actor.id, action, outcome))
+        storage.close()
+
+
+def leave_organization(
+    spec: Spec, actor: Principal, association_id: str, start: Any, gate: Any, results: Any
+) -> None:
+    """An AO cancels their own association with the organization (RO-5 race)."""
+    storage = _gated(spec, gate)
+    outcome = "error"
+    try:
+        service = access_service(storage)
+        start.wait(timeout=60)
+        outcome = _outcome(
+            lambda: service.cancel_association(actor=actor, association_id=association_id)
+        )
+    finally:
+        results.put((actor.id, outcome))
+        storage.close()
+
+
+def request_pair(
+    spec: Spec,
+    actor: Principal,
+    surrogate_id: str,
+    profile_id: str,
+    start: Any,
+    gate: Any,
+    results: Any,
+) -> None:
+    """A surrogate's AO requests a PECOS connection to one profile (CO-10 race)."""
+    storage = _gated(spec, gate)
+    outcome = "error"
+    try:
+        service = access_service(storage)
+        start.wait(timeout=60)
+        outcome = _outcome(
+            lambda: service.request_connection(
+                actor=actor,
+                surrogate_id=surrogate_id,
+                profile_id=profile_id,
+                systems=[System.PECOS],
+            )
+        )
+    finally:
+        results.put((actor.id, outcome))
+        storage.close()
+
+
+def wrong_login(spec: Spec, user_id: str, password: str, start: Any, results: Any) -> None:
+    """A wrong password for a known or unknown user ID; reports the outcome's type and
+    code, or the error (AC-3: a known account never answers with a conflict)."""
+    storage = open_storage(spec)
+    outcome = "error"
+    try:
+        service = IdentityService(make_runtime(storage, clock=FixedClock(RACE_TIME)))
+        start.wait(timeout=60)
         try:
-            use_case(actor_id=actor, connection_id=connection_id)
-            outcome = "won"
-        except ConflictError as exc:
-            outcome = f"conflict:{exc.code}"
-        except InvalidTransitionError as exc:
-            outcome = f"invalid:{exc.code}"
+            answer = service.login(user_id, password)
+            outcome = (
+                f"{type(answer).__name__}:{answer.code}"
+                if isinstance(answer, Denied)
+                else (type(answer).__name__)
+            )
         except EnrollkitError as exc:
-            outcome = f"other:{type(exc).__name__}:{exc.code}"
+            outcome = f"error:{exc.code}"
         except BaseException as exc:
             outcome = f"error:{type(exc).__module__}.{type(exc).__name__}:{exc}"
     finally:
-        results.put((actor, action, outcome))
+        results.put((user_id, outcome))
         storage.close()
 
 
 def approve_and_die(
-    spec: Spec, connection_id: str, signal: multiprocessing.connection.Connection
+    spec: Spec, connection_id: str, actor: Principal, signal: multiprocessing.connection.Connection
 ) -> None:
     """Run the real approve_connection use case and wait to be killed inside its commit
     transaction (rows and audit entries written, COMMIT not yet run)."""
     storage = open_storage(spec, pausing=True)
     storage.signal = signal  # type: ignore[attr-defined]
-    access_service(storage).approve_connection(actor_id="ana", connection_id=connection_id)
+    access_service(storage).approve_connection(actor=actor, connection_id=connection_id)
     os._exit(3)  # never reached: the parent kills this process first
 
 

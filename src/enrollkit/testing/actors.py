@@ -41,7 +41,7 @@ from enrollkit.runtime import Runtime
 __all__ = ["Actors"]
 
 #: Not a hash of any password: accounts made here cannot log in, only be asserted.
-_NO_PASSWORD: Final = "$argon2id$v=19$m=8,t=1,p=1$dGVzdHNhbHQ$bm90LWEtcGFzc3dvcmQ"
+_NO_PASSWORD: Final = "$argon2id$v=19$m=8,t=1,p=1$dGVzdHNhbHQ$bm90LWEtcGFzc3dvcmQ"  # noqa: S105
 
 
 class Actors:
@@ -74,7 +74,9 @@ class Actors:
                     password_hash=_NO_PASSWORD,
                     password_set_at=tx.now,
                     security_questions=(),
-                    mfa_factors=(MfaFactor(f"mfa-{account_id}", FactorKind.EMAIL, address, tx.now),),
+                    mfa_factors=(
+                        MfaFactor(f"mfa-{account_id}", FactorKind.EMAIL, address, tx.now),
+                    ),
                 )
             )
             tx.record("account.registered", subject=account_id, actor=account_id, test=True)
