@@ -383,6 +383,8 @@ class AuditLog(Protocol):
         """Return the committed entries whose event's subject is *subject*, in order."""
         ...
 
-    def verify(self) -> ChainVerification:
-        """Verify the whole committed chain against the stored head (AU-1)."""
+    def verify(self, *, anchor: ChainHead | None = None) -> ChainVerification:
+        """Verify the whole committed chain against the stored head, with the storage's
+        audit key, and, given *anchor* (a head exported earlier), that the log still
+        holds that entry with that hash (AU-1)."""
         ...
