@@ -1,8 +1,12 @@
-"""AU-1: the hash-chained audit log."""
+"""AU-1: the hash-chained audit log, keyed (HMAC-SHA-256) with the host's key, and anchors."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -10,10 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from enrollkit.audit import (
+    GENESIS_HASH,
     AuditEntry,
     ChainHead,
     DomainEvent,
     chain,
+    entry_hash,
     verify_chain,
 )
 from enrollkit.errors import ValidationError
@@ -38,6 +44,163 @@ logs = st.lists(events, min_size=1, max_size=12).map(chain)
 
 def head_of(entries: list[AuditEntry]) -> ChainHead:
     return ChainHead(count=len(entries), last_hash=entries[-1].hash)
+
+
+keys = st.binary(min_size=32, max_size=64)
+#: What a writer of the database may change in an entry's event.
+edits: st.SearchStrategy[Callable[[DomainEvent], DomainEvent]] = st.sampled_from(
+    [
+        lambda e: attrs.evolve(e, actor="mallory"),
+        lambda e: attrs.evolve(e, subject=e.subject + "x"),
+        lambda e: attrs.evolve(e, name="account.deleted"),
+        lambda e: attrs.evolve(e, at=e.at + timedelta(seconds=1)),
+        lambda e: attrs.evolve(e, data={**e.data, "tampered": True}),
+    ]
+)
+
+
+def rebuilt(
+    entries: list[AuditEntry], i: int, edit: Callable[[DomainEvent], DomainEvent]
+) -> list[AuditEntry]:
+    """Entry *i* edited and it and every later hash recomputed with plain SHA-256: what
+    someone who can write the database, but holds no key, can do."""
+    events = [entry.event for entry in entries]
+    events[i] = edit(events[i])
+    prev = entries[i - 1].hash if i else GENESIS_HASH
+    return entries[:i] + chain(events[i:], after=ChainHead(count=i, last_hash=prev))
+
+
+class TestKeyedChain:
+    """AU-1 (amended): with a host-held key the chain is HMAC-SHA-256."""
+
+    EVENT = DomainEvent("account.registered", subject="u1", actor="u1", at=T0, data={"n": 1})
+    CANONICAL = (
+        b'{"actor":"u1","at":"2026-01-01T00:00:00+00:00","data":{"n":1},'
+        b'"name":"account.registered","prev":"' + b"0" * 64 + b'","seq":0,"subject":"u1"}'
+    )
+
+    def test_au_1_unkeyed_hashes_are_unchanged(self) -> None:
+        """Without a key an entry's hash is the SHA-256 it always was: stored chains verify."""
+        digest = entry_hash(0, self.EVENT, GENESIS_HASH)
+        assert digest == hashlib.sha256(self.CANONICAL).hexdigest()
+        assert digest == "76d23e536c95e23bb201c4b94b44245cdebfb7f04cafbc5146f7299c392fb62b"
+
+    def test_au_1_keyed_hash_is_hmac_sha256_of_the_same_bytes(self) -> None:
+        """With a key the hash is HMAC-SHA-256 over the same canonical bytes."""
+        key = bytes(range(32))
+        expected = hmac.new(key, self.CANONICAL, hashlib.sha256).hexdigest()
+        assert entry_hash(0, self.EVENT, GENESIS_HASH, key=key) == expected
+        assert chain([self.EVENT], key=key)[0].hash == expected
+
+    @given(st.lists(events, min_size=1, max_size=12), keys, keys)
+    def test_au_1_a_keyed_chain_verifies_with_its_key_only(
+        self, evs: list[DomainEvent], key: bytes, other: bytes
+    ) -> None:
+        """A keyed chain verifies with its key (and head); with another key or none it is
+        broken at its first entry, and so is an unkeyed chain checked with a key."""
+        entries = chain(evs, key=key)
+        assert verify_chain(entries, head=head_of(entries), key=key).ok
+        assert verify_chain(entries).first_broken == 0
+        if other != key:
+            assert verify_chain(entries, key=other).first_broken == 0
+        assert verify_chain(chain(evs), key=key).first_broken == 0
+
+    @given(st.lists(events, min_size=1, max_size=12), keys, edits, st.data())
+    def test_au_1_a_rebuild_without_the_key_is_caught_with_it(
+        self,
+        evs: list[DomainEvent],
+        key: bytes,
+        edit: Callable[[DomainEvent], DomainEvent],
+        data: st.DataObject,
+    ) -> None:
+        """Changing any entry and recomputing every later hash (and the head) without the
+        key is caught with the key, at the changed entry."""
+        entries = chain(evs, key=key)
+        i = data.draw(st.integers(0, len(entries) - 1), label="edited entry")
+        forged = rebuilt(entries, i, edit)
+        result = verify_chain(forged, head=head_of(forged), key=key)
+        assert (result.ok, result.first_broken) == (False, i)
+        assert "audit key" in (result.reason or "")
+
+    @given(st.lists(events, min_size=1, max_size=12), edits, st.data())
+    def test_au_1_without_a_key_a_rebuild_is_caught_only_by_an_anchor(
+        self,
+        evs: list[DomainEvent],
+        edit: Callable[[DomainEvent], DomainEvent],
+        data: st.DataObject,
+    ) -> None:
+        """The documented limit: an unkeyed chain rebuilt from an edited entry verifies;
+        an anchor taken before the edit at or after that entry catches it."""
+        entries = chain(evs)
+        i = data.draw(st.integers(0, len(entries) - 1), label="edited entry")
+        forged = rebuilt(entries, i, edit)
+        assert verify_chain(forged, head=head_of(forged)).ok
+        p = data.draw(st.integers(1, len(entries)), label="anchored count")
+        result = verify_chain(forged, head=head_of(forged), anchor=head_of(entries[:p]))
+        if p <= i:
+            assert result.ok  # the anchored prefix was not touched
+        else:
+            assert (result.ok, result.first_broken) == (False, p - 1)
+            assert "rebuilt" in (result.reason or "")
+
+    @given(st.lists(events, min_size=1, max_size=12), st.none() | keys, st.data())
+    def test_au_1_anchors_from_any_prefix_verify(
+        self, evs: list[DomainEvent], key: bytes | None, data: st.DataObject
+    ) -> None:
+        """The head of any prefix of a log (an anchor exported back then) verifies against
+        the whole log, which grew from that prefix."""
+        p = data.draw(st.integers(1, len(evs)), label="anchored count")
+        earlier = chain(evs[:p], key=key)
+        grown = earlier + chain(evs[p:], after=head_of(earlier), key=key)
+        assert grown == chain(evs, key=key)
+        result = verify_chain(grown, head=head_of(grown), key=key, anchor=head_of(earlier))
+        assert result.ok
+        assert result.checked == len(evs)
+
+    @given(st.lists(events, min_size=2, max_size=12), st.none() | keys, st.data())
+    def test_au_1_a_truncated_log_fails_its_anchor(
+        self, evs: list[DomainEvent], key: bytes | None, data: st.DataObject
+    ) -> None:
+        """A log cut back below an anchor (its head reset to match) fails the anchor, at
+        the first missing entry, with a reason that says it was truncated."""
+        entries = chain(evs, key=key)
+        q = data.draw(st.integers(1, len(entries) - 1), label="entries kept")
+        kept = entries[:q]
+        assert verify_chain(kept, head=head_of(kept), key=key).ok  # a key alone cannot tell
+        result = verify_chain(kept, head=head_of(kept), key=key, anchor=head_of(entries))
+        assert (result.ok, result.first_broken) == (False, q)
+        assert "truncated" in (result.reason or "")
+
+    @pytest.mark.parametrize("length", [0, 1, 16, 31])
+    def test_au_1_a_short_key_is_refused_without_showing_it(self, length: int) -> None:
+        """A key under 32 bytes is refused (audit.key_too_short); the error names its
+        length, never its bytes."""
+        key = b"\x07" * length
+        for call in (
+            lambda: entry_hash(0, self.EVENT, GENESIS_HASH, key=key),
+            lambda: chain([self.EVENT], key=key),
+            lambda: verify_chain([], key=key),
+        ):
+            with pytest.raises(ValidationError) as info:
+                call()
+            assert info.value.code == "audit.key_too_short"
+            assert info.value.fields == {"length": length, "minimum": 32}
+            assert "\\x07\\x07" not in repr(info.value)
+
+    def test_au_1_a_key_is_bytes(self) -> None:
+        """A text key is refused (audit.key_type) rather than encoded some way."""
+        bad: Any = "k" * 40
+        with pytest.raises(ValidationError) as info:
+            chain([self.EVENT], key=bad)
+        assert info.value.code == "audit.key_type"
+        assert "kkkk" not in str(info.value)
+
+    @pytest.mark.parametrize("count", [0, -1, True])
+    def test_au_1_a_malformed_anchor_is_refused(self, count: int) -> None:
+        """An anchor counts at least one entry; anything else is audit.bad_anchor."""
+        with pytest.raises(ValidationError) as info:
+            verify_chain(chain([self.EVENT]), anchor=ChainHead(count=count, last_hash="0" * 64))
+        assert info.value.code == "audit.bad_anchor"
 
 
 class TestAuditChain:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import getpass
+import io
 import json
+import sqlite3
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from enrollkit.cli import main
+from enrollkit.cli import main, shown
 from enrollkit.rules import RULES
 
 
@@ -113,15 +117,27 @@ class TestInspection:
         assert main(["audit", "verify", "--db", str(tmp_path / "none.db")]) == 2
         assert "error [cli.no_database]" in capsys.readouterr().err
 
+    def test_an_empty_file_is_not_made_into_a_database(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The inspection commands never create a database: an empty file is refused as is."""
+        empty = tmp_path / "empty.db"
+        empty.touch()
+        assert main(["audit", "verify", "--db", str(empty)]) == 2
+        assert "error [cli.no_database]" in capsys.readouterr().err
+        assert empty.stat().st_size == 0
+
     def test_check_password_prints_the_compliance_list(
-        self, capsys: pytest.CaptureFixture[str]
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """check-password lists every violation (PW-6, PW-4) and exits 1; a good one exits 0."""
-        assert main(["check-password", "1abcdefgh", "--json"]) == 1
+        monkeypatch.setattr(sys, "stdin", io.StringIO("1abcdefgh\n"))
+        assert main(["check-password", "--stdin", "--json"]) == 1
         codes = [v["code"] for v in json.loads(capsys.readouterr().out)]
         assert "password.starts_with_digit" in codes
         assert "password.no_special" in codes
-        assert main(["check-password", "Blue#Sky42"]) == 0
+        monkeypatch.setattr(getpass, "getpass", lambda prompt="": "Blue#Sky42")
+        assert main(["check-password"]) == 0
 
     def test_npi_command(self, capsys: pytest.CaptureFixture[str]) -> None:
         """npi says valid or names the failed check (NPI-2)."""
@@ -134,3 +150,340 @@ class TestInspection:
         """rules prints the catalogue as JSON with every rule."""
         assert main(["rules", "--json"]) == 0
         assert len(json.loads(capsys.readouterr().out)) == len(RULES)
+
+
+#: The audit key of the keyed demo database, as --key-env reads it (hex).
+KEY = bytes(range(7, 47))
+KEY_VARIABLE = "ENROLLKIT_TEST_AUDIT_KEY"
+
+
+@pytest.fixture(scope="module")
+def keyed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo played once on a fresh SQLite file whose audit chain is keyed (AU-1)."""
+    path = tmp_path_factory.mktemp("keyed") / "keyed.db"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(KEY_VARIABLE, KEY.hex())
+        assert main(["demo", "--db", str(path), "--key-env", KEY_VARIABLE, "--json"]) == 0
+    return path
+
+
+def _entries(path: Path) -> int:
+    """How many audit entries the database holds (read straight from SQLite)."""
+    with sqlite3.connect(path) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM enrollkit_audit_entries").fetchone()
+    return int(count)
+
+
+@pytest.fixture
+def key_env(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The keyed demo's key in the environment, as hex."""
+    monkeypatch.setenv(KEY_VARIABLE, KEY.hex())
+    return KEY_VARIABLE
+
+
+def _no_key_in(text: str) -> None:
+    assert KEY.hex() not in text
+    assert KEY.hex().upper() not in text
+    assert repr(KEY) not in text
+
+
+class TestKeyedAudit:
+    def test_au_1_a_keyed_log_verifies_with_its_key_only(
+        self, keyed_db: Path, key_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """audit verify --key-env checks the HMAC chain; without the key it is BROKEN at 0."""
+        assert main(["audit", "verify", "--db", str(keyed_db), "--key-env", key_env]) == 0
+        out = capsys.readouterr().out
+        assert f"Audit chain verified: {_entries(keyed_db)} entries" in out
+        assert "HMAC-SHA-256" in out
+        assert main(["audit", "verify", "--db", str(keyed_db)]) == 1
+        captured = capsys.readouterr()
+        assert "BROKEN at entry 0" in captured.out
+        assert "audit key" in captured.out
+        _no_key_in(captured.out + captured.err)
+
+    def test_au_1_the_key_file_holds_raw_bytes(
+        self, keyed_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--key-file reads the raw key bytes as stored; the same key written as hex is
+        another key, and fails."""
+        raw = tmp_path / "audit.key"
+        raw.write_bytes(KEY)
+        assert main(["audit", "verify", "--db", str(keyed_db), "--key-file", str(raw)]) == 0
+        as_hex = tmp_path / "audit.hex"
+        as_hex.write_text(KEY.hex() + "\n")
+        assert main(["audit", "verify", "--db", str(keyed_db), "--key-file", str(as_hex)]) == 1
+        _no_key_in(capsys.readouterr().out)
+
+    @pytest.mark.parametrize(
+        ("value", "code"),
+        [("", "cli.no_key"), ("not hex", "cli.bad_key"), ("ab" * 31, "audit.key_too_short")],
+    )
+    def test_au_1_a_bad_key_is_refused_without_echoing_it(
+        self,
+        keyed_db: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        value: str,
+        code: str,
+    ) -> None:
+        """An unset, non-hex or short key is an error with its code; the value is not shown."""
+        monkeypatch.setenv(KEY_VARIABLE, value)
+        assert main(["audit", "verify", "--db", str(keyed_db), "--key-env", KEY_VARIABLE]) == 2
+        err = capsys.readouterr().err
+        assert f"error [{code}]" in err
+        assert "abababab" not in err
+
+    def test_au_1_head_exports_an_anchor_that_verifies(
+        self, keyed_db: Path, key_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """audit head prints {"count", "last_hash"} and writes it with --out; verify --anchor
+        accepts it."""
+        anchor = tmp_path / "anchor.json"
+        args = ["audit", "head", "--db", str(keyed_db), "--key-env", key_env]
+        assert main([*args, "--out", str(anchor)]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert json.loads(anchor.read_text()) == printed
+        assert printed["count"] == _entries(keyed_db)
+        assert len(printed["last_hash"]) == 64
+        verify = ["audit", "verify", "--db", str(keyed_db), "--key-env", key_env, "--json"]
+        assert main([*verify, "--anchor", str(anchor)]) == 0
+        verdict = json.loads(capsys.readouterr().out)
+        assert (verdict["ok"], verdict["keyed"], verdict["anchor"]) == (True, True, printed)
+
+    def test_au_1_an_anchor_the_log_does_not_hold_fails(
+        self, keyed_db: Path, key_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An anchor beyond the log reads as truncation, one with another hash as a rebuild."""
+        verify = ["audit", "verify", "--db", str(keyed_db), "--key-env", key_env]
+        beyond = tmp_path / "beyond.json"
+        beyond.write_text(json.dumps({"count": _entries(keyed_db) + 8, "last_hash": "a" * 64}))
+        assert main([*verify, "--anchor", str(beyond)]) == 1
+        assert "truncated" in capsys.readouterr().out
+        other = tmp_path / "other.json"
+        other.write_text(json.dumps({"count": 3, "last_hash": "a" * 64}))
+        assert main([*verify, "--anchor", str(other)]) == 1
+        assert "BROKEN at entry 2" in capsys.readouterr().out
+
+    @pytest.mark.parametrize(
+        "content",
+        [b"", b"{}", b"[1]", b'{"count": 0, "last_hash": "' + b"a" * 64 + b'"}', b"\xff" * 10],
+    )
+    def test_au_1_a_malformed_anchor_file_is_refused(
+        self, keyed_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+    ) -> None:
+        """An anchor file that is not the head's JSON is cli.bad_anchor (exit 2)."""
+        anchor = tmp_path / "anchor.json"
+        anchor.write_bytes(content)
+        assert main(["audit", "verify", "--db", str(keyed_db), "--anchor", str(anchor)]) == 2
+        assert "error [cli.bad_anchor]" in capsys.readouterr().err
+
+    def test_au_1_head_refuses_to_export_a_chain_that_does_not_verify(
+        self, keyed_db: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Without its key a keyed chain does not verify, so no anchor is printed."""
+        assert main(["audit", "head", "--db", str(keyed_db)]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert "Not exporting the head" in captured.err
+
+    def test_au_1_show_json_lists_entries_and_the_verdict(
+        self, keyed_db: Path, key_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """audit show --json prints every entry and the verification."""
+        assert main(["audit", "show", "--db", str(keyed_db), "--key-env", key_env, "--json"]) == 0
+        shown = json.loads(capsys.readouterr().out)
+        assert len(shown["entries"]) == _entries(keyed_db)
+        assert shown["entries"][-1]["event"] == "connection.expired"
+        assert shown["verification"]["ok"] is True
+
+
+class TestNoTracebacks:
+    """ER-1 (amended): the command line refuses bad input with a code, never a traceback."""
+
+    @pytest.mark.parametrize(
+        ("args", "code"),
+        [
+            (["--days", "1234567893"], "cli.bad_days"),
+            (["--days", "-1"], "cli.bad_days"),
+            (["--days", "3651"], "cli.bad_days"),
+            (["--days", "9" * 5000], "cli.bad_days"),
+            (["--at", "9999-12-31"], "cli.bad_time"),
+            (["--at", "0001-01-01"], "cli.bad_time"),
+            (["--at", "tomorrow"], "cli.bad_time"),
+        ],
+    )
+    def test_er_1_out_of_range_days_and_dates_are_refused(
+        self,
+        demo_db: tuple[Path, dict[str, object]],
+        capsys: pytest.CaptureFixture[str],
+        args: list[str],
+        code: str,
+    ) -> None:
+        """--days beyond 0..3650 and --at beyond years 1900..9000 are refused with a code."""
+        path, _ = demo_db
+        assert main(["agenda", "--db", str(path), "--user", "acct-000001", *args]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error [{code}]")
+        assert "Traceback" not in err
+        assert len(err) < 300
+
+    def test_er_1_the_widest_allowed_range_works(
+        self, demo_db: tuple[Path, dict[str, object]], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The bounds themselves are accepted: 3650 days from the year 9000."""
+        path, _ = demo_db
+        base = ["agenda", "--db", str(path), "--user", "acct-000001", "--days", "3650"]
+        assert main([*base, "--at", "9000-12-31T23:59:59+00:00"]) == 0
+        assert main([*base, "--at", "1900-01-01"]) == 0
+        capsys.readouterr()
+
+    def test_er_1_an_undecodable_npi_is_escaped(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """An argument with a byte the locale cannot decode (a lone surrogate) prints escaped."""
+        assert main(["npi", "\udcff"]) == 1
+        out = capsys.readouterr().out
+        assert out.startswith("\\xff: invalid [npi.length]")
+        out.encode("utf-8")  # no lone surrogate reached the output
+
+    def test_er_1_a_long_input_is_cut_to_a_prefix(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """What the CLI echoes of a long input is its first 40 characters and its length."""
+        assert main(["npi", "7" * 100_000, "--json"]) == 1
+        (result,) = json.loads(capsys.readouterr().out)
+        assert result["input"] == "7" * 40 + "… (100000 characters)"
+        assert len(result["message"]) < 400
+        assert (result["valid"], result["code"]) == (False, "npi.length")
+
+    def test_er_1_shown_escapes_and_cuts(self) -> None:
+        """shown(): control characters, bidi overrides and surrogates escaped; 40 characters."""
+        assert shown("a\x00b\nc\u202ed\udcfe\ud800") == "a\\x00b\\x0ac\\u202ed\\xfe\\ud800"
+        assert shown("é漢字 ok") == "é漢字 ok"
+        assert shown("\x00" * 50) == "\\x00" * 10 + "… (50 characters)"
+
+    def test_er_1_usage_errors_are_one_line_and_usage(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A usage error returns 2 with the usage and one error line; nothing escapes main."""
+        assert main(["agenda", "--db"]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert err[0].startswith("usage: enrollkit agenda")
+        assert err[-1] == "enrollkit agenda: error: argument --db: expected one argument"
+        assert main(["no-such-command", "\udcff" * 100]) == 2
+        err_text = capsys.readouterr().err
+        assert "invalid choice" in err_text
+        err_text.encode("utf-8")
+
+    def test_er_1_help_and_version_return_0(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """--help and --version print and return 0 instead of raising SystemExit."""
+        assert main(["--help"]) == 0
+        assert "check-password" in capsys.readouterr().out
+        assert main(["--version"]) == 0
+        assert capsys.readouterr().out.startswith("enrollkit ")
+        assert main(["audit", "verify", "--help"]) == 0
+        assert "--key-env" in capsys.readouterr().out
+
+    def test_er_1_interrupt_returns_130(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Ctrl-C at the password prompt ends the command with 130, quietly."""
+
+        def interrupted(prompt: str = "") -> str:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(getpass, "getpass", interrupted)
+        assert main(["check-password"]) == 130
+        assert "Traceback" not in capsys.readouterr().err
+
+    def test_main_module_runs_nothing_when_imported(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Importing enrollkit.__main__ (docs tools, test collectors) runs no command."""
+        import importlib
+
+        module = importlib.import_module("enrollkit.__main__")
+        assert module.main is main
+        assert capsys.readouterr() == ("", "")
+
+
+class TestCheckPasswordInput:
+    """check-password never takes the password from argv (shell history, process lists)."""
+
+    def test_a_password_on_the_command_line_is_refused_unechoed(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A positional password is refused with a code, and not repeated anywhere."""
+        assert main(["check-password", "Hunter#2pass", "--json"]) == 2
+        captured = capsys.readouterr()
+        assert "error [cli.password_in_argv]" in captured.err
+        assert "Hunter" not in captured.out + captured.err
+
+    def test_stdin_reads_the_first_line_only(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--stdin takes the first line without its newline; later lines are ignored."""
+        monkeypatch.setattr(sys, "stdin", io.StringIO("Blue#Sky42\r\nsecond line\n"))
+        assert main(["check-password", "--stdin"]) == 0
+        assert "meets the I&A policy" in capsys.readouterr().out
+
+    def test_an_empty_stdin_is_an_error(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--stdin with nothing to read says so (exit 2)."""
+        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+        assert main(["check-password", "--stdin"]) == 2
+        assert "error [cli.no_password]" in capsys.readouterr().err
+
+    def test_the_prompt_is_used_by_default(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Without --stdin the password is typed at a getpass prompt (PW-6 names the flaw)."""
+        prompts: list[str] = []
+
+        def typed(prompt: str = "") -> str:
+            prompts.append(prompt)
+            return "1abcdefg#"
+
+        monkeypatch.setattr(getpass, "getpass", typed)
+        assert main(["check-password", "--user-id", "ana", "--json"]) == 1
+        assert prompts == ["Password to check: "]
+        codes = [v["code"] for v in json.loads(capsys.readouterr().out)]
+        assert codes == ["password.starts_with_digit"]
+
+
+class TestBrokenPipe:
+    def _clean_exit(self, returncode: int, stderr: bytes) -> None:
+        assert returncode in (0, 141), stderr
+        assert b"Traceback" not in stderr
+        assert b"BrokenPipeError" not in stderr
+        assert b"Exception ignored" not in stderr
+
+    def test_audit_show_into_head_exits_quietly(
+        self, demo_db: tuple[Path, dict[str, object]]
+    ) -> None:
+        """`audit show | head -n 1` prints one line and no traceback."""
+        path, _ = demo_db
+        command = f"{sys.executable} -m enrollkit audit show --db '{path}' | head -n 1"
+        done = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", command], capture_output=True, check=False
+        )
+        self._clean_exit(done.returncode, done.stderr)
+        assert done.stdout.count(b"\n") == 1
+        assert done.stdout.startswith(b"#0 ")
+
+    def test_a_reader_that_is_already_gone_gives_141(
+        self, demo_db: tuple[Path, dict[str, object]]
+    ) -> None:
+        """Writing into a pipe whose reader closed ends with 141 (SIGPIPE's status), quietly."""
+        path, _ = demo_db
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader is gone before the command writes anything
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "enrollkit", "audit", "show", "--db", str(path)],
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                check=False,
+            )
+        finally:
+            os.close(write_end)
+        assert done.returncode == 141, done.stderr
+        self._clean_exit(done.returncode, done.stderr)

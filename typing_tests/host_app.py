@@ -13,6 +13,7 @@ import attrs
 
 from enrollkit import (
     NPI,
+    ChainHead,
     ChainVerification,
     Collection,
     EnrollkitError,
@@ -44,7 +45,7 @@ def host() -> None:
     assert_type(npi, NPI)
     assert_type(NPI.is_valid("x"), bool)
     runtime = Runtime(
-        storage=MemoryStorage(),
+        storage=MemoryStorage(audit_key=bytes(32)),
         secret_key=b"0123456789abcdef0123456789abcdef",
         accounts=AccountStates(),
         clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)),
@@ -59,6 +60,10 @@ def host() -> None:
         tx.notify(Notification("ana@example.org", "task.created", {"title": task.title}))
         tx.commit()
     assert_type(runtime.storage.audit.verify(), ChainVerification)
+    anchor = runtime.storage.audit.head()
+    assert_type(anchor, ChainHead | None)
+    if anchor is not None:
+        assert_type(runtime.storage.audit.verify(anchor=anchor), ChainVerification)
     assert_type(from_data(to_data(npi), NPI), NPI)
     try:
         NPI.parse("0")

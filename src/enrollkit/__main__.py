@@ -1,5 +1,6 @@
-"""``python -m enrollkit``: see :mod:`enrollkit.cli`."""
+"""``python -m enrollkit``: see :mod:`enrollkit.cli` (importing this module runs nothing)."""
 
 from enrollkit.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())

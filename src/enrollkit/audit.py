@@ -2,8 +2,20 @@
 
 Every state change emits a :class:`DomainEvent`. A unit of work appends its
 events to the audit log when it commits; each :class:`AuditEntry` carries the
-SHA-256 of the previous entry, so :func:`verify_chain` detects any edited,
+hash of the previous entry, so :func:`verify_chain` detects any edited,
 removed, inserted or reordered entry and names the first broken one.
+
+Without a key an entry's hash is the SHA-256 of its canonical JSON. Anyone who
+can write the database can then edit an entry and recompute every later hash;
+with a host-held *key* (bytes, at least :data:`MIN_AUDIT_KEY_BYTES`) the hash
+is an HMAC-SHA-256 over the same bytes, which nobody without the key can
+recompute (AU-1, amended). A chain verifies only with the key it was written
+with: a keyed chain checked without its key (or with another one) is reported
+broken at its first entry, and so is an unkeyed chain checked with a key.
+
+A :class:`ChainHead` exported earlier (an *anchor*) is checked with
+``verify_chain(..., anchor=head)``: the log must still hold that entry with
+that hash, so a truncated or rebuilt log is caught even without a key.
 
 >>> from datetime import datetime, timezone
 >>> at = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -16,6 +28,13 @@ True
 >>> tampered = [entries[0], attrs.evolve(entries[1], event=attrs.evolve(entries[1].event, data={"failures": 1}))]
 >>> verify_chain(tampered).first_broken
 1
+>>> key = bytes(range(32))  # a host keeps its key out of the database
+>>> keyed = chain(events, key=key)
+>>> verify_chain(keyed, key=key).ok, verify_chain(keyed).ok
+(True, False)
+>>> anchor = ChainHead(count=1, last_hash=keyed[0].hash)  # exported after the first entry
+>>> verify_chain(keyed, key=key, anchor=anchor).ok
+True
 
 Secrets never enter an event: :class:`DomainEvent` refuses data keys that
 name one (``password``, ``pin``, ``one_time_code``, ...), so a careless
@@ -25,6 +44,7 @@ name one (``password``, ``pin``, ``one_time_code``, ...), so a careless
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -37,6 +57,7 @@ from enrollkit.errors import ValidationError
 
 __all__ = [
     "GENESIS_HASH",
+    "MIN_AUDIT_KEY_BYTES",
     "SECRET_KEYS",
     "AuditEntry",
     "AuditLog",
@@ -45,6 +66,7 @@ __all__ = [
     "DomainEvent",
     "JSONValue",
     "chain",
+    "check_audit_key",
     "entry_hash",
     "verify_chain",
 ]
@@ -53,6 +75,9 @@ JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, 
 
 #: The ``prev_hash`` of the first entry of every chain.
 GENESIS_HASH: Final = "0" * 64
+
+#: The shortest audit key accepted: 32 bytes, the output size of SHA-256 (RFC 2104).
+MIN_AUDIT_KEY_BYTES: Final = 32
 
 #: Data keys that name a secret; an event carrying one is refused (AC-6, DESIGN habit 8).
 SECRET_KEYS: Final = frozenset(
@@ -178,68 +203,168 @@ def _canonical(seq: int, event: DomainEvent, prev_hash: str) -> bytes:
     ).encode("ascii")
 
 
-def entry_hash(seq: int, event: DomainEvent, prev_hash: str) -> str:
-    """SHA-256 (hex) of the canonical JSON of an entry's content and its predecessor's hash."""
-    return hashlib.sha256(_canonical(seq, event, prev_hash)).hexdigest()
+def check_audit_key(key: object) -> bytes | None:
+    """Return *key* as bytes (``None`` stays ``None``), or refuse it with a ValidationError.
+
+    The key is never placed in the error: only its type or its length.
+    """
+    if key is None:
+        return None
+    if not isinstance(key, bytes | bytearray):
+        raise ValidationError(
+            "audit.key_type",
+            f"The audit key is bytes (at least {MIN_AUDIT_KEY_BYTES}); got a "
+            f"{type(key).__name__}. Read it as bytes, e.g. bytes.fromhex(text).",
+        )
+    if len(key) < MIN_AUDIT_KEY_BYTES:
+        raise ValidationError(
+            "audit.key_too_short",
+            f"The audit key has {len(key)} bytes; an HMAC-SHA-256 key needs at least "
+            f"{MIN_AUDIT_KEY_BYTES} random bytes (secrets.token_bytes({MIN_AUDIT_KEY_BYTES})).",
+            length=len(key),
+            minimum=MIN_AUDIT_KEY_BYTES,
+        )
+    return bytes(key)
 
 
-def chain(events: Iterable[DomainEvent], *, after: ChainHead | None = None) -> list[AuditEntry]:
-    """Link *events* into entries continuing the chain whose head is *after*."""
+def _digest(payload: bytes, key: bytes | None) -> str:
+    if key is None:
+        return hashlib.sha256(payload).hexdigest()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def _same(stored: object, expected: str) -> bool:
+    """Compare two digests in constant time (a stored value of any shape is just unequal)."""
+    if not isinstance(stored, str):
+        return False
+    return hmac.compare_digest(
+        stored.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+def entry_hash(seq: int, event: DomainEvent, prev_hash: str, *, key: bytes | None = None) -> str:
+    """The hex digest of an entry's canonical JSON (content and predecessor's hash):
+    SHA-256 without *key*, HMAC-SHA-256 with it (AU-1)."""
+    return _digest(_canonical(seq, event, prev_hash), check_audit_key(key))
+
+
+def chain(
+    events: Iterable[DomainEvent], *, after: ChainHead | None = None, key: bytes | None = None
+) -> list[AuditEntry]:
+    """Link *events* into entries continuing the chain whose head is *after*,
+    hashed with *key* when given (it must be the key the chain was written with)."""
+    key = check_audit_key(key)
     seq = after.count if after else 0
     prev = after.last_hash if after else GENESIS_HASH
     entries: list[AuditEntry] = []
     for event in events:
-        digest = entry_hash(seq, event, prev)
+        digest = _digest(_canonical(seq, event, prev), key)
         entries.append(AuditEntry(seq=seq, event=event, prev_hash=prev, hash=digest))
         prev = digest
         seq += 1
     return entries
 
 
-def verify_chain(
-    entries: Sequence[AuditEntry], *, head: ChainHead | None = None
-) -> ChainVerification:
-    """Check every link of *entries* (from the genesis) and, given *head*, the length.
+def _check_anchor(anchor: object) -> ChainHead:
+    if isinstance(anchor, ChainHead):
+        count: object = anchor.count
+        last_hash: object = anchor.last_hash
+        if (
+            isinstance(count, int)
+            and not isinstance(count, bool)
+            and count >= 1
+            and isinstance(last_hash, str)
+        ):
+            return anchor
+    raise ValidationError(
+        "audit.bad_anchor",
+        "An anchor is a ChainHead exported from a log that held at least one entry "
+        "(count >= 1, last_hash a hex digest), as audit.head() returns it.",
+    )
 
-    Returns the index of the first entry that is not what the chain says it
-    should be: its position, its link to the previous entry, or its own hash.
-    A removed tail is reported at the index of the first missing entry.
+
+def _broken(checked: int, index: int, reason: str) -> ChainVerification:
+    return ChainVerification(ok=False, checked=checked, first_broken=index, reason=reason)
+
+
+def verify_chain(
+    entries: Sequence[AuditEntry],
+    *,
+    head: ChainHead | None = None,
+    key: bytes | None = None,
+    anchor: ChainHead | None = None,
+) -> ChainVerification:
+    """Check every link of *entries* (from the genesis), given *head* the length, and
+    given *anchor* (a head exported earlier) that the log still holds that entry.
+
+    *key* must be the key the chain was written with (``None`` for a plain SHA-256
+    chain). Returns the index of the first entry that is not what the chain says it
+    should be: its position, its link to the previous entry, or its own hash. A
+    removed tail is reported at the index of the first missing entry; an anchor the
+    log no longer matches, at the anchored entry (or the first missing one).
+    Digests are compared in constant time.
     """
+    key = check_audit_key(key)
+    if anchor is not None:
+        anchor = _check_anchor(anchor)
     prev = GENESIS_HASH
     for index, entry in enumerate(entries):
         if entry.seq != index:
-            return ChainVerification(
-                ok=False,
-                checked=index,
-                first_broken=index,
-                reason=f"entry {index} says it is entry {entry.seq}: an entry was removed, "
+            return _broken(
+                index,
+                index,
+                f"entry {index} says it is entry {entry.seq}: an entry was removed, "
                 "inserted or moved here",
             )
-        if entry.prev_hash != prev:
-            return ChainVerification(
-                ok=False,
-                checked=index,
-                first_broken=index,
-                reason=f"entry {index} does not link to entry {index - 1}: "
+        if not _same(entry.prev_hash, prev):
+            return _broken(
+                index,
+                index,
+                f"entry {index} does not link to entry {index - 1}: "
                 "the entry before it was changed, removed or replaced",
             )
-        if entry_hash(entry.seq, entry.event, entry.prev_hash) != entry.hash:
-            return ChainVerification(
-                ok=False,
-                checked=index,
-                first_broken=index,
-                reason=f"entry {index} was edited after it was written: its hash does not match",
+        if not _same(entry.hash, _digest(_canonical(entry.seq, entry.event, prev), key)):
+            how = (
+                "its HMAC does not match the audit key: it was edited after it was "
+                "written, or the log was written with another key or without one"
+                if key is not None
+                else "its SHA-256 does not match: it was edited after it was written, "
+                "or the log is keyed and must be verified with its audit key"
             )
+            return _broken(index, index, f"entry {index} is not as written: {how}")
         prev = entry.hash
-    if head is not None and (head.count != len(entries) or head.last_hash != prev):
-        at = min(head.count, len(entries))
-        return ChainVerification(
-            ok=False,
-            checked=len(entries),
-            first_broken=at,
-            reason=f"the log holds {len(entries)} entries but its head records {head.count}: "
+    if head is not None and head.count != len(entries):
+        return _broken(
+            len(entries),
+            min(head.count, len(entries)),
+            f"the log holds {len(entries)} entries but its head records {head.count}: "
             "entries were removed from or added to the end",
         )
+    if head is not None and not _same(head.last_hash, prev):
+        return _broken(
+            len(entries),
+            len(entries),
+            "the head's last hash is not the last entry's hash: "
+            "the last entry was replaced, or the head was edited",
+        )
+    if anchor is not None:
+        if anchor.count > len(entries):
+            return _broken(
+                len(entries),
+                len(entries),
+                f"the anchor records {anchor.count} entries but the log holds only "
+                f"{len(entries)}: the log was truncated since the anchor was taken "
+                "(or the anchor is not from this log)",
+            )
+        anchored = anchor.count - 1
+        if not _same(entries[anchored].hash, anchor.last_hash):
+            return _broken(
+                len(entries),
+                anchored,
+                f"entry {anchored} is not the entry the anchor recorded (another hash): "
+                "the log was rebuilt since the anchor was taken (or the anchor is not "
+                "from this log)",
+            )
     return ChainVerification(ok=True, checked=len(entries))
 
 
@@ -258,6 +383,8 @@ class AuditLog(Protocol):
         """Return the committed entries whose event's subject is *subject*, in order."""
         ...
 
-    def verify(self) -> ChainVerification:
-        """Verify the whole committed chain against the stored head (AU-1)."""
+    def verify(self, *, anchor: ChainHead | None = None) -> ChainVerification:
+        """Verify the whole committed chain against the stored head, with the storage's
+        audit key, and, given *anchor* (a head exported earlier), that the log still
+        holds that entry with that hash (AU-1)."""
         ...

@@ -17,6 +17,9 @@ class TestMemoryContract(StorageContract):
     def make_storage(self) -> MemoryStorage:
         return MemoryStorage()
 
+    def make_keyed_storage(self, audit_key: bytes) -> MemoryStorage:
+        return MemoryStorage(audit_key=audit_key)
+
 
 class TestMemoryOrderedIndexBatches:
     def test_st_1_a_large_commit_keeps_an_ordered_index_in_order(self) -> None:

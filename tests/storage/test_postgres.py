@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 
 from enrollkit.adapters.postgres import SCHEMA_VERSION, PostgresStorage
+from enrollkit.audit import ChainHead, chain
 from enrollkit.errors import StorageError, ValidationError
 from enrollkit.storage import Collection, Index
 from enrollkit.testing.contract import NOTES, Note
@@ -20,6 +22,9 @@ from tests.storage.workers import event
 pytestmark = pytest.mark.postgres
 
 Opener = Callable[..., PostgresStorage]
+
+#: The host's audit key in these tests (32 bytes or more, AU-1).
+AUDIT_KEY = bytes(range(100, 140))
 
 
 @pytest.fixture
@@ -153,6 +158,58 @@ class TestAuditTables:
         verdict = storage.audit.verify()
         assert not verdict.ok
         assert verdict.first_broken == 2
+
+    @pytest.mark.parametrize("keyed", [True, False])
+    def test_au_1_a_rebuilt_chain_is_caught_only_with_a_key(
+        self, open_storage: Opener, keyed: bool
+    ) -> None:
+        """An attacker who edits a row and recomputes every later hash (and the head) with
+        plain SHA-256 is caught by a keyed chain; an unkeyed chain cannot tell (the
+        documented limit), though an anchor taken before the edit still can."""
+        storage = open_storage(audit_key=AUDIT_KEY if keyed else None)
+        for i in range(4):
+            _add(storage, Note(f"n{i}", "ana", f"T{i}"))
+        anchor = storage.audit.head()
+        assert anchor is not None
+        assert storage.audit.verify().ok
+        entries = list(storage.audit.entries())
+        events = [entry.event for entry in entries]
+        events[1] = attrs.evolve(events[1], actor="mallory")
+        forged = chain(events[1:], after=ChainHead(count=1, last_hash=entries[0].hash))
+        schema = storage._sql.schema
+        for entry in forged:
+            _sql(
+                storage,
+                f"UPDATE {schema}.enrollkit_audit_entries "
+                "SET actor = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+                (entry.event.actor, entry.prev_hash, entry.hash, entry.seq),
+            )
+        _sql(
+            storage,
+            f"UPDATE {schema}.enrollkit_audit_head SET count = %s, last_hash = %s",
+            (len(entries), forged[-1].hash),
+        )
+        assert storage.audit.entries()[1].event.actor == "mallory"
+        verdict = storage.audit.verify()
+        if keyed:
+            assert (verdict.ok, verdict.first_broken) == (False, 1)
+            assert verdict.reason is not None and "audit key" in verdict.reason
+        else:
+            assert verdict.ok  # without a key a full rebuild is undetectable...
+        caught = storage.audit.verify(anchor=anchor)  # ...except by an anchor
+        assert (caught.ok, caught.first_broken) == (False, 1 if keyed else 3)
+
+    def test_au_1_a_log_verifies_only_with_the_key_it_was_written_with(
+        self, open_storage: Opener
+    ) -> None:
+        """The same schema opened without its key, or with another, reports the chain
+        broken at its first entry."""
+        _add(open_storage(audit_key=AUDIT_KEY), Note("n1", "ana", "T"))
+        assert open_storage(audit_key=AUDIT_KEY).audit.verify().ok
+        for key in (None, bytes(reversed(AUDIT_KEY))):
+            verdict = open_storage(audit_key=key).audit.verify()
+            assert (verdict.ok, verdict.first_broken) == (False, 0)
+        assert AUDIT_KEY.hex() not in repr(open_storage(audit_key=AUDIT_KEY))
 
     def test_er_1_nul_text_is_refused_by_us(self, open_storage: Opener) -> None:
         """PostgreSQL text cannot hold NUL: ids and keys with one are our ValidationError."""

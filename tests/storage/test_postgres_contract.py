@@ -31,6 +31,11 @@ class TestPostgresContract(StorageContract):
         self._schemas.append(schema)
         return PostgresStorage(self._dsn, schema=schema)
 
+    def make_keyed_storage(self, audit_key: bytes) -> PostgresStorage:
+        schema = new_schema()
+        self._schemas.append(schema)
+        return PostgresStorage(self._dsn, schema=schema, audit_key=audit_key)
+
 
 class TestPostgresContractWithPool(TestPostgresContract):
     """The same contract with connections lent by a psycopg_pool.ConnectionPool (ST-3)."""
@@ -51,3 +56,8 @@ class TestPostgresContractWithPool(TestPostgresContract):
         schema = new_schema()
         self._schemas.append(schema)
         return PostgresStorage(pool=self._pool_, schema=schema)
+
+    def make_keyed_storage(self, audit_key: bytes) -> PostgresStorage:
+        schema = new_schema()
+        self._schemas.append(schema)
+        return PostgresStorage(pool=self._pool_, schema=schema, audit_key=audit_key)

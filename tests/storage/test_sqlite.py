@@ -11,6 +11,7 @@ import attrs
 import pytest
 
 from enrollkit.adapters.sqlite import FIND_SQL, SCHEMA_VERSION, SQLiteStorage, range_sql
+from enrollkit.audit import AuditEntry, ChainHead, chain
 from enrollkit.errors import StorageError, ValidationError
 from enrollkit.storage import Collection, Index
 from enrollkit.testing.contract import NOTES, T0, Note
@@ -35,6 +36,30 @@ def _add(storage: SQLiteStorage, *notes: Note) -> None:
             uow.repository(NOTES).add(note)
         uow.record(event("note.added", "n1"))
         uow.commit()
+
+
+#: The host's audit key in these tests (32 bytes or more, AU-1).
+AUDIT_KEY = bytes(range(100, 140))
+
+
+def _forge_from(path: Path, entries: list[AuditEntry], *, edited: int) -> None:
+    """Do what an attacker with write access but no key can: set entry *edited*'s actor
+    to mallory and recompute it and every later hash, and the head, with plain SHA-256."""
+    events = [entry.event for entry in entries]
+    events[edited] = attrs.evolve(events[edited], actor="mallory")
+    prev = entries[edited - 1].hash if edited else "0" * 64
+    forged = chain(events[edited:], after=ChainHead(count=edited, last_hash=prev))
+    with sqlite3.connect(path) as conn:
+        for entry in forged:
+            conn.execute(
+                "UPDATE enrollkit_audit_entries SET actor = ?, prev_hash = ?, hash = ? "
+                "WHERE seq = ?",
+                (entry.event.actor, entry.prev_hash, entry.hash, entry.seq),
+            )
+        conn.execute(
+            "UPDATE enrollkit_audit_head SET count = ?, last_hash = ?",
+            (len(entries), forged[-1].hash),
+        )
 
 
 def _plan(path: Path, sql: str, params: tuple[str, ...]) -> str:
@@ -203,6 +228,53 @@ class TestAuditTables:
         verdict = storage.audit.verify()
         assert not verdict.ok
         assert verdict.first_broken == 2
+
+    @pytest.mark.parametrize("keyed", [True, False])
+    def test_au_1_a_rebuilt_chain_is_caught_only_with_a_key(self, path: Path, keyed: bool) -> None:
+        """An attacker who edits a row and recomputes every later hash (and the head) with
+        plain SHA-256 is caught by a keyed chain; an unkeyed chain cannot tell (the
+        documented limit), though an anchor taken before the edit still can."""
+        storage = SQLiteStorage(path, audit_key=AUDIT_KEY if keyed else None)
+        try:
+            for i in range(4):
+                _add(storage, Note(f"n{i}", "ana", f"T{i}"))
+            anchor = storage.audit.head()
+            assert anchor is not None
+            assert storage.audit.verify().ok
+            _forge_from(path, list(storage.audit.entries()), edited=1)
+            assert [e.event.actor for e in storage.audit.entries()][1] == "mallory"
+            verdict = storage.audit.verify()
+            if keyed:
+                assert (verdict.ok, verdict.first_broken) == (False, 1)
+                assert verdict.reason is not None and "audit key" in verdict.reason
+            else:
+                assert verdict.ok  # without a key a full rebuild is undetectable...
+            caught = storage.audit.verify(anchor=anchor)  # ...except by an anchor
+            assert (caught.ok, caught.first_broken) == (False, 1 if keyed else 3)
+        finally:
+            storage.close()
+
+    def test_au_1_a_log_verifies_only_with_the_key_it_was_written_with(self, path: Path) -> None:
+        """Reopening a keyed database without its key, or with another, reports the chain
+        broken at its first entry; an unkeyed database opened with a key too."""
+        with_key = SQLiteStorage(path, audit_key=AUDIT_KEY)
+        _add(with_key, Note("n1", "ana", "T"))
+        with_key.close()
+        for key in (None, bytes(reversed(AUDIT_KEY))):
+            other = SQLiteStorage(path, audit_key=key)
+            verdict = other.audit.verify()
+            other.close()
+            assert (verdict.ok, verdict.first_broken) == (False, 0)
+        again = SQLiteStorage(path, audit_key=AUDIT_KEY)
+        assert again.audit.verify().ok
+        assert AUDIT_KEY.hex() not in repr(again)
+        again.close()
+        plain = SQLiteStorage(path.with_name("plain.db"))
+        _add(plain, Note("n1", "ana", "T"))
+        plain.close()
+        keyed = SQLiteStorage(path.with_name("plain.db"), audit_key=AUDIT_KEY)
+        assert keyed.audit.verify().first_broken == 0
+        keyed.close()
 
     def test_au_1_events_keep_their_content(self, storage: SQLiteStorage) -> None:
         """Stored events read back equal, with their time and data."""

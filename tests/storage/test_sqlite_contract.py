@@ -21,3 +21,7 @@ class TestSQLiteContract(StorageContract):
     def make_storage(self) -> SQLiteStorage:
         self._count += 1
         return SQLiteStorage(self._tmp / f"contract-{self._count}.db")
+
+    def make_keyed_storage(self, audit_key: bytes) -> SQLiteStorage:
+        self._count += 1
+        return SQLiteStorage(self._tmp / f"contract-{self._count}.db", audit_key=audit_key)

@@ -19,7 +19,14 @@ from typing import Any, TypeVar, cast
 import attrs
 
 from enrollkit.adapters._common import UnitOfWorkLifecycle, merge_range
-from enrollkit.audit import AuditEntry, ChainHead, ChainVerification, DomainEvent, chain
+from enrollkit.audit import (
+    AuditEntry,
+    ChainHead,
+    ChainVerification,
+    DomainEvent,
+    chain,
+    check_audit_key,
+)
 from enrollkit.audit import verify_chain as _verify_chain
 from enrollkit.errors import StorageError
 from enrollkit.storage import (
@@ -139,21 +146,29 @@ class MemoryAuditLog:
             entries = self._storage._entries
             return tuple(entries[i] for i in self._storage._by_subject.get(subject, ()))
 
-    def verify(self) -> ChainVerification:
-        """Verify the chain and its head (AU-1)."""
-        with self._storage._lock:
-            return _verify_chain(self._storage._entries, head=self._storage._head)
+    def verify(self, *, anchor: ChainHead | None = None) -> ChainVerification:
+        """Verify the chain and its head with the storage's audit key and, given
+        *anchor*, that the log still holds the anchored entry (AU-1)."""
+        storage = self._storage
+        with storage._lock:
+            return _verify_chain(
+                storage._entries, head=storage._head, key=storage._audit_key, anchor=anchor
+            )
 
 
 class MemoryStorage:
     """Aggregates and the audit chain in this process's memory.
+
+    ``audit_key`` (bytes, at least 32) keys the audit chain with HMAC-SHA-256
+    (AU-1); without it the chain is plain SHA-256.
 
     >>> storage = MemoryStorage()
     >>> storage.audit.verify().ok
     True
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, audit_key: bytes | None = None) -> None:
+        self._audit_key = check_audit_key(audit_key)
         self._lock = threading.RLock()
         self._collections: dict[str, Collection[Any]] = {}
         self._data: dict[str, dict[str, Any]] = {}
@@ -166,7 +181,8 @@ class MemoryStorage:
 
     def __repr__(self) -> str:
         counts = {name: len(rows) for name, rows in self._data.items()}
-        return f"MemoryStorage({counts}, audit_entries={len(self._entries)})"
+        keyed = ", keyed audit" if self._audit_key is not None else ""
+        return f"MemoryStorage({counts}, audit_entries={len(self._entries)}{keyed})"
 
     @property
     def audit(self) -> MemoryAuditLog:
@@ -242,7 +258,7 @@ class MemoryStorage:
             for store_name, (removed, added) in changes.items():
                 self._indexes[store_name].change(removed, added)
             if events:
-                entries = chain(events, after=self._head)
+                entries = chain(events, after=self._head, key=self._audit_key)
                 for entry in entries:
                     self._by_subject.setdefault(entry.event.subject, []).append(entry.seq)
                 self._entries.extend(entries)

@@ -65,7 +65,14 @@ from enrollkit.adapters._buffered import (
     index_keys,
     planned_rows,
 )
-from enrollkit.audit import AuditEntry, ChainHead, ChainVerification, DomainEvent, chain
+from enrollkit.audit import (
+    AuditEntry,
+    ChainHead,
+    ChainVerification,
+    DomainEvent,
+    chain,
+    check_audit_key,
+)
 from enrollkit.audit import verify_chain as _verify_chain
 from enrollkit.errors import StorageError, ValidationError
 from enrollkit.storage import (
@@ -285,16 +292,18 @@ class PostgresAuditLog:
             rows = conn.execute(query, (subject,)).fetchall()
         return tuple(_entry_from_row(row) for row in rows)
 
-    def verify(self) -> ChainVerification:
-        """Verify the whole chain against its head, read in one snapshot (AU-1)."""
+    def verify(self, *, anchor: ChainHead | None = None) -> ChainVerification:
+        """Verify the whole chain against its head with the storage's audit key, read in
+        one snapshot, and, given *anchor*, that the log still holds the anchored entry
+        (AU-1)."""
         sql = self._storage._sql
         with self._storage._reading("verifying the audit chain", snapshot=True) as conn:
             rows = conn.execute(sql.select_events + " ORDER BY seq").fetchall()
             head = _head(conn.execute(sql.head).fetchone())
         entries = [_entry_from_row(row) for row in rows]
-        if head is None and not entries:
-            return ChainVerification(ok=True, checked=0)
-        return _verify_chain(entries, head=head or ChainHead(count=0, last_hash=""))
+        if head is None and entries:
+            head = ChainHead(count=0, last_hash="")  # entries without a head: forged
+        return _verify_chain(entries, head=head, key=self._storage._audit_key, anchor=anchor)
 
 
 class PostgresStorage:
@@ -308,6 +317,9 @@ class PostgresStorage:
     for a deadlock or a serialization failure. ``decode_cache_size`` bounds the
     decoded aggregates kept for reuse while their rows are unchanged (0 turns the
     cache off; see :class:`~enrollkit.adapters._buffered.DecodeCache`).
+    ``audit_key`` (bytes, at least 32) keys the audit chain with HMAC-SHA-256
+    (AU-1; choose it when the schema is created: a chain verifies only with the
+    key it was written with).
     """
 
     forbids_nul = True
@@ -318,10 +330,12 @@ class PostgresStorage:
         *,
         pool: ConnectionSource | None = None,
         schema: str = "enrollkit",
+        audit_key: bytes | None = None,
         migrate: bool = True,
         retries: int = 6,
         decode_cache_size: int = DEFAULT_DECODE_CACHE_SIZE,
     ) -> None:
+        self._audit_key = check_audit_key(audit_key)
         self.decode_cache = DecodeCache(decode_cache_size)
         if (dsn is None) == (pool is None):
             raise ValidationError(
@@ -662,7 +676,7 @@ class PostgresStorage:
                     if cursor.rowcount != 1:
                         raise unique_error(collection.name, index.name)
         if event_rows:
-            entries = chain([event for event, _ in event_rows], after=head)
+            entries = chain([event for event, _ in event_rows], after=head, key=self._audit_key)
             with conn.cursor() as cursor:
                 cursor.executemany(
                     sql.insert_event,

@@ -67,7 +67,14 @@ from enrollkit.adapters._buffered import (
     index_keys,
     planned_rows,
 )
-from enrollkit.audit import AuditEntry, ChainHead, ChainVerification, DomainEvent, chain
+from enrollkit.audit import (
+    AuditEntry,
+    ChainHead,
+    ChainVerification,
+    DomainEvent,
+    chain,
+    check_audit_key,
+)
 from enrollkit.audit import verify_chain as _verify_chain
 from enrollkit.errors import StorageError, ValidationError
 from enrollkit.storage import (
@@ -247,23 +254,28 @@ class SQLiteAuditLog:
             rows = conn.execute(sql, (subject,)).fetchall()
         return tuple(_entry_from_row(row) for row in rows)
 
-    def verify(self) -> ChainVerification:
-        """Verify the whole chain against its head, read in one snapshot (AU-1)."""
+    def verify(self, *, anchor: ChainHead | None = None) -> ChainVerification:
+        """Verify the whole chain against its head with the storage's audit key, read in
+        one snapshot, and, given *anchor*, that the log still holds the anchored entry
+        (AU-1)."""
         sql = _SELECT_EVENTS + " ORDER BY seq"
         with self._storage._reading("verifying the audit chain", snapshot=True) as conn:
             rows = conn.execute(sql).fetchall()
             head_row = conn.execute(_HEAD).fetchone()
         head = None if head_row is None else ChainHead(count=head_row[0], last_hash=head_row[1])
         entries = [_entry_from_row(row) for row in rows]
-        if head is None and not entries:
-            return ChainVerification(ok=True, checked=0)
-        return _verify_chain(entries, head=head or ChainHead(count=0, last_hash=""))
+        if head is None and entries:
+            head = ChainHead(count=0, last_hash="")  # entries without a head: forged
+        return _verify_chain(entries, head=head, key=self._storage._audit_key, anchor=anchor)
 
 
 class SQLiteStorage:
     """Aggregates and the audit chain in one SQLite file (the embedded default).
 
-    ``path`` is a file path (created if missing). ``busy_timeout`` is how long
+    ``path`` is a file path (created if missing). ``audit_key`` (bytes, at least
+    32) keys the audit chain with HMAC-SHA-256 (AU-1; choose it when the database
+    is created: a chain verifies only with the key it was written with).
+    ``busy_timeout`` is how long
     SQLite itself waits for another writer (seconds); ``retries`` bounds the
     extra attempts with backoff after that. ``decode_cache_size`` bounds the
     decoded aggregates kept for reuse while their rows are unchanged (0 turns
@@ -277,10 +289,12 @@ class SQLiteStorage:
         self,
         path: str | os.PathLike[str],
         *,
+        audit_key: bytes | None = None,
         busy_timeout: float = 5.0,
         retries: int = 6,
         decode_cache_size: int = DEFAULT_DECODE_CACHE_SIZE,
     ) -> None:
+        self._audit_key = check_audit_key(audit_key)
         self.decode_cache = DecodeCache(decode_cache_size)
         if str(path) in ("", ":memory:") or str(path).startswith("file::memory:"):
             raise ValidationError(
@@ -607,7 +621,11 @@ class SQLiteStorage:
                     entry.hash,
                 )
                 for entry, (_event, data) in zip(
-                    chain([event for event, _ in event_rows], after=_head_of(conn)),
+                    chain(
+                        [event for event, _ in event_rows],
+                        after=_head_of(conn),
+                        key=self._audit_key,
+                    ),
                     event_rows,
                     strict=True,
                 )

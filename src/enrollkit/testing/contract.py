@@ -17,7 +17,9 @@ units of work (ST-1: all or nothing, rollback unless commit, rollback on
 error, a failed commit writes nothing, a finished unit cannot be reused),
 versioned saves (ST-2), unique, multi-valued and ordered indexes (the queries
 use cases make), reads that see the unit's own writes, the audit chain
-appended at commit (AU-1), errors that are always enrollkit's (ER-1), and a
+appended at commit and checked against anchors (AU-1), keyed with the host's
+audit key when the storage takes one (implement :meth:`StorageContract.make_keyed_storage`;
+without it those tests skip), errors that are always enrollkit's (ER-1), and a
 round trip of every listed collection through storage and the one converter
 (ST-4).
 
@@ -74,7 +76,7 @@ from enrollkit.access import (
 )
 from enrollkit.access.connections import CONNECTIONS_PENDING_DEADLINE
 from enrollkit.adapters.memory import MemoryStorage
-from enrollkit.audit import ChainHead, DomainEvent
+from enrollkit.audit import ChainHead, DomainEvent, chain, verify_chain
 from enrollkit.clock import FixedClock
 from enrollkit.enrollment import (
     APPLICATIONS,
@@ -303,6 +305,15 @@ class StorageContract(abc.ABC):
     @abc.abstractmethod
     def make_storage(self) -> Storage:
         """Return a new, empty storage (the suite closes it after each test)."""
+
+    def make_keyed_storage(self, audit_key: bytes) -> Storage:
+        """Return a new, empty storage whose audit chain is keyed with *audit_key* (AU-1).
+
+        A storage must refuse a key shorter than 32 bytes with a ValidationError
+        (code ``audit.key_too_short``). Implement this to run the keyed-chain tests;
+        by default they skip.
+        """
+        pytest.skip(f"{type(self).__name__} does not implement make_keyed_storage(audit_key)")
 
     @pytest.fixture
     def storage(self) -> Iterator[Storage]:
@@ -779,6 +790,80 @@ class StorageContract(abc.ABC):
         """A storage without events has no head and a valid (empty) chain."""
         assert storage.audit.head() is None
         assert storage.audit.verify().ok
+
+    def test_au_1_an_anchor_from_an_earlier_head_still_verifies(self, storage: Storage) -> None:
+        """A head exported earlier (an anchor) verifies after more commits, as does the
+        current head."""
+        self.add(storage, events=[_event("note.touched", "n1", i=0)])
+        first = _must_head(storage)
+        self.add(storage, events=[_event("note.touched", "n1", i=1), _event("note.seen", "n2")])
+        middle = _must_head(storage)
+        self.add(storage, events=[_event("note.touched", "n1", i=2)])
+        for anchor in (first, middle, _must_head(storage)):
+            verdict = storage.audit.verify(anchor=anchor)
+            assert verdict.ok, verdict.reason
+            assert verdict.checked == 4
+        assert (first.count, middle.count) == (1, 3)
+
+    def test_au_1_a_made_up_anchor_is_refused(self, storage: Storage) -> None:
+        """An anchor beyond the log (truncated) or with another hash (rebuilt) fails
+        verification, naming what happened at the anchored entry."""
+        self.add(storage, events=[_event("note.touched", "n1", i=i) for i in range(3)])
+        head = _must_head(storage)
+        beyond = storage.audit.verify(anchor=ChainHead(count=5, last_hash=head.last_hash))
+        assert (beyond.ok, beyond.first_broken) == (False, 3)
+        assert "truncated" in (beyond.reason or "")
+        entries = storage.audit.entries()
+        wrong = storage.audit.verify(anchor=ChainHead(count=2, last_hash=entries[2].hash))
+        assert (wrong.ok, wrong.first_broken) == (False, 1)
+        assert "rebuilt" in (wrong.reason or "")
+        made_up = storage.audit.verify(anchor=ChainHead(count=3, last_hash="f" * 64))
+        assert (made_up.ok, made_up.first_broken) == (False, 2)
+        assert storage.audit.verify().ok  # the log itself is intact
+
+    def test_au_1_an_anchor_of_an_empty_log_is_a_truncation(self, storage: Storage) -> None:
+        """An anchor checked against a log with no entries reports the log truncated."""
+        verdict = storage.audit.verify(anchor=ChainHead(count=1, last_hash="0" * 64))
+        assert (verdict.ok, verdict.first_broken) == (False, 0)
+        assert "truncated" in (verdict.reason or "")
+
+    def test_au_1_keyed_chain_verifies_with_its_key_only(self) -> None:
+        """With an audit key the chain is HMAC-SHA-256: it verifies (with anchors) on the
+        storage, and its entries verify with that key, not with another or none."""
+        key = bytes(range(32, 80))
+        storage = self.make_keyed_storage(key)
+        try:
+            self.add(storage, events=[_event("note.added", "n1", n=1)])
+            anchor = _must_head(storage)
+            self.add(storage, events=[_event("note.seen", "n2"), _event("note.seen", "n1")])
+            verdict = storage.audit.verify()
+            assert verdict.ok, verdict.reason
+            assert verdict.checked == 3
+            assert storage.audit.verify(anchor=anchor).ok
+            entries = list(storage.audit.entries())
+            events = [entry.event for entry in entries]
+            assert entries == chain(events, key=key)
+            assert [e.hash for e in entries] != [e.hash for e in chain(events)]
+            assert verify_chain(entries, key=key).ok
+            for other in (None, bytes(32), key[:-1] + bytes([key[-1] ^ 1])):
+                wrong = verify_chain(entries, key=other)
+                assert (wrong.ok, wrong.first_broken) == (False, 0)
+            for text in (repr(storage), str(storage)):
+                assert repr(key) not in text
+                assert key.hex() not in text
+        finally:
+            storage.close()
+
+    def test_au_1_a_short_audit_key_is_refused(self) -> None:
+        """An audit key under 32 bytes is refused when the storage is made, without
+        the key in the error."""
+        key = b"k" * 31
+        with pytest.raises(ValidationError) as info:
+            storage = self.make_keyed_storage(key)
+            storage.close()
+        assert info.value.code == "audit.key_too_short"
+        shown = f"{info.value!r} {info.value} {info.value.fields}"
+        assert "kkkk" not in shown
 
     def test_au_1_record_refuses_non_events(self, storage: Storage) -> None:
         """record() takes DomainEvents only."""
