@@ -5,8 +5,8 @@ from __future__ import annotations
 import getpass
 import io
 import json
-import sqlite3
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
