@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -89,6 +90,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     planned = [r.id for r in RULES.values() if r.status is Status.PLANNED]
     implemented = [r.id for r in RULES.values() if r.status is Status.IMPLEMENTED]
     terminalreporter.write_sep("-", "rule catalogue")
+    fuzz = next((m for name, m in sys.modules.items() if name.endswith("test_hostile_input")), None)
+    if fuzz is not None and fuzz.STATS["calls"]:
+        stats, codes = fuzz.STATS, fuzz.CODES
+        distinct = len({code for found in codes.values() for code in found})
+        terminalreporter.write_line(
+            f"hostile-input fuzz (ER-1): {stats['methods']} public methods, {stats['calls']} calls: "
+            f"{stats['answered']} answered, {stats['refused']} refused with an EnrollkitError "
+            f"({distinct} distinct codes), 0 other exceptions"
+        )
     terminalreporter.write_line(
         f"{len(implemented)} rules implemented ({sum(r in cited for r in implemented)} cited by "
         f"tests); {len(planned)} planned and excluded from the citation check"

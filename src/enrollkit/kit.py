@@ -151,6 +151,7 @@ class Enrollkit:
         """Verify the storage's whole audit chain (AU-1)."""
         return self.runtime.storage.audit.verify()
 
+    @boundary
     def close(self) -> None:
         """Close the storage."""
         self.runtime.storage.close()

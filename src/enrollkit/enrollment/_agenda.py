@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import Final, Protocol
+from typing import Annotated, Final, Protocol
 
 import attrs
 
@@ -30,6 +30,7 @@ from enrollkit.access import (
     employer_of,
 )
 from enrollkit.access.associations import Employer
+from enrollkit.boundary import Limit, boundary
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._application import APPLICATIONS, Application
 from enrollkit.enrollment._changes import REPORTABLE_CHANGES
@@ -53,6 +54,10 @@ __all__ = [
     "profiles_in_scope",
     "revalidation_source",
 ]
+
+
+#: An account or profile id (ER-1).
+Id = Annotated[str, Limit(chars=500)]
 
 
 @attrs.frozen
@@ -372,14 +377,20 @@ class Agenda:
         self.runtime = runtime
         self.sources = tuple(sources)
 
-    def for_user(self, user_id: str, *, horizon_days: int = 120) -> tuple[AgendaItem, ...]:
+    @boundary
+    def for_user(
+        self, user_id: Id, *, horizon_days: Annotated[int, Limit(low=0, high=3660)] = 120
+    ) -> tuple[AgendaItem, ...]:
         """What is due for *user_id*: their signatures, and everything of the profiles they
         act for, with days left, sorted."""
         return self._run(
             AgendaQuery(self.runtime.clock.now(), user_id=user_id, horizon_days=horizon_days)
         )
 
-    def for_profile(self, profile_id: str, *, horizon_days: int = 120) -> tuple[AgendaItem, ...]:
+    @boundary
+    def for_profile(
+        self, profile_id: Id, *, horizon_days: Annotated[int, Limit(low=0, high=3660)] = 120
+    ) -> tuple[AgendaItem, ...]:
         """What is due for provider profile *profile_id*, with days left, sorted."""
         return self._run(
             AgendaQuery(self.runtime.clock.now(), profile_id=profile_id, horizon_days=horizon_days)
