@@ -67,7 +67,8 @@ from enrollkit.access import (
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.clock import FixedClock
 from enrollkit.npi import NPI, NPIType
-from enrollkit.runtime import Runtime, SequentialIds
+from enrollkit.principals import Principal
+from enrollkit.runtime import Runtime, SequentialIds, Transaction
 from enrollkit.storage import Aggregate, Collection
 
 A = TypeVar("A", bound=Aggregate)
@@ -79,6 +80,20 @@ SUBSETS = [frozenset(s) for s in ([System.PECOS], [System.PECOS, System.NPPES], 
 #: memory adapter checks a new key against the unit's own writes), large otherwise.
 BATCH_UNIQUE = 16
 BATCH = 2_000
+
+
+class EveryIdIsAnAccount:
+    """The runtime's accounts port for populations that store no account aggregates:
+    every id is a known, usable account (the benchmark times decisions, not logins)."""
+
+    def require_usable(
+        self, tx: Transaction, principal: Principal, *, password_change: bool = False
+    ) -> None:
+        """Every principal's account may act."""
+
+    def is_known(self, tx: Transaction, account_id: str) -> bool:
+        """Every id is an account."""
+        return True
 
 
 def npi_for(n: int) -> NPI:
@@ -118,7 +133,13 @@ def _state(roll: float) -> ConnectionState:
 def build(n: int, *, seed: int = 7, with_casbin: bool) -> Population:
     rng = random.Random(seed)
     clock = FixedClock(T0 + timedelta(days=10))
-    runtime = Runtime(storage=MemoryStorage(), clock=clock, ids=SequentialIds())
+    runtime = Runtime(
+        storage=MemoryStorage(),
+        secret_key=b"enrollkit-benchmark-secret-key-32",
+        accounts=EveryIdIsAnAccount(),
+        clock=clock,
+        ids=SequentialIds(),
+    )
     service = AccessService(runtime)
     n_surrogates = max(1, n // 100)
     n_profiles = max(2, n // 2)

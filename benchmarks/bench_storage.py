@@ -68,7 +68,8 @@ from enrollkit.audit import DomainEvent
 from enrollkit.clock import FixedClock
 from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.npi import NPI, NPIType
-from enrollkit.runtime import Runtime, SequentialIds
+from enrollkit.principals import Principal
+from enrollkit.runtime import Runtime, SequentialIds, Transaction
 from enrollkit.storage import Collection, Index, Storage, time_key
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -92,6 +93,20 @@ class Counter:
 COUNTERS = Collection(
     "bench_counters", Counter, indexes=(Index[Counter]("owner", lambda c: [c.owner]),)
 )
+
+
+class EveryIdIsAnAccount:
+    """The runtime's accounts port for populations that store no account aggregates:
+    every id is a known, usable account (the benchmark times decisions, not logins)."""
+
+    def require_usable(
+        self, tx: Transaction, principal: Principal, *, password_change: bool = False
+    ) -> None:
+        """Every principal's account may act."""
+
+    def is_known(self, tx: Transaction, account_id: str) -> bool:
+        """Every id is an account."""
+        return True
 
 
 def bench_commits(storage: Storage, repetitions: int) -> list[int]:
@@ -212,6 +227,8 @@ def decision_world(size: int) -> Iterator[tuple[Collection[Any], Any]]:
 def service(storage: Storage, now: datetime) -> AccessService:
     runtime = Runtime(
         storage=storage,
+        secret_key=b"enrollkit-benchmark-secret-key-32",
+        accounts=EveryIdIsAnAccount(),
         clock=FixedClock(now),
         ids=SequentialIds(),
         hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),

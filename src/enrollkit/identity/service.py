@@ -618,9 +618,10 @@ class IdentityService:
         set from the catalogue, so the answer does not reveal whether it exists (AC-3)."""
         with self.runtime.transaction() as tx:
             account = self._by_user_id(tx.repo(ACCOUNTS), user_id)
+        decoy = self._decoy_questions(user_id)  # drawn either way: comparable work (AC-3)
         if account is not None:
             return tuple(q.question for q in account.security_questions)
-        return self._decoy_questions(user_id)
+        return decoy
 
     @boundary
     def reset_password(
