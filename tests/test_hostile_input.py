@@ -14,11 +14,13 @@ that echoes more than a short prefix of its input.
 from __future__ import annotations
 
 import contextlib
+import enum
 import inspect
 import math
 import os
+import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -298,12 +300,12 @@ GARBAGE: tuple[object, ...] = (
 )
 
 
-def _pool(tp: Any, world: World, name: str = "") -> list[object]:
+def _pool(tp: Any, world: World, name: str = "") -> list[Any]:
     """Valid-looking values for a parameter (what a real host would pass)."""
     origin = typing.get_origin(tp)
     if origin is typing.Annotated:
         return _pool(typing.get_args(tp)[0], world, name)
-    if origin in (typing.Union, __import__("types").UnionType):
+    if origin in (typing.Union, types.UnionType):
         return [v for arg in typing.get_args(tp) for v in _pool(arg, world, name)]
     if tp is type(None):
         return [None]
@@ -323,8 +325,9 @@ def _pool(tp: Any, world: World, name: str = "") -> list[object]:
         return [T0]
     if tp is NPI:
         return [NPI(NPI_ANA)]
-    if isinstance(tp, type) and issubclass(tp, __import__("enum").Enum):
-        return [*tp, *(m.value for m in tp)]
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        members: list[Any] = list(tp)
+        return [*members, *(m.value for m in members)]
     if tp is Employer:
         return [Employer.organization(i) for i in world.ids[:8]] + [
             Employer(EmployerKind.INDIVIDUAL_PROVIDER, world.ids[4])
@@ -335,14 +338,7 @@ def _pool(tp: Any, world: World, name: str = "") -> list[object]:
         return [NewFactor(FactorKind.SMS, "+1 410 555 0100"), NewFactor(FactorKind.EMAIL, "x")]
     if tp is ApplicationContent:
         return [CONTENT, ApplicationContent()]
-    if origin in (typing.Iterable, __import__("collections.abc").abc.Iterable) or origin in (
-        tuple,
-        list,
-        frozenset,
-        set,
-        typing.Sequence,
-        __import__("collections.abc").abc.Sequence,
-    ):
+    if origin in (Iterable, Sequence, tuple, list, frozenset, set):
         args = typing.get_args(tp)
         if args and args[0] is System:
             return [[System.PECOS], {System.NPPES, System.PECOS}, ("PECOS",), [System.EHR]]
@@ -351,7 +347,7 @@ def _pool(tp: Any, world: World, name: str = "") -> list[object]:
         if args and typing.get_origin(args[0]) is tuple:
             return [[("a.pdf", PDF)], []]
         return [[], [world.ids[0]]]
-    if origin in (Mapping, dict, __import__("collections.abc").abc.Mapping):
+    if origin in (Mapping, dict):
         return [{"What is the name of your first pet?": "Rex"}, {}]
     return []
 

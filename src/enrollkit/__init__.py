@@ -22,6 +22,7 @@ from enrollkit.hashing import Argon2Hasher, Argon2Parameters, SecretHasher
 from enrollkit.kit import Enrollkit
 from enrollkit.notify import InMemoryNotifier, Notification, Notifier
 from enrollkit.npi import EIN, NPI, InvalidEIN, InvalidNPI, NPIType
+from enrollkit.principals import AuthMethod, Principal, PrincipalKind
 from enrollkit.runtime import Runtime, SequentialIds
 from enrollkit.serialization import from_data, to_data
 from enrollkit.storage import Collection, Index, Repository, Storage, UnitOfWork
@@ -32,6 +33,7 @@ __all__ = [
     "Argon2Hasher",
     "Argon2Parameters",
     "AuditEntry",
+    "AuthMethod",
     "ChainHead",
     "ChainVerification",
     "Clock",
@@ -52,6 +54,8 @@ __all__ = [
     "NotPermittedError",
     "Notification",
     "Notifier",
+    "Principal",
+    "PrincipalKind",
     "Repository",
     "Runtime",
     "SecretHasher",

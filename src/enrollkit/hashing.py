@@ -81,6 +81,12 @@ OWASP_MINIMUM: Final = Argon2Parameters(memory_kib=19 * 1024, time_cost=2, paral
 FAST_INSECURE_PARAMETERS: Final = Argon2Parameters(memory_kib=8, time_cost=1, parallelism=1)
 
 
+def _bytes(secret: str) -> bytes:
+    if not isinstance(secret, str):
+        raise ValidationError("hashing.secret_type", "A secret to hash is text.")
+    return secret.encode("utf-8", "surrogatepass")
+
+
 class Argon2Hasher:
     """The default :class:`SecretHasher`: argon2id via argon2-cffi."""
 
@@ -106,14 +112,15 @@ class Argon2Hasher:
         return f"Argon2Hasher(m={p.memory_kib}KiB, t={p.time_cost}, p={p.parallelism})"
 
     def hash(self, secret: str) -> str:
-        """Return the argon2id hash of *secret*."""
-        return self._hasher.hash(secret)
+        """Return the argon2id hash of *secret* (any text: lone surrogates are hashed as
+        their code units rather than refused, so hashing never raises, ER-1)."""
+        return self._hasher.hash(_bytes(secret))
 
     def verify(self, hashed: str, secret: str) -> bool:
         """Return whether *secret* matches *hashed* (constant-time compare)."""
         try:
-            return self._hasher.verify(hashed, secret)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return self._hasher.verify(hashed, _bytes(secret))
+        except (VerifyMismatchError, VerificationError, InvalidHashError, TypeError, ValueError):
             return False
 
     def needs_rehash(self, hashed: str) -> bool:
