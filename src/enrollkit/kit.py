@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Annotated, Self
 
 from enrollkit.access import AccessService, AuthorizedOfficialVerifier, ProviderProofer
-from enrollkit.audit import ChainVerification
+from enrollkit.audit import ChainHead, ChainVerification
 from enrollkit.boundary import Limit, boundary
 from enrollkit.clock import Clock, SystemClock
 from enrollkit.enrollment import (
@@ -147,9 +147,10 @@ class Enrollkit:
         return self._agenda.for_profile(for_profile, horizon_days=horizon_days)
 
     @boundary
-    def verify_audit(self) -> ChainVerification:
-        """Verify the storage's whole audit chain (AU-1)."""
-        return self.runtime.storage.audit.verify()
+    def verify_audit(self, *, anchor: ChainHead | None = None) -> ChainVerification:
+        """Verify the storage's whole audit chain (AU-1), and, given an exported head
+        (*anchor*), that the log still holds it: a truncated or rebuilt log fails."""
+        return self.runtime.storage.audit.verify(anchor=anchor)
 
     @boundary
     def close(self) -> None:

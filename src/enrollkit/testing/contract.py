@@ -98,7 +98,7 @@ from enrollkit.identity import AccountStates
 from enrollkit.npi import NPI
 from enrollkit.runtime import Runtime, SequentialIds
 from enrollkit.serialization import from_data, to_data
-from enrollkit.storage import Aggregate, Collection, Index, Storage, time_key
+from enrollkit.storage import Aggregate, Collection, Index, Storage, guard, time_key
 from enrollkit.testing.strategies import DOMAIN_STRATEGIES
 
 __all__ = [
@@ -518,6 +518,27 @@ class StorageContract(abc.ABC):
         stored = _must(self.load(storage, "n1"))
         assert (stored.title, stored.version) == ("By A", 2)
         assert list(storage.audit.entries()) == []
+
+    def test_st_2_a_guard_makes_units_that_change_other_things_conflict(
+        self, storage: Storage
+    ) -> None:
+        """Two units guard the same aggregate (an unchanged save, ``storage.guard``) and each
+        changes *another* one: only the first commits, the second is stale and writes
+        nothing. This is how an invariant across aggregates holds at commit (RO-5)."""
+        for note in (Note("org", "x", "Guarded"), Note("a", "x", "A"), Note("b", "x", "B")):
+            self.add(storage, note)
+        with storage.unit_of_work() as first, storage.unit_of_work() as second:
+            for unit, own in ((first, "a"), (second, "b")):
+                repo = unit.repository(NOTES)
+                guard(repo, _must(repo.get("org")))
+                repo.save(attrs.evolve(_must(repo.get(own)), title="changed"))
+            first.commit()
+            with pytest.raises(ConflictError) as info:
+                second.commit()
+        assert info.value.code == "storage.stale"
+        assert _must(self.load(storage, "org")).version == 2
+        assert _must(self.load(storage, "a")).title == "changed"
+        assert _must(self.load(storage, "b")).title == "B"
 
     def test_st_2_stale_save_is_refused_at_once_inside_a_unit(self, storage: Storage) -> None:
         """Saving an object older than the unit's own copy is refused immediately."""
