@@ -85,3 +85,24 @@ class TestClock:
         """ensure_utc refuses non-datetimes with our error."""
         with pytest.raises(errors.ValidationError):
             ensure_utc("2026-01-01")  # type: ignore[arg-type]
+
+
+class TestMessages:
+    @pytest.mark.parametrize(
+        ("phrase", "expected"),
+        [
+            ("Access Manager", "an Access Manager"),
+            ("Authorized Official", "an Authorized Official"),
+            ("Individual Provider", "an Individual Provider"),
+            ("Staff End User", "a Staff End User"),
+            ("Surrogate", "a Surrogate"),
+            ("EHR", "an EHR"),
+            ("NPPES", "an NPPES"),
+            ("PECOS", "a PECOS"),
+            ("user", "a user"),
+            ("one-time code", "a one-time code"),
+        ],
+    )
+    def test_er_1_messages_use_the_right_article(self, phrase: str, expected: str) -> None:
+        """Messages composed from labels read as English: an Access Manager, a Surrogate."""
+        assert errors.a_or_an(phrase) == expected

@@ -35,6 +35,7 @@ __all__ = [
     "SerializationError",
     "StorageError",
     "ValidationError",
+    "a_or_an",
     "clip",
     "excerpt",
 ]
@@ -71,6 +72,31 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     if len(value) > limit:
         return f"{shown}… ({len(value)} characters)"
     return shown
+
+
+#: Acronym letters read with a leading vowel sound ("an NPI", "an EHR", "an MAC").
+_VOWEL_SOUND_LETTERS = frozenset("AEFHILMNORSX")
+#: Words whose leading vowel letter is read as a consonant ("a user", "a one-time code").
+_CONSONANT_SOUND_WORDS = ("one", "uni", "use", "usu", "eu")
+
+
+def a_or_an(phrase: str) -> str:
+    """*phrase* with its indefinite article, for messages composed from labels.
+
+    >>> a_or_an("Access Manager"), a_or_an("Staff End User"), a_or_an("EHR"), a_or_an("PECOS")
+    ('an Access Manager', 'a Staff End User', 'an EHR', 'a PECOS')
+    >>> a_or_an("active association"), a_or_an("user")
+    ('an active association', 'a user')
+    """
+    word = phrase.split(" ", 1)[0]
+    if len(word) > 1 and word.isupper():
+        vowel = word[0] in _VOWEL_SOUND_LETTERS
+    else:
+        lower = word.lower()
+        vowel = lower[:1] in ("a", "e", "i", "o", "u") and not lower.startswith(
+            _CONSONANT_SOUND_WORDS
+        )
+    return f"{'an' if vowel else 'a'} {phrase}"
 
 
 def clip(value: object, limit: int = EXCERPT_CHARS) -> str:

@@ -35,7 +35,7 @@ import attrs
 from enrollkit.audit import DomainEvent
 from enrollkit.boundary import boundary
 from enrollkit.clock import Clock, SystemClock
-from enrollkit.errors import ConflictError, NotPermittedError, StorageError
+from enrollkit.errors import ConflictError, NotPermittedError, StorageError, a_or_an
 from enrollkit.hashing import Argon2Hasher, SecretHasher
 from enrollkit.notify import InMemoryNotifier, Notification, Notifier
 from enrollkit.principals import AccountGate, HostKey, Principal, PrincipalKind
@@ -171,8 +171,8 @@ class Transaction:
             wanted = " or ".join(sorted(k.value.replace("_", " ") for k in allowed))
             raise NotPermittedError(
                 "principal.kind",
-                f"Only {'an ' if wanted[0] in 'aeiou' else 'a '}{wanted} principal may do this; "
-                f"this one is a {principal.kind.value.replace('_', ' ')} (AC-8).",
+                f"Only {a_or_an(wanted)} principal may do this; "
+                f"this one is {a_or_an(principal.kind.value.replace('_', ' '))} (AC-8).",
                 kind=principal.kind.value,
                 allowed=sorted(k.value for k in allowed),
             )

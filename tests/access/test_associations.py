@@ -61,6 +61,7 @@ class TestRegisterWithEmployer:
             world.service.approve_association(actor=world.actor("mia"), association_id=pending.id)
         assert info.value.code == "access.cannot_grant_role"
         assert [f["role"] for f in info.value.fields["fixers"]] == ["AO"]
+        assert info.value.message.startswith("An Access Manager cannot grant the Access Manager")
 
     def test_ro_4_an_seu_approves_nothing(self, world: World) -> None:
         """RO-4: a Staff End User cannot approve even another SEU."""

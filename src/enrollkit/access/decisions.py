@@ -70,7 +70,7 @@ from enrollkit.access.roles import (
     require_grantable,
     roles_permitting,
 )
-from enrollkit.errors import NotPermittedError, ValidationError, excerpt
+from enrollkit.errors import NotPermittedError, ValidationError, a_or_an, excerpt
 from enrollkit.npi import NPIType
 from enrollkit.runtime import Transaction
 from enrollkit.storage import compose_key, require
@@ -554,7 +554,7 @@ def _explain_denial(
                 Side.SURROGATE,
                 profile,
                 surrogates[0].employer.id,
-                doing=f"request a {system.value} connection",
+                doing=f"request {a_or_an(system.value)} connection",
             )
         )
         fixers += _side_fixers(
@@ -728,7 +728,7 @@ def decide_grant(tx: Transaction, *, user_id: str, employer: Employer, role: Rol
         )
     approvers = approvers_of(role)
     missing = (
-        f"a {base.grant.role.label} cannot grant the {role.label} role; only "
+        f"{a_or_an(base.grant.role.label)} cannot grant the {role.label} role; only "
         f"{_roles_phrase(approvers)} can"
     )
     fixers = _employer_fixers(names, employer, approvers, doing=f"grant the {role.label} role")
@@ -756,7 +756,8 @@ def decide_manage(tx: Transaction, *, user_id: str, association: Association) ->
         missing = "you cannot change or end your own association; cancel it instead"
     else:
         missing = (
-            f"a {base.grant.role.label} cannot change or end a {association.role.label}; "
+            f"{a_or_an(base.grant.role.label)} cannot change or end "
+            f"{a_or_an(association.role.label)}; "
             f"only {_roles_phrase(managers)} can"
         )
     fixers = _employer_fixers(names, employer, managers, doing="change or end it")

@@ -105,6 +105,7 @@ from enrollkit.errors import (
     InvalidTransitionError,
     NotPermittedError,
     ValidationError,
+    a_or_an,
 )
 from enrollkit.notify import Notification
 from enrollkit.npi import EIN, NPI, NPIType
@@ -657,7 +658,7 @@ class AccessService:
         if live:
             raise ConflictError(
                 "association.exists",
-                f"You already have a {live[0].state.value} {live[0].role.label} association "
+                f"You already have {a_or_an(live[0].state.value)} {live[0].role.label} association "
                 f"({live[0].id}) with this employer; ask to modify its role or cancel it first.",
                 association_id=live[0].id,
             )
