@@ -18,12 +18,12 @@ enrollkit.errors.ValidationError: A datetime must be timezone-aware (UTC); got t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from enrollkit.errors import ValidationError
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "ensure_utc"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "days_left", "ensure_utc"]
 
 
 def ensure_utc(value: datetime, *, field: str = "datetime") -> datetime:
@@ -43,6 +43,22 @@ def ensure_utc(value: datetime, *, field: str = "datetime") -> datetime:
             value=value.isoformat(),
         )
     return value.astimezone(UTC)
+
+
+def days_left(due: datetime | date, now: datetime) -> int:
+    """Days left until *due*, as every screen shows them (EN-9, PW-12): whole calendar
+    days (UTC) from today to the due date; 0 on the due date, negative once it passed.
+
+    One function for the login banner, the agenda and the reports, so two screens never
+    disagree [default: UTC calendar days].
+
+    >>> due = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+    >>> days_left(due, datetime(2026, 3, 6, 0, 0, tzinfo=UTC)), days_left(due, datetime(2026, 5, 1, 8, 0, tzinfo=UTC))
+    (56, 0)
+    """
+    today = ensure_utc(now, field="now").date()
+    due_day = ensure_utc(due, field="due").date() if isinstance(due, datetime) else due
+    return (due_day - today).days
 
 
 @runtime_checkable

@@ -30,6 +30,7 @@ from enrollkit.audit import ChainHead, ChainVerification
 from enrollkit.boundary import Limit, boundary
 from enrollkit.clock import Clock, SystemClock
 from enrollkit.enrollment import (
+    DEFAULT_HORIZON_DAYS,
     Agenda,
     AgendaItem,
     DocumentStore,
@@ -133,7 +134,7 @@ class Enrollkit:
         *,
         for_user: Annotated[str, Limit(chars=500)] | None = None,
         for_profile: Annotated[str, Limit(chars=500)] | None = None,
-        horizon_days: Annotated[int, Limit(low=0, high=3660)] = 120,
+        horizon_days: Annotated[int, Limit(low=0, high=3660)] = DEFAULT_HORIZON_DAYS,
     ) -> tuple[AgendaItem, ...]:
         """Everything due for a user or a provider profile, with days left, sorted (EN-9)."""
         if (for_user is None) == (for_profile is None):

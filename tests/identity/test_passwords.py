@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from enrollkit.clock import days_left
 from enrollkit.errors import ValidationError
 from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.identity import (
@@ -196,12 +197,44 @@ class TestTime:
         assert not POLICY.is_expired(T0, expiry - timedelta(microseconds=1))
         assert POLICY.is_expired(T0, expiry)
 
-    def test_pw_12_days_left_round_up(self) -> None:
-        """Days left: 60 right after setting, 1 on the last day, 0 once expired."""
+    def test_pw_12_days_left_are_calendar_days_to_the_expiry_date(self) -> None:
+        """Days left: 60 right after setting, 1 the day before the expiry date, 0 on that
+        date (still valid until the hour) and once expired (EN-9: one count everywhere)."""
         assert POLICY.days_until_expiry(T0, T0) == 60
         assert POLICY.days_until_expiry(T0, T0 + timedelta(hours=1)) == 60
-        assert POLICY.days_until_expiry(T0, T0 + timedelta(days=59, hours=23)) == 1
+        assert POLICY.days_until_expiry(T0, T0 + timedelta(days=59)) == 1
+        assert POLICY.days_until_expiry(T0, T0 + timedelta(days=59, hours=23)) == 0
+        assert not POLICY.is_expired(T0, T0 + timedelta(days=59, hours=23))
         assert POLICY.days_until_expiry(T0, T0 + timedelta(days=60)) == 0
+
+    def test_en_9_the_issue_example_reads_the_same_on_every_screen(self) -> None:
+        """Set 2026-03-02 09:00: on 2026-03-06 at midnight 56 days are left, on 2026-05-01 at
+        08:00 none, as the agenda counts them (EN-9 amended)."""
+        set_at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        expires = POLICY.expires_at(set_at)
+        assert expires is not None
+        for now, left in (
+            (datetime(2026, 3, 6, 0, 0, tzinfo=UTC), 56),
+            (datetime(2026, 5, 1, 8, 0, tzinfo=UTC), 0),
+        ):
+            assert POLICY.days_until_expiry(set_at, now) == left == days_left(expires, now)
+
+    @given(
+        set_at=st.datetimes(
+            min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+        ),
+        after=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=59, hours=23)),
+    )
+    def test_en_9_pw_12_one_days_left_for_every_set_time(
+        self, set_at: datetime, after: timedelta
+    ) -> None:
+        """For every time a password is set and every moment before it expires, the days
+        left of PW-12 are the agenda's days left of its expiry (EN-9 amended)."""
+        expires = POLICY.expires_at(set_at)
+        assert expires is not None
+        now = set_at + after
+        assert POLICY.days_until_expiry(set_at, now) == days_left(expires, now)
+        assert days_left(expires, now) == (expires.date() - now.date()).days
 
     def test_pw_12_no_expiry_when_max_age_is_none(self) -> None:
         """A policy without max_age never expires passwords."""

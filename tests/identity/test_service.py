@@ -207,13 +207,17 @@ class TestLogin:
         clock: FixedClock,
         jane: User,
     ) -> None:
-        """Ten days after setting, 50 days are left; on the last day, 1."""
+        """Ten days after setting, 50 days are left; the day before the expiry date, 1; on
+        that date, 0 (EN-9: counted as the agenda counts)."""
         clock.advance(days=10)
         outcome = sign_in(service, notifier, jane.user_id, PASSWORD)
         assert isinstance(outcome, Authenticated) and outcome.days_until_expiry == 50
-        clock.advance(days=49, hours=23)
+        clock.advance(days=49)
         outcome = sign_in(service, notifier, jane.user_id, PASSWORD)
         assert isinstance(outcome, Authenticated) and outcome.days_until_expiry == 1
+        clock.advance(hours=23)
+        outcome = sign_in(service, notifier, jane.user_id, PASSWORD)
+        assert isinstance(outcome, Authenticated) and outcome.days_until_expiry == 0
 
     def test_pw_12_expired_password_logs_in_only_to_change_it(
         self,

@@ -15,7 +15,6 @@ every step's outcome is the one the rules predict, so:
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -135,7 +134,7 @@ class AccountMachine(RuleBasedStateMachine):
             return (MustChangePassword, self.account_id, self.user_id, ChangeReason.EXPIRED)
         if self.must_change:
             return (MustChangePassword, self.account_id, self.user_id, ChangeReason.RESET)
-        left = math.ceil((self.set_at + MAX_AGE - self.now) / DAY)
+        left = ((self.set_at + MAX_AGE).date() - self.now.date()).days  # EN-9: calendar days
         return (Authenticated, self.account_id, self.user_id, left, self.set_at + MAX_AGE)
 
     def principal_is_stale(self) -> bool:

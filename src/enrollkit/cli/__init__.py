@@ -49,6 +49,7 @@ from enrollkit import __version__
 from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.audit import AuditEntry, ChainHead, ChainVerification, check_audit_key
 from enrollkit.clock import Clock, FixedClock, SystemClock
+from enrollkit.enrollment import DEFAULT_HORIZON_DAYS
 from enrollkit.errors import EnrollkitError, ValidationError
 from enrollkit.identity import IA_PASSWORD_POLICY
 from enrollkit.kit import Enrollkit
@@ -626,7 +627,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: now; UTC unless it names a zone)",
     )
     agenda.add_argument(
-        "--days", default="120", help=f"horizon in days, 0..{MAX_DAYS} (default 120)"
+        "--days",
+        default=str(DEFAULT_HORIZON_DAYS),
+        help=f"horizon in days, 0..{MAX_DAYS} (default {DEFAULT_HORIZON_DAYS}: 7 months, EN-9)",
     )
     agenda.add_argument("--json", action="store_true", help="print the items as JSON")
     agenda.set_defaults(handler=_cmd_agenda)

@@ -7,6 +7,7 @@ NPPES comparison, deadlines) live beside the use cases
 
 from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
 from enrollkit.enrollment._agenda import (
+    DEFAULT_HORIZON_DAYS,
     Agenda,
     AgendaItem,
     AgendaQuery,
@@ -87,6 +88,7 @@ from enrollkit.enrollment._service import EnrollmentService
 
 __all__ = [
     "APPLICATIONS",
+    "DEFAULT_HORIZON_DAYS",
     "DEFAULT_MAX_DOCUMENT_BYTES",
     "FINAL_STATUSES",
     "REPORTABLE_CHANGES",

@@ -40,6 +40,7 @@ from enrollkit.enrollment._lifecycle import ApplicationStatus
 from enrollkit.runtime import Runtime, Transaction
 
 __all__ = [
+    "DEFAULT_HORIZON_DAYS",
     "Agenda",
     "AgendaItem",
     "AgendaQuery",
@@ -59,6 +60,12 @@ __all__ = [
 #: An account or profile id (ER-1).
 Id = Annotated[str, Limit(chars=500)]
 
+#: EN-9 (amended) [default]: how far ahead the agenda looks: 7 months (215 days), so a
+#: revalidation CMS posts up to 7 months ahead (EN-7) is on it as soon as it is known.
+DEFAULT_HORIZON_DAYS: Final = 215
+#: The agenda's horizon in days, as a boundary annotation (ER-1).
+HorizonDays = Annotated[int, Limit(low=0, high=3660)]
+
 
 @attrs.frozen
 class AgendaQuery:
@@ -67,7 +74,7 @@ class AgendaQuery:
     now: datetime = attrs.field(converter=ensure_utc)
     user_id: str | None = None
     profile_id: str | None = None
-    horizon_days: int = 120
+    horizon_days: int = DEFAULT_HORIZON_DAYS
 
 
 @attrs.frozen
@@ -379,7 +386,7 @@ class Agenda:
 
     @boundary
     def for_user(
-        self, user_id: Id, *, horizon_days: Annotated[int, Limit(low=0, high=3660)] = 120
+        self, user_id: Id, *, horizon_days: HorizonDays = DEFAULT_HORIZON_DAYS
     ) -> tuple[AgendaItem, ...]:
         """What is due for *user_id*: their signatures, and everything of the profiles they
         act for, with days left, sorted."""
@@ -389,7 +396,7 @@ class Agenda:
 
     @boundary
     def for_profile(
-        self, profile_id: Id, *, horizon_days: Annotated[int, Limit(low=0, high=3660)] = 120
+        self, profile_id: Id, *, horizon_days: HorizonDays = DEFAULT_HORIZON_DAYS
     ) -> tuple[AgendaItem, ...]:
         """What is due for provider profile *profile_id*, with days left, sorted."""
         return self._run(

@@ -19,7 +19,7 @@ from enum import Enum
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from enrollkit.clock import ensure_utc
+from enrollkit.clock import days_left, ensure_utc
 from enrollkit.enrollment._forms import Form
 
 __all__ = ["ChangeKind", "DeadlinePolicy", "days_left"]
@@ -72,10 +72,3 @@ class DeadlinePolicy:
     def change_report_due(self, change: ChangeKind, form: Form, changed_on: date) -> date:
         """The last day to report *change* that happened on *changed_on* (Rule EN-7)."""
         return changed_on + relativedelta(days=self.change_report_days(change, form))
-
-
-def days_left(due: datetime | date, now: datetime) -> int:
-    """Whole calendar days (UTC) from *now* until *due*: 0 on the day, negative when late."""
-    today = ensure_utc(now).date()
-    due_day = ensure_utc(due).date() if isinstance(due, datetime) else due
-    return (due_day - today).days

@@ -28,7 +28,6 @@ that can verify them.
 from __future__ import annotations
 
 import functools
-import math
 import random
 import re
 import secrets
@@ -39,7 +38,7 @@ from typing import Final
 
 import attrs
 
-from enrollkit.clock import ensure_utc
+from enrollkit.clock import days_left, ensure_utc
 from enrollkit.errors import ValidationError
 from enrollkit.hashing import SecretHasher
 
@@ -466,15 +465,13 @@ class PasswordPolicy:
         return expires is not None and ensure_utc(now, field="now") >= expires
 
     def days_until_expiry(self, set_at: datetime, now: datetime) -> int | None:
-        """Whole days left before expiry, rounded up (60 right after setting, 1 on the last day,
-        0 once expired); None if passwords never expire (PW-12)."""
+        """Days left before expiry, counted like every other due date (EN-9's one
+        :func:`~enrollkit.clock.days_left`: UTC calendar days): 60 right after setting,
+        0 on the day it expires and once expired; None if passwords never expire (PW-12)."""
         expires = self.expires_at(set_at)
         if expires is None:
             return None
-        left = expires - ensure_utc(now, field="now")
-        if left <= timedelta():
-            return 0
-        return math.ceil(left / timedelta(days=1))
+        return max(days_left(expires, now), 0)
 
     def next_change_allowed_at(self, set_at: datetime) -> datetime | None:
         """The earliest time the user may change a password set at *set_at* (PW-11)."""
