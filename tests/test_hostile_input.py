@@ -171,7 +171,7 @@ def build_world() -> World:
     connected = access.approve_connection(actor=people["ana"], connection_id=pending.id)
     invitation = access.invite(
         actor=people["olga"],
-        employer=Employer.organization(clinic.organization.id),
+        employers=Employer.organization(clinic.organization.id),
         name="Sam Staff",
         email="sam@example.org",
         role=Role.STAFF_END_USER,

@@ -7,11 +7,13 @@ import pytest
 from enrollkit.access import (
     AccessService,
     Action,
+    Association,
     AssociationState,
     Employer,
     GrantBasis,
     InMemoryVerifier,
     Role,
+    System,
 )
 from enrollkit.errors import (
     ConflictError,
@@ -128,7 +130,8 @@ class TestRegisterWithEmployer:
             world.service.approve_association(actor=world.actor("ana"), association_id=pending.id)
 
     def test_ro_7_ip_approves_own_staff(self, world: World) -> None:
-        """RO-3/RO-7: an IP takes staff on their own Type 1 profile; only as SEU."""
+        """RO-3/RO-7: an IP takes staff on their own Type 1 profile, never an AO, and needs
+        no role with herself."""
         employer = Employer.individual_provider(world.p_individual)
         pending = world.service.request_association(
             actor=world.actor("sam"), employer=employer, role=Role.STAFF_END_USER
@@ -142,12 +145,85 @@ class TestRegisterWithEmployer:
         ).allowed
         with pytest.raises(ValidationError):
             world.service.request_association(
-                actor=world.actor("max"), employer=employer, role=Role.ACCESS_MANAGER
+                actor=world.actor("max"), employer=employer, role=Role.AUTHORIZED_OFFICIAL
             )
         with pytest.raises(ValidationError):
             world.service.request_association(
                 actor=world.actor("ana"), employer=employer, role=Role.STAFF_END_USER
             )
+
+
+class TestProvidersOfficeManager:
+    """RO-5 amended (the credentialer's guide: "Set the role they ask for, usually Access
+    Manager, which lets them manage your enrollment on your behalf")."""
+
+    def manager(self, world: World) -> Association:
+        """Ana invites Mia, her office manager, as Access Manager of her own profile."""
+        invitation = world.service.invite(
+            actor=world.actor("ana"),
+            employers=Employer.individual_provider(world.p_individual),
+            name="Mia Office",
+            email="mia@example.org",
+            role=Role.ACCESS_MANAGER,
+        )
+        sent = world.notifier.last("mia@example.org", "access.invitation")
+        assert sent is not None and sent.secret is not None
+        (association,) = world.service.accept_invitation(
+            actor=world.actor("mia"),
+            invitation_id=invitation.id,
+            email="mia@example.org",
+            pin=sent.secret,
+        )
+        return association
+
+    def test_ro_5_the_ip_grants_access_manager_on_her_profile(self, world: World) -> None:
+        """The IP invites her office manager as AM; the grant names the IP."""
+        association = self.manager(world)
+        assert association.role is Role.ACCESS_MANAGER and association.is_active
+        assert association.grant is not None
+        assert association.grant.by_role is Role.INDIVIDUAL_PROVIDER
+
+    def test_ro_5_her_am_manages_that_profiles_connections_and_staff(self, world: World) -> None:
+        """The IP's AM approves a surrogate's request to the IP's profile and takes on
+        Staff End Users there, but only the IP grants AM (RO-4)."""
+        self.manager(world)
+        requested = world.service.request_connection(
+            actor=world.actor("carla"),
+            surrogate_id=world.acme_id,
+            profile_id=world.p_individual,
+            systems=[System.PECOS],
+        )
+        approved = world.service.approve_connection(
+            actor=world.actor("mia"), connection_id=requested.id
+        )
+        assert approved.state.value == "approved" and approved.decided_by == "mia"
+        employer = Employer.individual_provider(world.p_individual)
+        staff = world.service.request_association(
+            actor=world.actor("sam"), employer=employer, role=Role.STAFF_END_USER
+        )
+        assert world.service.approve_association(
+            actor=world.actor("mia"), association_id=staff.id
+        ).is_active
+        other = world.service.request_association(
+            actor=world.actor("max"), employer=employer, role=Role.ACCESS_MANAGER
+        )
+        with pytest.raises(NotPermittedError) as info:
+            world.service.approve_association(actor=world.actor("mia"), association_id=other.id)
+        assert info.value.code == "access.cannot_grant_role"
+        assert info.value.message.startswith("An Access Manager cannot grant")
+        assert world.service.approve_association(
+            actor=world.actor("ana"), association_id=other.id
+        ).is_active
+
+    def test_ro_5_her_am_acts_for_her_profile_only(self, world: World) -> None:
+        """The AM of Ana's individual profile has nothing with Ana's clinic (CO-1)."""
+        self.manager(world)
+        assert world.service.decide(
+            user_id="mia", action=Action.MANAGE_CONNECTIONS, profile_id=world.p_individual
+        ).allowed
+        assert not world.service.decide(
+            user_id="mia", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
+        ).allowed
 
 
 class TestModifyCancelEnd:

@@ -19,6 +19,7 @@ from enrollkit.access import (
 from enrollkit.access.invitations import MIN_PIN_LENGTH
 from enrollkit.clock import FixedClock
 from enrollkit.errors import (
+    ConflictError,
     ExpiredError,
     InvalidTransitionError,
     NotPermittedError,
@@ -37,7 +38,7 @@ def invite(
     """*by* invites someone to Ruiz Clinic; returns the invitation and the PIN from the mail."""
     invitation = world.service.invite(
         actor=world.actor(by),
-        employer=Employer.organization(world.clinic_id),
+        employers=Employer.organization(world.clinic_id),
         name="Sam Staff",
         email=email,
         role=role,
@@ -78,7 +79,7 @@ class TestAccept:
     def test_ro_7_accept_with_email_any_case_and_pin_activates(self, world: World) -> None:
         """RO-7: matching e-mail (case-insensitive) + PIN: the association is active at once."""
         invitation, pin = invite(world)
-        association = world.service.accept_invitation(
+        (association,) = world.service.accept_invitation(
             actor=world.actor("sam"),
             invitation_id=invitation.id,
             email=EMAIL.upper(),
@@ -113,7 +114,7 @@ class TestAccept:
         """RO-7: at 71:59:59 after sending the PIN still works."""
         invitation, pin = invite(world)
         clock.advance(hours=71, minutes=59, seconds=59)
-        accepted = world.service.accept_invitation(
+        (accepted,) = world.service.accept_invitation(
             actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=pin
         )
         assert accepted.is_active
@@ -182,7 +183,7 @@ class TestAccept:
         )
         invitation = strict.invite(
             actor=world.actor("ana"),
-            employer=Employer.organization(world.clinic_id),
+            employers=Employer.organization(world.clinic_id),
             name="Sam",
             email=EMAIL,
             role=Role.STAFF_END_USER,
@@ -231,7 +232,7 @@ class TestWhoInvites:
         with pytest.raises(NotPermittedError):
             world.service.invite(
                 actor=world.actor("cred"),
-                employer=Employer.organization(world.acme_id),
+                employers=Employer.organization(world.acme_id),
                 name="X",
                 email="x@example.org",
                 role=Role.STAFF_END_USER,
@@ -241,7 +242,7 @@ class TestWhoInvites:
         """RO-7: an IP invites staff to their own Type 1 profile."""
         invitation = world.service.invite(
             actor=world.actor("ana"),
-            employer=Employer.individual_provider(world.p_individual),
+            employers=Employer.individual_provider(world.p_individual),
             name="Sam",
             email=EMAIL,
             role=Role.STAFF_END_USER,
@@ -271,3 +272,83 @@ class TestWhoInvites:
         assert [i.id for i in world.service.invitations_for(email="SAM.staff@example.ORG")] == [
             invitation.id
         ]
+
+
+class TestSeveralEmployers:
+    """RO-7 amended: the CMS invitation e-mail reads "for your employer(s) AAG Org One,
+    JON SNOW": one invitation, one PIN, several employers of the inviter."""
+
+    def both(self, world: World) -> list[Employer]:
+        return [
+            Employer.organization(world.clinic_id),
+            Employer.individual_provider(world.p_individual),
+        ]
+
+    def test_ro_7_one_pin_activates_every_employer_at_once(self, world: World) -> None:
+        """Ana invites Sam as SEU of her clinic and of her own profile with one PIN; the
+        e-mail names both employers; accepting activates both associations."""
+        invitation = world.service.invite(
+            actor=world.actor("ana"),
+            employers=self.both(world),
+            name="Sam Staff",
+            email=EMAIL,
+            role=Role.STAFF_END_USER,
+        )
+        sent = world.notifier.last(invitation.email, "access.invitation")
+        assert sent is not None and sent.secret is not None
+        assert sent.fields["employer"] == "Ruiz Clinic PLLC, Ana Ruiz MD"
+        associations = world.service.accept_invitation(
+            actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=sent.secret
+        )
+        assert [a.employer for a in associations] == self.both(world)
+        assert all(a.is_active for a in associations)
+        for profile in (world.p_clinic, world.p_individual):
+            assert world.service.decide(
+                user_id="sam", action=Action.ACT_ON_BEHALF, profile_id=profile
+            ).allowed
+        stored = world.service.invitation(invitation.id)
+        assert stored.association_ids == tuple(a.id for a in associations)
+
+    def test_ro_7_all_or_none(self, world: World) -> None:
+        """If one employer cannot take the invitee (Sam already has a role there), nothing
+        is activated and the PIN stays usable."""
+        invitation = world.service.invite(
+            actor=world.actor("ana"),
+            employers=self.both(world),
+            name="Sam Staff",
+            email=EMAIL,
+            role=Role.STAFF_END_USER,
+        )
+        sent = world.notifier.last(invitation.email, "access.invitation")
+        assert sent is not None and sent.secret is not None
+        world.service.request_association(
+            actor=world.actor("sam"),
+            employer=Employer.individual_provider(world.p_individual),
+            role=Role.STAFF_END_USER,
+        )
+        before = world.service.associations_of(user_id="sam")
+        with pytest.raises(ConflictError) as info:
+            world.service.accept_invitation(
+                actor=world.actor("sam"),
+                invitation_id=invitation.id,
+                email=EMAIL,
+                pin=sent.secret,
+            )
+        assert info.value.code == "association.exists"
+        assert world.service.associations_of(user_id="sam") == before
+        assert world.service.invitation(invitation.id).state is InvitationState.SENT
+
+    def test_ro_7_the_inviter_must_grant_with_every_employer(self, world: World) -> None:
+        """Carla (AO of Acme) cannot invite for Acme and Ana's clinic at once."""
+        with pytest.raises(NotPermittedError):
+            world.service.invite(
+                actor=world.actor("carla"),
+                employers=[
+                    Employer.organization(world.acme_id),
+                    Employer.organization(world.clinic_id),
+                ],
+                name="Sam Staff",
+                email=EMAIL,
+                role=Role.STAFF_END_USER,
+            )
+        assert world.service.invitations_for(email=EMAIL) == ()

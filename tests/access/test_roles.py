@@ -72,9 +72,13 @@ class TestMatrix:
 
 class TestGrantRules:
     def test_ro_3_who_approves_each_role(self) -> None:
-        """RO-3: SEU by an AO or AM (or the IP for own staff), AM by an AO, AO by no user."""
+        """RO-3: SEU by an AO or AM (or the IP for own staff), AM by an AO (or the IP for
+        own staff, RO-5 amended), AO by no user."""
         assert APPROVERS[Role.STAFF_END_USER] >= {Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER}
-        assert APPROVERS[Role.ACCESS_MANAGER] == {Role.AUTHORIZED_OFFICIAL}
+        assert APPROVERS[Role.ACCESS_MANAGER] == {
+            Role.AUTHORIZED_OFFICIAL,
+            Role.INDIVIDUAL_PROVIDER,
+        }
         assert APPROVERS[Role.AUTHORIZED_OFFICIAL] == frozenset()
         assert {Role.AUTHORIZED_OFFICIAL} == VERIFIED_ROLES
 
@@ -101,10 +105,14 @@ class TestGrantRules:
         assert can_manage(Role.AUTHORIZED_OFFICIAL, Role.AUTHORIZED_OFFICIAL)
 
     def test_ro_5_employers_hold_only_their_roles(self) -> None:
-        """RO-5/RO-7: organizations hold AO, AM, SEU; an IP's staff are SEUs only."""
-        assert GRANTABLE_ROLES[EmployerKind.INDIVIDUAL_PROVIDER] == {Role.STAFF_END_USER}
+        """RO-5 (amended)/RO-7: organizations hold AO, AM, SEU; an IP's staff are Access
+        Managers or Staff End Users, never AOs."""
+        assert GRANTABLE_ROLES[EmployerKind.INDIVIDUAL_PROVIDER] == {
+            Role.ACCESS_MANAGER,
+            Role.STAFF_END_USER,
+        }
         with pytest.raises(ValidationError) as info:
-            require_grantable(EmployerKind.INDIVIDUAL_PROVIDER, Role.ACCESS_MANAGER)
+            require_grantable(EmployerKind.INDIVIDUAL_PROVIDER, Role.AUTHORIZED_OFFICIAL)
         assert info.value.code == "association.role_not_grantable"
         with pytest.raises(ValidationError):
             require_grantable(EmployerKind.ORGANIZATION, Role.SURROGATE)

@@ -65,9 +65,9 @@ ACTS = {  # RO-2
     Role.STAFF_END_USER: {Action.ACT_ON_BEHALF},
     Role.SURROGATE: {Action.ACT_ON_BEHALF},
 }
-GRANTED_BY = {  # RO-3, RO-4
+GRANTED_BY = {  # RO-3, RO-4; RO-5 amended: the IP grants AM on her own profile
     Role.STAFF_END_USER: {Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER, Role.INDIVIDUAL_PROVIDER},
-    Role.ACCESS_MANAGER: {Role.AUTHORIZED_OFFICIAL},
+    Role.ACCESS_MANAGER: {Role.AUTHORIZED_OFFICIAL, Role.INDIVIDUAL_PROVIDER},
     Role.AUTHORIZED_OFFICIAL: set(),
 }
 
@@ -139,16 +139,27 @@ class AccessMachine(RuleBasedStateMachine):
 
     # -- helpers --------------------------------------------------------------------------
 
+    def _live(self, user: str, employer: Employer) -> list[str]:
+        """The ids of *user*'s live (pending or active) associations with *employer*."""
+        return [
+            a.id
+            for a in self.service.associations_of(user_id=user)
+            if a.employer == employer and not a.state.is_terminal
+        ]
+
     def _held(self, user: str, employer: Employer) -> set[Role]:
-        """The roles *user* holds with *employer* right now, by brute force over the facts."""
-        if employer.kind is EmployerKind.INDIVIDUAL_PROVIDER:
-            owner = self.service.profile(employer.id).owner_id
-            return {Role.INDIVIDUAL_PROVIDER} if owner == user else set()
-        return {
+        """The roles *user* holds with *employer* right now, by brute force over the facts:
+        the IP of their own profile, and the staff roles of active associations (an IP's
+        AMs and SEUs too, RO-5 amended)."""
+        held = {
             a.role
             for a in self._all_associations()
             if a.user_id == user and a.employer == employer and a.is_active
         }
+        if employer.kind is EmployerKind.INDIVIDUAL_PROVIDER:
+            if self.service.profile(employer.id).owner_id == user:
+                held.add(Role.INDIVIDUAL_PROVIDER)
+        return held
 
     def _all_associations(self) -> list[Association]:
         return [self.service.association(i) for i in self.associations]
@@ -288,15 +299,20 @@ class AccessMachine(RuleBasedStateMachine):
     @rule(
         actor=ACTORS,
         employer=st.integers(0, 2),
+        also=st.none() | st.integers(0, 2),
         role=WANTED,
         invitee=st.sampled_from(USERS),
     )
-    def invite(self, actor: str, employer: int, role: Role, invitee: str) -> None:
+    def invite(self, actor: str, employer: int, also: int | None, role: Role, invitee: str) -> None:
+        """One employer, or two of the inviter's employers with one PIN (RO-7 amended)."""
         actor = self._actor(actor, self.employers[employer])
+        chosen = [self.employers[employer]]
+        if also is not None and also != employer:
+            chosen.append(self.employers[also])
         try:
             invitation = self.service.invite(
                 actor=self.who(actor),
-                employer=self.employers[employer],
+                employers=chosen,
                 name=invitee,
                 email=f"{invitee}@example.org",
                 role=role,
@@ -320,21 +336,26 @@ class AccessMachine(RuleBasedStateMachine):
             return
         email, pin = self.invitations[invitation_id]
         invitation = self.service.invitation(invitation_id)
-        held = self._held(invitation.invited_by, invitation.employer)
+        held = {e: self._held(invitation.invited_by, e) for e in invitation.employers}
+        before = {e: self._live(user, e) for e in invitation.employers}
         try:
-            association = self.service.accept_invitation(
+            associations = self.service.accept_invitation(
                 actor=self.who(user),
                 invitation_id=invitation_id,
                 email=email if right_email else "someone@else.org",
                 pin=pin if right_pin else "ZZZZZZZZZ",
             )
         except EnrollkitError:
+            # All or none (RO-7 amended): a refused acceptance activated nothing.
+            assert {e: self._live(user, e) for e in invitation.employers} == before
             return
-        event("invitation accepted")
+        event(f"invitation accepted for {len(associations)} employer(s)")
         assert right_pin and right_email
         assert self.clock.now() < invitation.expires_at  # RO-7: never after 72 hours
-        self._check_granted(association, held)
-        self.associations.append(association.id)
+        assert [a.employer for a in associations] == list(invitation.employers)
+        for association in associations:
+            self._check_granted(association, held[association.employer])
+            self.associations.append(association.id)
 
     @rule(actor=ACTORS, index=st.integers(0, 99))
     def revoke(self, actor: str, index: int) -> None:
@@ -342,7 +363,7 @@ class AccessMachine(RuleBasedStateMachine):
         if invitation_id is None:
             return
         invitation = self.service.invitation(invitation_id)
-        actor = self._actor(actor, invitation.employer, index)
+        actor = self._actor(actor, invitation.employers[0], index)
         try:
             self.service.revoke_invitation(actor=self.who(actor), invitation_id=invitation_id)
         except EnrollkitError:

@@ -83,7 +83,7 @@ class TestAgendaDayByDay:
         )
         access.invite(
             actor=kit.actor("u-ao"),
-            employer=Employer.organization("org-acme"),
+            employers=Employer.organization("org-acme"),
             name="Sue Staff",
             email="sue@acme.org",
             role=Role.STAFF_END_USER,

@@ -267,11 +267,10 @@ def _phrase(roles: frozenset[Role]) -> str:
 @functools.cache
 def _holdable(kind: EmployerKind, roles: frozenset[Role]) -> tuple[Role, ...]:
     """Of *roles*, those a user can hold with an employer of *kind*, in RO-1 order
-    (with an IP as employer, only the IP; with an organization, its grantable roles)."""
-    held = (
-        {Role.INDIVIDUAL_PROVIDER}
-        if kind is EmployerKind.INDIVIDUAL_PROVIDER
-        else (GRANTABLE_ROLES[kind])
+    (with an IP as employer, the IP and the staff roles of their profile; with an
+    organization, its grantable roles)."""
+    held = GRANTABLE_ROLES[kind] | (
+        {Role.INDIVIDUAL_PROVIDER} if kind is EmployerKind.INDIVIDUAL_PROVIDER else set()
     )
     return tuple(r for r in Role if r in roles and r in held)
 
@@ -279,13 +278,17 @@ def _holdable(kind: EmployerKind, roles: frozenset[Role]) -> tuple[Role, ...]:
 def _employer_fixers(
     names: _Names, employer: Employer, roles: Iterable[Role], *, doing: str
 ) -> tuple[Fixer, ...]:
-    """Holders of *roles* with *employer* (AO/AM of an organization, or the IP)."""
+    """Holders of *roles* with *employer* (AO/AM of an organization, or the IP and the
+    IP's Access Managers, RO-5)."""
     holders = _holdable(employer.kind, frozenset(roles))
     if employer.kind is EmployerKind.INDIVIDUAL_PROVIDER:
-        return tuple(
-            Fixer(role, f"{names.employer(employer)} can {doing}", profile_id=employer.id)
-            for role in holders
-        )
+        who = names.employer(employer)
+        staff = [r.value for r in holders if r is not Role.INDIVIDUAL_PROVIDER]
+        if Role.INDIVIDUAL_PROVIDER in holders and staff:
+            who += f" or {a_or_an(' or '.join(staff))} of theirs"
+        elif staff:
+            who = f"{a_or_an(' or '.join(staff))} of {who}"
+        return tuple(Fixer(role, f"{who} can {doing}", profile_id=employer.id) for role in holders)
     where = names.organization(employer.id)
     description = f"an {_phrase(frozenset(holders))} of {where} can {doing}"
     return tuple(Fixer(role, description, organization_id=employer.id) for role in holders)
@@ -379,7 +382,9 @@ def _needs_role(
         )
         code = "access.not_associated"
     granters = _employer_fixers(names, employer, approvers, doing=f"grant the {needed.label} role")
-    doers = _employer_fixers(names, employer, candidates, doing=f"{action.label} for you")
+    doers = _employer_fixers(
+        names, employer, (*candidates, Role.INDIVIDUAL_PROVIDER), doing=f"{action.label} for you"
+    )  # the IP, for their own profile, besides whoever holds a role that permits it
     return _deny(
         code, missing, (*granters, *doers), rule="RO-2", association_id=held.id if held else None
     )

@@ -1,7 +1,10 @@
 """Staff invitations with a single-use PIN (Rule RO-7).
 
 An AO or AM (or an IP, for their own profile) invites a person by name,
-e-mail and role. The invitation carries a random PIN drawn with
+e-mail and role, for one employer or several of the inviter's employers at
+once (RO-7 amended: the CMS invitation e-mail reads "for your employer(s)
+AAG Org One, JON SNOW"), with one PIN for all; accepting activates every
+association at once or none. The invitation carries a random PIN drawn with
 :mod:`secrets` from an unambiguous alphabet (no 0/O, 1/I/L); only its
 argon2id hash is stored (AC-6), the PIN itself goes out once, in the
 notification's ``secret``. The invitation expires exactly 72 hours after it
@@ -22,7 +25,7 @@ enrollkit.errors.ValidationError: An invitation PIN has at least 9 characters (R
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import Enum
 from types import MappingProxyType
@@ -155,6 +158,18 @@ def _email(_instance: object, _attribute: object, value: str) -> None:
         )
 
 
+def _employers(value: Iterable[Employer]) -> tuple[Employer, ...]:
+    return tuple(dict.fromkeys(value))  # each employer once, in the order given
+
+
+def _some_employer(_instance: object, _attribute: object, value: tuple[Employer, ...]) -> None:
+    if not value:
+        raise ValidationError(
+            "invitation.no_employer",
+            "An invitation is for at least one of the inviter's employers (RO-7).",
+        )
+
+
 def _name(_instance: object, _attribute: object, value: str) -> None:
     if not value.strip():
         raise ValidationError(
@@ -164,10 +179,11 @@ def _name(_instance: object, _attribute: object, value: str) -> None:
 
 @attrs.frozen
 class Invitation:
-    """An invitation to hold *role* with *employer* (RO-7). The PIN is stored only as a hash."""
+    """An invitation to hold *role* with each of *employers* (RO-7), one PIN for all. The
+    PIN is stored only as a hash."""
 
     id: str
-    employer: Employer
+    employers: tuple[Employer, ...] = attrs.field(converter=_employers, validator=_some_employer)
     role: Role
     name: str = attrs.field(validator=_name)
     email: str = attrs.field(converter=normalize_email, validator=_email)
@@ -179,7 +195,7 @@ class Invitation:
     state: InvitationState = InvitationState.SENT
     failed_attempts: int = 0
     accepted_by: str | None = None
-    association_id: str | None = None
+    association_ids: tuple[str, ...] = ()
     closed_at: datetime | None = None
     version: int = 0
 
@@ -233,14 +249,17 @@ class Invitation:
             )
         return attrs.evolve(self, failed_attempts=failed)
 
-    def accept(self, now: datetime, *, user_id: str, association_id: str) -> Invitation:
-        """Mark the invitation used by *user_id* (single use)."""
+    def accept(
+        self, now: datetime, *, user_id: str, association_ids: Iterable[str]
+    ) -> Invitation:
+        """Mark the invitation used by *user_id* (single use), with the association it
+        activated for each employer."""
         self.check_open(now)
         return attrs.evolve(
             self,
             state=InvitationState.ACCEPTED,
             accepted_by=user_id,
-            association_id=association_id,
+            association_ids=tuple(association_ids),
             closed_at=now,
         )
 
@@ -250,7 +269,9 @@ class Invitation:
         return attrs.evolve(self, state=InvitationState.REVOKED, closed_at=now)
 
 
-INVITATIONS_BY_EMPLOYER: Final = Index[Invitation]("employer", lambda i: [i.employer.key])
+INVITATIONS_BY_EMPLOYER: Final = Index[Invitation](
+    "employer", lambda i: [employer.key for employer in i.employers]
+)
 INVITATIONS_BY_EMAIL: Final = Index[Invitation]("email", lambda i: [i.email])
 
 #: The invitations collection.

@@ -10,8 +10,8 @@ and the docs render the matrix from :data:`PERMISSIONS`.
 True
 >>> permits(Role.STAFF_END_USER, Action.MANAGE_STAFF)
 False
->>> sorted(r.value for r in approvers_of(Role.ACCESS_MANAGER))
-['AO']
+>>> sorted(r.value for r in approvers_of(Role.ACCESS_MANAGER))  # the IP: on their own profile
+['AO', 'IP']
 >>> can_grant(Role.ACCESS_MANAGER, Role.ACCESS_MANAGER)
 False
 """
@@ -124,11 +124,12 @@ PERMISSIONS: Final[Mapping[Role, frozenset[Action]]] = MappingProxyType(
 #: Rules RO-3 and RO-4: who may approve a request for (or grant by invitation) a role.
 #: The AO role has no human approver: it is granted only by the external
 #: verification (the :class:`~enrollkit.access.AuthorizedOfficialVerifier` port).
-#: The IP approves only staff of their own profile (an IP holds no employer role).
+#: The IP approves only staff of their own profile (an IP holds no employer role):
+#: Access Managers and Staff End Users (RO-5 amended); only the IP grants AM there.
 APPROVERS: Final[Mapping[Role, frozenset[Role]]] = MappingProxyType(
     {
         Role.AUTHORIZED_OFFICIAL: frozenset(),
-        Role.ACCESS_MANAGER: frozenset({Role.AUTHORIZED_OFFICIAL}),
+        Role.ACCESS_MANAGER: frozenset({Role.AUTHORIZED_OFFICIAL, Role.INDIVIDUAL_PROVIDER}),
         Role.STAFF_END_USER: frozenset(
             {Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER, Role.INDIVIDUAL_PROVIDER}
         ),
@@ -139,11 +140,12 @@ APPROVERS: Final[Mapping[Role, frozenset[Role]]] = MappingProxyType(
 VERIFIED_ROLES: Final = frozenset({Role.AUTHORIZED_OFFICIAL})
 
 #: Rule RO-6 (with RO-4): who may modify or end someone else's association holding a role.
-#: An AM cannot touch an AM or AO; an AO can end another AO (RO-5 still keeps one).
+#: An AM cannot touch an AM or AO; an AO can end another AO (RO-5 still keeps one); an
+#: IP manages the AMs and SEUs of their own profile.
 MANAGERS: Final[Mapping[Role, frozenset[Role]]] = MappingProxyType(
     {
         Role.AUTHORIZED_OFFICIAL: frozenset({Role.AUTHORIZED_OFFICIAL}),
-        Role.ACCESS_MANAGER: frozenset({Role.AUTHORIZED_OFFICIAL}),
+        Role.ACCESS_MANAGER: frozenset({Role.AUTHORIZED_OFFICIAL, Role.INDIVIDUAL_PROVIDER}),
         Role.STAFF_END_USER: frozenset(
             {Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER, Role.INDIVIDUAL_PROVIDER}
         ),
@@ -156,7 +158,8 @@ GRANTABLE_ROLES: Final[Mapping[EmployerKind, frozenset[Role]]] = MappingProxyTyp
         EmployerKind.ORGANIZATION: frozenset(
             {Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER, Role.STAFF_END_USER}
         ),
-        EmployerKind.INDIVIDUAL_PROVIDER: frozenset({Role.STAFF_END_USER}),
+        # RO-5 (amended): an IP's office manager is usually an Access Manager.
+        EmployerKind.INDIVIDUAL_PROVIDER: frozenset({Role.ACCESS_MANAGER, Role.STAFF_END_USER}),
     }
 )
 
@@ -192,7 +195,7 @@ def can_manage(manager: Role, role: Role) -> bool:
 
 def require_grantable(kind: EmployerKind, role: Role) -> None:
     """Raise ValidationError unless an employer of *kind* can hold *role* at all (RO-1, RO-5):
-    organizations have AOs, AMs and SEUs; an individual provider has SEUs."""
+    organizations have AOs, AMs and SEUs; an individual provider has AMs and SEUs."""
     if role not in GRANTABLE_ROLES[kind]:
         allowed = ", ".join(r.value for r in Role if r in GRANTABLE_ROLES[kind])
         raise ValidationError(

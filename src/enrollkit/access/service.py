@@ -889,20 +889,30 @@ class AccessService:
 
     @use_case
     def invite(
-        self, *, actor: Principal, employer: Employer, name: Text, email: Text, role: Role
+        self,
+        *,
+        actor: Principal,
+        employers: Employer | Iterable[Employer],
+        name: Text,
+        email: Text,
+        role: Role,
     ) -> Invitation:
-        """Invite a person by name, e-mail and role (RO-7). The actor must be able to grant
-        the role (RO-3, RO-4). The PIN is sent in the notification's ``secret`` only."""
+        """Invite a person by name, e-mail and role (RO-7), for one employer or several of
+        the actor's employers with one PIN (RO-7 amended). The actor must be able to grant
+        the role with each (RO-3, RO-4). The PIN is sent in the notification's ``secret``
+        only."""
         policy = self.invitation_policy
+        chosen = (employers,) if isinstance(employers, Employer) else tuple(employers)
         with self.runtime.transaction() as tx:
             who = tx.act(actor).id
-            self._check_employer(tx, employer, user_id="")
-            decide_grant(tx, user_id=who, employer=employer, role=role).require()
+            for employer in chosen:
+                self._check_employer(tx, employer, user_id="")
+                decide_grant(tx, user_id=who, employer=employer, role=role).require()
             pin = generate_pin(policy.pin_length)
             invitation = tx.repo(INVITATIONS).add(
                 Invitation(
                     tx.new_id("inv"),
-                    employer,
+                    chosen,
                     role,
                     name=name,
                     email=email,
@@ -917,8 +927,9 @@ class AccessService:
                 "invitation.sent",
                 subject=invitation.id,
                 actor=who,
-                employer_kind=employer.kind.value,
-                employer_id=employer.id,
+                employers=[
+                    {"kind": e.kind.value, "id": e.id} for e in invitation.employers
+                ],
                 role=role.value,
                 email=invitation.email,
                 expires_at=invitation.expires_at.isoformat(),
@@ -929,7 +940,9 @@ class AccessService:
                     "access.invitation",
                     {
                         "name": invitation.name,
-                        "employer": self._employer_name(tx, employer),
+                        "employer": ", ".join(
+                            self._employer_name(tx, e) for e in invitation.employers
+                        ),
                         "role": role.label,
                         "invitation_id": invitation.id,
                         "expires_at": invitation.expires_at.isoformat(),
@@ -953,10 +966,10 @@ class AccessService:
         invitation_id: Text,
         email: Text,
         pin: Annotated[str, Limit(chars=64)],
-    ) -> Association:
+    ) -> tuple[Association, ...]:
         """Accept with the invited e-mail (any case) and the PIN (RO-7): the actor's
-        association is active at once. A wrong PIN counts toward the lock; the PIN works
-        once."""
+        association with every employer of the invitation is active at once, or none is.
+        A wrong PIN counts toward the lock; the PIN works once."""
         with self.runtime.transaction() as tx:
             who = tx.act(actor).id
             invitation = require(tx.repo(INVITATIONS), invitation_id, what="invitation")
@@ -993,60 +1006,65 @@ class AccessService:
                     invitation_id=invitation_id,
                     attempts_left=failed.attempts_left,
                 )
-            # RO-4: the inviter must still be allowed to grant the role now.
-            path = decide_grant(
-                tx,
-                user_id=invitation.invited_by,
-                employer=invitation.employer,
-                role=invitation.role,
-            ).require()
-            self._check_employer(tx, invitation.employer, who)
-            self._check_no_live(tx, who, invitation.employer)
-            grant = Grant(
-                GrantBasis.INVITATION,
-                invitation.invited_by,
-                path.role,
-                tx.now,
-                reference=invitation.id,
-            )
-            association = tx.repo(ASSOCIATIONS).add(
-                Association(
-                    tx.new_id("asc"),
-                    who,
-                    invitation.employer,
-                    invitation.role,
-                    AssociationState.ACTIVE,
-                    requested_at=invitation.sent_at,
-                    grant=grant,
-                    decided_at=tx.now,
-                    decided_by=invitation.invited_by,
+            activated: list[Association] = []
+            for employer in invitation.employers:
+                # RO-4: the inviter must still be allowed to grant the role now.
+                path = decide_grant(
+                    tx, user_id=invitation.invited_by, employer=employer, role=invitation.role
+                ).require()
+                self._check_employer(tx, employer, who)
+                self._check_no_live(tx, who, employer)
+                grant = Grant(
+                    GrantBasis.INVITATION,
+                    invitation.invited_by,
+                    path.role,
+                    tx.now,
+                    reference=invitation.id,
                 )
-            )
+                association = tx.repo(ASSOCIATIONS).add(
+                    Association(
+                        tx.new_id("asc"),
+                        who,
+                        employer,
+                        invitation.role,
+                        AssociationState.ACTIVE,
+                        requested_at=invitation.sent_at,
+                        grant=grant,
+                        decided_at=tx.now,
+                        decided_by=invitation.invited_by,
+                    )
+                )
+                activated.append(association)
+                tx.record(
+                    "association.approved",
+                    subject=association.id,
+                    actor=invitation.invited_by,
+                    role=association.role.value,
+                    basis=GrantBasis.INVITATION.value,
+                    approver_role=path.role.value,
+                    invitation_id=invitation.id,
+                )
             tx.repo(INVITATIONS).save(
-                invitation.accept(tx.now, user_id=who, association_id=association.id)
+                invitation.accept(tx.now, user_id=who, association_ids=[a.id for a in activated])
             )
-            tx.record("invitation.accepted", subject=invitation.id, actor=who)
             tx.record(
-                "association.approved",
-                subject=association.id,
-                actor=invitation.invited_by,
-                role=association.role.value,
-                basis=GrantBasis.INVITATION.value,
-                approver_role=path.role.value,
-                invitation_id=invitation.id,
+                "invitation.accepted",
+                subject=invitation.id,
+                actor=who,
+                associations=[a.id for a in activated],
             )
             tx.commit()
-        return association
+        return tuple(activated)
 
     @use_case
     def revoke_invitation(self, *, actor: Principal, invitation_id: Text) -> Invitation:
-        """Revoke an invitation before it is accepted; anyone who could send it may (RO-7)."""
+        """Revoke an invitation before it is accepted; anyone who could send it (grant its
+        role with every one of its employers) may (RO-7)."""
         with self.runtime.transaction() as tx:
             who = tx.act(actor).id
             invitation = require(tx.repo(INVITATIONS), invitation_id, what="invitation")
-            decide_grant(
-                tx, user_id=who, employer=invitation.employer, role=invitation.role
-            ).require()
+            for employer in invitation.employers:
+                decide_grant(tx, user_id=who, employer=employer, role=invitation.role).require()
             invitation = tx.repo(INVITATIONS).save(invitation.revoke(tx.now))
             tx.record("invitation.revoked", subject=invitation.id, actor=who)
             tx.commit()

@@ -303,7 +303,7 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
     with story.step("Summit invites Dana as Staff End User; she accepts with the PIN") as say:
         invitation = access.invite(
             actor=as_carla,
-            employer=Employer.organization(summit.organization.id),
+            employers=Employer.organization(summit.organization.id),
             name="Dana Park",
             email="dana@summitcred.example",
             role=Role.STAFF_END_USER,
@@ -313,7 +313,7 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
             f"Invitation {invitation.id}: a {len(pin)}-character PIN goes out by e-mail "
             "only; it is stored hashed and expires in 72 hours (RO-7)."
         )
-        joined = access.accept_invitation(
+        (joined,) = access.accept_invitation(
             actor=as_dana,
             invitation_id=invitation.id,
             email="dana@summitcred.example",

@@ -286,7 +286,7 @@ def invitations(draw: st.DrawFn) -> Invitation:
     state = draw(st.sampled_from(InvitationState))
     return Invitation(
         draw(_ids),
-        draw(_employers),
+        tuple(draw(st.lists(_employers, min_size=1, max_size=3))),
         draw(st.sampled_from(Role)),
         name=draw(_words),
         email=draw(_emails),
@@ -298,7 +298,9 @@ def invitations(draw: st.DrawFn) -> Invitation:
         state=state,
         failed_attempts=draw(st.integers(0, 5)),
         accepted_by=draw(_ids) if state is InvitationState.ACCEPTED else None,
-        association_id=draw(_ids) if state is InvitationState.ACCEPTED else None,
+        association_ids=tuple(draw(st.lists(_ids, min_size=1, max_size=3)))
+        if state is InvitationState.ACCEPTED
+        else (),
         closed_at=None if state is InvitationState.SENT else draw(moments),
     )
 
