@@ -156,9 +156,9 @@ class AccessMachine(RuleBasedStateMachine):
             for a in self._all_associations()
             if a.user_id == user and a.employer == employer and a.is_active
         }
-        if employer.kind is EmployerKind.INDIVIDUAL_PROVIDER:
-            if self.service.profile(employer.id).owner_id == user:
-                held.add(Role.INDIVIDUAL_PROVIDER)
+        is_ip = employer.kind is EmployerKind.INDIVIDUAL_PROVIDER
+        if is_ip and self.service.profile(employer.id).owner_id == user:
+            held.add(Role.INDIVIDUAL_PROVIDER)
         return held
 
     def _all_associations(self) -> list[Association]:

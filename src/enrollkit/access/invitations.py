@@ -249,9 +249,7 @@ class Invitation:
             )
         return attrs.evolve(self, failed_attempts=failed)
 
-    def accept(
-        self, now: datetime, *, user_id: str, association_ids: Iterable[str]
-    ) -> Invitation:
+    def accept(self, now: datetime, *, user_id: str, association_ids: Iterable[str]) -> Invitation:
         """Mark the invitation used by *user_id* (single use), with the association it
         activated for each employer."""
         self.check_open(now)

@@ -927,9 +927,7 @@ class AccessService:
                 "invitation.sent",
                 subject=invitation.id,
                 actor=who,
-                employers=[
-                    {"kind": e.kind.value, "id": e.id} for e in invitation.employers
-                ],
+                employers=[{"kind": e.kind.value, "id": e.id} for e in invitation.employers],
                 role=role.value,
                 email=invitation.email,
                 expires_at=invitation.expires_at.isoformat(),
