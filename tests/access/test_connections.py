@@ -343,3 +343,39 @@ class TestOnePending:
         )
         assert withdrawn.state is ConnectionState.WITHDRAWN
         assert add(world, world.p_clinic).state is ConnectionState.PENDING
+
+
+class TestBoundary:
+    def test_er_1_systems_given_by_their_values_are_accepted(self, world: World) -> None:
+        """systems=["PECOS", "NPPES"] (JSON values) are System.PECOS and System.NPPES."""
+        pending = world.service.request_connection(
+            actor=world.actor("carla"),
+            surrogate_id=world.acme_id,
+            profile_id=world.p_clinic,
+            systems=["PECOS", "NPPES"],  # type: ignore[list-item]
+        )
+        assert pending.requested_systems == {System.PECOS, System.NPPES}
+
+    @pytest.mark.parametrize(
+        "system",
+        ["FAX", "pecos", "", "\ud800", "P" * 2_000_000],
+        ids=["other", "lower-case", "empty", "lone-surrogate", "2MB"],
+    )
+    def test_er_1_a_wrong_system_is_refused_with_the_choices(
+        self, world: World, runtime: Runtime, system: str
+    ) -> None:
+        """A system that is not one of the values is refused with input.choice naming the
+        allowed ones, in a short message; nothing is stored."""
+        carla = world.actor("carla")
+        before = len(runtime.storage.audit.entries())
+        with pytest.raises(ValidationError) as info:
+            world.service.request_connection(
+                actor=carla,
+                surrogate_id=world.acme_id,
+                profile_id=world.p_clinic,
+                systems=[System.PECOS, system],  # type: ignore[list-item]
+            )
+        assert info.value.code == "input.choice"
+        assert info.value.fields["allowed"] == ["PECOS", "NPPES", "EHR"]
+        assert len(info.value.message) < 300
+        assert len(runtime.storage.audit.entries()) == before

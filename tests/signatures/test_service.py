@@ -486,6 +486,41 @@ class TestSignWhatWasReviewed:
         (signature,) = kit.signatures.sheet(app.id).signatures
         assert (signature.revision, signature.digest) == (2, current)
 
+    @pytest.mark.parametrize(
+        "digest",
+        [
+            pytest.param("a" * 2_000_000, id="2MB"),
+            pytest.param("\ud800", id="one-surrogate"),
+            pytest.param(
+                "\ud800" * 64,
+                id="64-surrogates",
+                marks=pytest.mark.xfail(
+                    reason="BUG: errors.excerpt() cuts the input after 40 characters but then "
+                    "escapes them, so 40 lone surrogates become 240 characters and the "
+                    "input.text message is 359 characters long (ER-1: a short message)",
+                    strict=True,
+                ),
+            ),
+        ],
+    )
+    def test_er_1_a_hostile_digest_is_refused_briefly(
+        self, kit: Kit, sent: str, digest: str
+    ) -> None:
+        """A 2 MB digest or one of lone surrogates is a ValidationError with a short
+        message, never a UnicodeEncodeError; nothing is signed."""
+        with pytest.raises(ValidationError) as info:
+            kit.signatures.sign_electronically(
+                sent,
+                actor=kit.actor("u-ana"),
+                digest=digest,
+                slot="individual",
+                confirmed_email="ana@example.org",
+                attestations=BOTH,
+            )
+        assert info.value.code in {"input.too_long", "input.text"}
+        assert len(info.value.message) < 300
+        assert kit.signatures.sheet(sent).signatures == ()
+
 
 class TestSigningStepUp:
     def test_ac_8_signing_needs_a_login_within_15_minutes(
