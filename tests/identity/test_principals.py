@@ -410,6 +410,17 @@ class TestAccountState:
         ).principal
         assert acts(service, fresh).kind is FactorKind.SMS
 
+    def test_ac_8_a_recovery_reset_ends_every_earlier_login(
+        self, service: IdentityService, clock: FixedClock, jane: User
+    ) -> None:
+        """A password reset with the security answers ends the principals issued before it
+        (principal.reauthenticate); a new assertion acts."""
+        before = principal_of(service, jane)
+        clock.advance(minutes=1)
+        service.reset_password(jane.user_id, answers=ANSWERS, new_password=NEXT)
+        assert refusal(lambda: acts(service, before)).code == "principal.reauthenticate"
+        assert acts(service, principal_of(service, jane)).kind is FactorKind.SMS
+
     def test_ac_8_changing_the_password_ends_other_logins(
         self, service: IdentityService, clock: FixedClock, jane: User
     ) -> None:

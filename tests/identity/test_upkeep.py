@@ -379,6 +379,23 @@ class TestAuthenticatorApp:
         service.login(jane.user_id, PASSWORD)
         assert service.verify_code(jane.user_id, code) == Denied(DenialStep.CODE)
 
+    def test_ac_9_the_code_that_confirmed_the_app_does_not_log_in(
+        self,
+        service: IdentityService,
+        clock: FixedClock,
+        jane: User,
+        enrolment: AuthenticatorEnrollment,
+    ) -> None:
+        """The code typed to confirm the app is used up: a login in the same time step with
+        it is refused; the next step's code works."""
+        code = app_code(enrolment, clock.now())
+        service.confirm_authenticator(actor=principal_of(service, jane), code=code)
+        service.login(jane.user_id, PASSWORD)
+        assert service.verify_code(jane.user_id, code) == Denied(DenialStep.CODE)
+        clock.advance(STEP)
+        outcome = service.verify_code(jane.user_id, app_code(enrolment, clock.now()))
+        assert isinstance(outcome, Authenticated)
+
     def test_ac_9_a_code_two_steps_old_is_refused(
         self,
         service: IdentityService,
