@@ -112,9 +112,7 @@ def _canonical(name: str) -> str:
     strict=True,
 )
 def test_every_library_import_is_a_declared_dependency() -> None:
-    """Each third-party module the library imports at run time (outside enrollkit.testing,
-    which needs the test tools by design) comes from a dependency or an extra declared in
-    pyproject.toml, so an installed enrollkit imports."""
+    """Every third-party module the library imports is a declared dependency."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     declared = {
         _canonical(re.split(r"[\s\[<>=!~;]", spec, maxsplit=1)[0])

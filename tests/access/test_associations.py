@@ -258,8 +258,7 @@ class TestBoundary:
     def test_er_1_a_wrong_role_is_refused_with_the_choices(
         self, world: World, runtime: Runtime, role: object
     ) -> None:
-        """Anything but a Role or one of its values is refused with input.choice listing
-        the allowed values (or input.type); nothing is stored."""
+        """A wrong role is input.choice (or input.type) and nothing is stored."""
         sam = world.actor("sam")
         before = len(runtime.storage.audit.entries())
         with pytest.raises(ValidationError) as info:
@@ -287,8 +286,7 @@ class TestBoundary:
     def test_er_1_a_2_mb_role_of_unprintable_characters_gets_a_short_message(
         self, world: World, odd: str
     ) -> None:
-        """Two million unprintable characters as a role are refused with a message under 300
-        characters, however the echoed prefix is escaped."""
+        """A 2 MB role of unprintable characters gets a message under 300 characters."""
         with pytest.raises(ValidationError) as info:
             world.service.request_association(
                 actor=world.actor("sam"),

@@ -137,8 +137,7 @@ class TestNppes:
     def test_ro_9_only_an_active_type_1_record_makes_a_profile(
         self, record: dict[str, object] | None
     ) -> None:
-        """For any NPPES answer, a verified claim makes a profile exactly when the record
-        exists, is Type 1 and is active; otherwise it is refused and nothing is stored."""
+        """Any NPPES answer: a profile is made iff the record is Type 1 and active."""
         runtime = make_runtime()
         directory = InMemoryNppesDirectory()
         service = AccessService(
@@ -170,8 +169,7 @@ class TestPendingAndRejected:
     def test_ro_9_a_pending_claim_grants_nothing(
         self, world: World, pending: InMemoryProofer
     ) -> None:
-        """While proofing is pending no profile exists for a fresh NPI, and another person
-        may claim it too; each claim is pending on its own."""
+        """A pending claim makes no profile, and others may claim the same NPI too."""
         type_1(world, FRESH)
         first = world.service.claim_individual_profile(
             actor=world.actor("eve"), npi=FRESH, legal_name="Eve Example MD"
@@ -233,8 +231,7 @@ class TestPendingAndRejected:
     def test_ro_9_a_pending_claim_rejected_later(
         self, world: World, pending: InMemoryProofer, runtime: Runtime
     ) -> None:
-        """A pending claim, asked again by the help desk after the proofer said no, is
-        rejected; the event names the operator; a decided claim is not asked again."""
+        """The help desk's later ask records the proofer's rejection; decided is final."""
         claim = world.service.claim_individual_profile(
             actor=world.actor("eve"), npi=ANAS, legal_name="Ana Ruiz MD"
         ).claim
@@ -254,8 +251,7 @@ class TestWhoAsks:
     def test_ro_9_the_claimant_or_the_help_desk_asks_about_a_claim(
         self, world: World, pending: InMemoryProofer
     ) -> None:
-        """Another account is refused (claim.not_yours), a MAC reviewer too
-        (principal.kind); the claimant and a help-desk operator may ask."""
+        """Only the claimant or the help desk asks about a claim (claim.not_yours)."""
         type_1(world, FRESH)
         claim = world.service.claim_individual_profile(
             actor=world.actor("eve"), npi=FRESH, legal_name="Eve Example MD"
@@ -341,8 +337,7 @@ class TestTransfer:
     def test_ro_9_the_proven_holder_takes_the_profile_and_the_former_owner_loses_it(
         self, world: World, controlled: Controlled
     ) -> None:
-        """Eve's verified claim on Ana's NPI makes Eve its individual provider; Ana may no
-        longer act for it (her clinic is untouched)."""
+        """A verified claim on a held NPI transfers it; the former owner loses access."""
         outcome = world.service.claim_individual_profile(
             actor=world.actor("eve"), npi=ANAS, legal_name="Eve Ruiz MD"
         )
@@ -362,8 +357,7 @@ class TestTransfer:
     def test_ro_9_staff_requests_and_invitations_of_the_former_owner_end(
         self, world: World, controlled: Controlled
     ) -> None:
-        """Sam's association ends, Mia's request is rejected and Pat's invitation is
-        revoked: none of them acts for the profile any more."""
+        """The former owner's staff end, requests are rejected, invitations revoked."""
         outcome = world.service.claim_individual_profile(
             actor=world.actor("eve"), npi=ANAS, legal_name="Eve Ruiz MD"
         )
@@ -389,9 +383,7 @@ class TestTransfer:
     def test_ro_9_connections_provider_requests_end_approved_stay_for_review(
         self, world: World, controlled: Controlled
     ) -> None:
-        """The provider side's pending addition is withdrawn; the surrogate's own pending
-        request stays pending; the approved connection stays, still grants access, and is
-        listed for the new owner to review."""
+        """Provider-side pending connections end; surrogate's stay; approved stay for review."""
         outcome = world.service.claim_individual_profile(
             actor=world.actor("eve"), npi=ANAS, legal_name="Eve Ruiz MD"
         )
@@ -411,8 +403,7 @@ class TestTransfer:
     def test_ro_9_one_transfer_event_lists_everything(
         self, world: World, controlled: Controlled, runtime: Runtime
     ) -> None:
-        """One profile.transferred event names the former and new owner and every ended
-        association, revoked invitation, closed connection and connection to review."""
+        """One profile.transferred event lists everything the transfer ended or kept."""
         outcome = world.service.claim_individual_profile(
             actor=world.actor("eve"), npi=ANAS, legal_name="Eve Ruiz MD"
         )
@@ -433,8 +424,7 @@ class TestTransfer:
     def test_ro_9_a_pending_claim_verified_later_transfers_too(
         self, world: World, controlled: Controlled, pending: InMemoryProofer
     ) -> None:
-        """Eve's claim waits for proofing with Ana in control; once proven, asking again
-        transfers the profile just the same."""
+        """A claim proven after a pending period transfers the profile just the same."""
         claim = world.service.claim_individual_profile(
             actor=world.actor("eve"), npi=ANAS, legal_name="Eve Ruiz MD"
         ).claim

@@ -293,9 +293,7 @@ class TestOnePending:
     def test_co_10_a_second_pending_request_either_way_is_refused(
         self, world: World, runtime: Runtime, first: str, second: str
     ) -> None:
-        """While a request between Acme and a profile is pending, a second one, from
-        either side and for any systems, is refused with connection.pending_exists naming
-        the first; nothing is stored."""
+        """A second pending request, from either side, is connection.pending_exists."""
         pending = OPENERS[first](world, world.p_clinic, System.PECOS)
         before = len(runtime.storage.audit.entries())
         with pytest.raises(ConflictError) as info:
@@ -311,9 +309,7 @@ class TestOnePending:
     def test_co_10_after_30_days_a_new_request_is_allowed_and_the_old_recorded_expired(
         self, world: World, runtime: Runtime, clock: FixedClock, first: str, second: str
     ) -> None:
-        """A second before day 30 the old request still blocks; at day 30 a new one (either
-        side) is accepted, and the old one is stored expired with a connection.expired
-        event, once."""
+        """At day 30 a new request is allowed and the old one is recorded expired."""
         stale = OPENERS[first](world, world.p_clinic)
         clock.advance(days=30, seconds=-1)
         with pytest.raises(ConflictError):
@@ -364,8 +360,7 @@ class TestBoundary:
     def test_er_1_a_wrong_system_is_refused_with_the_choices(
         self, world: World, runtime: Runtime, system: str
     ) -> None:
-        """A system that is not one of the values is refused with input.choice naming the
-        allowed ones, in a short message; nothing is stored."""
+        """A wrong system value is input.choice with the allowed values; nothing stored."""
         carla = world.actor("carla")
         before = len(runtime.storage.audit.entries())
         with pytest.raises(ValidationError) as info:

@@ -297,8 +297,7 @@ class TestSigningAuthority:
 
 class TestOnlyKnownAccounts:
     def test_ac_8_a_disabled_account_is_granted_nothing(self, world: World) -> None:
-        """Once the help desk disables Ana, no decision allows her anything, on her own
-        profile or her clinic's (access.unknown_account); enabled again, she is allowed."""
+        """A disabled account is granted nothing until the help desk enables it."""
         identity = world.actors.identity
         operator = world.actors.help_desk()
         assert world.service.decide(
@@ -346,9 +345,9 @@ class TestOnlyKnownAccounts:
     def test_ac_8_an_id_that_is_no_account_is_never_allowed(
         self, world: World, user_id: str, action: Action
     ) -> None:
-        """For any text that is not an account id (the profile's owner id in another case
-        included), every decision on every profile is a denial, or a ValidationError at the
-        boundary; decisions are read-only, so the world is shared between examples."""
+        """Any text that is no account id is never allowed anything."""
+        # Decisions are read-only, so the examples share the world; the boundary may refuse
+        # odd text (a ValidationError), which allows nothing either.
         assume(user_id not in CAST)
         for profile_id in (world.p_individual, world.p_clinic):
             try:

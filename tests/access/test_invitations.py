@@ -278,8 +278,7 @@ class TestBoundary:
         "pin", ["\ud800", "K7QX-\udfff-4", "K" * 2_000_000], ids=["surrogate", "inside", "2MB"]
     )
     def test_er_1_a_hostile_pin_is_refused_without_counting(self, world: World, pin: str) -> None:
-        """A PIN with a lone surrogate (input.text) or of 2 MB is a ValidationError with a
-        short message, never a UnicodeEncodeError, and is not counted as a wrong PIN."""
+        """A lone-surrogate or 2 MB PIN is a short ValidationError, not a wrong PIN."""
         invitation, _pin = invite(world)
         with pytest.raises(ValidationError) as info:
             world.service.accept_invitation(
@@ -292,8 +291,7 @@ class TestBoundary:
 
     @pytest.mark.parametrize("name", ["Sam\ud800", "S" * 2_000_000], ids=["surrogate", "2MB"])
     def test_er_1_a_hostile_name_or_address_is_refused(self, world: World, name: str) -> None:
-        """An invitee name or e-mail with a lone surrogate or of 2 MB is refused briefly,
-        and no invitation or PIN goes out."""
+        """A lone-surrogate or 2 MB invitee name or e-mail is refused; nothing is sent."""
         sent = len(world.notifier.sent)
         for fields in ({"name": name, "email": EMAIL}, {"name": "Sam", "email": name}):
             with pytest.raises(ValidationError) as info:

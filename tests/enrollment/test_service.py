@@ -163,8 +163,7 @@ class TestMacSide:
         return app.id
 
     def test_ac_8_mac_use_cases_accept_only_a_mac_principal(self, kit: Kit) -> None:
-        """Review, development, approval and denial refuse an account (even the
-        provider's) and a help-desk operator with principal.kind; nothing changes."""
+        """MAC use cases refuse account and help-desk principals; nothing changes."""
         app_id = self._submitted(kit)
         steps: list[Callable[[Principal], object]] = [
             lambda p: kit.enrollment.start_review(app_id, actor=p),

@@ -130,8 +130,7 @@ class TestNoPrincipalNoUseCase:
     def test_ac_8_a_principal_of_another_installation_is_forged(
         self, runtime: Runtime, service: IdentityService, jane: User
     ) -> None:
-        """A principal sealed under another host secret key (another Runtime on the same
-        storage, or a HostKey of one's own) is refused."""
+        """A principal sealed under another host secret key is refused as forged."""
         other = IdentityService(
             attrs.evolve(runtime, secret_key=b"another-installation-key-32bytes")
         )
@@ -151,8 +150,7 @@ class TestNoPrincipalNoUseCase:
 class TestTampering:
     @given(data=st.data())
     def test_ac_8_any_character_changed_in_the_seal_is_refused(self, data: st.DataObject) -> None:
-        """For any position of the seal and any other ASCII character there, the principal
-        is refused as forged."""
+        """Any ASCII character changed anywhere in the seal makes the principal forged."""
         service = fresh_service()
         jane = register(service)
         real = principal_of(service, jane)
@@ -179,8 +177,7 @@ class TestTampering:
     def test_ac_8_a_non_ascii_seal_is_forged_not_a_crash(
         self, service: IdentityService, jane: User, odd: str
     ) -> None:
-        """A seal with one non-ASCII character is refused as forged (a NotPermittedError),
-        never a bare TypeError."""
+        """A seal with a non-ASCII character is refused as forged, never a bare TypeError."""
         real = principal_of(service, jane)
         edited = attrs.evolve(real, seal=odd + real.seal[1:])
         assert refusal(lambda: acts(service, edited)).code == "principal.forged"
@@ -206,8 +203,7 @@ class TestTampering:
         )
     )
     def test_ac_8_any_field_changed_after_issue_is_refused(self, change: dict[str, object]) -> None:
-        """Editing the id, the time, the kind or the method of an issued principal makes it
-        forged."""
+        """Any edit of id, time, kind or method after issue makes the principal forged."""
         service = fresh_service()
         jane = register(service)
         real = principal_of(service, jane)
@@ -239,8 +235,7 @@ class TestKinds:
         jane: User,
         use_case: Callable[[IdentityService, User, Principal], object],
     ) -> None:
-        """An account principal and a MAC principal are refused by every help-desk use case
-        (principal.kind), and nothing is recorded."""
+        """Help-desk use cases refuse account and MAC principals, recording nothing."""
         mac = service.assert_operator("novitas-1", kind=PrincipalKind.MAC, asserted_by="tests")
         for principal in (principal_of(service, jane), mac):
             before = len(runtime.storage.audit.entries())
@@ -272,8 +267,7 @@ class TestKinds:
         kind: PrincipalKind,
         use_case: Callable[[IdentityService, Principal], object],
     ) -> None:
-        """A help-desk or MAC principal is refused by use cases an account performs, even
-        when the operator's id is an account id (principal.kind)."""
+        """Account use cases refuse help-desk and MAC principals, even with an account's id."""
         operator = service.assert_operator(jane.id, kind=kind, asserted_by="tests")
         error = refusal(lambda: use_case(service, operator))
         assert isinstance(error, NotPermittedError) and error.code == "principal.kind"
@@ -282,8 +276,7 @@ class TestKinds:
     def test_ac_8_operators_are_audited_under_their_kind(
         self, runtime: Runtime, service: IdentityService
     ) -> None:
-        """assert_operator records operator.asserted with the kind and who asserted it; the
-        audit id never collides with an account id; an account kind is refused."""
+        """assert_operator is audited as operator.asserted; the account kind is refused."""
         operator = service.assert_operator(
             "helpdesk-7", kind=PrincipalKind.HELP_DESK, asserted_by="sso:helpdesk"
         )
@@ -310,8 +303,7 @@ class TestAccountState:
     def test_ac_8_a_principal_of_an_unknown_account_is_refused(
         self, service: IdentityService, jane: User
     ) -> None:
-        """A validly sealed principal whose account this storage does not hold (another
-        installation sharing the key) is refused: principal.unknown_account."""
+        """A sealed principal of an account this storage lacks is principal.unknown_account."""
         principal = Actors(make_runtime())("acct-ghost")  # same key, other storage
         error = refusal(lambda: acts(service, principal))
         assert isinstance(error, NotPermittedError) and error.code == "principal.unknown_account"
@@ -321,8 +313,7 @@ class TestAccountState:
     def test_ac_8_a_locked_account_acts_no_more(
         self, service: IdentityService, notifier: InMemoryNotifier, jane: User
     ) -> None:
-        """Three wrong logins lock the account: its earlier principal is refused
-        (principal.account_locked) until it is unlocked."""
+        """Three wrong logins lock the account: its principal is refused until unlocked."""
         mine = principal_of(service, jane)
         for _ in range(3):
             service.login(jane.user_id, "Wrong#pass1")
@@ -335,8 +326,7 @@ class TestAccountState:
     def test_ac_8_a_disabled_account_acts_no_more(
         self, runtime: Runtime, service: IdentityService, notifier: InMemoryNotifier, jane: User
     ) -> None:
-        """The help desk disables an account: its principals, a new assertion and a login
-        are all refused until the help desk enables it."""
+        """A disabled account's principals, assertions and logins are refused until enabled."""
         mine = principal_of(service, jane)
         operator = help_desk(service)
         service.help_desk_disable(jane.id, actor=operator, reason="reported stolen")
@@ -359,8 +349,7 @@ class TestAccountState:
     def test_ac_8_an_expired_password_acts_no_more(
         self, service: IdentityService, clock: FixedClock, jane: User
     ) -> None:
-        """60 days after the password was set, a principal from a minute before is refused
-        (principal.password_expired), and no principal is asserted any more."""
+        """At 60 days the password expires: earlier principals and new assertions are refused."""
         clock.advance(days=60, minutes=-1)
         mine = principal_of(service, jane)
         assert acts(service, mine).kind is FactorKind.SMS
@@ -372,8 +361,7 @@ class TestAccountState:
     def test_ac_8_a_must_change_principal_only_changes_the_password(
         self, service: IdentityService, notifier: InMemoryNotifier, clock: FixedClock, jane: User
     ) -> None:
-        """A login with an expired password gives a principal that changes the password and
-        does nothing else; the change answers a fresh principal that acts."""
+        """A MustChangePassword principal only changes the password, which answers a fresh one."""
         clock.advance(days=61)
         outcome = sign_in(service, notifier, jane, PASSWORD)
         assert isinstance(outcome, MustChangePassword)
@@ -392,8 +380,7 @@ class TestAccountState:
     def test_ac_8_a_help_desk_reset_ends_every_earlier_login(
         self, service: IdentityService, notifier: InMemoryNotifier, clock: FixedClock, jane: User
     ) -> None:
-        """After a help-desk reset, a principal from before is refused
-        (principal.reauthenticate) and a login with the temporary password only changes it."""
+        """A help-desk reset ends earlier logins; the temporary password only changes itself."""
         before = principal_of(service, jane)
         clock.advance(minutes=1)
         service.help_desk_reset(jane.id, actor=help_desk(service))
@@ -413,8 +400,7 @@ class TestAccountState:
     def test_ac_8_a_recovery_reset_ends_every_earlier_login(
         self, service: IdentityService, clock: FixedClock, jane: User
     ) -> None:
-        """A password reset with the security answers ends the principals issued before it
-        (principal.reauthenticate); a new assertion acts."""
+        """A reset with the security answers ends every principal issued before it."""
         before = principal_of(service, jane)
         clock.advance(minutes=1)
         service.reset_password(jane.user_id, answers=ANSWERS, new_password=NEXT)
@@ -424,8 +410,7 @@ class TestAccountState:
     def test_ac_8_changing_the_password_ends_other_logins(
         self, service: IdentityService, clock: FixedClock, jane: User
     ) -> None:
-        """change_password answers a fresh principal; principals from before the change are
-        refused with principal.reauthenticate."""
+        """change_password answers a fresh principal and ends the principals from before."""
         clock.advance(days=1)
         other_session = principal_of(service, jane)
         clock.advance(minutes=1)
@@ -441,8 +426,7 @@ class TestHostAssertion:
     def test_ac_8_assert_principal_is_audited(
         self, runtime: Runtime, service: IdentityService, clock: FixedClock, jane: User
     ) -> None:
-        """A host assertion records principal.asserted naming the host's sign-on and when
-        it authenticated the person; the principal says it was asserted."""
+        """assert_principal records principal.asserted with the host's sign-on and time."""
         clock.advance(minutes=10)
         at = clock.now() - timedelta(minutes=3)
         principal = service.assert_principal(
@@ -462,8 +446,7 @@ class TestHostAssertion:
     def test_ac_8_assert_principal_refuses_a_future_authentication(
         self, runtime: Runtime, service: IdentityService, clock: FixedClock, jane: User
     ) -> None:
-        """A host that says it authenticated the person in the future is refused, and
-        nothing is recorded."""
+        """An authentication time in the future is refused and nothing is recorded."""
         before = len(runtime.storage.audit.entries())
         error = refusal(
             lambda: service.assert_principal(
@@ -477,8 +460,7 @@ class TestHostAssertion:
     def test_ac_8_assert_principal_refuses_a_sign_on_before_the_password_was_set(
         self, service: IdentityService, clock: FixedClock, jane: User
     ) -> None:
-        """A host assertion of a sign-on older than the account's current password is
-        refused like any earlier login (principal.reauthenticate)."""
+        """A sign-on older than the current password is refused (principal.reauthenticate)."""
         error = refusal(
             lambda: service.assert_principal(
                 jane.id, asserted_by="tests", authenticated_at=clock.now() - timedelta(hours=1)
@@ -489,8 +471,7 @@ class TestHostAssertion:
     def test_ac_8_assert_principal_refuses_unknown_locked_and_disabled_accounts(
         self, runtime: Runtime, service: IdentityService, jane: User
     ) -> None:
-        """No principal is asserted for an unknown, locked or disabled account, and no
-        principal.asserted event is recorded for a refused one."""
+        """Unknown, locked and disabled accounts get no principal and no assertion event."""
         refused = {}
         refused["unknown"] = refusal(
             lambda: service.assert_principal("acct-404", asserted_by="tests")
@@ -518,8 +499,7 @@ class TestSerialization:
     def test_ac_8_a_principal_round_trips_and_still_acts(
         self, service: IdentityService, jane: User
     ) -> None:
-        """A principal kept in a host's session store as JSON (to_data/from_data) comes
-        back equal and still acts; the same JSON with an edited id is forged."""
+        """A principal round-trips through JSON and still acts; an edited copy is forged."""
         principal = principal_of(service, jane)
         stored = json.dumps(to_data(principal))
         back = from_data(json.loads(stored), Principal)

@@ -911,8 +911,7 @@ class TestBoundary:
     def test_er_1_a_lone_surrogate_is_a_validation_error(
         self, service: IdentityService, jane: User, entry: str, value: str
     ) -> None:
-        """A password, code, answer or any other text holding a lone surrogate is refused
-        with input.text (never a UnicodeEncodeError), and changes nothing."""
+        """Any text with a lone surrogate is input.text, never UnicodeEncodeError."""
         before = service.get(jane.id)
         with pytest.raises(ValidationError) as info:
             TEXT_ENTRY_POINTS[entry](service, jane, value)
@@ -924,8 +923,7 @@ class TestBoundary:
     def test_er_1_a_2_mb_text_is_refused_with_a_short_message(
         self, service: IdentityService, jane: User, entry: str
     ) -> None:
-        """Two million characters anywhere are refused with a ValidationError whose message
-        stays under 300 characters; nothing changes."""
+        """A 2 MB text anywhere is refused with a message under 300 characters."""
         before = service.get(jane.id)
         with pytest.raises(ValidationError) as info:
             TEXT_ENTRY_POINTS[entry](service, jane, HUGE)
@@ -936,8 +934,7 @@ class TestBoundary:
     def test_er_1_enums_are_taken_by_value_and_wrong_values_refused(
         self, service: IdentityService
     ) -> None:
-        """An operator kind given as its value ("help_desk") is accepted; a wrong value is
-        refused with input.choice listing the allowed values."""
+        """An enum given by value is accepted; a wrong value is input.choice."""
         operator = service.assert_operator("hd-1", kind="help_desk", asserted_by="tests")  # type: ignore[arg-type]
         assert operator.kind.value == "help_desk"
         with pytest.raises(ValidationError) as info:

@@ -85,8 +85,7 @@ class TestEmailChange:
     def test_ac_9_the_code_goes_to_the_new_address_and_a_notice_to_the_old(
         self, runtime: Runtime, service: IdentityService, notifier: InMemoryNotifier, jane: User
     ) -> None:
-        """The confirmation code travels only in Notification.secret to the new address; the
-        old address is told, without the code; the e-mail is unchanged until confirmed."""
+        """The code goes only as the secret to the new address; the old one gets a notice."""
         expires = service.request_email_change(
             actor=principal_of(service, jane), new_email=NEW_EMAIL
         )
@@ -107,8 +106,7 @@ class TestEmailChange:
     def test_ac_9_the_right_code_changes_the_email(
         self, service: IdentityService, notifier: InMemoryNotifier, jane: User
     ) -> None:
-        """Confirming with the code changes the address; both addresses are told; "forgot
-        user ID" then finds the new address and nothing at the old one."""
+        """The right code changes the e-mail; forgot_user_id then finds only the new one."""
         me = principal_of(service, jane)
         service.request_email_change(actor=me, new_email=NEW_EMAIL)
         profile = service.confirm_email_change(actor=me, code=email_code(notifier))
@@ -127,8 +125,7 @@ class TestEmailChange:
     def test_ac_9_three_wrong_codes_cancel_the_change(
         self, service: IdentityService, notifier: InMemoryNotifier, jane: User
     ) -> None:
-        """Each wrong code says how many tries are left; the third cancels the change, so
-        even the right code then finds nothing pending."""
+        """Three wrong codes cancel the change; the right code then finds nothing pending."""
         me = principal_of(service, jane)
         service.request_email_change(actor=me, new_email=NEW_EMAIL)
         code = email_code(notifier)
@@ -146,8 +143,7 @@ class TestEmailChange:
     def test_ac_9_the_code_expires_after_24_hours(
         self, service: IdentityService, notifier: InMemoryNotifier, clock: FixedClock, jane: User
     ) -> None:
-        """A code works until just before 24 hours; at 24 hours it is refused as expired and
-        the change is dropped."""
+        """At 24 hours the code is refused as expired and the change is dropped."""
         service.request_email_change(actor=principal_of(service, jane), new_email=NEW_EMAIL)
         code = email_code(notifier)
         clock.advance(hours=24)
@@ -177,8 +173,7 @@ class TestEmailChange:
         clock: FixedClock,
         jane: User,
     ) -> None:
-        """A login 15 minutes old may ask; one a second older is refused (principal.stale)
-        and no code is sent."""
+        """Asking needs a login at most 15 minutes old (principal.stale); nothing is sent."""
         me = principal_of(service, jane)
         clock.advance(minutes=15, seconds=1)
         sent = len(notifier.sent)
@@ -212,8 +207,7 @@ class TestSecurityQuestions:
         clock: FixedClock,
         jane: User,
     ) -> None:
-        """After the change recovery shows the new questions and needs the new answers;
-        the old answers are refused; the owner is told."""
+        """New security questions replace the old: recovery needs the new answers."""
         questions = service.change_security_questions(
             actor=principal_of(service, jane), answers=NEW_ANSWERS
         )
@@ -240,8 +234,7 @@ class TestFactors:
     def test_ac_9_adding_and_removing_factors_needs_a_recent_login(
         self, service: IdentityService, clock: FixedClock, jane: User
     ) -> None:
-        """register_factor and remove_factor refuse a login older than 15 minutes
-        (principal.stale) and accept a recent one."""
+        """register_factor and remove_factor need a login at most 15 minutes old."""
         me = principal_of(service, jane)
         clock.advance(minutes=15, seconds=1)
         sms = NewFactor(FactorKind.SMS, "+1 410 555 0199")
@@ -272,8 +265,7 @@ class TestAuthenticatorApp:
     def test_ac_9_begin_answers_an_otpauth_uri_and_its_secret(
         self, enrolment: AuthenticatorEnrollment, jane: User
     ) -> None:
-        """The enrolment holds an otpauth:// TOTP URI carrying the secret, the issuer and the
-        user ID, and neither is in its repr."""
+        """begin_authenticator answers an otpauth:// URI and its secret, hidden from repr."""
         uri = enrolment.provisioning_uri
         assert uri.startswith("otpauth://totp/")
         assert f"secret={enrolment.secret}" in uri
@@ -288,8 +280,7 @@ class TestAuthenticatorApp:
         jane: User,
         enrolment: AuthenticatorEnrollment,
     ) -> None:
-        """confirm_authenticator with the code the app shows registers an authenticator
-        factor; the owner is told."""
+        """The code the app shows registers the authenticator; the owner is told."""
         factor = service.confirm_authenticator(
             actor=principal_of(service, jane), code=app_code(enrolment, clock.now())
         )
@@ -354,8 +345,7 @@ class TestAuthenticatorApp:
         jane: User,
         registered: AuthenticatorEnrollment,
     ) -> None:
-        """With an app registered, the password step asks for the app's code and no code
-        is sent anywhere."""
+        """With an app registered, login asks for its code and sends nothing."""
         sent = len(notifier.sent)
         first = service.login(jane.user_id, PASSWORD)
         assert isinstance(first, MfaRequired)
@@ -370,8 +360,7 @@ class TestAuthenticatorApp:
         jane: User,
         registered: AuthenticatorEnrollment,
     ) -> None:
-        """The app's current code completes the login; the same code again is refused (no
-        replay), even after a new password step."""
+        """The app's current code logs in once; the same code again is refused."""
         code = app_code(registered, clock.now())
         service.login(jane.user_id, PASSWORD)
         outcome = service.verify_code(jane.user_id, code)
@@ -386,8 +375,7 @@ class TestAuthenticatorApp:
         jane: User,
         enrolment: AuthenticatorEnrollment,
     ) -> None:
-        """The code typed to confirm the app is used up: a login in the same time step with
-        it is refused; the next step's code works."""
+        """The code that confirmed the app is used up; the next step's code logs in."""
         code = app_code(enrolment, clock.now())
         service.confirm_authenticator(actor=principal_of(service, jane), code=code)
         service.login(jane.user_id, PASSWORD)
@@ -415,8 +403,7 @@ class TestAuthenticatorApp:
         assert isinstance(outcome, Authenticated)
 
     def test_ac_9_the_app_secret_is_never_stored_or_shown(self, tmp_path: Path) -> None:
-        """The TOTP secret (as text or raw bytes) is in no stored byte (SQLite), no serialized
-        or repr'd account, no event and no notification."""
+        """The TOTP secret is in no stored byte, account, repr, event or notification."""
         storage = SQLiteStorage(tmp_path / "enroll.db")
         clock = FixedClock(T0)
         notifier = InMemoryNotifier()
@@ -451,8 +438,7 @@ class TestCodeSendLimit:
     def test_ac_9_the_sixth_code_in_15_minutes_is_refused(
         self, service: IdentityService, notifier: InMemoryNotifier, clock: FixedClock, jane: User
     ) -> None:
-        """Five codes go out within 15 minutes; the sixth is refused with mfa.too_many_codes
-        and nothing is sent; once the first send leaves the window, a code goes out again."""
+        """The sixth code in 15 minutes is refused until the window slides past the first."""
         for _ in range(5):
             assert isinstance(service.login(jane.user_id, PASSWORD), MfaRequired)
             clock.advance(minutes=1)
@@ -470,8 +456,7 @@ class TestCodeSendLimit:
     def test_ac_9_email_change_codes_count_toward_the_limit(
         self, service: IdentityService, notifier: InMemoryNotifier, jane: User
     ) -> None:
-        """Login codes and e-mail-change codes share the limit: after five login codes, an
-        e-mail change sends no code."""
+        """Login codes and e-mail-change codes share one limit."""
         me = principal_of(service, jane)
         for _ in range(5):
             service.login(jane.user_id, PASSWORD)
@@ -495,9 +480,7 @@ class TestCodeSendLimit:
     def test_ac_9_at_most_five_codes_in_any_15_minutes(
         self, gaps: list[timedelta], email_changes: list[bool]
     ) -> None:
-        """For any sequence of send attempts (logins and e-mail changes), a code goes out
-        exactly when fewer than 5 went out in the 15 minutes before; so no 15-minute window
-        ever holds more than 5."""
+        """Any send sequence: a code goes out iff fewer than 5 went in the last 15 minutes."""
         clock = FixedClock(T0)
         notifier = InMemoryNotifier()
         service = IdentityService(make_runtime(clock=clock, notifier=notifier))
@@ -533,8 +516,7 @@ class TestHelpDeskEmailChange:
     def test_ac_9_the_help_desk_changes_a_lost_email_after_verification(
         self, runtime: Runtime, service: IdentityService, notifier: InMemoryNotifier, jane: User
     ) -> None:
-        """The help desk changes the address with a verification reference, which the event
-        records with the operator; both addresses are told."""
+        """The help desk changes the e-mail, recording its verification; both addresses told."""
         changed = service.help_desk_change_email(
             jane.id, actor=help_desk(service), new_email=NEW_EMAIL, verification="ticket HD-4471"
         )
@@ -553,8 +535,7 @@ class TestHelpDeskEmailChange:
     def test_ac_9_only_the_help_desk_with_a_verification_changes_it(
         self, service: IdentityService, jane: User
     ) -> None:
-        """The account itself, or a help desk without a verification reference, or an
-        invalid address, is refused; the address stays."""
+        """An account, a missing verification or a bad address is refused; nothing changes."""
         calls: list[tuple[Principal, str, str, str]] = [
             (principal_of(service, jane), NEW_EMAIL, "ticket 1", "principal.kind"),
             (help_desk(service), NEW_EMAIL, "  ", "help_desk.verification"),

@@ -411,9 +411,8 @@ class TestSignWhatWasReviewed:
     def test_sg_9_any_digest_but_the_current_one_is_refused(
         self, kit: Kit, sent: str, digest: str, electronic: bool
     ) -> None:
-        """For any digest other than the current revision's, either signing method is
-        refused with signature.stale_revision, a ConflictError naming the current revision
-        and digest; nothing is stored (the kit is shared: each example must leave it as is)."""
+        """Any digest but the current one is refused as stale_revision; nothing is stored."""
+        # The kit is shared by the examples: each refusal must leave it exactly as it was.
         app_id = sent
         current = kit.digest(app_id)
         assume(digest != current)
@@ -448,8 +447,7 @@ class TestSignWhatWasReviewed:
         assert kit.enrollment.get(app_id).status is ApplicationStatus.PENDING_SIGNATURES
 
     def test_sg_9_a_signer_who_reviewed_revision_1_cannot_sign_revision_2(self, kit: Kit) -> None:
-        """After a revision, the digest of revision 1 is refused with the current revision's
-        number and digest, for both methods; signing what is current then works."""
+        """Revision 1's digest is refused once revision 2 exists, naming revision 2."""
         app = reassignment(kit)
         reviewed = kit.digest(app.id)
         kit.signatures.revise(
@@ -506,8 +504,7 @@ class TestSignWhatWasReviewed:
     def test_er_1_a_hostile_digest_is_refused_briefly(
         self, kit: Kit, sent: str, digest: str
     ) -> None:
-        """A 2 MB digest or one of lone surrogates is a ValidationError with a short
-        message, never a UnicodeEncodeError; nothing is signed."""
+        """A 2 MB or lone-surrogate digest is a ValidationError with a short message."""
         with pytest.raises(ValidationError) as info:
             kit.signatures.sign_electronically(
                 sent,
@@ -526,8 +523,7 @@ class TestSigningStepUp:
     def test_ac_8_signing_needs_a_login_within_15_minutes(
         self, kit: Kit, clock: FixedClock
     ) -> None:
-        """A signer authenticated 15 minutes ago signs; one second older is refused with
-        principal.stale, for an electronic signature and for an uploaded statement."""
+        """Both signing methods need a login at most 15 minutes old (principal.stale)."""
         app = reassignment(kit)
         ana = kit.actor("u-ana")
         cred = kit.actor("u-cred")
