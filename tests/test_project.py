@@ -1,9 +1,13 @@
-"""Project-level promises: the Quick start, CI, the public surface and the dependency direction."""
+"""Project-level promises: the Quick start, CI, the public surface, the dependency direction
+and the declared dependencies."""
 
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import re
+import sys
+import tomllib
 from pathlib import Path
 
 import enrollkit
@@ -73,3 +77,50 @@ class TestProject:
         pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
         assert 'dynamic = ["version"]' in pyproject
         assert re.fullmatch(r"\d+\.\d+\.\d+", enrollkit.__version__)
+
+
+def _runtime_imports(tree: ast.Module) -> set[str]:
+    """Top-level modules *tree* imports at run time (not under ``if TYPE_CHECKING:``)."""
+    found: set[str] = set()
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                visit(node.orelse)
+                continue
+            for child in ast.walk(node):
+                if isinstance(child, ast.Import):
+                    found.update(alias.name.split(".")[0] for alias in child.names)
+                elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
+                    found.add(child.module.split(".")[0])
+
+    visit(tree.body)
+    return found
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_library_import_is_a_declared_dependency() -> None:
+    """Every third-party module the library imports is a declared dependency."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {
+        _canonical(re.split(r"[\s\[<>=!~;]", spec, maxsplit=1)[0])
+        for spec in [
+            *project["dependencies"],
+            *(s for extra in project["optional-dependencies"].values() for s in extra),
+        ]
+    }
+    distributions = importlib.metadata.packages_distributions()
+    undeclared: dict[str, list[str]] = {}
+    for path in SRC.rglob("*.py"):
+        if "testing" in path.relative_to(SRC).parts:
+            continue
+        for module in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if module in sys.stdlib_module_names or module in {"enrollkit", "__future__"}:
+                continue
+            names = {_canonical(d) for d in distributions.get(module, [module])}
+            if not names & declared:
+                undeclared.setdefault(module, []).append(str(path.relative_to(ROOT)))
+    assert undeclared == {}

@@ -69,9 +69,13 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
         shown = repr(head) if head.isprintable() else ascii(head)
     except UnicodeEncodeError:  # a lone surrogate: show it escaped
         shown = ascii(head)
-    if len(value) > limit:
-        return f"{shown}… ({len(value)} characters)"
-    return shown
+    if len(shown) > limit + 2:  # escapes made it longer: the echo itself stays short
+        cut = shown[: limit + 1]
+        backslash = cut.rfind("\\", len(cut) - 10)
+        shown = (cut[:backslash] if backslash > 0 else cut) + shown[0]
+    elif len(value) <= limit:
+        return shown
+    return f"{shown}… ({len(value)} characters)"
 
 
 #: Acronym letters read with a leading vowel sound ("an NPI", "an EHR", "an MAC").

@@ -204,7 +204,10 @@ class HostKey:
                 "principal",
                 _seal_text(value.kind, value.id, value.authenticated_at, value.method),
             )
-            valid = hmac.compare_digest(expected, value.seal)
+            # Bytes, not str: compare_digest refuses non-ASCII text with a TypeError.
+            valid = hmac.compare_digest(
+                expected.encode("ascii"), value.seal.encode("utf-8", "surrogatepass")
+            )
         if not valid:
             raise NotPermittedError(
                 "principal.forged",

@@ -150,14 +150,14 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
         "Every use case acts for an authenticated principal; signing needs a fresh login.",
         _C,
         _CMS_IA,
-        _P,
+        _I,
     ),
     (
         "AC-9",
         "Account upkeep: e-mail, questions, factors (TOTP); code sends rate-limited.",
         _C,
         _CMS_IA,
-        _P,
+        _I,
     ),
     (
         "RO-1",
@@ -169,7 +169,13 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
     ("RO-2", "The permission matrix of roles and actions.", _C, _CMS_IA, _I),
     ("RO-3", "SEU approved by AO/AM; AM by AO; AO by external verification.", _C, _CMS_IA, _I),
     ("RO-4", "No one grants a role they could not approve.", _C, _CMS_IA, _I),
-    ("RO-5", "An organization keeps at least one active AO.", _D, _CMS_IA, _I),
+    (
+        "RO-5",
+        "An organization keeps one active AO, also under races; an IP grants AM or SEU on her profile.",
+        _C,
+        "CMS I&A guide; credentialer's guide",
+        _I,
+    ),
     (
         "RO-6",
         "Register with an employer by Type 2 NPI (or name/EIN); pending until decided.",
@@ -179,7 +185,7 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
     ),
     (
         "RO-7",
-        "Staff invitation with a single-use PIN expiring 72 hours after sending.",
+        "Staff invitation for one or several employers, one single-use PIN expiring after 72 hours.",
         _C,
         "CMS invitation e-mail",
         _I,
@@ -196,7 +202,7 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
         "A Type 1 profile is owned only after identity proofing; a proven holder recovers it.",
         _C,
         _CMS_IA,
-        _P,
+        _I,
     ),
     (
         "CO-1",
@@ -241,7 +247,7 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
         "One pending request per surrogate, profile and direction, also under races.",
         _X,
         _ENK,
-        _P,
+        _I,
     ),
     (
         "CO-8",
@@ -276,7 +282,13 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
         _PECOS,
         _I,
     ),
-    ("EN-9", "One agenda of everything due, with days left.", _X, _ENK, _I),
+    (
+        "EN-9",
+        "One agenda of everything due, 7 months ahead, with one days-left count everywhere.",
+        _X,
+        _ENK,
+        _I,
+    ),
     (
         "EN-10",
         "The enrollment record exists apart from applications and can be imported.",
@@ -356,11 +368,11 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
         "A signer signs the revision digest they reviewed; a stale digest is refused.",
         _X,
         _ENK,
-        _P,
+        _I,
     ),
     (
         "AU-1",
-        "Every state change is an event in an append-only, hash-chained audit log.",
+        "Every state change is an event in an append-only, hash-chained (HMAC with a host key) log; anchors catch truncation.",
         _X,
         _ENK,
         _I,
@@ -383,7 +395,7 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
     ("ST-4", "Every domain object round-trips through one cattrs converter.", _X, _ENK, _I),
     (
         "ER-1",
-        "Every refusal is an EnrollkitError with a stable code and actionable message.",
+        "Every refusal is an EnrollkitError with a stable code, a short echo and an actionable message.",
         _X,
         _ENK,
         _I,

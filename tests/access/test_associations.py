@@ -319,3 +319,49 @@ class TestModifyCancelEnd:
         names = [e.event.name for e in runtime.storage.audit.for_subject(world.cred_seu.id)]
         assert names[-1] == "association.ended"
         assert runtime.storage.audit.verify().ok
+
+
+class TestBoundary:
+    def test_er_1_a_role_given_by_its_value_is_accepted(self, world: World) -> None:
+        """role="SEU" (as a host speaking JSON sends it) is Role.STAFF_END_USER."""
+        pending = world.service.request_association(
+            actor=world.actor("sam"),
+            employer=org(world),
+            role="SEU",  # type: ignore[arg-type]
+        )
+        assert pending.role is Role.STAFF_END_USER
+
+    @pytest.mark.parametrize("role", ["Admin", "seu", "STAFF_END_USER", "", 3, None])
+    def test_er_1_a_wrong_role_is_refused_with_the_choices(
+        self, world: World, runtime: Runtime, role: object
+    ) -> None:
+        """A wrong role is input.choice (or input.type) and nothing is stored."""
+        sam = world.actor("sam")
+        before = len(runtime.storage.audit.entries())
+        with pytest.raises(ValidationError) as info:
+            world.service.request_association(
+                actor=sam,
+                employer=org(world),
+                role=role,  # type: ignore[arg-type]
+            )
+        assert info.value.code in {"input.choice", "input.type"}
+        if info.value.code == "input.choice":
+            assert info.value.fields["allowed"] == ["IP", "AO", "AM", "SEU", "SUR"]
+        assert len(info.value.message) < 300
+        assert len(runtime.storage.audit.entries()) == before
+
+    @pytest.mark.parametrize(
+        "odd", ["\ud800", "\u200b", "\U000e0001"], ids=["surrogate", "zwsp", "tag"]
+    )
+    def test_er_1_a_2_mb_role_of_unprintable_characters_gets_a_short_message(
+        self, world: World, odd: str
+    ) -> None:
+        """A 2 MB role of unprintable characters gets a message under 300 characters."""
+        with pytest.raises(ValidationError) as info:
+            world.service.request_association(
+                actor=world.actor("sam"),
+                employer=org(world),
+                role=odd * 2_000_000,  # type: ignore[arg-type]
+            )
+        assert info.value.code == "input.choice"
+        assert len(info.value.message) < 300

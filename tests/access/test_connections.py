@@ -1,7 +1,9 @@
-"""CO-1..CO-6: connections, either side initiating, subsets, the 30-day expiry and the sweep."""
+"""CO-1..CO-6, CO-10: connections, either side initiating, subsets, the 30-day expiry, the
+sweep, and one pending request between a surrogate and a profile."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -270,3 +272,105 @@ class TestLifecycle:
         ]
         with pytest.raises(ValidationError):
             world.service.connections_of()
+
+
+def add(world: World, profile_id: str, *systems: System) -> Connection:
+    """The provider side (Ana) adds Acme as surrogate of *profile_id* (CO-3)."""
+    return world.service.add_surrogate(
+        actor=world.actor("ana"),
+        profile_id=profile_id,
+        surrogate_id=world.acme_id,
+        systems=systems or (System.PECOS,),
+    )
+
+
+#: The two ways to open a request (CO-3): the surrogate asks, or the provider adds.
+OPENERS = {"surrogate": request, "provider": add}
+
+
+class TestOnePending:
+    @pytest.mark.parametrize(("first", "second"), list(itertools.product(OPENERS, OPENERS)))
+    def test_co_10_a_second_pending_request_either_way_is_refused(
+        self, world: World, runtime: Runtime, first: str, second: str
+    ) -> None:
+        """A second pending request, from either side, is connection.pending_exists."""
+        pending = OPENERS[first](world, world.p_clinic, System.PECOS)
+        before = len(runtime.storage.audit.entries())
+        with pytest.raises(ConflictError) as info:
+            OPENERS[second](world, world.p_clinic, System.NPPES)
+        assert info.value.code == "connection.pending_exists"
+        assert info.value.fields["connection_id"] == pending.id
+        assert [c.id for c in world.service.connections_of(profile_id=world.p_clinic)] == [
+            pending.id
+        ]
+        assert len(runtime.storage.audit.entries()) == before
+
+    @pytest.mark.parametrize(("first", "second"), list(itertools.product(OPENERS, OPENERS)))
+    def test_co_10_after_30_days_a_new_request_is_allowed_and_the_old_recorded_expired(
+        self, world: World, runtime: Runtime, clock: FixedClock, first: str, second: str
+    ) -> None:
+        """At day 30 a new request is allowed and the old one is recorded expired."""
+        stale = OPENERS[first](world, world.p_clinic)
+        clock.advance(days=30, seconds=-1)
+        with pytest.raises(ConflictError):
+            OPENERS[second](world, world.p_clinic)
+        clock.advance(seconds=1)
+        fresh = OPENERS[second](world, world.p_clinic)
+        assert fresh.state is ConnectionState.PENDING and fresh.id != stale.id
+        assert world.service.connection(stale.id).state is ConnectionState.EXPIRED
+        names = [e.event.name for e in runtime.storage.audit.for_subject(stale.id)]
+        assert names == ["connection.requested", "connection.expired"]
+        assert world.service.sweep_expired_connections() == ()
+        pending = [
+            c
+            for c in world.service.connections_of(profile_id=world.p_clinic)
+            if world.service.connection_state(c.id) is ConnectionState.PENDING
+        ]
+        assert [c.id for c in pending] == [fresh.id]
+
+    def test_co_10_a_closed_request_frees_the_pair(self, world: World) -> None:
+        """After a rejection or a withdrawal, a new request between the same two is allowed."""
+        rejected = world.service.reject_connection(
+            actor=world.actor("ana"), connection_id=request(world, world.p_clinic).id
+        )
+        assert rejected.state is ConnectionState.REJECTED
+        withdrawn = world.service.withdraw_connection(
+            actor=world.actor("carla"), connection_id=request(world, world.p_clinic).id
+        )
+        assert withdrawn.state is ConnectionState.WITHDRAWN
+        assert add(world, world.p_clinic).state is ConnectionState.PENDING
+
+
+class TestBoundary:
+    def test_er_1_systems_given_by_their_values_are_accepted(self, world: World) -> None:
+        """systems=["PECOS", "NPPES"] (JSON values) are System.PECOS and System.NPPES."""
+        pending = world.service.request_connection(
+            actor=world.actor("carla"),
+            surrogate_id=world.acme_id,
+            profile_id=world.p_clinic,
+            systems=["PECOS", "NPPES"],  # type: ignore[list-item]
+        )
+        assert pending.requested_systems == {System.PECOS, System.NPPES}
+
+    @pytest.mark.parametrize(
+        "system",
+        ["FAX", "pecos", "", "\ud800", "P" * 2_000_000],
+        ids=["other", "lower-case", "empty", "lone-surrogate", "2MB"],
+    )
+    def test_er_1_a_wrong_system_is_refused_with_the_choices(
+        self, world: World, runtime: Runtime, system: str
+    ) -> None:
+        """A wrong system value is input.choice with the allowed values; nothing stored."""
+        carla = world.actor("carla")
+        before = len(runtime.storage.audit.entries())
+        with pytest.raises(ValidationError) as info:
+            world.service.request_connection(
+                actor=carla,
+                surrogate_id=world.acme_id,
+                profile_id=world.p_clinic,
+                systems=[System.PECOS, system],  # type: ignore[list-item]
+            )
+        assert info.value.code == "input.choice"
+        assert info.value.fields["allowed"] == ["PECOS", "NPPES", "EHR"]
+        assert len(info.value.message) < 300
+        assert len(runtime.storage.audit.entries()) == before

@@ -1,10 +1,13 @@
-"""CO-7, CO-8: effective access through exactly three paths, and every decision explains itself."""
+"""CO-7, CO-8: effective access through exactly three paths, and every decision explains itself;
+AC-8: only an enabled, registered account is granted anything."""
 
 from __future__ import annotations
 
 import itertools
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from enrollkit.access import (
     Action,
@@ -21,7 +24,7 @@ from enrollkit.access import (
 from enrollkit.clock import FixedClock
 from enrollkit.errors import NotFoundError, NotPermittedError, ValidationError
 from enrollkit.runtime import Runtime
-from tests.access.conftest import World
+from tests.access.conftest import CAST, World
 
 
 def assert_explained(decision: Decision) -> None:
@@ -290,3 +293,69 @@ class TestSigningAuthority:
                 roles={Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER},
             )
         assert as_do.allowed
+
+
+class TestOnlyKnownAccounts:
+    def test_ac_8_a_disabled_account_is_granted_nothing(self, world: World) -> None:
+        """A disabled account is granted nothing until the help desk enables it."""
+        identity = world.actors.identity
+        operator = world.actors.help_desk()
+        assert world.service.decide(
+            user_id="ana", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
+        ).allowed
+        identity.help_desk_disable("ana", actor=operator, reason="left the practice")
+        for profile_id in (world.p_individual, world.p_clinic):
+            for action in Action:
+                decision = world.service.decide(user_id="ana", action=action, profile_id=profile_id)
+                assert not decision.allowed
+                assert decision.denial is not None
+                assert decision.denial.code == "access.unknown_account"
+        organization = world.service.decide_for_organization(
+            user_id="ana", action=Action.MANAGE_STAFF, organization_id=world.clinic_id
+        )
+        assert not organization.allowed
+        identity.help_desk_enable("ana", actor=operator)
+        assert world.service.decide(
+            user_id="ana", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
+        ).allowed
+
+    def test_ac_8_none_or_empty_is_never_allowed(self, world: World) -> None:
+        """None is refused at the boundary (a ValidationError); an empty id is denied."""
+        with pytest.raises(ValidationError):
+            world.service.decide(
+                user_id=None,  # type: ignore[arg-type]
+                action=Action.ACT_ON_BEHALF,
+                profile_id=world.p_individual,
+            )
+        decision = world.service.decide(
+            user_id="", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
+        )
+        assert not decision.allowed
+        assert decision.denial is not None and decision.denial.code == "access.unknown_account"
+
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        user_id=st.one_of(
+            st.text(max_size=40),
+            st.sampled_from(CAST).map(str.upper),
+            st.sampled_from(CAST).map(lambda name: f" {name}"),
+        ),
+        action=st.sampled_from(Action),
+    )
+    def test_ac_8_an_id_that_is_no_account_is_never_allowed(
+        self, world: World, user_id: str, action: Action
+    ) -> None:
+        """Any text that is no account id is never allowed anything."""
+        # Decisions are read-only, so the examples share the world; the boundary may refuse
+        # odd text (a ValidationError), which allows nothing either.
+        assume(user_id not in CAST)
+        for profile_id in (world.p_individual, world.p_clinic):
+            try:
+                decision = world.service.decide(
+                    user_id=user_id, action=action, profile_id=profile_id
+                )
+            except ValidationError:
+                continue
+            assert not decision.allowed
+            assert decision.denial is not None
+            assert decision.denial.code == "access.unknown_account"

@@ -352,3 +352,35 @@ class TestSeveralEmployers:
                 role=Role.STAFF_END_USER,
             )
         assert world.service.invitations_for(email=EMAIL) == ()
+
+
+class TestBoundary:
+    @pytest.mark.parametrize(
+        "pin", ["\ud800", "K7QX-\udfff-4", "K" * 2_000_000], ids=["surrogate", "inside", "2MB"]
+    )
+    def test_er_1_a_hostile_pin_is_refused_without_counting(self, world: World, pin: str) -> None:
+        """A lone-surrogate or 2 MB PIN is a short ValidationError, not a wrong PIN."""
+        invitation, _pin = invite(world)
+        with pytest.raises(ValidationError) as info:
+            world.service.accept_invitation(
+                actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=pin
+            )
+        if len(pin) < 100:
+            assert info.value.code == "input.text"
+        assert len(info.value.message) < 300
+        assert world.service.invitation(invitation.id).failed_attempts == 0
+
+    @pytest.mark.parametrize("name", ["Sam\ud800", "S" * 2_000_000], ids=["surrogate", "2MB"])
+    def test_er_1_a_hostile_name_or_address_is_refused(self, world: World, name: str) -> None:
+        """A lone-surrogate or 2 MB invitee name or e-mail is refused; nothing is sent."""
+        sent = len(world.notifier.sent)
+        for fields in ({"name": name, "email": EMAIL}, {"name": "Sam", "email": name}):
+            with pytest.raises(ValidationError) as info:
+                world.service.invite(
+                    actor=world.actor("ana"),
+                    employers=Employer.organization(world.clinic_id),
+                    role=Role.STAFF_END_USER,
+                    **fields,
+                )
+            assert len(info.value.message) < 300
+        assert len(world.notifier.sent) == sent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from enrollkit.errors import (
     ValidationError,
 )
 from enrollkit.notify import InMemoryNotifier
+from enrollkit.principals import Principal
 from enrollkit.runtime import Runtime
 from tests.enrollment.factories import MAIN_ST
 from tests.enrollment.world import NPI_ACME, Kit, acme_855b, ana_855i
@@ -159,6 +161,28 @@ class TestMacSide:
             attestations=set(Attestation),
         )
         return app.id
+
+    def test_ac_8_mac_use_cases_accept_only_a_mac_principal(self, kit: Kit) -> None:
+        """MAC use cases refuse account and help-desk principals; nothing changes."""
+        app_id = self._submitted(kit)
+        steps: list[Callable[[Principal], object]] = [
+            lambda p: kit.enrollment.start_review(app_id, actor=p),
+            lambda p: kit.enrollment.request_development(app_id, actor=p, reason="Add license"),
+            lambda p: kit.enrollment.approve(app_id, actor=p, ptan="P1"),
+            lambda p: kit.enrollment.deny(app_id, actor=p, reason="Not eligible"),
+        ]
+        events = kit.events(app_id)
+        for step in steps:
+            for principal in (kit.actor("u-ana"), kit.actor("u-ao"), kit.actors.help_desk()):
+                with pytest.raises(NotPermittedError) as info:
+                    step(principal)
+                assert info.value.code == "principal.kind"
+                assert info.value.fields["allowed"] == ["mac"]
+        assert kit.events(app_id) == events
+        assert kit.enrollment.get(app_id).status is ApplicationStatus.SUBMITTED
+        reviewed = kit.enrollment.start_review(app_id, actor=kit.mac())
+        assert reviewed.status is ApplicationStatus.IN_REVIEW
+        assert kit.runtime.storage.audit.for_subject(app_id)[-1].event.actor == "mac:mac"
 
     def test_en_4_review_development_and_approval(
         self, kit: Kit, clock: FixedClock, notifier: InMemoryNotifier

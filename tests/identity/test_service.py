@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.clock import FixedClock
@@ -843,3 +846,102 @@ def test_ac_3_the_host_key_keeps_decoys_stable_across_workers_and_restarts() -> 
     with pytest.raises(ValidationError) as info:
         Runtime(storage=MemoryStorage(), secret_key=b"short", accounts=AccountStates())
     assert info.value.code == "secret_key.too_short"
+
+
+#: A text with one lone surrogate somewhere: not encodable as UTF-8 (ER-1).
+with_lone_surrogate = st.builds(
+    lambda text, at, odd: text[:at] + odd + text[at:],
+    st.text(max_size=20),
+    st.integers(0, 20),
+    st.integers(0xD800, 0xDFFF).map(chr),
+)
+#: A 2 MB text.
+HUGE = "9" * 2_000_000
+
+#: Every identity entry point taking free text, by what the text is.
+TEXT_ENTRY_POINTS: dict[str, Callable[[IdentityService, User, str], object]] = {
+    "login user ID": lambda s, u, v: s.login(v, PASSWORD),
+    "login password": lambda s, u, v: s.login(u.user_id, v),
+    "one-time code": lambda s, u, v: s.verify_code(u.user_id, v),
+    "registration password": lambda s, u, v: s.register(
+        user_id="BJones02",
+        password=v,
+        profile=Profile("Bob", "Jones", "bob@example.org"),
+        security_answers=ANSWERS,
+        factor=NewFactor(FactorKind.EMAIL, "bob@example.org"),
+    ),
+    "registration answer": lambda s, u, v: s.register(
+        user_id="BJones02",
+        password="Teal@Wave93",
+        profile=Profile("Bob", "Jones", "bob@example.org"),
+        security_answers={**ANSWERS, next(iter(ANSWERS)): v},
+        factor=NewFactor(FactorKind.EMAIL, "bob@example.org"),
+    ),
+    "registration name": lambda s, u, v: s.register(
+        user_id="BJones02",
+        password="Teal@Wave93",
+        profile=Profile("Bob" + v, "Jones", "bob@example.org"),
+        security_answers=ANSWERS,
+        factor=NewFactor(FactorKind.EMAIL, "bob@example.org"),
+    ),
+    "recovery answer": lambda s, u, v: s.reset_password(
+        u.user_id, answers=dict.fromkeys(ANSWERS, v), new_password=NEXT[0]
+    ),
+    "recovery question": lambda s, u, v: s.unlock(u.user_id, answers={v: "Rex"}),
+    "recovery password": lambda s, u, v: s.reset_password(
+        u.user_id, answers=ANSWERS, new_password=v
+    ),
+    "current password": lambda s, u, v: s.change_password(
+        actor=principal_of(s, u), current_password=v, new_password=NEXT[0]
+    ),
+    "new password": lambda s, u, v: s.change_password(
+        actor=principal_of(s, u), current_password=PASSWORD, new_password=v
+    ),
+    "e-mail change code": lambda s, u, v: s.confirm_email_change(actor=principal_of(s, u), code=v),
+    "authenticator code": lambda s, u, v: s.confirm_authenticator(actor=principal_of(s, u), code=v),
+    "new answers": lambda s, u, v: s.change_security_questions(
+        actor=principal_of(s, u), answers=dict.fromkeys(ANSWERS, v)
+    ),
+    "new e-mail": lambda s, u, v: s.request_email_change(actor=principal_of(s, u), new_email=v),
+    "forgotten e-mail": lambda s, u, v: s.forgot_user_id(v),
+    "asserting host": lambda s, u, v: s.assert_principal(u.id, asserted_by=v),
+    "help-desk reason": lambda s, u, v: s.help_desk_disable(u.id, actor=help_desk(s), reason=v),
+}
+
+
+class TestBoundary:
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(entry=st.sampled_from(sorted(TEXT_ENTRY_POINTS)), value=with_lone_surrogate)
+    def test_er_1_a_lone_surrogate_is_a_validation_error(
+        self, service: IdentityService, jane: User, entry: str, value: str
+    ) -> None:
+        """Any text with a lone surrogate is input.text, never UnicodeEncodeError."""
+        before = service.get(jane.id)
+        with pytest.raises(ValidationError) as info:
+            TEXT_ENTRY_POINTS[entry](service, jane, value)
+        assert info.value.code == "input.text"
+        str(info.value).encode("utf-8")  # the message itself is valid text
+        assert service.get(jane.id) == before
+
+    @pytest.mark.parametrize("entry", sorted(TEXT_ENTRY_POINTS))
+    def test_er_1_a_2_mb_text_is_refused_with_a_short_message(
+        self, service: IdentityService, jane: User, entry: str
+    ) -> None:
+        """A 2 MB text anywhere is refused with a message under 300 characters."""
+        before = service.get(jane.id)
+        with pytest.raises(ValidationError) as info:
+            TEXT_ENTRY_POINTS[entry](service, jane, HUGE)
+        assert len(info.value.message) < 300 and len(str(info.value)) < 300
+        assert len(json.dumps(dict(info.value.fields), default=str)) < 300
+        assert service.get(jane.id).version == before.version
+
+    def test_er_1_enums_are_taken_by_value_and_wrong_values_refused(
+        self, service: IdentityService
+    ) -> None:
+        """An enum given by value is accepted; a wrong value is input.choice."""
+        operator = service.assert_operator("hd-1", kind="help_desk", asserted_by="tests")  # type: ignore[arg-type]
+        assert operator.kind.value == "help_desk"
+        with pytest.raises(ValidationError) as info:
+            service.assert_operator("hd-1", kind="admin", asserted_by="tests")  # type: ignore[arg-type]
+        assert info.value.code == "input.choice"
+        assert info.value.fields["allowed"] == ["account", "help_desk", "mac"]

@@ -1,19 +1,28 @@
-"""SG-2..SG-8: requests, signing, revisions, declines and the certificate."""
+"""SG-2..SG-9: requests, signing what was reviewed, revisions, declines, the certificate;
+AC-8's step-up before signing."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+
 import attrs
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
+from enrollkit.clock import FixedClock
 from enrollkit.enrollment import Application, ApplicationStatus, Form, Kind
 from enrollkit.errors import (
+    ConflictError,
     InvalidTransitionError,
     NotPermittedError,
     ValidationError,
 )
 from enrollkit.notify import InMemoryNotifier
 from enrollkit.runtime import Runtime
-from enrollkit.signatures import Attestation, RequestStatus, SignatureMethod
+from enrollkit.signatures import Attestation, RequestStatus, SignatureMethod, SignatureService
 from tests.enrollment.factories import OAK_AVE
 from tests.enrollment.world import EMAILS, Kit, acme_855b, ana_855r
 
@@ -370,3 +379,215 @@ def test_sg_8_certificate_needs_pecos_access(kit: Kit) -> None:
     app = reassignment(kit)
     with pytest.raises(NotPermittedError):
         kit.signatures.certificate(app.id, actor=kit.actor("u-stranger"))
+
+
+def sign_statement(kit: Kit, app_id: str, digest: str, *, actor: str = "u-cred") -> Application:
+    """The credentialer uploads Dr Diaz's signed statement for the individual slot."""
+    return kit.signatures.sign_with_statement(
+        app_id,
+        actor=kit.actor(actor),
+        signer_id="u-ana",
+        digest=digest,
+        slot="individual",
+        filename="statement.pdf",
+        data=PDF,
+    )
+
+
+class TestSignWhatWasReviewed:
+    @pytest.fixture
+    def sent(self, kit: Kit) -> str:
+        """Dr Diaz's 855R, out for signature (revision 1)."""
+        return reassignment(kit).id
+
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        digest=st.one_of(
+            st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+            st.text(max_size=128),
+        ),
+        electronic=st.booleans(),
+    )
+    def test_sg_9_any_digest_but_the_current_one_is_refused(
+        self, kit: Kit, sent: str, digest: str, electronic: bool
+    ) -> None:
+        """Any digest but the current one is refused as stale_revision; nothing is stored."""
+        # The kit is shared by the examples: each refusal must leave it exactly as it was.
+        app_id = sent
+        current = kit.digest(app_id)
+        assume(digest != current)
+        signer = kit.actor("u-ana" if electronic else "u-cred")
+        before = len(kit.runtime.storage.audit.entries())
+        with pytest.raises(ConflictError) as info:
+            if electronic:
+                kit.signatures.sign_electronically(
+                    app_id,
+                    actor=signer,
+                    digest=digest,
+                    slot="individual",
+                    confirmed_email="ana@example.org",
+                    attestations=BOTH,
+                )
+            else:
+                kit.signatures.sign_with_statement(
+                    app_id,
+                    actor=signer,
+                    signer_id="u-ana",
+                    digest=digest,
+                    slot="individual",
+                    filename="statement.pdf",
+                    data=PDF,
+                )
+        assert info.value.code == "signature.stale_revision"
+        assert (info.value.fields["revision"], info.value.fields["digest"]) == (1, current)
+        assert len(info.value.message) < 300
+        assert kit.signatures.sheet(app_id).signatures == ()
+        assert len(kit.runtime.storage.audit.entries()) == before
+        assert not kit.documents.exists(hashlib.sha256(PDF).hexdigest())
+        assert kit.enrollment.get(app_id).status is ApplicationStatus.PENDING_SIGNATURES
+
+    def test_sg_9_a_signer_who_reviewed_revision_1_cannot_sign_revision_2(self, kit: Kit) -> None:
+        """Revision 1's digest is refused once revision 2 exists, naming revision 2."""
+        app = reassignment(kit)
+        reviewed = kit.digest(app.id)
+        kit.signatures.revise(
+            app.id, actor=kit.actor("u-cred"), content=ana_855r(mailing_address=OAK_AVE)
+        )
+        current = kit.digest(app.id)
+        assert current != reviewed
+
+        def electronically() -> Application:
+            return kit.signatures.sign_electronically(
+                app.id,
+                actor=kit.actor("u-ana"),
+                digest=reviewed,
+                slot="individual",
+                confirmed_email="ana@example.org",
+                attestations=BOTH,
+            )
+
+        def with_statement() -> Application:
+            return sign_statement(kit, app.id, reviewed)
+
+        attempts: list[Callable[[], Application]] = [electronically, with_statement]
+        for attempt in attempts:
+            with pytest.raises(ConflictError) as info:
+                attempt()
+            assert info.value.code == "signature.stale_revision"
+            assert info.value.fields["revision"] == 2
+            assert info.value.fields["digest"] == current
+            assert info.value.fields["given_digest"] == reviewed
+        assert kit.signatures.sheet(app.id).signatures == ()
+        assert "signature.signed" not in kit.events(app.id)
+        signed = sign(kit, app.id, "u-ana", "individual")
+        assert signed.status is ApplicationStatus.PENDING_SIGNATURES
+        (signature,) = kit.signatures.sheet(app.id).signatures
+        assert (signature.revision, signature.digest) == (2, current)
+
+    @pytest.mark.parametrize(
+        "digest",
+        [
+            pytest.param("a" * 2_000_000, id="2MB"),
+            pytest.param("\ud800", id="one-surrogate"),
+            pytest.param("\ud800" * 64, id="64-surrogates"),
+        ],
+    )
+    def test_er_1_a_hostile_digest_is_refused_briefly(
+        self, kit: Kit, sent: str, digest: str
+    ) -> None:
+        """A 2 MB or lone-surrogate digest is a ValidationError with a short message."""
+        with pytest.raises(ValidationError) as info:
+            kit.signatures.sign_electronically(
+                sent,
+                actor=kit.actor("u-ana"),
+                digest=digest,
+                slot="individual",
+                confirmed_email="ana@example.org",
+                attestations=BOTH,
+            )
+        assert info.value.code in {"input.too_long", "input.text"}
+        assert len(info.value.message) < 300
+        assert kit.signatures.sheet(sent).signatures == ()
+
+
+class TestSigningStepUp:
+    def test_ac_8_signing_needs_a_login_within_15_minutes(
+        self, kit: Kit, clock: FixedClock
+    ) -> None:
+        """Both signing methods need a login at most 15 minutes old (principal.stale)."""
+        app = reassignment(kit)
+        ana = kit.actor("u-ana")
+        cred = kit.actor("u-cred")
+        clock.advance(minutes=15, seconds=1)
+        with pytest.raises(NotPermittedError) as info:
+            kit.signatures.sign_electronically(
+                app.id,
+                actor=ana,
+                digest=kit.digest(app.id),
+                slot="individual",
+                confirmed_email="ana@example.org",
+                attestations=BOTH,
+            )
+        assert info.value.code == "principal.stale"
+        with pytest.raises(NotPermittedError) as info:
+            kit.signatures.sign_with_statement(
+                app.id,
+                actor=cred,
+                signer_id="u-ana",
+                digest=kit.digest(app.id),
+                slot="individual",
+                filename="statement.pdf",
+                data=PDF,
+            )
+        assert info.value.code == "principal.stale"
+        assert kit.signatures.sheet(app.id).signatures == ()
+        fresh = kit.actor("u-ana")
+        clock.advance(minutes=15)
+        kit.signatures.sign_electronically(
+            app.id,
+            actor=fresh,
+            digest=kit.digest(app.id),
+            slot="individual",
+            confirmed_email="ana@example.org",
+            attestations=BOTH,
+        )
+        assert len(kit.signatures.sheet(app.id).signatures) == 1
+
+    @pytest.mark.parametrize(
+        ("window", "age", "signs"),
+        [
+            (timedelta(hours=1), timedelta(minutes=20), True),
+            (timedelta(hours=1), timedelta(minutes=61), False),
+            (timedelta(minutes=5), timedelta(minutes=6), False),
+            (timedelta(minutes=5), timedelta(minutes=5), True),
+        ],
+    )
+    def test_ac_8_the_signing_window_is_configurable(
+        self, kit: Kit, clock: FixedClock, window: timedelta, age: timedelta, signs: bool
+    ) -> None:
+        """SignatureService(signing_window=...) sets how recent the signer's login must be."""
+        service = SignatureService(
+            kit.runtime, documents=kit.documents, nppes=kit.nppes, signing_window=window
+        )
+        app = reassignment(kit)
+        ana = kit.actor("u-ana")
+        clock.advance(age)
+
+        def attempt() -> Application:
+            return service.sign_electronically(
+                app.id,
+                actor=ana,
+                digest=kit.digest(app.id),
+                slot="individual",
+                confirmed_email="ana@example.org",
+                attestations=BOTH,
+            )
+
+        if signs:
+            attempt()
+            assert len(kit.signatures.sheet(app.id).signatures) == 1
+        else:
+            with pytest.raises(NotPermittedError) as info:
+                attempt()
+            assert info.value.code == "principal.stale"
+            assert info.value.fields["fresh_within_minutes"] == int(window.total_seconds() // 60)

@@ -41,6 +41,7 @@ enrollkit.errors.ValidationError: A user ID has 6 to 12 letters and digits and s
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -587,7 +588,7 @@ class Account:
         recent = self.codes_sent_within(now, policy.code_send_window)
         if len(recent) >= policy.code_send_limit:
             retry_at = recent[0] + policy.code_send_window
-            minutes = max(1, int((retry_at - now).total_seconds() // 60) + 1)
+            minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
             raise NotPermittedError(
                 "mfa.too_many_codes",
                 f"Too many one-time codes were sent to this account lately (at most "
@@ -598,8 +599,17 @@ class Account:
         return attrs.evolve(self, code_sends=(*recent, now))
 
     def with_profile(self, profile: Profile) -> Account:
-        """The same account with another profile (a confirmed e-mail change, AC-9)."""
-        return attrs.evolve(self, profile=profile, pending_email=None)
+        """The same account with another profile (a confirmed e-mail change, AC-9). An
+        e-mail factor at the old address moves to the new one, so login codes follow the
+        address the user proved (or the help desk verified)."""
+        old, new = self.profile.email, profile.email
+        factors = tuple(
+            attrs.evolve(f, destination=new)
+            if f.kind is FactorKind.EMAIL and f.destination.casefold() == old.casefold()
+            else f
+            for f in self.mfa_factors
+        )
+        return attrs.evolve(self, profile=profile, pending_email=None, mfa_factors=factors)
 
     def with_questions(self, questions: tuple[SecurityQuestion, ...]) -> Account:
         """New security questions and answers (AC-9); the answer failures start over."""

@@ -789,11 +789,12 @@ class IdentityService:
     @boundary
     def confirm_email_change(self, *, actor: Principal, code: Secret) -> Profile:
         """Complete an e-mail change with the code sent to the new address (AC-9); the
-        old and new addresses are told. Three wrong codes cancel the change."""
+        old and new addresses are told, and an e-mail factor at the old address moves to
+        the new one. Three wrong codes cancel the change. Needs a recent login."""
 
         def use_case() -> Profile:
             with self.runtime.transaction() as tx:
-                principal = tx.act(actor)
+                principal = tx.act(actor, fresh_within=self.account_policy.step_up_window)
                 repo = tx.repo(ACCOUNTS)
                 account = require(repo, principal.id, what="account")
                 pending = account.pending_email
