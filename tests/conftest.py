@@ -14,7 +14,7 @@ from enrollkit.clock import FixedClock
 from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.identity import IA_PASSWORD_POLICY, AccountStates, PasswordPolicy
 from enrollkit.notify import InMemoryNotifier
-from enrollkit.runtime import Runtime, SequentialIds
+from enrollkit.runtime import IdGenerator, Runtime, SequentialIds
 from enrollkit.storage import Storage
 from enrollkit.testing.actors import Actors
 
@@ -55,6 +55,7 @@ def make_runtime(
     clock: FixedClock | None = None,
     notifier: InMemoryNotifier | None = None,
     password_policy: PasswordPolicy = IA_PASSWORD_POLICY,
+    ids: IdGenerator | None = None,
 ) -> Runtime:
     """A test runtime: in-memory storage unless given, the tests' secret key, a cheap
     (test-only) hasher, readable ids and a clock standing at T0 unless given."""
@@ -65,7 +66,7 @@ def make_runtime(
         clock=clock if clock is not None else FixedClock(T0),
         notifier=notifier if notifier is not None else InMemoryNotifier(),
         hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
-        ids=SequentialIds(),
+        ids=ids if ids is not None else SequentialIds(),
     )
 
 

@@ -32,6 +32,7 @@ from enrollkit.errors import ConflictError, EnrollkitError, InvalidTransitionErr
 from enrollkit.identity import Denied, IdentityService
 from enrollkit.npi import NPI, NPIType
 from enrollkit.principals import Principal
+from enrollkit.runtime import RandomIds
 from enrollkit.storage import Collection, Index, Storage
 from enrollkit.testing.contract import T0
 from tests.conftest import make_runtime
@@ -167,7 +168,9 @@ INDIVIDUAL_NPIS: Final = ("1234567893", "1245319599")
 def access_service(storage: Storage, *, at: Any = RACE_TIME) -> AccessService:
     """The access use cases on *storage*, with a fixed clock, the tests' secret key (so a
     principal sealed in one process is good in another) and the cheap test hasher."""
-    runtime = make_runtime(storage, clock=FixedClock(at))
+    # Random ids, as in production: processes with sequential ids of their own would
+    # collide with each other's aggregates.
+    runtime = make_runtime(storage, clock=FixedClock(at), ids=RandomIds())
     nppes = InMemoryNppesDirectory(
         {
             NPI(value): NppesRecord(NPI(value), "Provider", npi_type=NPIType.INDIVIDUAL)
@@ -292,7 +295,9 @@ def wrong_login(spec: Spec, user_id: str, password: str, start: Any, results: An
     storage = open_storage(spec)
     outcome = "error"
     try:
-        service = IdentityService(make_runtime(storage, clock=FixedClock(RACE_TIME)))
+        service = IdentityService(
+            make_runtime(storage, clock=FixedClock(RACE_TIME), ids=RandomIds())
+        )
         start.wait(timeout=60)
         try:
             answer = service.login(user_id, password)
