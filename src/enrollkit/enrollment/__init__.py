@@ -24,7 +24,10 @@ from enrollkit.enrollment._agenda import (
 )
 from enrollkit.enrollment._application import (
     APPLICATIONS,
+    REVALIDATION_ANCHORS,
+    TERMINATING_KINDS,
     Application,
+    DevelopmentExtension,
     DevelopmentRequest,
     MacDecision,
     NppesAcknowledgement,
@@ -32,7 +35,12 @@ from enrollkit.enrollment._application import (
     content_digest,
     reassigns,
 )
-from enrollkit.enrollment._changes import REPORTABLE_CHANGES, ReportableChange
+from enrollkit.enrollment._changes import (
+    BOTH_SYSTEMS,
+    REPORTABLE_CHANGES,
+    REPORTING_SYSTEMS,
+    ReportableChange,
+)
 from enrollkit.enrollment._content import (
     Address,
     ApplicationContent,
@@ -46,7 +54,13 @@ from enrollkit.enrollment._content import (
     Section,
     SectionField,
 )
-from enrollkit.enrollment._deadlines import ChangeKind, DeadlinePolicy, days_left
+from enrollkit.enrollment._deadlines import (
+    THIRTY_DAY_CHANGES,
+    ChangeKind,
+    DeadlinePolicy,
+    days_left,
+    month_end,
+)
 from enrollkit.enrollment._documents import (
     DEFAULT_MAX_DOCUMENT_BYTES,
     DocumentPolicy,
@@ -56,7 +70,7 @@ from enrollkit.enrollment._documents import (
     inspect_document,
     sniff_media_type,
 )
-from enrollkit.enrollment._forms import Form, Kind
+from enrollkit.enrollment._forms import Form, Kind, ProviderCategory
 from enrollkit.enrollment._lifecycle import (
     FINAL_STATUSES,
     TRANSITIONS,
@@ -66,6 +80,7 @@ from enrollkit.enrollment._lifecycle import (
     next_status,
 )
 from enrollkit.enrollment._nppes import (
+    NPI_TYPES_BY_FORM,
     InMemoryNppesDirectory,
     NppesDirectory,
     NppesMismatch,
@@ -84,14 +99,21 @@ from enrollkit.enrollment._reports import (
     pending_reassignments,
     reassignment_report,
 )
+from enrollkit.enrollment._revalidation import RevalidationDue, revalidation_due
 from enrollkit.enrollment._service import EnrollmentService
 
 __all__ = [
     "APPLICATIONS",
+    "BOTH_SYSTEMS",
     "DEFAULT_HORIZON_DAYS",
     "DEFAULT_MAX_DOCUMENT_BYTES",
     "FINAL_STATUSES",
+    "NPI_TYPES_BY_FORM",
     "REPORTABLE_CHANGES",
+    "REPORTING_SYSTEMS",
+    "REVALIDATION_ANCHORS",
+    "TERMINATING_KINDS",
+    "THIRTY_DAY_CHANGES",
     "TRANSITIONS",
     "AccountIdContacts",
     "Address",
@@ -107,6 +129,7 @@ __all__ = [
     "ChangeKind",
     "Contacts",
     "DeadlinePolicy",
+    "DevelopmentExtension",
     "DevelopmentRequest",
     "DocumentPolicy",
     "DocumentRef",
@@ -129,9 +152,11 @@ __all__ = [
     "PendingReassignmentRow",
     "PracticeLocation",
     "Practitioner",
+    "ProviderCategory",
     "Reassignment",
     "ReassignmentRow",
     "ReportableChange",
+    "RevalidationDue",
     "Revision",
     "Section",
     "SectionField",
@@ -148,6 +173,7 @@ __all__ = [
     "invitation_source",
     "lifecycle_mermaid",
     "medicare_id_report",
+    "month_end",
     "next_status",
     "normalize",
     "normalize_address",
@@ -157,6 +183,7 @@ __all__ = [
     "reassignment_report",
     "reassigns",
     "require_pecos_access",
+    "revalidation_due",
     "revalidation_source",
     "sniff_media_type",
 ]

@@ -21,6 +21,7 @@ from enrollkit.enrollment._application import Application, Revision
 from enrollkit.enrollment._deadlines import DeadlinePolicy
 from enrollkit.enrollment._forms import Form
 from enrollkit.enrollment._lifecycle import FINAL_STATUSES, ApplicationStatus
+from enrollkit.enrollment._revalidation import revalidation_due
 from enrollkit.errors import InvalidTransitionError
 
 __all__ = [
@@ -66,7 +67,8 @@ class ApprovedEnrollmentRecord:
     medicare_id: str | None
     effective_date: date | None
     approved_at: datetime = attrs.field(converter=_utc)
-    revalidation_due: date | None
+    revalidation_due: date | None  #: EN-7: CMS's date, else the estimate; None if terminated
+    revalidation_due_assigned: bool = False  #: CMS assigned it (not an estimate)
 
 
 @attrs.frozen
@@ -92,7 +94,8 @@ class ReassignmentRow:
     receiving_profile_id: str
     ptan: str | None
     effective_date: date | None
-    revalidation_due: date
+    revalidation_due: date | None  #: the individual's 855I enrollment's (EN-7), if known
+    revalidation_due_assigned: bool = False  #: CMS assigned it (not an estimate)
 
 
 def _name(app: Application) -> str:
@@ -134,9 +137,15 @@ def medicare_id_report(applications: Iterable[Application]) -> tuple[MedicareIdR
 def approved_record(
     app: Application,
     *,
+    history: Iterable[Application] = (),
     policy: DeadlinePolicy = DeadlinePolicy(),  # noqa: B008
 ) -> ApprovedEnrollmentRecord:
-    """The approved enrollment record of *app* (EN-8); refused unless it is approved."""
+    """The approved enrollment record of *app* (EN-8); refused unless it is approved.
+
+    Its revalidation due date is the enrollment's (EN-7), read from *history* (the
+    profile's applications): the date CMS assigned with the latest initial enrollment or
+    revalidation, else its estimate; none once the enrollment was voluntarily terminated.
+    """
     if not _approved(app) or app.current_revision is None:
         raise InvalidTransitionError(
             "report.not_approved",
@@ -146,7 +155,9 @@ def approved_record(
         )
     decision = app.decision
     assert decision is not None
-    revalidates = app.form is not Form.CMS_855R
+    due = (
+        revalidation_due((app, *history), app.form, policy=policy) if app.form.revalidates else None
+    )
     return ApprovedEnrollmentRecord(
         application_id=app.id,
         profile_id=app.profile_id,
@@ -156,9 +167,8 @@ def approved_record(
         medicare_id=decision.medicare_id,
         effective_date=decision.effective_date,
         approved_at=decision.decided_at,
-        revalidation_due=policy.revalidation_due(decision.decided_at.date(), app.form)
-        if revalidates
-        else None,
+        revalidation_due=due.due if due else None,
+        revalidation_due_assigned=due.assigned if due else False,
     )
 
 
@@ -194,15 +204,13 @@ def reassignment_report(
 ) -> tuple[ReassignmentRow, ...]:
     """Approved reassignments with PTAN, effective date and revalidation due date (EN-8).
 
-    The revalidation due date is the individual's: 5 years after the latest approval of
-    their 855I among *individual_enrollments*, else 5 years after the reassignment's approval.
+    The revalidation due date is the individual's 855I enrollment's (EN-7), read from
+    *individual_enrollments*: None when enrollkit knows no approved 855I initial enrollment
+    or revalidation of theirs (a reassignment itself never sets it).
     """
-    latest_855i: dict[str, datetime] = {}
+    by_profile: dict[str, list[Application]] = {}
     for app in individual_enrollments:
-        if _approved(app) and app.form is Form.CMS_855I and app.decision is not None:
-            at = app.decision.decided_at
-            if app.profile_id not in latest_855i or latest_855i[app.profile_id] < at:
-                latest_855i[app.profile_id] = at
+        by_profile.setdefault(app.profile_id, []).append(app)
     rows = []
     for app in applications:
         target = (
@@ -212,7 +220,7 @@ def reassignment_report(
             continue
         decision = app.decision
         assert decision is not None
-        basis = latest_855i.get(app.profile_id, decision.decided_at)
+        due = revalidation_due(by_profile.get(app.profile_id, ()), Form.CMS_855I, policy=policy)
         rows.append(
             ReassignmentRow(
                 application_id=app.id,
@@ -221,7 +229,8 @@ def reassignment_report(
                 receiving_profile_id=target.target_profile_id,
                 ptan=decision.ptan,
                 effective_date=decision.effective_date or target.effective_date,
-                revalidation_due=policy.revalidation_due(basis.date(), Form.CMS_855I),
+                revalidation_due=due.due if due else None,
+                revalidation_due_assigned=due.assigned if due else False,
             )
         )
     return tuple(sorted(rows, key=lambda r: (r.receiving_profile_id, r.application_id)))

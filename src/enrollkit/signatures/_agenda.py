@@ -11,6 +11,7 @@ from enrollkit.enrollment import (
     Application,
     ApplicationStatus,
     DeadlinePolicy,
+    NppesDirectory,
     days_left,
 )
 from enrollkit.enrollment._agenda import (
@@ -102,8 +103,15 @@ def signature_source(target_days: int = SIGNATURE_TARGET_DAYS) -> AgendaSource:
 
 
 def agenda_sources(
-    policy: DeadlinePolicy = _POLICY, *, signature_target_days: int = SIGNATURE_TARGET_DAYS
+    policy: DeadlinePolicy = _POLICY,
+    *,
+    signature_target_days: int = SIGNATURE_TARGET_DAYS,
+    nppes: NppesDirectory | None = None,
 ) -> tuple[AgendaSource, ...]:
     """The complete default agenda sources: development responses, revalidations, change
-    reports, connections about to auto-reject, invitation PINs and signatures awaited."""
-    return (*enrollment_agenda_sources(policy), signature_source(signature_target_days))
+    reports (NPPES ones met once *nppes* shows them), connections about to auto-reject,
+    invitation PINs and signatures awaited."""
+    return (
+        *enrollment_agenda_sources(policy, nppes=nppes),
+        signature_source(signature_target_days),
+    )
