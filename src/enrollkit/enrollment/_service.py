@@ -14,11 +14,11 @@ from typing import Annotated, Final
 
 import attrs
 
+from enrollkit.access import System
 from enrollkit.boundary import Limit, boundary
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
 from enrollkit.enrollment._application import APPLICATIONS, Application
-from enrollkit.access import System
 from enrollkit.enrollment._changes import (
     BOTH_SYSTEMS,
     REPORTABLE_CHANGES,
