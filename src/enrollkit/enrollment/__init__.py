@@ -5,7 +5,12 @@ NPPES comparison, deadlines) live beside the use cases
 (:class:`EnrollmentService`); the docs page "Enrollment" has the tour.
 """
 
-from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
+from enrollkit.enrollment._access import (
+    AccountIdContacts,
+    Contacts,
+    require_application_access,
+    require_pecos_access,
+)
 from enrollkit.enrollment._agenda import (
     DEFAULT_HORIZON_DAYS,
     Agenda,
@@ -51,8 +56,10 @@ from enrollkit.enrollment._content import (
     PracticeLocation,
     Practitioner,
     Reassignment,
+    ReassignmentParty,
     Section,
     SectionField,
+    same_name,
 )
 from enrollkit.enrollment._deadlines import (
     THIRTY_DAY_CHANGES,
@@ -154,6 +161,7 @@ __all__ = [
     "Practitioner",
     "ProviderCategory",
     "Reassignment",
+    "ReassignmentParty",
     "ReassignmentRow",
     "ReportableChange",
     "RevalidationDue",
@@ -182,8 +190,10 @@ __all__ = [
     "profiles_in_scope",
     "reassignment_report",
     "reassigns",
+    "require_application_access",
     "require_pecos_access",
     "revalidation_due",
     "revalidation_source",
+    "same_name",
     "sniff_media_type",
 ]

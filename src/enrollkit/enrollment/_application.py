@@ -16,7 +16,12 @@ from typing import Final
 import attrs
 
 from enrollkit.clock import ensure_utc
-from enrollkit.enrollment._content import ApplicationContent, DocumentRef, MediaType
+from enrollkit.enrollment._content import (
+    ApplicationContent,
+    DocumentRef,
+    MediaType,
+    ReassignmentParty,
+)
 from enrollkit.enrollment._forms import Form, Kind
 from enrollkit.enrollment._lifecycle import (
     FINAL_STATUSES,
@@ -232,6 +237,13 @@ class Application:
                 form=form.value,
                 kind=kind.value,
             )
+        if kind is Kind.REASSIGNMENT_TERMINATION and form is not Form.CMS_855R:
+            raise ValidationError(
+                "application.form_kind",
+                f"A reassignment is terminated on CMS-855R, not CMS-{form.value} (EN-12).",
+                form=form.value,
+                kind=kind.value,
+            )
         return cls(
             id=id,
             profile_id=profile_id,
@@ -254,6 +266,13 @@ class Application:
     def current_revision(self) -> Revision | None:
         """The newest frozen revision, or ``None`` before the first send."""
         return self.revisions[-1] if self.revisions else None
+
+    @property
+    def terminating_party(self) -> ReassignmentParty | None:
+        """On a reassignment termination, the party ending it (EN-12): only it signs."""
+        if self.kind is not Kind.REASSIGNMENT_TERMINATION or self.content.reassignment is None:
+            return None
+        return self.content.reassignment.terminated_by
 
     @property
     def reassigns(self) -> bool:
@@ -518,7 +537,14 @@ class Application:
             missing.append("legal_business_name")
         if self.reassigns and content.reassignment is None:
             missing.append("reassignment")
-        if (self.form.is_organizational or self.reassigns) and not content.officials:
+        terminating = self.terminating_party
+        if self.kind is Kind.REASSIGNMENT_TERMINATION and terminating is None:
+            missing.append("reassignment.terminated_by")
+        if self.kind is Kind.REASSIGNMENT_TERMINATION:
+            needs_officials = terminating is ReassignmentParty.ORGANIZATION
+        else:
+            needs_officials = self.form.is_organizational or self.reassigns
+        if needs_officials and not content.officials:
             missing.append("officials")
         return tuple(missing)
 

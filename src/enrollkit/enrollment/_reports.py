@@ -18,8 +18,9 @@ import attrs
 
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._application import Application, Revision
+from enrollkit.enrollment._content import Reassignment
 from enrollkit.enrollment._deadlines import DeadlinePolicy
-from enrollkit.enrollment._forms import Form
+from enrollkit.enrollment._forms import Form, Kind
 from enrollkit.enrollment._lifecycle import FINAL_STATUSES, ApplicationStatus
 from enrollkit.enrollment._revalidation import revalidation_due
 from enrollkit.errors import InvalidTransitionError
@@ -103,6 +104,10 @@ def _name(app: Application) -> str:
     if content.legal_business_name:
         return content.legal_business_name
     return content.practitioner.full_name if content.practitioner else ""
+
+
+def _target(app: Application) -> Reassignment | None:
+    return (app.current_revision.content if app.current_revision else app.content).reassignment
 
 
 def _approved(app: Application) -> bool:
@@ -204,22 +209,42 @@ def reassignment_report(
 ) -> tuple[ReassignmentRow, ...]:
     """Approved reassignments with PTAN, effective date and revalidation due date (EN-8).
 
-    The revalidation due date is the individual's 855I enrollment's (EN-7), read from
+    A reassignment either party terminated since (an approved reassignment termination,
+    EN-12) is left out. The revalidation due date is the individual's 855I enrollment's
+    (EN-7), read from
     *individual_enrollments*: None when enrollkit knows no approved 855I initial enrollment
     or revalidation of theirs (a reassignment itself never sets it).
     """
     by_profile: dict[str, list[Application]] = {}
     for app in individual_enrollments:
         by_profile.setdefault(app.profile_id, []).append(app)
+    applications = tuple(applications)
+    ended: dict[tuple[str, str], datetime] = {}  # EN-12: (individual, organization) -> when
+    for app in applications:
+        target = _target(app)
+        if (
+            app.kind is Kind.REASSIGNMENT_TERMINATION
+            and _approved(app)
+            and target is not None
+            and app.decision is not None
+        ):
+            key = (app.profile_id, target.target_profile_id)
+            ended[key] = max(ended.get(key, app.decision.decided_at), app.decision.decided_at)
     rows = []
     for app in applications:
-        target = (
-            app.current_revision.content if app.current_revision else app.content
-        ).reassignment
-        if not (_approved(app) and app.reassigns and target is not None):
+        target = _target(app)
+        if not (
+            _approved(app)
+            and app.reassigns
+            and target is not None
+            and app.kind is not Kind.REASSIGNMENT_TERMINATION
+        ):
             continue
         decision = app.decision
         assert decision is not None
+        terminated = ended.get((app.profile_id, target.target_profile_id))
+        if terminated is not None and terminated >= decision.decided_at:
+            continue  # EN-12: terminated by either party since
         due = revalidation_due(by_profile.get(app.profile_id, ()), Form.CMS_855I, policy=policy)
         rows.append(
             ReassignmentRow(

@@ -17,7 +17,12 @@ import attrs
 from enrollkit.access import System
 from enrollkit.boundary import Limit, boundary
 from enrollkit.clock import ensure_utc
-from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
+from enrollkit.enrollment._access import (
+    AccountIdContacts,
+    Contacts,
+    require_application_access,
+    require_pecos_access,
+)
 from enrollkit.enrollment._application import APPLICATIONS, Application
 from enrollkit.enrollment._changes import (
     BOTH_SYSTEMS,
@@ -110,7 +115,6 @@ class EnrollmentService:
         """Start a draft for *profile_id*; the actor needs PECOS access to it (EN-1, EN-2)."""
         with self.runtime.transaction() as tx:
             who = tx.act(actor).id
-            grant = require_pecos_access(tx, user_id=who, profile_id=profile_id)
             app = Application.start(
                 id=tx.new_id("app"),
                 profile_id=profile_id,
@@ -120,6 +124,7 @@ class EnrollmentService:
                 now=tx.now,
                 content=content,
             )
+            grant = require_application_access(tx, user_id=who, application=app)
             stored = tx.repo(APPLICATIONS).add(app)
             tx.record(
                 "application.created",
@@ -150,7 +155,7 @@ class EnrollmentService:
         (AC-8) and has PECOS access to the application's profile (EN-2)."""
         who = tx.act(actor).id
         app = require(tx.repo(APPLICATIONS), application_id, what="application")
-        require_pecos_access(tx, user_id=who, profile_id=app.profile_id)
+        require_application_access(tx, user_id=who, application=app)
         return app, who
 
     @use_case

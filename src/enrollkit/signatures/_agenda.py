@@ -62,20 +62,29 @@ def _item(
     if development is not None and development < due:
         due = development
     what = f"CMS-{app.form.value} application {app.id}, revision {request.revision}"
-    title = (
-        f"Sign the {request.slot.name.replace('_', ' ')} section of {what}."
-        if signer is not None
-        else f"Awaiting the {request.slot.name.replace('_', ' ')} signature on {what} "
-        f"({request.slot.describe()})."
-    )
+    section = request.slot.name.replace("_", " ")
+    kind, rule = "signature.awaited", "SG-2"
+    if signer is not None:
+        title = f"Sign the {section} section of {what}."
+    elif request.paper_only:
+        # SG-3 amended: nobody listed can sign electronically; say paper is slower.
+        kind, rule = "signature.paper", "SG-3"
+        title = (
+            f"Collect the paper signature of {' or '.join(request.paper_signers)} for the "
+            f"{section} section of {what}: nobody listed can sign it electronically, and "
+            "paper signatures are slower (they are often delayed). Link an I&A account to "
+            "the official on the application to sign electronically instead."
+        )
+    else:
+        title = f"Awaiting the {section} signature on {what} ({request.slot.describe()})."
     return AgendaItem(
-        "signature.awaited",
+        kind,
         due,
         days_left(due, query.now),
         title,
         request.id,
         app.profile_id,
-        "SG-2",
+        rule,
     )
 
 
