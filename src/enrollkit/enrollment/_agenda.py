@@ -28,6 +28,7 @@ from enrollkit.access import (
     Role,
     System,
     employer_of,
+    scope_of,
 )
 from enrollkit.access.associations import Employer
 from enrollkit.boundary import Limit, boundary
@@ -135,21 +136,16 @@ def build_agenda(
 
 def profiles_in_scope(tx: Transaction, query: AgendaQuery) -> tuple[str, ...]:
     """The profiles an agenda covers: the one asked for, or every profile the user acts for
-    (own Type 1 profile, profiles of organizations the user is associated with, and
-    profiles the user's surrogate organizations are connected to for PECOS, CO-7)."""
+    (own Type 1 profile, profiles of the organizations or individual providers the user is
+    associated with, :func:`~enrollkit.access.scope_of`, and profiles the user's surrogate
+    organizations are connected to for PECOS, CO-7)."""
     if query.profile_id is not None:
         return (query.profile_id,)
     if query.user_id is None:
         return ()
-    found: dict[str, None] = {}
-    for profile in tx.repo(PROFILES).find(PROFILES.index("owner"), query.user_id):
-        found[profile.id] = None
-    for association in tx.repo(ASSOCIATIONS).find(ASSOCIATIONS.index("user"), query.user_id):
-        if not association.is_active or association.employer.kind.value != "organization":
-            continue
-        organization = association.employer.id
-        for profile in tx.repo(PROFILES).find(PROFILES.index("organization"), organization):
-            found[profile.id] = None
+    scope = scope_of(tx, query.user_id)
+    found: dict[str, None] = dict.fromkeys(scope.profile_ids)
+    for organization in scope.organization_ids:
         for connection in tx.repo(CONNECTIONS).find(CONNECTIONS.index("surrogate"), organization):
             if connection.covers(System.PECOS, query.now):
                 found[connection.profile_id] = None
