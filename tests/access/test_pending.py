@@ -204,6 +204,7 @@ class TestRejectedNotExpired:
             system=System.PECOS,
         )
         assert decision.denial is not None
-        assert "rejected (no answer in 30 days)" in decision.denial.message
+        assert "rejected automatically" in decision.denial.message
+        assert "nobody answered it in 30 days" in decision.denial.message
         assert "expired" not in decision.denial.message
         assert asked.id in decision.denial.message
