@@ -310,10 +310,12 @@ def test_fidelity_rules_hold_and_persist_on_every_adapter(opener: Opener) -> Non
         new_value="Rivera Children's Health PLLC",
     )
 
+    pllc_profile_id = pllc.profile.id
+
     def nppes_to_dos(kit: Enrollkit) -> list[str]:
         return [
             i.title
-            for i in kit.agenda(for_profile=pllc.profile.id)
+            for i in kit.agenda(for_profile=pllc_profile_id)
             if i.kind == "change.report" and "to NPPES" in i.title
         ]
 
