@@ -122,10 +122,11 @@ def signer_slots(
       changes, revalidations and terminations.
 
     >>> from enrollkit.enrollment import ReassignmentParty as Party
-    >>> [s.name for s in signer_slots(
+    >>> (slot,) = signer_slots(
     ...     Form.CMS_855R, Kind.REASSIGNMENT_TERMINATION, reassignment=True,
-    ...     terminated_by=Party.ORGANIZATION)]
-    ['receiving_organization']
+    ...     terminated_by=Party.ORGANIZATION)
+    >>> slot.name
+    'receiving_organization'
     """
     if kind is Kind.REASSIGNMENT_TERMINATION:
         if form is not Form.CMS_855R:
