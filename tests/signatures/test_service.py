@@ -32,6 +32,7 @@ from enrollkit.errors import (
     ValidationError,
 )
 from enrollkit.notify import InMemoryNotifier
+from enrollkit.principals import Principal
 from enrollkit.runtime import Runtime
 from enrollkit.signatures import (
     Attestation,
@@ -72,6 +73,30 @@ def sign(kit: Kit, app_id: str, user: str, slot: str) -> Application:
         slot=slot,
         confirmed_email=EMAILS[user],
         attestations=BOTH,
+    )
+
+
+def on_paper(
+    kit: Kit,
+    app_id: str,
+    *,
+    actor: str | Principal,
+    slot: str = "individual",
+    name: str = "Ana Diaz",
+    digest: str | None = None,
+    filename: str = "statement.pdf",
+    data: bytes = PDF,
+) -> Application:
+    """*actor* (a cast member, or a principal) uploads the wet-ink statement *name*
+    signed for *slot* (SG-3); by default Dr Diaz's, for the individual slot."""
+    return kit.signatures.sign_on_paper(
+        app_id,
+        actor=kit.actor(actor) if isinstance(actor, str) else actor,
+        slot=slot,
+        signer_name=name,
+        digest=kit.digest(app_id) if digest is None else digest,
+        filename=filename,
+        data=data,
     )
 
 
@@ -166,14 +191,8 @@ class TestPaper:
                 data=PDF,
             )
         assert info.value.code == "signature.not_listed"
-        done = kit.signatures.sign_on_paper(
-            app.id,
-            actor=kit.actor("u-seu"),
-            slot="authorized_official",
-            digest=kit.digest(app.id),
-            signer_name="  carl   CHEN ",
-            filename="statement.pdf",
-            data=PDF,
+        done = on_paper(
+            kit, app.id, actor="u-seu", slot="authorized_official", name="  carl   CHEN "
         )
         assert done.status is ApplicationStatus.SUBMITTED
         (signature,) = kit.signatures.sheet(app.id).signatures
@@ -192,15 +211,7 @@ class TestPaper:
         """A stranger cannot upload a statement for the CEO."""
         app = self._ceo_only(kit)
         with pytest.raises(NotPermittedError):
-            kit.signatures.sign_on_paper(
-                app.id,
-                actor=kit.actor("u-stranger"),
-                slot="authorized_official",
-                digest=kit.digest(app.id),
-                signer_name="Carl Chen",
-                filename="statement.pdf",
-                data=PDF,
-            )
+            on_paper(kit, app.id, actor="u-stranger", slot="authorized_official", name="Carl Chen")
         assert kit.signatures.sheet(app.id).signatures == ()
 
     def test_sg_3_the_agenda_warns_that_paper_is_slower(self, kit: Kit) -> None:
@@ -223,15 +234,7 @@ class TestPaper:
             content=acme_855b(),
         )
         kit.signatures.send_for_signature(app.id, actor=kit.actor("u-seu"))
-        kit.signatures.sign_on_paper(
-            app.id,
-            actor=kit.actor("u-seu"),
-            slot="authorized_official",
-            digest=kit.digest(app.id),
-            signer_name="Olga Ortiz",
-            filename="statement.pdf",
-            data=PDF,
-        )
+        on_paper(kit, app.id, actor="u-seu", slot="authorized_official", name="Olga Ortiz")
         (signature,) = kit.signatures.sheet(app.id).signatures
         assert (signature.signer_id, signature.role, signature.method) == (
             "u-ao",
@@ -301,23 +304,16 @@ class TestSigning:
         refused; it is recorded as paper, with the name on the record and the uploader."""
         app = reassignment(kit)
         with pytest.raises(ValidationError):
-            kit.signatures.sign_on_paper(
-                app.id,
-                actor=kit.actor("u-cred"),
-                signer_name="Ana Diaz",
-                digest=kit.digest(app.id),
-                slot="individual",
-                filename="statement.pdf",
-                data=b"I certify",
+            on_paper(
+                kit, app.id, actor="u-cred", slot="individual", name="Ana Diaz", data=b"I certify"
             )
-        kit.signatures.sign_on_paper(
+        on_paper(
+            kit,
             app.id,
-            actor=kit.actor("u-cred"),
-            signer_name="Ana Diaz",
-            digest=kit.digest(app.id),
+            actor="u-cred",
             slot="individual",
+            name="Ana Diaz",
             filename="statement.tif",
-            data=PDF,
         )
         (signature,) = kit.signatures.sheet(app.id).signatures
         assert signature.method is SignatureMethod.PAPER
@@ -524,19 +520,6 @@ def test_sg_8_certificate_needs_pecos_access(kit: Kit) -> None:
         kit.signatures.certificate(app.id, actor=kit.actor("u-stranger"))
 
 
-def sign_statement(kit: Kit, app_id: str, digest: str, *, actor: str = "u-cred") -> Application:
-    """The credentialer uploads Dr Diaz's signed statement for the individual slot."""
-    return kit.signatures.sign_on_paper(
-        app_id,
-        actor=kit.actor(actor),
-        signer_name="Ana Diaz",
-        digest=digest,
-        slot="individual",
-        filename="statement.pdf",
-        data=PDF,
-    )
-
-
 class TestSignWhatWasReviewed:
     @pytest.fixture
     def sent(self, kit: Kit) -> str:
@@ -572,15 +555,7 @@ class TestSignWhatWasReviewed:
                     attestations=BOTH,
                 )
             else:
-                kit.signatures.sign_on_paper(
-                    app_id,
-                    actor=signer,
-                    signer_name="Ana Diaz",
-                    digest=digest,
-                    slot="individual",
-                    filename="statement.pdf",
-                    data=PDF,
-                )
+                on_paper(kit, app_id, actor=signer, digest=digest)
         assert info.value.code == "signature.stale_revision"
         assert (info.value.fields["revision"], info.value.fields["digest"]) == (1, current)
         assert len(info.value.message) < 300
@@ -610,7 +585,7 @@ class TestSignWhatWasReviewed:
             )
 
         def with_statement() -> Application:
-            return sign_statement(kit, app.id, reviewed)
+            return on_paper(kit, app.id, actor="u-cred", digest=reviewed)
 
         attempts: list[Callable[[], Application]] = [electronically, with_statement]
         for attempt in attempts:
@@ -673,15 +648,7 @@ class TestSigningStepUp:
             )
         assert info.value.code == "principal.stale"
         with pytest.raises(NotPermittedError) as info:
-            kit.signatures.sign_on_paper(
-                app.id,
-                actor=cred,
-                signer_name="Ana Diaz",
-                digest=kit.digest(app.id),
-                slot="individual",
-                filename="statement.pdf",
-                data=PDF,
-            )
+            on_paper(kit, app.id, actor=cred)
         assert info.value.code == "principal.stale"
         assert kit.signatures.sheet(app.id).signatures == ()
         fresh = kit.actor("u-ana")

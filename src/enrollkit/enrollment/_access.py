@@ -44,29 +44,24 @@ def require_application_access(
     parties and either may file it alone (EN-12), so PECOS access to the receiving
     organization's profile serves as well. Raises access's explanation otherwise.
     """
-    decision = decide(
-        tx,
-        user_id=user_id,
-        action=Action.ACT_ON_BEHALF,
-        profile_id=application.profile_id,
-        system=System.PECOS,
-    )
+    profiles = [application.profile_id]
     target = application.content.reassignment
-    if (
-        decision.grant is None
-        and application.kind is Kind.REASSIGNMENT_TERMINATION
-        and target is not None
-    ):
-        other = decide(
+    if application.kind is Kind.REASSIGNMENT_TERMINATION and target is not None:
+        profiles.append(target.target_profile_id)
+    first = None
+    for profile_id in profiles:
+        decision = decide(
             tx,
             user_id=user_id,
             action=Action.ACT_ON_BEHALF,
-            profile_id=target.target_profile_id,
+            profile_id=profile_id,
             system=System.PECOS,
         )
-        if other.grant is not None:
-            return other.grant
-    return decision.require()
+        if decision.grant is not None:
+            return decision.grant
+        first = first or decision
+    assert first is not None
+    return first.require()
 
 
 @runtime_checkable
