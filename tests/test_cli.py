@@ -38,20 +38,25 @@ class TestDemo:
         assert isinstance(steps, list)
         text = "\n".join(line for step in steps for line in step["lines"])
         titles = [step["title"] for step in steps]
-        assert "Summit asks for both profiles; Ana approves both" in titles
+        assert "Summit asks for both profiles; Ana approves all selected at once" in titles
+        assert "Ana makes Ben, her office manager, Access Manager of her own profile" in titles
+        assert "Ben is Access Manager of the individual provider Ana Rivera MD" in text
+        assert "Approve All Selected" in text and "rejected automatically in 30 days" in text
+        assert "The PLLC's agenda warns (SG-3): Collect the paper signature of Grace Lee" in text
+        assert "Status: submitted, signed on paper." in text
         assert "approved for NPPES and PECOS" in text
         assert "Refused [access.role_not_permitted]" in text  # the SEU's request (RO-2, CO-4)
         assert "association asc-" in text and "is active" in text  # the invitation (RO-7)
         assert "Revision 2" in text and "no longer count (SG-5)" in text
         assert "Status: submitted" in text
         assert "4 signatures, 2 count for revision 2; verified against the audit chain" in text
-        assert "sees it expired, no sweep needed (CO-5)" in text
+        assert "sees it rejected (no answer in 30 days), no sweep needed (CO-5)" in text
         audit = report["audit"]
         assert isinstance(audit, dict)
         assert audit["verified"] is True
         names = [entry["event"] for entry in audit["entries"]]
-        assert names.count("application.submitted") == 2
-        assert names.count("signature.signed") == 4
+        assert names.count("application.submitted") == 3
+        assert names.count("signature.signed") == 5
         assert names[-1] == "connection.expired"
 
     def test_demo_text_reads_as_a_story(
@@ -61,7 +66,7 @@ class TestDemo:
         assert main(["demo", "--db", str(tmp_path / "d.db")]) == 0
         out = capsys.readouterr().out
         assert " 1. Four people open I&A accounts" in out
-        assert "12. A request nobody answers auto-rejects after 30 days" in out
+        assert "14. A request nobody answers auto-rejects after 30 days" in out
         assert "Audit chain verified" in out
         assert "Dana is Staff End User of Summit Credentialing LLC" in out
 

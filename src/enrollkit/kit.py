@@ -120,7 +120,7 @@ class Enrollkit:
         self._agenda = Agenda(
             self.runtime,
             sources=(
-                *agenda_sources(),
+                *agenda_sources(nppes=self.nppes),
                 password_expiry_source(password_expiry_lookup(password_policy)),
             ),
         )

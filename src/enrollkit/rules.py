@@ -237,10 +237,11 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
     ),
     (
         "CO-9",
-        "My Pending Connections lists what a user may answer; Approve All Selected is atomic.",
+        "My Pending Connections lists what a user may answer; Approve All Selected is "
+        "atomic; auto-rejected reads rejected.",
         _C,
         "credentialer's guide",
-        _P,
+        _I,
     ),
     (
         "CO-10",
@@ -273,8 +274,20 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
     ),
     ("EN-4", "Application statuses; development response due in 30 days.", _C, _MAC, _I),
     ("EN-5", "Supporting documents are PDF or TIFF by content; 10 MiB limit.", _D, _PECOS, _I),
-    ("EN-6", "Legal name and addresses checked against NPPES before signature.", _C, _MAC, _I),
-    ("EN-7", "Revalidation and change-reporting deadlines.", _C, "42 CFR 424", _I),
+    (
+        "EN-6",
+        "Legal name, NPI type and status, primary location block; other locations inform.",
+        _C,
+        _MAC,
+        _I,
+    ),
+    (
+        "EN-7",
+        "Revalidation on CMS's date (else estimated); reporting windows per provider kind.",
+        _C,
+        "42 CFR 424.515, 424.516",
+        _I,
+    ),
     (
         "EN-8",
         "Reports: Medicare IDs, approved record, pending and active reassignments.",
@@ -308,7 +321,7 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
         "Either party may terminate a reassignment alone; only that party signs.",
         _C,
         "CMS-855R instructions",
-        _P,
+        _I,
     ),
     ("EN-13", "Each form and kind has a checklist of required documents.", _C, _PECOS, _P),
     (
@@ -316,7 +329,7 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
         "A PECOS change of name, address or structure creates an NPPES to-do, and back.",
         _C,
         _PECOS,
-        _P,
+        _I,
     ),
     (
         "EN-15",
@@ -333,7 +346,13 @@ _TABLE: Final[tuple[tuple[str, str, Basis, str, Status], ...]] = (
         _ENK,
         _I,
     ),
-    ("SG-3", "Signature methods: electronic, or uploaded certification statement.", _C, _MAC, _I),
+    (
+        "SG-3",
+        "Electronic signatures, or paper from a signer listed on the record (slower).",
+        _C,
+        _MAC,
+        _I,
+    ),
     (
         "SG-4",
         "A signature records signer, slot, role, method, time, revision and digest.",

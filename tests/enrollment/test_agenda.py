@@ -25,6 +25,7 @@ from enrollkit.enrollment import (
     ChangeKind,
     Form,
     Kind,
+    month_end,
     password_expiry_source,
 )
 from enrollkit.runtime import Runtime
@@ -115,8 +116,10 @@ class TestAgendaDayByDay:
                 kit.enrollment.request_development(
                     app.id, actor=kit.mac(), reason="Add the annex license"
                 )
-            elif day == 12:
+            elif day == 12:  # reported to PECOS and, independently, to NPPES (EN-14)
+                assert change.counterpart_id is not None
                 kit.enrollment.mark_change_reported(change.id, actor=kit.actor("u-ao"))
+                kit.enrollment.mark_change_reported(change.counterpart_id, actor=kit.actor("u-ao"))
             elif day == 15:
                 kit.enrollment.edit(
                     app.id, actor=kit.actor("u-ao"), content=acme_855b(effective_date=T0.date())
@@ -153,7 +156,7 @@ class TestAgendaDayByDay:
                 expected["signature.awaited"] = 37 - day  # the development deadline is sooner
             if day >= 25:
                 assert approved_on is not None
-                due = approved_on + relativedelta(years=5)
+                due = month_end(approved_on + relativedelta(years=5))  # EN-7 estimate
                 expected["revalidation.due"] = (due - clock.now().date()).days
             assert kinds(items) == expected, f"day {day}"
 

@@ -38,8 +38,9 @@ S, E = ApplicationStatus, ApplicationEvent
 
 
 class TestFormsAndKinds:
-    def test_en_1_five_forms_and_five_kinds(self) -> None:
-        """The forms are 855I/B/A/S/R and the kinds the five of the rulebook."""
+    def test_en_1_forms_and_kinds(self) -> None:
+        """The forms are 855I/B/A/S/R and the kinds those of the rulebook, with the
+        reassignment termination of EN-1 amended and EN-12."""
         assert {f.value for f in Form} == {"855I", "855B", "855A", "855S", "855R"}
         assert {k.value for k in Kind} == {
             "initial",
@@ -47,6 +48,7 @@ class TestFormsAndKinds:
             "revalidation",
             "reassignment",
             "voluntary_termination",
+            "reassignment_termination",
         }
 
     @pytest.mark.parametrize("form", [Form.CMS_855B, Form.CMS_855A, Form.CMS_855S])

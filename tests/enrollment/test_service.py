@@ -5,10 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
+import attrs
 import pytest
 
+from enrollkit.access import System
 from enrollkit.clock import FixedClock
-from enrollkit.enrollment import ApplicationStatus, Form, Kind, MediaType, NppesRecord
+from enrollkit.enrollment import (
+    Agenda,
+    ApplicationStatus,
+    ChangeKind,
+    Form,
+    Kind,
+    MediaType,
+    NppesRecord,
+    PracticeLocation,
+    ProviderCategory,
+)
 from enrollkit.errors import (
     ExpiredError,
     InvalidTransitionError,
@@ -16,10 +28,12 @@ from enrollkit.errors import (
     ValidationError,
 )
 from enrollkit.notify import InMemoryNotifier
+from enrollkit.npi import NPIType
 from enrollkit.principals import Principal
 from enrollkit.runtime import Runtime
-from tests.enrollment.factories import MAIN_ST
-from tests.enrollment.world import NPI_ACME, Kit, acme_855b, ana_855i
+from enrollkit.signatures import agenda_sources
+from tests.enrollment.factories import MAIN_ST, OAK_AVE
+from tests.enrollment.world import NPI_ACME, NPI_ANA, Kit, acme_855b, ana_855i
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 #: NPPES after Acme renamed itself there, but not in PECOS.
@@ -139,6 +153,54 @@ class TestNppesGate:
         with pytest.raises(ValidationError):
             kit.signatures.send_for_signature(app_id, actor=kit.actor("u-ao"))
 
+    def test_en_6_information_never_blocks_sending(self, kit: Kit) -> None:
+        """EN-6 amended: a second practice location NPPES does not list and another mailing
+        address are reported by the check, and sending proceeds without acknowledging."""
+        app = kit.enrollment.create(
+            actor=kit.actor("u-ao"),
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            kind=Kind.INITIAL,
+            content=acme_855b(
+                practice_locations=(
+                    PracticeLocation("Main office", MAIN_ST),
+                    PracticeLocation("Annex", OAK_AVE),
+                ),
+                mailing_address=OAK_AVE,
+            ),
+        )
+        kit.nppes.put(
+            attrs.evolve(
+                RENAMED, legal_business_name="Acme Family Medicine PLLC", mailing_address=MAIN_ST
+            )
+        )
+        found = kit.enrollment.check_nppes(app.id, actor=kit.actor("u-ao"))
+        assert [(m.field, m.blocking) for m in found] == [
+            ("practice_locations[1]", False),
+            ("mailing_address", False),
+        ]
+        with pytest.raises(ValidationError) as info:
+            kit.enrollment.acknowledge_nppes(app.id, actor=kit.actor("u-ao"))
+        assert info.value.code == "nppes.nothing_to_acknowledge"
+        sent = kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
+        assert sent.status is ApplicationStatus.PENDING_SIGNATURES
+
+    def test_en_6_a_type_2_npi_on_an_855i_blocks(self, kit: Kit) -> None:
+        """The NPI's type is checked against the form: an 855I needs a Type 1 NPI."""
+        app = kit.enrollment.create(
+            actor=kit.actor("u-ana"),
+            profile_id="prof-ana",
+            form=Form.CMS_855I,
+            kind=Kind.INITIAL,
+            content=ana_855i(),
+        )
+        record = kit.nppes.lookup(NPI_ANA)
+        assert record is not None
+        kit.nppes.put(attrs.evolve(record, npi_type=NPIType.ORGANIZATION))
+        with pytest.raises(ValidationError) as info:
+            kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ana"))
+        assert [m["field"] for m in info.value.fields["mismatches"]] == ["npi_type"]
+
 
 class TestMacSide:
     def _submitted(self, kit: Kit) -> str:
@@ -209,6 +271,47 @@ class TestMacSide:
         with pytest.raises(ExpiredError):
             kit.enrollment.edit(app_id, actor=kit.actor("u-ana"), content=ana_855i())
 
+    def test_en_7_mac_extends_a_development_request(self, kit: Kit, clock: FixedClock) -> None:
+        """The MAC moves the due date later; who, when and the date replaced are recorded,
+        and the application is not rejected on the original date."""
+        app_id = self._submitted(kit)
+        kit.enrollment.start_review(app_id, actor=kit.mac())
+        asked = kit.enrollment.request_development(app_id, actor=kit.mac(), reason="License")
+        original = asked.development_due()
+        assert original is not None
+        clock.advance(days=20)
+        with pytest.raises(NotPermittedError):
+            kit.enrollment.extend_development(
+                app_id, actor=kit.actor("u-ana"), due_at=original + timedelta(days=14)
+            )
+        with pytest.raises(ValidationError) as info:
+            kit.enrollment.extend_development(
+                app_id, actor=kit.mac(), due_at=original - timedelta(days=1)
+            )
+        assert info.value.code == "application.extension_not_later"
+        app = kit.enrollment.extend_development(
+            app_id, actor=kit.mac(), due_at=original + timedelta(days=14), reason="Asked for"
+        )
+        assert app.development is not None
+        (extension,) = app.development.extensions
+        assert (extension.by, extension.at, extension.previous_due_at) == (
+            "mac:mac",
+            clock.now(),
+            original,
+        )
+        assert app.development.original_due_at == original
+        assert app.development_due() == original + timedelta(days=14)
+        clock.advance(days=12)  # past the original date, before the extended one
+        assert kit.enrollment.get(app_id).status_at(clock.now()) is (
+            ApplicationStatus.DEVELOPMENT_REQUESTED
+        )
+        assert kit.events(app_id)[-1] == "application.development_extended"
+        clock.advance(days=12)  # past the extended date: rejected, nothing left to extend
+        with pytest.raises(ExpiredError):
+            kit.enrollment.extend_development(
+                app_id, actor=kit.mac(), due_at=clock.now() + timedelta(days=5)
+            )
+
     def test_en_8_approval_keeps_ptan_and_medicare_id(self, kit: Kit) -> None:
         """The approval stores PTAN, Medicare ID and effective date for the reports."""
         app_id = self._submitted(kit)
@@ -235,3 +338,97 @@ class TestMacSide:
         kit.enrollment.withdraw(app.id, actor=kit.actor("u-ana"))
         with pytest.raises(InvalidTransitionError):
             kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ana"))
+
+
+class TestChanges:
+    def test_en_7_category_sets_the_window(self, kit: Kit, clock: FixedClock) -> None:
+        """An 855B supplier that is not a practitioner group reports an AO change in 30 days,
+        a practitioner group in 90 (42 CFR 424.516)."""
+        on = clock.now().date()
+        group = kit.enrollment.record_change(
+            actor=kit.actor("u-ao"),
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            change=ChangeKind.OFFICIALS,
+            occurred_on=on,
+            description="New AO",
+        )
+        supplier = kit.enrollment.record_change(
+            actor=kit.actor("u-ao"),
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            change=ChangeKind.OFFICIALS,
+            occurred_on=on,
+            description="New AO",
+            category=ProviderCategory.INSTITUTIONAL,
+        )
+        assert group.category is ProviderCategory.PRACTITIONER
+        policy = kit.enrollment.deadlines
+        assert (group.due(policy) - on, supplier.due(policy) - on) == (
+            timedelta(days=90),
+            timedelta(days=30),
+        )
+        assert group.counterpart_id is None  # an AO change is PECOS-only
+
+    def test_en_14_a_pecos_rename_creates_an_nppes_to_do(self, kit: Kit, clock: FixedClock) -> None:
+        """Recording a legal-name change in PECOS records the same change for NPPES, linked
+        both ways, due in 30 days; it is met once the NPPES record shows the new name."""
+        agenda = Agenda(kit.runtime, sources=agenda_sources(nppes=kit.nppes))
+        pecos = kit.enrollment.record_change(
+            actor=kit.actor("u-ao"),
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            change=ChangeKind.LEGAL_NAME,
+            occurred_on=clock.now().date(),
+            description="Renamed",
+            new_value="Acme Health Partners PLLC",
+        )
+        open_changes = kit.enrollment.changes("prof-acme", actor=kit.actor("u-ao"))
+        (nppes,) = [c for c in open_changes if c.system is System.NPPES]
+        assert (pecos.counterpart_id, nppes.counterpart_id) == (nppes.id, pecos.id)
+        assert nppes.due(kit.enrollment.deadlines) == clock.now().date() + timedelta(days=30)
+        titles = [i.title for i in agenda.for_profile("prof-acme")]
+        assert any("to NPPES" in t for t in titles) and any("(PECOS)" in t for t in titles)
+        kit.nppes.put(RENAMED)  # NPPES now shows the new name
+        titles = [i.title for i in agenda.for_profile("prof-acme")]
+        assert not any("to NPPES" in t for t in titles)
+        assert any("(PECOS)" in t for t in titles)
+
+    def test_en_14_an_nppes_address_change_creates_a_pecos_to_do(
+        self, kit: Kit, clock: FixedClock
+    ) -> None:
+        """The reverse: an NPPES practice-location change creates the PECOS to-do, with the
+        category's window (practitioner group: 30 days for a location)."""
+        nppes = kit.enrollment.record_change(
+            actor=kit.actor("u-ao"),
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            change=ChangeKind.PRACTICE_LOCATION,
+            occurred_on=clock.now().date(),
+            description="Moved",
+            system=System.NPPES,
+            new_value=OAK_AVE.one_line(),
+        )
+        (twin,) = [
+            c
+            for c in kit.enrollment.changes("prof-acme", actor=kit.actor("u-ao"))
+            if c.id == nppes.counterpart_id
+        ]
+        assert twin.system is System.PECOS
+        assert twin.due(kit.enrollment.deadlines) == clock.now().date() + timedelta(days=30)
+        record = attrs.evolve(RENAMED, practice_addresses=(OAK_AVE,))
+        assert nppes.shown_by(record) and not nppes.shown_by(RENAMED)
+
+    def test_en_7_changes_go_to_pecos_or_nppes_only(self, kit: Kit, clock: FixedClock) -> None:
+        """EHR holds no enrollment facts: a change for it is refused."""
+        with pytest.raises(ValidationError) as info:
+            kit.enrollment.record_change(
+                actor=kit.actor("u-ao"),
+                profile_id="prof-acme",
+                form=Form.CMS_855B,
+                change=ChangeKind.OTHER,
+                occurred_on=clock.now().date(),
+                description="x",
+                system=System.EHR,
+            )
+        assert info.value.code == "change.system"

@@ -33,6 +33,7 @@ slots = st.sampled_from(
         s
         for f, k in [(f, k) for f in Form for k in Kind]
         if not (k is Kind.REASSIGNMENT and f.is_organizational)
+        and k is not Kind.REASSIGNMENT_TERMINATION
         for s in signer_slots(f, k, reassignment=False)
     ]
 )
@@ -47,14 +48,15 @@ requests = st.builds(
     status=st.sampled_from(RequestStatus),
     closed_at=st.none() | moments,
     decline_reason=st.none() | st.text(max_size=10),
+    paper_signers=st.lists(st.sampled_from(["Carl Chen", "Olga Ortiz"]), max_size=2).map(tuple),
 )
 signatures = st.builds(
     Signature,
     id=st.from_regex(r"sig-[0-9]{3}", fullmatch=True),
     request_id=st.just("sigreq-001"),
     slot=st.sampled_from(["individual", "authorized_official"]),
-    signer_id=st.sampled_from(["u-1", "u-2"]),
-    role=st.sampled_from(Role),
+    signer_id=st.none() | st.sampled_from(["u-1", "u-2"]),
+    role=st.none() | st.sampled_from(Role),
     record_role=st.none() | st.sampled_from(OfficialRole),
     method=st.sampled_from(SignatureMethod),
     signed_at=moments,
@@ -63,6 +65,7 @@ signatures = st.builds(
     statement_sha256=st.none() | sha256s,
     uploaded_by=st.none() | st.just("u-3"),
     superseded_at=st.none() | moments,
+    signer_name=st.none() | st.just("Carl Chen"),
 )
 sheets = st.builds(
     SignatureSheet,

@@ -12,8 +12,19 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from enrollkit.access import Role
 from enrollkit.clock import FixedClock
-from enrollkit.enrollment import Application, ApplicationStatus, Form, Kind
+from enrollkit.enrollment import (
+    Agenda,
+    Application,
+    ApplicationStatus,
+    Form,
+    Kind,
+    Official,
+    OfficialRole,
+    Reassignment,
+    ReassignmentParty,
+)
 from enrollkit.errors import (
     ConflictError,
     InvalidTransitionError,
@@ -21,10 +32,17 @@ from enrollkit.errors import (
     ValidationError,
 )
 from enrollkit.notify import InMemoryNotifier
+from enrollkit.principals import Principal
 from enrollkit.runtime import Runtime
-from enrollkit.signatures import Attestation, RequestStatus, SignatureMethod, SignatureService
+from enrollkit.signatures import (
+    Attestation,
+    RequestStatus,
+    SignatureMethod,
+    SignatureService,
+    agenda_sources,
+)
 from tests.enrollment.factories import OAK_AVE
-from tests.enrollment.world import EMAILS, Kit, acme_855b, ana_855r
+from tests.enrollment.world import EMAILS, OFFICIALS, Kit, acme_855b, ana_855i, ana_855r
 
 BOTH = frozenset(Attestation)
 PDF = b"%PDF-1.7\nsigned certification statement\n%%EOF\n"
@@ -58,6 +76,30 @@ def sign(kit: Kit, app_id: str, user: str, slot: str) -> Application:
     )
 
 
+def on_paper(
+    kit: Kit,
+    app_id: str,
+    *,
+    actor: str | Principal,
+    slot: str = "individual",
+    name: str = "Ana Diaz",
+    digest: str | None = None,
+    filename: str = "statement.pdf",
+    data: bytes = PDF,
+) -> Application:
+    """*actor* (a cast member, or a principal) uploads the wet-ink statement *name*
+    signed for *slot* (SG-3); by default Dr Diaz's, for the individual slot."""
+    return kit.signatures.sign_on_paper(
+        app_id,
+        actor=kit.actor(actor) if isinstance(actor, str) else actor,
+        slot=slot,
+        signer_name=name,
+        digest=kit.digest(app_id) if digest is None else digest,
+        filename=filename,
+        data=data,
+    )
+
+
 class TestRequests:
     def test_sg_2_one_request_per_slot_with_notifications(
         self, kit: Kit, notifier: InMemoryNotifier
@@ -82,21 +124,123 @@ class TestRequests:
         ]
         assert org_request.candidates == ("u-ao", "u-do")
 
-    def test_sg_2_no_eligible_signer_is_refused_before_sending(self, kit: Kit) -> None:
-        """A record with no linked official cannot be sent: nobody could sign."""
+    def test_sg_1_nobody_listed_in_the_slots_capacity_is_refused_before_sending(
+        self, kit: Kit
+    ) -> None:
+        """An initial 855B needs an AO: a record listing only a DO cannot be sent."""
         app = kit.enrollment.create(
             actor=kit.actor("u-ao"),
             profile_id="prof-acme",
             form=Form.CMS_855B,
             kind=Kind.INITIAL,
             content=acme_855b(
-                officials=tuple(attrs.evolve(o, account_id=None) for o in acme_855b().officials)
+                officials=tuple(
+                    o for o in acme_855b().officials if o.role is OfficialRole.DELEGATED_OFFICIAL
+                )
             ),
         )
         with pytest.raises(ValidationError) as info:
             kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
         assert info.value.code == "signature.no_signer"
         assert kit.enrollment.get(app.id).status is ApplicationStatus.DRAFT
+
+
+class TestPaper:
+    """SG-3 amended: the CEO listed as AO on an 855B, with no I&A account, signs on paper."""
+
+    def _ceo_only(self, kit: Kit) -> Application:
+        content = acme_855b(
+            officials=(Official("Carl Chen", OfficialRole.AUTHORIZED_OFFICIAL, "carl@acme.org"),)
+        )
+        app = kit.enrollment.create(
+            actor=kit.actor("u-seu"),
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            kind=Kind.INITIAL,
+            content=content,
+        )
+        return kit.signatures.send_for_signature(app.id, actor=kit.actor("u-seu"))
+
+    def test_sg_3_a_round_opens_for_an_official_without_an_account(
+        self, kit: Kit, notifier: InMemoryNotifier
+    ) -> None:
+        """The round opens; the CEO is asked for a wet-ink statement at the e-mail on the
+        record; nobody is invited to sign electronically."""
+        app = self._ceo_only(kit)
+        (request,) = kit.signatures.sheet(app.id).open_requests()
+        assert (request.candidates, request.paper_signers, request.paper_only) == (
+            (),
+            ("Carl Chen",),
+            True,
+        )
+        asked = notifier.last("carl@acme.org", "signature.paper_requested")
+        assert asked is not None and asked.fields["slot"] == "authorized_official"
+
+    def test_sg_3_the_preparer_uploads_the_ceos_paper_signature(self, kit: Kit) -> None:
+        """The statement names the CEO as listed; the last signature submits; the
+        certificate shows paper, the name and the uploader."""
+        app = self._ceo_only(kit)
+        with pytest.raises(NotPermittedError) as info:
+            kit.signatures.sign_on_paper(
+                app.id,
+                actor=kit.actor("u-seu"),
+                slot="authorized_official",
+                digest=kit.digest(app.id),
+                signer_name="Olga Ortiz",  # not listed on this record
+                filename="statement.pdf",
+                data=PDF,
+            )
+        assert info.value.code == "signature.not_listed"
+        done = on_paper(
+            kit, app.id, actor="u-seu", slot="authorized_official", name="  carl   CHEN "
+        )
+        assert done.status is ApplicationStatus.SUBMITTED
+        (signature,) = kit.signatures.sheet(app.id).signatures
+        assert (signature.signer_id, signature.signer_name, signature.record_role) == (
+            None,
+            "Carl Chen",
+            OfficialRole.AUTHORIZED_OFFICIAL,
+        )
+        assert signature.method is SignatureMethod.PAPER
+        certificate = kit.signatures.certificate(app.id, actor=kit.actor("u-ao"))
+        assert certificate.verified
+        assert "signed by Carl Chen (listed as AO)" in certificate.to_text()
+        assert "paper at" in certificate.to_text() and "uploaded by u-seu" in certificate.to_text()
+
+    def test_sg_3_paper_needs_pecos_access_to_upload(self, kit: Kit) -> None:
+        """A stranger cannot upload a statement for the CEO."""
+        app = self._ceo_only(kit)
+        with pytest.raises(NotPermittedError):
+            on_paper(kit, app.id, actor="u-stranger", slot="authorized_official", name="Carl Chen")
+        assert kit.signatures.sheet(app.id).signatures == ()
+
+    def test_sg_3_the_agenda_warns_that_paper_is_slower(self, kit: Kit) -> None:
+        """The open paper-only slot reads as a paper signature to collect, slower."""
+        app = self._ceo_only(kit)
+        agenda = Agenda(kit.runtime, sources=agenda_sources())
+        (item,) = agenda.for_profile("prof-acme")
+        assert (item.kind, item.rule) == ("signature.paper", "SG-3")
+        assert "Carl Chen" in item.title and "slower" in item.title
+        assert app.id in item.title
+
+    def test_sg_3_an_account_holder_may_also_sign_on_paper(self, kit: Kit) -> None:
+        """Olga, the AO with an account, may still sign on paper: recorded as paper, with
+        her account from the record and no I&A role used."""
+        app = kit.enrollment.create(
+            actor=kit.actor("u-seu"),
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            kind=Kind.INITIAL,
+            content=acme_855b(),
+        )
+        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-seu"))
+        on_paper(kit, app.id, actor="u-seu", slot="authorized_official", name="Olga Ortiz")
+        (signature,) = kit.signatures.sheet(app.id).signatures
+        assert (signature.signer_id, signature.role, signature.method) == (
+            "u-ao",
+            None,
+            SignatureMethod.PAPER,
+        )
 
 
 class TestSigning:
@@ -118,10 +262,10 @@ class TestSigning:
         (signature,) = kit.signatures.sheet(app.id).signatures
         revision = kit.enrollment.get(app.id).current_revision
         assert revision is not None
-        assert (signature.signer_id, signature.slot, signature.role.value) == (
+        assert (signature.signer_id, signature.slot, signature.role) == (
             "u-ao",
             "receiving_organization",
-            "AO",
+            Role.AUTHORIZED_OFFICIAL,
         )
         assert signature.method is SignatureMethod.ELECTRONIC
         assert (signature.revision, signature.digest) == (1, revision.digest)
@@ -155,31 +299,26 @@ class TestSigning:
             )
         assert info.value.fields["missing"] == ["electronic_signature"]
 
-    def test_sg_3_uploaded_certification_statement(self, kit: Kit) -> None:
-        """The credentialer uploads the statement Dr Diaz signed; a text file is refused."""
+    def test_sg_3_paper_certification_statement(self, kit: Kit) -> None:
+        """The credentialer uploads the wet-ink statement Dr Diaz signed; a text file is
+        refused; it is recorded as paper, with the name on the record and the uploader."""
         app = reassignment(kit)
         with pytest.raises(ValidationError):
-            kit.signatures.sign_with_statement(
-                app.id,
-                actor=kit.actor("u-cred"),
-                signer_id="u-ana",
-                digest=kit.digest(app.id),
-                slot="individual",
-                filename="statement.pdf",
-                data=b"I certify",
+            on_paper(
+                kit, app.id, actor="u-cred", slot="individual", name="Ana Diaz", data=b"I certify"
             )
-        kit.signatures.sign_with_statement(
+        on_paper(
+            kit,
             app.id,
-            actor=kit.actor("u-cred"),
-            signer_id="u-ana",
-            digest=kit.digest(app.id),
+            actor="u-cred",
             slot="individual",
+            name="Ana Diaz",
             filename="statement.tif",
-            data=PDF,
         )
         (signature,) = kit.signatures.sheet(app.id).signatures
-        assert signature.method is SignatureMethod.UPLOADED_STATEMENT
+        assert signature.method is SignatureMethod.PAPER
         assert signature.uploaded_by == "u-cred" and signature.signer_id == "u-ana"
+        assert (signature.signer_name, signature.role) == ("Ana Diaz", None)
         assert signature.statement_sha256 is not None
         assert kit.documents.get(signature.statement_sha256) == PDF
 
@@ -381,19 +520,6 @@ def test_sg_8_certificate_needs_pecos_access(kit: Kit) -> None:
         kit.signatures.certificate(app.id, actor=kit.actor("u-stranger"))
 
 
-def sign_statement(kit: Kit, app_id: str, digest: str, *, actor: str = "u-cred") -> Application:
-    """The credentialer uploads Dr Diaz's signed statement for the individual slot."""
-    return kit.signatures.sign_with_statement(
-        app_id,
-        actor=kit.actor(actor),
-        signer_id="u-ana",
-        digest=digest,
-        slot="individual",
-        filename="statement.pdf",
-        data=PDF,
-    )
-
-
 class TestSignWhatWasReviewed:
     @pytest.fixture
     def sent(self, kit: Kit) -> str:
@@ -429,15 +555,7 @@ class TestSignWhatWasReviewed:
                     attestations=BOTH,
                 )
             else:
-                kit.signatures.sign_with_statement(
-                    app_id,
-                    actor=signer,
-                    signer_id="u-ana",
-                    digest=digest,
-                    slot="individual",
-                    filename="statement.pdf",
-                    data=PDF,
-                )
+                on_paper(kit, app_id, actor=signer, digest=digest)
         assert info.value.code == "signature.stale_revision"
         assert (info.value.fields["revision"], info.value.fields["digest"]) == (1, current)
         assert len(info.value.message) < 300
@@ -467,7 +585,7 @@ class TestSignWhatWasReviewed:
             )
 
         def with_statement() -> Application:
-            return sign_statement(kit, app.id, reviewed)
+            return on_paper(kit, app.id, actor="u-cred", digest=reviewed)
 
         attempts: list[Callable[[], Application]] = [electronically, with_statement]
         for attempt in attempts:
@@ -530,15 +648,7 @@ class TestSigningStepUp:
             )
         assert info.value.code == "principal.stale"
         with pytest.raises(NotPermittedError) as info:
-            kit.signatures.sign_with_statement(
-                app.id,
-                actor=cred,
-                signer_id="u-ana",
-                digest=kit.digest(app.id),
-                slot="individual",
-                filename="statement.pdf",
-                data=PDF,
-            )
+            on_paper(kit, app.id, actor=cred)
         assert info.value.code == "principal.stale"
         assert kit.signatures.sheet(app.id).signatures == ()
         fresh = kit.actor("u-ana")
@@ -591,3 +701,82 @@ class TestSigningStepUp:
                 attempt()
             assert info.value.code == "principal.stale"
             assert info.value.fields["fresh_within_minutes"] == int(window.total_seconds() // 60)
+
+
+def termination(kit: Kit, actor: str, party: ReassignmentParty) -> Application:
+    """*actor* terminates Dr Diaz's reassignment to Acme for *party*, sent for signature."""
+    content = ana_855i(
+        reassignment=Reassignment("prof-acme", terminated_by=party),
+        officials=OFFICIALS if party is ReassignmentParty.ORGANIZATION else (),
+    )
+    app = kit.enrollment.create(
+        actor=kit.actor(actor),
+        profile_id="prof-ana",
+        form=Form.CMS_855R,
+        kind=Kind.REASSIGNMENT_TERMINATION,
+        content=content,
+    )
+    return kit.signatures.send_for_signature(app.id, actor=kit.actor(actor))
+
+
+class TestReassignmentTermination:
+    """EN-12: either party may terminate a reassignment alone; only that party signs."""
+
+    def test_en_12_the_organization_terminates_alone(
+        self, kit: Kit, notifier: InMemoryNotifier
+    ) -> None:
+        """Acme's AO, with no access to Dr Diaz's profile, files the termination through
+        Acme's; only Acme's slot opens, Dr Diaz is not asked, Acme's signature submits."""
+        with pytest.raises(NotPermittedError):  # any other kind still needs her profile
+            kit.enrollment.create(
+                actor=kit.actor("u-ao"),
+                profile_id="prof-ana",
+                form=Form.CMS_855R,
+                kind=Kind.REASSIGNMENT,
+                content=ana_855r(),
+            )
+        app = termination(kit, "u-ao", ReassignmentParty.ORGANIZATION)
+        assert [r.slot.name for r in kit.signatures.sheet(app.id).open_requests()] == [
+            "receiving_organization"
+        ]
+        assert notifier.last("ana@example.org", "signature.requested") is None
+        done = sign(kit, app.id, "u-ao", "receiving_organization")
+        assert done.status is ApplicationStatus.SUBMITTED
+
+    def test_en_12_the_individual_terminates_alone(self, kit: Kit) -> None:
+        """Dr Diaz ends it herself: only her slot, no Acme official needed on the record."""
+        app = termination(kit, "u-ana", ReassignmentParty.INDIVIDUAL)
+        assert [r.slot.name for r in kit.signatures.sheet(app.id).open_requests()] == ["individual"]
+        with pytest.raises(NotPermittedError):
+            sign(kit, app.id, "u-ao", "individual")
+        assert sign(kit, app.id, "u-ana", "individual").status is ApplicationStatus.SUBMITTED
+
+    def test_en_12_the_terminating_party_must_be_named(self, kit: Kit) -> None:
+        """Without the terminating party the application is incomplete."""
+        app = kit.enrollment.create(
+            actor=kit.actor("u-ana"),
+            profile_id="prof-ana",
+            form=Form.CMS_855R,
+            kind=Kind.REASSIGNMENT_TERMINATION,
+            content=ana_855r(),
+        )
+        with pytest.raises(ValidationError) as info:
+            kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ana"))
+        assert info.value.fields["missing"] == ["reassignment.terminated_by"]
+
+    def test_en_12_a_terminated_reassignment_leaves_the_report(
+        self, kit: Kit, clock: FixedClock
+    ) -> None:
+        """Once the termination is approved the reassignment is no longer reported."""
+        app = reassignment(kit)
+        sign(kit, app.id, "u-ana", "individual")
+        sign(kit, app.id, "u-ao", "receiving_organization")
+        kit.enrollment.start_review(app.id, actor=kit.mac())
+        kit.enrollment.approve(app.id, actor=kit.mac(), ptan="PT-R")
+        assert len(kit.enrollment.reassignment_report("prof-acme", actor=kit.actor("u-ao"))) == 1
+        clock.advance(days=1)
+        ended = termination(kit, "u-ao", ReassignmentParty.ORGANIZATION)
+        sign(kit, ended.id, "u-ao", "receiving_organization")
+        kit.enrollment.start_review(ended.id, actor=kit.mac())
+        kit.enrollment.approve(ended.id, actor=kit.mac(), ptan=None)
+        assert kit.enrollment.reassignment_report("prof-acme", actor=kit.actor("u-ao")) == ()

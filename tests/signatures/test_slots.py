@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from enrollkit.access import Decision, Denial, GrantKind, GrantPath, Role
-from enrollkit.enrollment import Form, Kind, Official, OfficialRole
+from enrollkit.enrollment import Form, Kind, Official, OfficialRole, ReassignmentParty
 from enrollkit.errors import NotPermittedError, ValidationError
 from enrollkit.signatures import SignerFacts, eligibility, listed_for, signer_slots
 
@@ -19,6 +19,10 @@ REFUSED = "refused"
 #: SG-1, every form × kind × reassignment flag, naming the slots.
 SG_1_TABLE: dict[tuple[Form, Kind, bool], tuple[str, ...] | str] = {}
 for _kind in Kind:
+    if _kind is K.REASSIGNMENT_TERMINATION:  # EN-12: needs the terminating party
+        for _form, _flag in itertools.product(Form, (False, True)):
+            SG_1_TABLE[(_form, _kind, _flag)] = REFUSED
+        continue
     SG_1_TABLE[(F.CMS_855I, _kind, False)] = (IND, RECV) if _kind is K.REASSIGNMENT else (IND,)
     SG_1_TABLE[(F.CMS_855I, _kind, True)] = (IND, RECV)
     SG_1_TABLE[(F.CMS_855R, _kind, False)] = (IND, RECV)
@@ -28,6 +32,32 @@ for _kind in Kind:
             SG_1_TABLE[(_form, _kind, _flag)] = (
                 REFUSED if _kind is K.REASSIGNMENT else (AO,) if _kind is K.INITIAL else (AO_DO,)
             )
+
+
+class TestReassignmentTermination:
+    @pytest.mark.parametrize(
+        ("party", "slot"),
+        [(ReassignmentParty.INDIVIDUAL, IND), (ReassignmentParty.ORGANIZATION, RECV)],
+    )
+    def test_en_12_only_the_terminating_party_signs(
+        self, party: ReassignmentParty, slot: str
+    ) -> None:
+        """Either party may terminate alone; only that party's slot is required."""
+        slots = signer_slots(
+            F.CMS_855R, K.REASSIGNMENT_TERMINATION, reassignment=True, terminated_by=party
+        )
+        assert tuple(s.name for s in slots) == (slot,)
+
+    def test_en_12_termination_is_filed_on_855r(self) -> None:
+        """A reassignment is terminated on CMS-855R only."""
+        with pytest.raises(ValidationError) as info:
+            signer_slots(
+                F.CMS_855I,
+                K.REASSIGNMENT_TERMINATION,
+                reassignment=True,
+                terminated_by=ReassignmentParty.INDIVIDUAL,
+            )
+        assert info.value.code == "application.form_kind"
 
 
 class TestSignerSlots:
@@ -106,7 +136,7 @@ class TestEligibility:
     def test_sg_1_seus_and_surrogates_never_sign(self, role: Role) -> None:
         """No slot of any form and kind takes an SEU or a Surrogate, whatever the facts."""
         for form, kind in itertools.product(Form, Kind):
-            if kind is Kind.REASSIGNMENT and form.is_organizational:
+            if SG_1_TABLE[(form, kind, False)] == REFUSED:
                 continue
             for slot in signer_slots(form, kind, reassignment=False):
                 facts = SignerFacts("u", authority=allowed(role))

@@ -69,6 +69,7 @@ from enrollkit.access.roles import (
     permits,
     render_matrix_markdown,
 )
+from enrollkit.access.scope import PendingConnection, Scope, pending_connections_for, scope_of
 from enrollkit.access.service import (
     AccessService,
     ClaimOutcome,
@@ -128,11 +129,13 @@ __all__ = [
     "NpiRegistryRecord",
     "Organization",
     "OrganizationRegistration",
+    "PendingConnection",
     "ProfileClaim",
     "ProfileTransfer",
     "ProviderProfile",
     "ProviderProofer",
     "Role",
+    "Scope",
     "Side",
     "System",
     "Verification",
@@ -147,7 +150,9 @@ __all__ = [
     "decide_signing_authority",
     "employer_of",
     "normalize_legal_name",
+    "pending_connections_for",
     "permits",
     "render_matrix_markdown",
     "roles_held",
+    "scope_of",
 ]

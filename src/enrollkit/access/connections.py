@@ -78,7 +78,9 @@ class ConnectionState(Enum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
-    EXPIRED = "expired"  #: rejected automatically on day 30 (CO-5)
+    #: rejected automatically on day 30 (CO-5); users read "rejected (no answer in 30
+    #: days)" (:attr:`label`, CO-9)
+    EXPIRED = "expired"
     WITHDRAWN = "withdrawn"
     REMOVED = "removed"
 
@@ -86,6 +88,14 @@ class ConnectionState(Enum):
     def is_terminal(self) -> bool:
         """Whether the state can never change again (CO-6)."""
         return self not in (ConnectionState.PENDING, ConnectionState.APPROVED)
+
+    @property
+    def label(self) -> str:
+        """The state in users' words (CO-9): an expired request reads as
+        ``"rejected (no answer in 30 days)"``, whatever the stored state is called."""
+        if self is ConnectionState.EXPIRED:
+            return "rejected (no answer in 30 days)"
+        return str(self.value)
 
 
 class ConnectionEvent(Enum):
@@ -211,15 +221,15 @@ class Connection:
         if current is ConnectionState.EXPIRED and self.state is ConnectionState.PENDING:
             raise ExpiredError(
                 "connection.expired",
-                f"This connection request expired on {self.deadline.date().isoformat()}, "
-                "30 days after it was requested (CO-5); it can no longer be "
-                f"{event.past}. Request a new connection.",
+                "This connection request was rejected automatically on "
+                f"{self.deadline.date().isoformat()}: nobody answered it in 30 days (CO-5, "
+                f"CO-9); it can no longer be {event.past}. Request a new connection.",
                 connection_id=self.id,
                 deadline=self.deadline.isoformat(),
             )
         raise InvalidTransitionError(
             "connection.invalid_transition",
-            f"This connection is {current.value}; it cannot be {event.past} (CO-6).",
+            f"This connection is {current.label}; it cannot be {event.past} (CO-6).",
             connection_id=self.id,
             state=current.value,
             event=event.value,

@@ -623,8 +623,8 @@ def _explain_connection(
         )
     if state is ConnectionState.EXPIRED:
         missing = (
-            f"connection {c.id} from {surrogate} to {profile.label} was not approved within "
-            f"30 days and expired on {c.deadline.date().isoformat()}"
+            f"connection {c.id} from {surrogate} to {profile.label} was rejected "
+            f"automatically on {c.deadline.date().isoformat()}: nobody answered it in 30 days"
         )
         return _deny(
             "access.connection_expired",

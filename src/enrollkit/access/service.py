@@ -18,7 +18,7 @@ loser of a race runs again and gets the domain's answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Annotated, Final
 
@@ -90,6 +90,7 @@ from enrollkit.access.roles import (
     System,
     require_grantable,
 )
+from enrollkit.access.scope import PendingConnection, pending_connections_for
 from enrollkit.access.verification import (
     AuthorizedOfficialVerifier,
     InMemoryProofer,
@@ -102,6 +103,7 @@ from enrollkit.access.verification import (
 from enrollkit.boundary import Limit, boundary
 from enrollkit.errors import (
     ConflictError,
+    EnrollkitError,
     InvalidTransitionError,
     NotPermittedError,
     ValidationError,
@@ -1214,21 +1216,71 @@ class AccessService:
         after its 30-day deadline (CO-5)."""
         with self.runtime.transaction() as tx:
             who = tx.act(actor).id
-            connection = require(tx.repo(CONNECTIONS), connection_id, what="connection")
-            decide_connection(
-                tx, user_id=who, connection=connection, event=ConnectionEvent.APPROVE
-            ).require()
-            connection = tx.repo(CONNECTIONS).save(
-                connection.approve(now=tx.now, actor=who, systems=systems)
-            )
-            tx.record(
-                "connection.approved",
-                subject=connection.id,
-                actor=who,
-                systems=_systems(connection.approved_systems),
-            )
+            connection = self._approve(tx, who, connection_id, systems)
             tx.commit()
         return connection
+
+    def _approve(
+        self, tx: Transaction, who: str, connection_id: str, systems: Iterable[System] | None
+    ) -> Connection:
+        connection = require(tx.repo(CONNECTIONS), connection_id, what="connection")
+        decide_connection(
+            tx, user_id=who, connection=connection, event=ConnectionEvent.APPROVE
+        ).require()
+        connection = tx.repo(CONNECTIONS).save(
+            connection.approve(now=tx.now, actor=who, systems=systems)
+        )
+        tx.record(
+            "connection.approved",
+            subject=connection.id,
+            actor=who,
+            systems=_systems(connection.approved_systems),
+        )
+        return connection
+
+    @boundary
+    def pending_for(self, *, actor: Principal) -> tuple[PendingConnection, ...]:
+        """My Pending Connections (CO-9): every pending request the actor may approve,
+        across all their profiles and organizations, soonest auto-rejection first, each
+        with its days left (CO-5)."""
+        with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
+            return pending_connections_for(tx, user_id=who, now=tx.now)
+
+    @use_case
+    def approve_selected(
+        self,
+        *,
+        actor: Principal,
+        selections: Annotated[Mapping[Text, Iterable[System] | None], Limit(items=1000)],
+    ) -> tuple[Connection, ...]:
+        """Approve All Selected (CO-9): approve every chosen request, each for its chosen
+        systems (``None``: all it asked for), in one unit of work: all or none. If any
+        one cannot be approved, nothing is, and the error names that request."""
+        if not selections:
+            raise ValidationError(
+                "connection.none_selected",
+                "Select at least one pending connection to approve (CO-9).",
+            )
+        with self.runtime.transaction() as tx:
+            who = tx.act(actor).id
+            approved: list[Connection] = []
+            for connection_id in sorted(selections):  # one lock order for racing batches
+                try:
+                    approved.append(
+                        self._approve(tx, who, connection_id, selections[connection_id])
+                    )
+                except ConflictError:
+                    raise
+                except EnrollkitError as exc:
+                    raise type(exc)(
+                        exc.code,
+                        f"Nothing was approved: {connection_id} cannot be. {exc.message} "
+                        "Deselect it and approve the others again (CO-9).",
+                        **{**exc.fields, "connection_id": connection_id},
+                    ) from exc
+            tx.commit()
+        return tuple(approved)
 
     @use_case
     def reject_connection(self, *, actor: Principal, connection_id: Text) -> Connection:

@@ -2,11 +2,13 @@
 
 Dr. Ana Rivera owns Rivera Pediatrics PLLC; Summit Credentialing LLC (no
 NPI) works her Medicare enrollment. The story runs every capability once:
-accounts and MFA, organizations and profiles, surrogacy connections and an
-explained refusal, a staff invitation with a PIN, an 855I with a
+accounts and MFA, organizations and profiles, the provider's office manager
+as her Access Manager, My Pending Connections cleared with Approve All
+Selected, an explained refusal, a staff invitation with a PIN, an 855I with a
 reassignment, two signers, a correction that makes both sign again,
-submission, a request that auto-rejects after 30 days, the agenda and the
-audit chain's verification.
+submission, a paper signature for an official without an I&A account (and
+the agenda's warning), a request rejected after 30 days without an answer,
+the agenda and the audit chain's verification.
 
 :func:`play` returns a :class:`DemoReport` (steps in plain words, the
 agenda, the audit trail) that the CLI prints as text or JSON.
@@ -232,7 +234,7 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
         ben = story.register("BOkafor7", "Ben", "Okafor", "ben@riverapeds.example")
         carla = story.register("CMendez3", "Carla", "Mendez", "carla@summitcred.example")
         dana = story.register("DPark22", "Dana", "Park", "dana@summitcred.example")
-        say.append("Dr. Ana Rivera (provider), Ben Okafor (her practice administrator),")
+        say.append("Dr. Ana Rivera (provider), Ben Okafor (her office manager),")
         say.append("Carla Mendez (owner of Summit Credentialing) and Dana Park (a credentialer).")
         signed_in = {who: story.login(who) for who in (ana, ben, carla, dana)}
         done = signed_in[ana]
@@ -285,19 +287,49 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
         say.append("by the help desk (RO-3). A provider with a company has two profiles (CO-1).")
         say.append(f"{summit.organization.label}: the surrogate, found by name and EIN (NPI-4).")
 
-    with story.step("Summit asks for both profiles; Ana approves both") as say:
-        connections = []
+    with story.step("Ana makes Ben, her office manager, Access Manager of her own profile") as say:
+        asked = access.request_association(
+            actor=as_ben,
+            employer=Employer.individual_provider(individual.id),
+            role=Role.ACCESS_MANAGER,
+        )
+        access.approve_association(actor=as_ana, association_id=asked.id)
+        say.append(
+            "Ben asks for the Access Manager role on Ana's individual profile and Ana approves: "
+            "only she grants it there (RO-5)."
+        )
+        decision = access.decide(
+            user_id=ben,
+            action=Action.MANAGE_CONNECTIONS,
+            profile_id=individual.id,
+            system=System.PECOS,
+        )
+        say.append("He may now manage that profile's connections and staff for her:")
+        say.append(decision.explain())
+
+    with story.step("Summit asks for both profiles; Ana approves all selected at once") as say:
         for profile in (individual, pllc_profile):
-            requested = access.request_connection(
+            access.request_connection(
                 actor=as_carla,
                 surrogate_id=summit.organization.id,
                 profile_id=profile.id,
                 systems=[System.PECOS, System.NPPES],
             )
-            approved = access.approve_connection(actor=as_ana, connection_id=requested.id)
-            connections.append(approved)
+        say.append("Ana opens My Pending Connections (CO-9):")
+        pending = access.pending_for(actor=as_ana)
+        for row in pending:
+            asked_for = " and ".join(sorted(s.value for s in row.connection.requested_systems))
+            say.append(
+                f"  [x] {row.surrogate_name} asks for {row.profile_name} ({asked_for}); "
+                f"rejected automatically in {row.days_left} days unless answered"
+            )
+        approved_all = access.approve_selected(
+            actor=as_ana, selections={row.connection_id: None for row in pending}
+        )
+        say.append("She selects both and presses Approve All Selected: one unit of work.")
+        for approved in approved_all:
             systems = " and ".join(sorted(s.value for s in approved.approved_systems))
-            say.append(f"Connection {approved.id} to {profile.label}: approved for {systems}.")
+            say.append(f"Connection {approved.id}: approved for {systems}.")
         say.append("One never implies the other: each profile needs its own connection (CO-1).")
 
     with story.step("Summit invites Dana as Staff End User; she accepts with the PIN") as say:
@@ -439,6 +471,62 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
             )
         )
 
+    with story.step("The PLLC's AO on the record has no I&A account: a paper signature") as say:
+        clock.advance(days=1)
+        nppes.put(
+            NppesRecord(
+                NPI(_PLLC_NPI),
+                "Rivera Pediatrics PLLC",
+                practice_addresses=(_OFFICE,),
+                npi_type=NPIType.ORGANIZATION,
+            )
+        )
+        as_dana = story.login(dana).principal
+        change = enrollment.create(
+            actor=as_dana,
+            profile_id=pllc_profile.id,
+            form=Form.CMS_855B,
+            kind=Kind.CHANGE_OF_INFORMATION,
+            content=ApplicationContent(
+                legal_business_name="Rivera Pediatrics PLLC",
+                npi=NPI(_PLLC_NPI),
+                practice_locations=(PracticeLocation("Harbor office", _OFFICE),),
+                officials=(
+                    Official(
+                        "Grace Lee",
+                        OfficialRole.AUTHORIZED_OFFICIAL,
+                        email="grace@riverapeds.example",
+                    ),
+                ),
+            ),
+        )
+        change = signatures.send_for_signature(change.id, actor=as_dana)
+        say.append(
+            f"Dana prepares the PLLC's 855B change ({change.id}); the AO listed on the record is "
+            "Grace Lee, its medical director, who has no I&A account."
+        )
+        say.append(story.mail_to("grace@riverapeds.example", "signature.paper_requested"))
+        warning = next(
+            i for i in kit.agenda(for_profile=pllc_profile.id) if i.kind == "signature.paper"
+        )
+        say.append(f"The PLLC's agenda warns (SG-3): {warning.title}")
+        clock.advance(days=6)
+        as_dana = story.login(dana).principal
+        revision = _must(change.current_revision, "the 855B revision")
+        change = signatures.sign_on_paper(
+            change.id,
+            actor=as_dana,
+            slot="authorized_or_delegated_official",
+            digest=revision.digest,
+            signer_name="Grace Lee",
+            filename="855b-certification-signed.pdf",
+            data=b"%PDF-1.7 certification statement, wet-ink signature of Grace Lee",
+        )
+        say.append(
+            "Six days later Grace's wet-ink statement arrives; Dana uploads the scan for her "
+            f"(PDF, EN-5). Status: {change.status.value.replace('_', ' ')}, signed on paper."
+        )
+
     with story.step("A request nobody answers auto-rejects after 30 days") as say:
         late = access.request_connection(
             actor=story.login(carla).principal,
@@ -449,7 +537,7 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
         say.append(f"Summit asks for EHR access ({late.id}); nobody acts on it.")
         clock.advance(days=30)
         state = access.connection_state(late.id)
-        say.append(f"30 days later a plain read sees it {state.value}, no sweep needed (CO-5).")
+        say.append(f"30 days later a plain read sees it {state.label}, no sweep needed (CO-5).")
         swept = access.sweep_expired_connections()
         say.append(f"The optional sweep records {len(swept)} expiry as an audit event.")
 

@@ -5,7 +5,12 @@ NPPES comparison, deadlines) live beside the use cases
 (:class:`EnrollmentService`); the docs page "Enrollment" has the tour.
 """
 
-from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
+from enrollkit.enrollment._access import (
+    AccountIdContacts,
+    Contacts,
+    require_application_access,
+    require_pecos_access,
+)
 from enrollkit.enrollment._agenda import (
     DEFAULT_HORIZON_DAYS,
     Agenda,
@@ -24,7 +29,10 @@ from enrollkit.enrollment._agenda import (
 )
 from enrollkit.enrollment._application import (
     APPLICATIONS,
+    REVALIDATION_ANCHORS,
+    TERMINATING_KINDS,
     Application,
+    DevelopmentExtension,
     DevelopmentRequest,
     MacDecision,
     NppesAcknowledgement,
@@ -32,7 +40,12 @@ from enrollkit.enrollment._application import (
     content_digest,
     reassigns,
 )
-from enrollkit.enrollment._changes import REPORTABLE_CHANGES, ReportableChange
+from enrollkit.enrollment._changes import (
+    BOTH_SYSTEMS,
+    REPORTABLE_CHANGES,
+    REPORTING_SYSTEMS,
+    ReportableChange,
+)
 from enrollkit.enrollment._content import (
     Address,
     ApplicationContent,
@@ -43,10 +56,18 @@ from enrollkit.enrollment._content import (
     PracticeLocation,
     Practitioner,
     Reassignment,
+    ReassignmentParty,
     Section,
     SectionField,
+    same_name,
 )
-from enrollkit.enrollment._deadlines import ChangeKind, DeadlinePolicy, days_left
+from enrollkit.enrollment._deadlines import (
+    THIRTY_DAY_CHANGES,
+    ChangeKind,
+    DeadlinePolicy,
+    days_left,
+    month_end,
+)
 from enrollkit.enrollment._documents import (
     DEFAULT_MAX_DOCUMENT_BYTES,
     DocumentPolicy,
@@ -56,7 +77,7 @@ from enrollkit.enrollment._documents import (
     inspect_document,
     sniff_media_type,
 )
-from enrollkit.enrollment._forms import Form, Kind
+from enrollkit.enrollment._forms import Form, Kind, ProviderCategory
 from enrollkit.enrollment._lifecycle import (
     FINAL_STATUSES,
     TRANSITIONS,
@@ -66,6 +87,7 @@ from enrollkit.enrollment._lifecycle import (
     next_status,
 )
 from enrollkit.enrollment._nppes import (
+    NPI_TYPES_BY_FORM,
     InMemoryNppesDirectory,
     NppesDirectory,
     NppesMismatch,
@@ -84,14 +106,21 @@ from enrollkit.enrollment._reports import (
     pending_reassignments,
     reassignment_report,
 )
+from enrollkit.enrollment._revalidation import RevalidationDue, revalidation_due
 from enrollkit.enrollment._service import EnrollmentService
 
 __all__ = [
     "APPLICATIONS",
+    "BOTH_SYSTEMS",
     "DEFAULT_HORIZON_DAYS",
     "DEFAULT_MAX_DOCUMENT_BYTES",
     "FINAL_STATUSES",
+    "NPI_TYPES_BY_FORM",
     "REPORTABLE_CHANGES",
+    "REPORTING_SYSTEMS",
+    "REVALIDATION_ANCHORS",
+    "TERMINATING_KINDS",
+    "THIRTY_DAY_CHANGES",
     "TRANSITIONS",
     "AccountIdContacts",
     "Address",
@@ -107,6 +136,7 @@ __all__ = [
     "ChangeKind",
     "Contacts",
     "DeadlinePolicy",
+    "DevelopmentExtension",
     "DevelopmentRequest",
     "DocumentPolicy",
     "DocumentRef",
@@ -129,9 +159,12 @@ __all__ = [
     "PendingReassignmentRow",
     "PracticeLocation",
     "Practitioner",
+    "ProviderCategory",
     "Reassignment",
+    "ReassignmentParty",
     "ReassignmentRow",
     "ReportableChange",
+    "RevalidationDue",
     "Revision",
     "Section",
     "SectionField",
@@ -148,6 +181,7 @@ __all__ = [
     "invitation_source",
     "lifecycle_mermaid",
     "medicare_id_report",
+    "month_end",
     "next_status",
     "normalize",
     "normalize_address",
@@ -156,7 +190,10 @@ __all__ = [
     "profiles_in_scope",
     "reassignment_report",
     "reassigns",
+    "require_application_access",
     "require_pecos_access",
+    "revalidation_due",
     "revalidation_source",
+    "same_name",
     "sniff_media_type",
 ]

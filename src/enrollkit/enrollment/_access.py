@@ -2,17 +2,27 @@
 
 Rule EN-2 lives here once: preparing, editing, sending or withdrawing an
 application needs effective PECOS access to the provider profile (CO-7),
-as decided by :func:`enrollkit.access.decide`.
+as decided by :func:`enrollkit.access.decide` (for a reassignment
+termination, to either party's profile: EN-12).
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from enrollkit.access import Action, GrantPath, System, decide
+from enrollkit.enrollment._forms import Kind
 from enrollkit.runtime import Transaction
 
-__all__ = ["AccountIdContacts", "Contacts", "require_pecos_access"]
+if TYPE_CHECKING:
+    from enrollkit.enrollment._application import Application
+
+__all__ = [
+    "AccountIdContacts",
+    "Contacts",
+    "require_application_access",
+    "require_pecos_access",
+]
 
 
 def require_pecos_access(tx: Transaction, *, user_id: str, profile_id: str) -> GrantPath:
@@ -23,6 +33,35 @@ def require_pecos_access(tx: Transaction, *, user_id: str, profile_id: str) -> G
     return decide(
         tx, user_id=user_id, action=Action.ACT_ON_BEHALF, profile_id=profile_id, system=System.PECOS
     ).require()
+
+
+def require_application_access(
+    tx: Transaction, *, user_id: str, application: Application
+) -> GrantPath:
+    """The grant letting *user_id* work on *application* (Rules EN-2, EN-12).
+
+    PECOS access to the application's profile; a reassignment termination concerns both
+    parties and either may file it alone (EN-12), so PECOS access to the receiving
+    organization's profile serves as well. Raises access's explanation otherwise.
+    """
+    profiles = [application.profile_id]
+    target = application.content.reassignment
+    if application.kind is Kind.REASSIGNMENT_TERMINATION and target is not None:
+        profiles.append(target.target_profile_id)
+    first = None
+    for profile_id in profiles:
+        decision = decide(
+            tx,
+            user_id=user_id,
+            action=Action.ACT_ON_BEHALF,
+            profile_id=profile_id,
+            system=System.PECOS,
+        )
+        if decision.grant is not None:
+            return decision.grant
+        first = first or decision
+    assert first is not None
+    return first.require()
 
 
 @runtime_checkable

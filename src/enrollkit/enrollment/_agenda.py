@@ -28,6 +28,7 @@ from enrollkit.access import (
     Role,
     System,
     employer_of,
+    scope_of,
 )
 from enrollkit.access.associations import Employer
 from enrollkit.boundary import Limit, boundary
@@ -37,6 +38,8 @@ from enrollkit.enrollment._changes import REPORTABLE_CHANGES
 from enrollkit.enrollment._deadlines import DeadlinePolicy, days_left
 from enrollkit.enrollment._forms import Form, Kind
 from enrollkit.enrollment._lifecycle import ApplicationStatus
+from enrollkit.enrollment._nppes import NppesDirectory
+from enrollkit.enrollment._revalidation import revalidation_due
 from enrollkit.runtime import Runtime, Transaction
 
 __all__ = [
@@ -133,21 +136,16 @@ def build_agenda(
 
 def profiles_in_scope(tx: Transaction, query: AgendaQuery) -> tuple[str, ...]:
     """The profiles an agenda covers: the one asked for, or every profile the user acts for
-    (own Type 1 profile, profiles of organizations the user is associated with, and
-    profiles the user's surrogate organizations are connected to for PECOS, CO-7)."""
+    (own Type 1 profile, profiles of the organizations or individual providers the user is
+    associated with, :func:`~enrollkit.access.scope_of`, and profiles the user's surrogate
+    organizations are connected to for PECOS, CO-7)."""
     if query.profile_id is not None:
         return (query.profile_id,)
     if query.user_id is None:
         return ()
-    found: dict[str, None] = {}
-    for profile in tx.repo(PROFILES).find(PROFILES.index("owner"), query.user_id):
-        found[profile.id] = None
-    for association in tx.repo(ASSOCIATIONS).find(ASSOCIATIONS.index("user"), query.user_id):
-        if not association.is_active or association.employer.kind.value != "organization":
-            continue
-        organization = association.employer.id
-        for profile in tx.repo(PROFILES).find(PROFILES.index("organization"), organization):
-            found[profile.id] = None
+    scope = scope_of(tx, query.user_id)
+    found: dict[str, None] = dict.fromkeys(scope.profile_ids)
+    for organization in scope.organization_ids:
         for connection in tx.repo(CONNECTIONS).find(CONNECTIONS.index("surrogate"), organization):
             if connection.covers(System.PECOS, query.now):
                 found[connection.profile_id] = None
@@ -184,45 +182,40 @@ def development_source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaIt
 
 
 _POLICY: Final = DeadlinePolicy()
-_REVALIDATING: Final = frozenset({Form.CMS_855I, Form.CMS_855B, Form.CMS_855A, Form.CMS_855S})
 
 
 def revalidation_source(policy: DeadlinePolicy = _POLICY) -> AgendaSource:
-    """Revalidations: 5 years after the last approval (3 for DMEPOS, EN-7); dropped once a
-    revalidation for the same form is submitted after that approval."""
+    """Revalidations (EN-7 amended): the date CMS assigned with the latest initial or
+    revalidation approval, else its estimate; none after a voluntary termination; dropped
+    once a revalidation of the same form is submitted after that approval."""
 
     def source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
         for profile_id in profiles_in_scope(tx, query):
             apps = _applications(tx, profile_id)
-            latest: dict[Form, Application] = {}
-            for app in apps:
-                decision = app.decision
-                if app.form in _REVALIDATING and decision is not None and decision.approved:
-                    best = latest.get(app.form)
-                    if best is None or (
-                        best.decision and best.decision.decided_at < decision.decided_at
-                    ):
-                        latest[app.form] = app
-            for form, approved in latest.items():
-                assert approved.decision is not None
-                approved_at = approved.decision.decided_at
+            for form in sorted({a.form for a in apps if a.form.revalidates}, key=_form_order):
+                due = revalidation_due(apps, form, policy=policy)
+                if due is None:
+                    continue
+                anchor = next(a for a in apps if a.id == due.anchor_application_id)
+                assert anchor.decision is not None
                 if any(
                     a.form is form
                     and a.kind is Kind.REVALIDATION
                     and a.submitted_at is not None
-                    and a.submitted_at > approved_at
+                    and a.submitted_at > anchor.decision.decided_at
                     and a.status_at(query.now)
                     not in (ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN)
                     for a in apps
                 ):
                     continue
-                due = _midnight(policy.revalidation_due(approved_at.date(), form))
+                at = _midnight(due.due)
+                how = "" if due.assigned else " (estimated; CMS has not posted a date)"
                 yield _item(
                     "revalidation.due",
-                    due,
+                    at,
                     query,
-                    f"Revalidate the CMS-{form.value} enrollment by {due.date().isoformat()}.",
-                    approved.id,
+                    f"Revalidate the CMS-{form.value} enrollment by {due.due.isoformat()}{how}.",
+                    anchor.id,
                     profile_id,
                     "EN-7",
                 )
@@ -230,9 +223,16 @@ def revalidation_source(policy: DeadlinePolicy = _POLICY) -> AgendaSource:
     return source
 
 
-def change_report_source(policy: DeadlinePolicy = _POLICY) -> AgendaSource:
-    """Changes to report: 30 days (ownership, location, adverse action; DMEPOS: all; NPPES),
-    90 days otherwise (EN-7); dropped once reported."""
+def _form_order(form: Form) -> str:
+    return form.value
+
+
+def change_report_source(
+    policy: DeadlinePolicy = _POLICY, *, nppes: NppesDirectory | None = None
+) -> AgendaSource:
+    """Changes to report (EN-7, EN-14), each by its system's and category's window;
+    dropped once reported, or (PECOS) once a change of information is submitted, or
+    (NPPES, when *nppes* is given) once the NPPES record shows the new value."""
 
     def source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
         for profile_id in profiles_in_scope(tx, query):
@@ -242,23 +242,24 @@ def change_report_source(policy: DeadlinePolicy = _POLICY) -> AgendaSource:
             if not changes:
                 continue
             apps = _applications(tx, profile_id)
+            record = None
+            if nppes is not None and any(c.system is System.NPPES for c in changes):
+                profile = tx.repo(PROFILES).get(profile_id)
+                record = nppes.lookup(profile.npi) if profile is not None else None
             for change in changes:
-                if change.met_by(apps):
+                if change.met_by(apps, record):
                     continue
-                due = _midnight(
-                    policy.change_report_due(change.change, change.form, change.occurred_on)
-                )
-                where = "NPPES" if change.change.value == "nppes" else "Medicare (PECOS)"
+                due = change.due(policy)
                 yield _item(
                     "change.report",
-                    due,
+                    _midnight(due),
                     query,
-                    f"Report the {change.change.value.replace('_', ' ')} change of "
-                    f"{change.occurred_on.isoformat()} ({change.description}) to {where} by "
-                    f"{due.date().isoformat()}.",
+                    f"Report the {change.change.label} change of "
+                    f"{change.occurred_on.isoformat()} ({change.description}) to "
+                    f"{change.system_label} by {due.isoformat()}.",
                     change.id,
                     profile_id,
-                    "EN-7",
+                    "EN-14" if change.system is System.NPPES else "EN-7",
                 )
 
     return source
@@ -359,14 +360,15 @@ def password_expiry_source(
 
 
 def enrollment_agenda_sources(
-    policy: DeadlinePolicy = _POLICY,
+    policy: DeadlinePolicy = _POLICY, *, nppes: NppesDirectory | None = None
 ) -> tuple[AgendaSource, ...]:
     """The sources this package and access provide: development responses, revalidations,
-    change reports, connections about to auto-reject, invitation PINs."""
+    change reports (met in NPPES once *nppes* shows them), connections about to
+    auto-reject, invitation PINs."""
     return (
         development_source,
         revalidation_source(policy),
-        change_report_source(policy),
+        change_report_source(policy, nppes=nppes),
         connection_source,
         invitation_source,
     )

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Final
 
 import attrs
 
 from enrollkit.clock import ensure_utc
-from enrollkit.enrollment._content import ApplicationContent, DocumentRef, MediaType
+from enrollkit.enrollment._content import (
+    ApplicationContent,
+    DocumentRef,
+    MediaType,
+    ReassignmentParty,
+)
 from enrollkit.enrollment._forms import Form, Kind
 from enrollkit.enrollment._lifecycle import (
     FINAL_STATUSES,
@@ -31,7 +36,10 @@ from enrollkit.storage import Collection, Index, time_key
 
 __all__ = [
     "APPLICATIONS",
+    "REVALIDATION_ANCHORS",
+    "TERMINATING_KINDS",
     "Application",
+    "DevelopmentExtension",
     "DevelopmentRequest",
     "MacDecision",
     "NppesAcknowledgement",
@@ -102,13 +110,31 @@ class Revision:
 
 
 @attrs.frozen
+class DevelopmentExtension:
+    """The MAC moved a development response's due date (Rule EN-7): who, when, from, to."""
+
+    by: str
+    at: datetime = attrs.field(converter=_utc)
+    previous_due_at: datetime = attrs.field(converter=_utc)
+    due_at: datetime = attrs.field(converter=_utc)
+    reason: str = ""
+
+
+@attrs.frozen
 class DevelopmentRequest:
-    """The MAC asked for corrections; the response is due by ``due_at`` (Rule EN-4)."""
+    """The MAC asked for corrections; the response is due by ``due_at`` (Rule EN-4), which
+    the MAC may extend (EN-7; ``extensions`` keeps every one, oldest first)."""
 
     requested_at: datetime = attrs.field(converter=_utc)
     due_at: datetime = attrs.field(converter=_utc)
     reason: str
     responded_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
+    extensions: tuple[DevelopmentExtension, ...] = ()
+
+    @property
+    def original_due_at(self) -> datetime:
+        """The due date the request was made with, before any extension."""
+        return self.extensions[0].previous_due_at if self.extensions else self.due_at
 
     @property
     def open(self) -> bool:
@@ -129,9 +155,20 @@ class NppesAcknowledgement:
         return set(mismatches) <= set(self.mismatches)
 
 
+def _month_end_or_none(_instance: object, _attribute: object, value: date | None) -> None:
+    if value is not None and (value + timedelta(days=1)).day != 1:
+        raise ValidationError(
+            "application.revalidation_due_month_end",
+            f"CMS sets revalidation due dates at month ends (EN-7); {value.isoformat()} is not "
+            "the last day of its month.",
+            revalidation_due=value.isoformat(),
+        )
+
+
 @attrs.frozen
 class MacDecision:
-    """The MAC's decision, with the identifiers the reports need (Rule EN-8)."""
+    """The MAC's decision, with the identifiers the reports need (Rule EN-8) and, on an
+    initial enrollment or a revalidation, the revalidation due date CMS assigned (EN-7)."""
 
     approved: bool
     decided_at: datetime = attrs.field(converter=_utc)
@@ -139,7 +176,13 @@ class MacDecision:
     medicare_id: str | None = None
     effective_date: date | None = None
     reason: str | None = None
+    revalidation_due: date | None = attrs.field(default=None, validator=_month_end_or_none)
 
+
+#: EN-7 amended: the approvals that anchor the revalidation due date (a change never does).
+REVALIDATION_ANCHORS: Final = frozenset({Kind.INITIAL, Kind.REVALIDATION})
+#: Approvals after which an enrollment has no revalidation due (EN-7: terminated).
+TERMINATING_KINDS: Final = frozenset({Kind.VOLUNTARY_TERMINATION})
 
 _EDITABLE: Final = frozenset({S.DRAFT, S.DEVELOPMENT_REQUESTED})
 _DEADLINE_RUNS: Final = frozenset({S.DEVELOPMENT_REQUESTED, S.DRAFT, S.PENDING_SIGNATURES})
@@ -194,6 +237,13 @@ class Application:
                 form=form.value,
                 kind=kind.value,
             )
+        if kind is Kind.REASSIGNMENT_TERMINATION and form is not Form.CMS_855R:
+            raise ValidationError(
+                "application.form_kind",
+                f"A reassignment is terminated on CMS-855R, not CMS-{form.value} (EN-12).",
+                form=form.value,
+                kind=kind.value,
+            )
         return cls(
             id=id,
             profile_id=profile_id,
@@ -218,6 +268,13 @@ class Application:
         return self.revisions[-1] if self.revisions else None
 
     @property
+    def terminating_party(self) -> ReassignmentParty | None:
+        """On a reassignment termination, the party ending it (EN-12): only it signs."""
+        if self.kind is not Kind.REASSIGNMENT_TERMINATION or self.content.reassignment is None:
+            return None
+        return self.content.reassignment.terminated_by
+
+    @property
     def reassigns(self) -> bool:
         """Whether this application reassigns benefits (SG-1 adds the receiving organization)."""
         return reassigns(self.form, self.kind, self.content)
@@ -240,8 +297,11 @@ class Application:
         return self.status_at(now) in FINAL_STATUSES
 
     def nppes_blockers(self, record: NppesRecord | None) -> tuple[NppesMismatch, ...]:
-        """The NPPES mismatches of the working copy not yet acknowledged (Rule EN-6)."""
-        mismatches = compare_with_nppes(self.content, record)
+        """The blocking NPPES differences of the working copy not yet acknowledged (EN-6);
+        information (other locations, the mailing address) never blocks."""
+        mismatches = tuple(
+            m for m in compare_with_nppes(self.content, record, form=self.form) if m.blocking
+        )
         ack = self.nppes_acknowledgement
         if ack is None:
             return mismatches
@@ -257,10 +317,7 @@ class Application:
                 + "; ".join(m.describe() for m in blockers)
                 + ". Correct the application or NPPES, or acknowledge the differences (EN-6).",
                 application_id=self.id,
-                mismatches=[
-                    {"field": m.field, "application": m.application_value, "nppes": m.nppes_value}
-                    for m in blockers
-                ],
+                mismatches=[m.as_dict() for m in blockers],
             )
 
     # -- transitions (pure) -------------------------------------------------------------
@@ -392,6 +449,41 @@ class Application:
         request = DevelopmentRequest(requested_at=now, due_at=due_at, reason=reason)
         return self._move(E.REQUEST_DEVELOPMENT, now, development=request)
 
+    def extend_development(
+        self, *, due_at: datetime, by: str, reason: str, now: datetime
+    ) -> Application:
+        """The MAC extends the open development response's due date (EN-7), before it
+        passes (after that the application is rejected, EN-4); the new date is later."""
+        now, due_at = ensure_utc(now), ensure_utc(due_at)
+        request = self.development
+        if request is None or not request.open or self.status not in _DEADLINE_RUNS:
+            raise InvalidTransitionError(
+                "application.no_open_development",
+                f"Application {self.id} has no development response outstanding to extend.",
+                application_id=self.id,
+            )
+        if self.status_at(now) is S.REJECTED:
+            raise ExpiredError(
+                "application.response_deadline_passed",
+                f"The development response was due {request.due_at.isoformat()}; the "
+                "application is rejected (EN-4) and its deadline can no longer be extended.",
+                application_id=self.id,
+                due_at=request.due_at.isoformat(),
+            )
+        if due_at <= request.due_at:
+            raise ValidationError(
+                "application.extension_not_later",
+                f"An extension moves the due date later than {request.due_at.isoformat()}; "
+                f"{due_at.isoformat()} is not.",
+                application_id=self.id,
+                due_at=due_at.isoformat(),
+            )
+        extension = DevelopmentExtension(
+            by=by, at=now, previous_due_at=request.due_at, due_at=due_at, reason=reason
+        )
+        extended = attrs.evolve(request, due_at=due_at, extensions=(*request.extensions, extension))
+        return attrs.evolve(self, development=extended)
+
     def approve(
         self,
         *,
@@ -399,14 +491,25 @@ class Application:
         medicare_id: str | None,
         effective_date: date | None,
         now: datetime,
+        revalidation_due: date | None = None,
     ) -> Application:
-        """The MAC approves, issuing the identifiers the reports show (EN-8)."""
+        """The MAC approves, issuing the identifiers the reports show (EN-8) and, for an
+        initial enrollment or a revalidation, the revalidation due date CMS assigned (EN-7;
+        a change of information never carries one)."""
+        if revalidation_due is not None and self.kind not in REVALIDATION_ANCHORS:
+            raise ValidationError(
+                "application.revalidation_due_kind",
+                f"A {self.kind.value.replace('_', ' ')} does not set the revalidation due date; "
+                "only an initial enrollment or a revalidation does (EN-7).",
+                application_id=self.id,
+            )
         decision = MacDecision(
             approved=True,
             decided_at=now,
             ptan=ptan,
             medicare_id=medicare_id,
             effective_date=effective_date,
+            revalidation_due=revalidation_due,
         )
         return self._move(E.APPROVE, now, decision=decision)
 
@@ -434,7 +537,14 @@ class Application:
             missing.append("legal_business_name")
         if self.reassigns and content.reassignment is None:
             missing.append("reassignment")
-        if (self.form.is_organizational or self.reassigns) and not content.officials:
+        terminating = self.terminating_party
+        if self.kind is Kind.REASSIGNMENT_TERMINATION and terminating is None:
+            missing.append("reassignment.terminated_by")
+        if self.kind is Kind.REASSIGNMENT_TERMINATION:
+            needs_officials = terminating is ReassignmentParty.ORGANIZATION
+        else:
+            needs_officials = self.form.is_organizational or self.reassigns
+        if needs_officials and not content.officials:
             missing.append("officials")
         return tuple(missing)
 

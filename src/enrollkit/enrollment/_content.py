@@ -26,8 +26,10 @@ __all__ = [
     "PracticeLocation",
     "Practitioner",
     "Reassignment",
+    "ReassignmentParty",
     "Section",
     "SectionField",
+    "same_name",
 ]
 
 
@@ -112,12 +114,24 @@ class Practitioner:
         return f"{self.first_name} {self.last_name}"
 
 
+class ReassignmentParty(Enum):
+    """A party to a reassignment of benefits (Rule EN-12)."""
+
+    INDIVIDUAL = "individual"  #: the practitioner who reassigns (section 4A)
+    ORGANIZATION = "organization"  #: the organization receiving the benefits (section 4B)
+
+
 @attrs.frozen
 class Reassignment:
-    """Benefits reassigned to another provider profile (the receiving organization)."""
+    """Benefits reassigned to another provider profile (the receiving organization).
+
+    On a reassignment termination, ``terminated_by`` names the party ending it: either
+    may terminate alone, and only that party signs (EN-12).
+    """
 
     target_profile_id: str = attrs.field(validator=_text)
     effective_date: date | None = None
+    terminated_by: ReassignmentParty | None = None
 
 
 @attrs.frozen
@@ -136,6 +150,19 @@ class Section:
     fields: tuple[SectionField, ...] = ()
 
 
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def same_name(left: str, right: str) -> bool:
+    """Whether two names are the same person's as written (case and spacing aside).
+
+    >>> same_name("Carl  Chen", "carl chen")
+    True
+    """
+    return _name_key(left) == _name_key(right)
+
+
 @attrs.frozen
 class ApplicationContent:
     """What the applicant declares; everything here is covered by the digest (EN-3)."""
@@ -149,6 +176,11 @@ class ApplicationContent:
     reassignment: Reassignment | None = None
     effective_date: date | None = None
     sections: tuple[Section, ...] = ()
+
+    def officials_named(self, name: str) -> tuple[Official, ...]:
+        """The officials listed under *name* (case and spacing aside, SG-3 paper)."""
+        wanted = _name_key(name)
+        return tuple(o for o in self.officials if _name_key(o.name) == wanted)
 
     def official_for(self, account_id: str) -> Official | None:
         """The official on the record linked to *account_id*, if any (Rule RO-8)."""

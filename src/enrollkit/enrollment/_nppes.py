@@ -1,10 +1,23 @@
-"""NPPES consistency: compare the application with the NPPES record (Rule EN-6).
+"""NPPES consistency: compare the application with the NPPES record (Rule EN-6 amended).
 
 The host supplies a :class:`NppesDirectory` (an NPPES API client, a nightly
-extract). Legal business name and addresses are compared after
-:func:`normalize` (case, punctuation, common abbreviations); every mismatch is
-reported with both values, and sending for signature is blocked until the
-preparer resolves or acknowledges them.
+extract). What NPPES holds and PECOS must agree with **blocks** sending for
+signature until the preparer resolves or acknowledges it:
+
+* the legal name: an organization's legal business name, an individual's first
+  and last name (NPPES keeps them in their own fields);
+* the NPI's type: Type 1 for an individual's form (855I, 855R), Type 2 for an
+  organization's (855B, 855A); an 855S may be either (a sole-proprietor supplier);
+* its status: a deactivated NPI cannot be enrolled;
+* the primary practice location: the application's first location against the
+  one NPPES lists as primary (the first of its practice addresses) [default].
+
+What NPPES does not hold one-for-one is **information**, never a blocker:
+other PECOS practice locations missing from NPPES (NPPES lists one primary
+location and optional others) and a different mailing address.
+
+Names and addresses are compared after :func:`normalize` (case, punctuation,
+common abbreviations); every difference is reported with both values.
 
 >>> normalize("Acme Family Medicine, Professional Limited Liability Company")
 'ACME FAMILY MEDICINE PLLC'
@@ -22,9 +35,11 @@ from typing import Final, Protocol, runtime_checkable
 import attrs
 
 from enrollkit.enrollment._content import Address, ApplicationContent
+from enrollkit.enrollment._forms import Form
 from enrollkit.npi import NPI, NPIType
 
 __all__ = [
+    "NPI_TYPES_BY_FORM",
     "InMemoryNppesDirectory",
     "NppesDirectory",
     "NppesMismatch",
@@ -37,16 +52,35 @@ __all__ = [
 
 @attrs.frozen
 class NppesRecord:
-    """What NPPES says about an NPI: its name, mailing address and practice addresses,
-    its type (Type 1 individual or Type 2 organization, NPI-3) and whether it is active
-    (RO-9: a Type 1 profile is claimed only for an active Type 1 NPI)."""
+    """What NPPES says about an NPI: its name, mailing address and practice addresses
+    (the primary first), its type (Type 1 individual or Type 2 organization, NPI-3) and
+    whether it is active (RO-9: a Type 1 profile is claimed only for an active Type 1 NPI).
+
+    ``legal_business_name`` is a Type 2 NPI's organization name; a Type 1 NPI's name is
+    ``first_name`` and ``last_name`` (EN-6 compares those when given, else the
+    ``legal_business_name`` as the individual's full name).
+    """
 
     npi: NPI
-    legal_business_name: str
+    legal_business_name: str = ""
     mailing_address: Address | None = None
     practice_addresses: tuple[Address, ...] = ()
     npi_type: NPIType | None = None
     active: bool = True
+    first_name: str | None = None
+    last_name: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The name NPPES shows: the organization's, or the individual's first and last."""
+        if self.first_name or self.last_name:
+            return " ".join(part for part in (self.first_name, self.last_name) if part)
+        return self.legal_business_name
+
+    @property
+    def primary_practice_address(self) -> Address | None:
+        """The primary practice location NPPES lists (its first practice address)."""
+        return self.practice_addresses[0] if self.practice_addresses else None
 
 
 @runtime_checkable
@@ -81,11 +115,18 @@ class InMemoryNppesDirectory:
 
 @attrs.frozen
 class NppesMismatch:
-    """One difference between the application and NPPES, with both values (Rule EN-6)."""
+    """One difference between the application and NPPES, with both values (Rule EN-6).
 
-    field: str  #: ``"legal_business_name"``, ``"mailing_address"``, ``"practice_locations[0]"``
+    ``blocking`` differences stop sending for signature until resolved or acknowledged;
+    the others are information (EN-6 amended).
+    """
+
+    #: ``"npi"``, ``"npi_type"``, ``"npi_status"``, ``"legal_name"``,
+    #: ``"primary_practice_location"``, ``"practice_locations[1]"``, ``"mailing_address"``
+    field: str
     application_value: str
     nppes_value: str
+    blocking: bool = True
 
     def describe(self) -> str:
         """A sentence naming the field and both values."""
@@ -93,6 +134,15 @@ class NppesMismatch:
             f"{self.field}: the application says {self.application_value!r}, "
             f"NPPES says {self.nppes_value!r}"
         )
+
+    def as_dict(self) -> dict[str, object]:
+        """The difference as a JSON-ready mapping (events, error details)."""
+        return {
+            "field": self.field,
+            "application": self.application_value,
+            "nppes": self.nppes_value,
+            "blocking": self.blocking,
+        }
 
 
 #: Whole words replaced by their USPS / legal abbreviation before comparing (EN-6).
@@ -185,44 +235,90 @@ def normalize_address(address: Address) -> str:
     )
 
 
-def compare_with_nppes(
-    content: ApplicationContent, record: NppesRecord | None
-) -> tuple[NppesMismatch, ...]:
-    """Every difference between *content* and the NPPES *record* (Rule EN-6).
+#: EN-6 amended: the NPI type each form enrolls; [default] an 855S may be a sole
+#: proprietor's Type 1 NPI or an organization's Type 2.
+NPI_TYPES_BY_FORM: Final[Mapping[Form, frozenset[NPIType]]] = {
+    Form.CMS_855I: frozenset({NPIType.INDIVIDUAL}),
+    Form.CMS_855R: frozenset({NPIType.INDIVIDUAL}),
+    Form.CMS_855B: frozenset({NPIType.ORGANIZATION}),
+    Form.CMS_855A: frozenset({NPIType.ORGANIZATION}),
+    Form.CMS_855S: frozenset(NPIType),
+}
 
-    Compared: the legal business name (for an individual, the practitioner's
-    name when no business name is given), the mailing address when both
-    sides have one, and each practice location, which must match one of the
-    NPPES practice addresses.
-    """
+
+def _names_match(content: ApplicationContent, record: NppesRecord) -> tuple[str, str] | None:
+    """``None`` when the legal names agree, else (application's, NPPES's)."""
+    practitioner = content.practitioner
+    if not content.legal_business_name and practitioner is not None:
+        mine = practitioner.full_name
+        if record.first_name or record.last_name:
+            same = normalize(practitioner.first_name) == normalize(
+                record.first_name or ""
+            ) and normalize(practitioner.last_name) == normalize(record.last_name or "")
+            return None if same else (mine, record.name)
+        theirs = record.legal_business_name
+    else:
+        mine = content.legal_business_name
+        theirs = record.legal_business_name or record.name
+    return None if normalize(mine) == normalize(theirs) else (mine, theirs)
+
+
+def compare_with_nppes(
+    content: ApplicationContent, record: NppesRecord | None, *, form: Form | None = None
+) -> tuple[NppesMismatch, ...]:
+    """Every difference between *content* (filed on *form*) and the NPPES *record*
+    (Rule EN-6 amended): blocking ones first, information after."""
     if record is None:
         npi = str(content.npi) if content.npi else "(none)"
         return (NppesMismatch("npi", npi, "(no NPPES record for this NPI)"),)
-    mismatches: list[NppesMismatch] = []
-    name = content.legal_business_name or (
-        content.practitioner.full_name if content.practitioner else ""
-    )
-    if normalize(name) != normalize(record.legal_business_name):
-        mismatches.append(NppesMismatch("legal_business_name", name, record.legal_business_name))
+    found: list[NppesMismatch] = []
+    if not record.active:
+        found.append(NppesMismatch("npi_status", "active", "deactivated"))
+    expected = NPI_TYPES_BY_FORM.get(form) if form is not None else None
+    if expected is not None and record.npi_type is not None and record.npi_type not in expected:
+        wanted = " or ".join(sorted(t.label for t in expected))
+        found.append(
+            NppesMismatch(
+                "npi_type", f"CMS-{form.value if form else '?'}: {wanted}", record.npi_type.label
+            )
+        )
+    names = _names_match(content, record)
+    if names is not None:
+        found.append(NppesMismatch("legal_name", *names))
+    primary = record.primary_practice_address
+    if content.practice_locations:
+        mine = content.practice_locations[0].address
+        if primary is None or normalize_address(mine) != normalize_address(primary):
+            found.append(
+                NppesMismatch(
+                    "primary_practice_location",
+                    mine.one_line(),
+                    primary.one_line() if primary else "(none)",
+                )
+            )
+    known = {normalize_address(address) for address in record.practice_addresses}
+    listed = "; ".join(address.one_line() for address in record.practice_addresses) or "(none)"
+    for position, location in enumerate(content.practice_locations[1:], start=1):
+        if normalize_address(location.address) not in known:
+            found.append(
+                NppesMismatch(
+                    f"practice_locations[{position}]",
+                    location.address.one_line(),
+                    listed,
+                    blocking=False,
+                )
+            )
     if (
         content.mailing_address is not None
         and record.mailing_address is not None
         and normalize_address(content.mailing_address) != normalize_address(record.mailing_address)
     ):
-        mismatches.append(
+        found.append(
             NppesMismatch(
                 "mailing_address",
                 content.mailing_address.one_line(),
                 record.mailing_address.one_line(),
+                blocking=False,
             )
         )
-    known = {normalize_address(address) for address in record.practice_addresses}
-    listed = "; ".join(address.one_line() for address in record.practice_addresses) or "(none)"
-    for position, location in enumerate(content.practice_locations):
-        if normalize_address(location.address) not in known:
-            mismatches.append(
-                NppesMismatch(
-                    f"practice_locations[{position}]", location.address.one_line(), listed
-                )
-            )
-    return tuple(mismatches)
+    return tuple(found)

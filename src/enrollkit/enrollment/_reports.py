@@ -18,9 +18,11 @@ import attrs
 
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._application import Application, Revision
+from enrollkit.enrollment._content import Reassignment
 from enrollkit.enrollment._deadlines import DeadlinePolicy
-from enrollkit.enrollment._forms import Form
+from enrollkit.enrollment._forms import Form, Kind
 from enrollkit.enrollment._lifecycle import FINAL_STATUSES, ApplicationStatus
+from enrollkit.enrollment._revalidation import revalidation_due
 from enrollkit.errors import InvalidTransitionError
 
 __all__ = [
@@ -66,7 +68,8 @@ class ApprovedEnrollmentRecord:
     medicare_id: str | None
     effective_date: date | None
     approved_at: datetime = attrs.field(converter=_utc)
-    revalidation_due: date | None
+    revalidation_due: date | None  #: EN-7: CMS's date, else the estimate; None if terminated
+    revalidation_due_assigned: bool = False  #: CMS assigned it (not an estimate)
 
 
 @attrs.frozen
@@ -92,7 +95,8 @@ class ReassignmentRow:
     receiving_profile_id: str
     ptan: str | None
     effective_date: date | None
-    revalidation_due: date
+    revalidation_due: date | None  #: the individual's 855I enrollment's (EN-7), if known
+    revalidation_due_assigned: bool = False  #: CMS assigned it (not an estimate)
 
 
 def _name(app: Application) -> str:
@@ -100,6 +104,10 @@ def _name(app: Application) -> str:
     if content.legal_business_name:
         return content.legal_business_name
     return content.practitioner.full_name if content.practitioner else ""
+
+
+def _target(app: Application) -> Reassignment | None:
+    return (app.current_revision.content if app.current_revision else app.content).reassignment
 
 
 def _approved(app: Application) -> bool:
@@ -134,9 +142,15 @@ def medicare_id_report(applications: Iterable[Application]) -> tuple[MedicareIdR
 def approved_record(
     app: Application,
     *,
+    history: Iterable[Application] = (),
     policy: DeadlinePolicy = DeadlinePolicy(),  # noqa: B008
 ) -> ApprovedEnrollmentRecord:
-    """The approved enrollment record of *app* (EN-8); refused unless it is approved."""
+    """The approved enrollment record of *app* (EN-8); refused unless it is approved.
+
+    Its revalidation due date is the enrollment's (EN-7), read from *history* (the
+    profile's applications): the date CMS assigned with the latest initial enrollment or
+    revalidation, else its estimate; none once the enrollment was voluntarily terminated.
+    """
     if not _approved(app) or app.current_revision is None:
         raise InvalidTransitionError(
             "report.not_approved",
@@ -146,7 +160,9 @@ def approved_record(
         )
     decision = app.decision
     assert decision is not None
-    revalidates = app.form is not Form.CMS_855R
+    due = (
+        revalidation_due((app, *history), app.form, policy=policy) if app.form.revalidates else None
+    )
     return ApprovedEnrollmentRecord(
         application_id=app.id,
         profile_id=app.profile_id,
@@ -156,9 +172,8 @@ def approved_record(
         medicare_id=decision.medicare_id,
         effective_date=decision.effective_date,
         approved_at=decision.decided_at,
-        revalidation_due=policy.revalidation_due(decision.decided_at.date(), app.form)
-        if revalidates
-        else None,
+        revalidation_due=due.due if due else None,
+        revalidation_due_assigned=due.assigned if due else False,
     )
 
 
@@ -194,25 +209,43 @@ def reassignment_report(
 ) -> tuple[ReassignmentRow, ...]:
     """Approved reassignments with PTAN, effective date and revalidation due date (EN-8).
 
-    The revalidation due date is the individual's: 5 years after the latest approval of
-    their 855I among *individual_enrollments*, else 5 years after the reassignment's approval.
+    A reassignment either party terminated since (an approved reassignment termination,
+    EN-12) is left out. The revalidation due date is the individual's 855I enrollment's
+    (EN-7), read from
+    *individual_enrollments*: None when enrollkit knows no approved 855I initial enrollment
+    or revalidation of theirs (a reassignment itself never sets it).
     """
-    latest_855i: dict[str, datetime] = {}
+    by_profile: dict[str, list[Application]] = {}
     for app in individual_enrollments:
-        if _approved(app) and app.form is Form.CMS_855I and app.decision is not None:
-            at = app.decision.decided_at
-            if app.profile_id not in latest_855i or latest_855i[app.profile_id] < at:
-                latest_855i[app.profile_id] = at
+        by_profile.setdefault(app.profile_id, []).append(app)
+    applications = tuple(applications)
+    ended: dict[tuple[str, str], datetime] = {}  # EN-12: (individual, organization) -> when
+    for app in applications:
+        target = _target(app)
+        if (
+            app.kind is Kind.REASSIGNMENT_TERMINATION
+            and _approved(app)
+            and target is not None
+            and app.decision is not None
+        ):
+            key = (app.profile_id, target.target_profile_id)
+            ended[key] = max(ended.get(key, app.decision.decided_at), app.decision.decided_at)
     rows = []
     for app in applications:
-        target = (
-            app.current_revision.content if app.current_revision else app.content
-        ).reassignment
-        if not (_approved(app) and app.reassigns and target is not None):
+        target = _target(app)
+        if not (
+            _approved(app)
+            and app.reassigns
+            and target is not None
+            and app.kind is not Kind.REASSIGNMENT_TERMINATION
+        ):
             continue
         decision = app.decision
         assert decision is not None
-        basis = latest_855i.get(app.profile_id, decision.decided_at)
+        terminated = ended.get((app.profile_id, target.target_profile_id))
+        if terminated is not None and terminated >= decision.decided_at:
+            continue  # EN-12: terminated by either party since
+        due = revalidation_due(by_profile.get(app.profile_id, ()), Form.CMS_855I, policy=policy)
         rows.append(
             ReassignmentRow(
                 application_id=app.id,
@@ -221,7 +254,8 @@ def reassignment_report(
                 receiving_profile_id=target.target_profile_id,
                 ptan=decision.ptan,
                 effective_date=decision.effective_date or target.effective_date,
-                revalidation_due=policy.revalidation_due(basis.date(), Form.CMS_855I),
+                revalidation_due=due.due if due else None,
+                revalidation_due_assigned=due.assigned if due else False,
             )
         )
     return tuple(sorted(rows, key=lambda r: (r.receiving_profile_id, r.application_id)))

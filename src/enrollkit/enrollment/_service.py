@@ -9,15 +9,27 @@ records what the MAC does with them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Final
 
 import attrs
 
+from enrollkit.access import System
 from enrollkit.boundary import Limit, boundary
-from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
+from enrollkit.clock import ensure_utc
+from enrollkit.enrollment._access import (
+    AccountIdContacts,
+    Contacts,
+    require_application_access,
+    require_pecos_access,
+)
 from enrollkit.enrollment._application import APPLICATIONS, Application
-from enrollkit.enrollment._changes import REPORTABLE_CHANGES, ReportableChange
+from enrollkit.enrollment._changes import (
+    BOTH_SYSTEMS,
+    REPORTABLE_CHANGES,
+    REPORTING_SYSTEMS,
+    ReportableChange,
+)
 from enrollkit.enrollment._content import ApplicationContent, DocumentRef
 from enrollkit.enrollment._deadlines import ChangeKind, DeadlinePolicy
 from enrollkit.enrollment._documents import (
@@ -26,7 +38,7 @@ from enrollkit.enrollment._documents import (
     InMemoryDocumentStore,
     inspect_document,
 )
-from enrollkit.enrollment._forms import Form, Kind
+from enrollkit.enrollment._forms import Form, Kind, ProviderCategory
 from enrollkit.enrollment._lifecycle import ApplicationStatus
 from enrollkit.enrollment._nppes import (
     InMemoryNppesDirectory,
@@ -103,7 +115,6 @@ class EnrollmentService:
         """Start a draft for *profile_id*; the actor needs PECOS access to it (EN-1, EN-2)."""
         with self.runtime.transaction() as tx:
             who = tx.act(actor).id
-            grant = require_pecos_access(tx, user_id=who, profile_id=profile_id)
             app = Application.start(
                 id=tx.new_id("app"),
                 profile_id=profile_id,
@@ -113,6 +124,7 @@ class EnrollmentService:
                 now=tx.now,
                 content=content,
             )
+            grant = require_application_access(tx, user_id=who, application=app)
             stored = tx.repo(APPLICATIONS).add(app)
             tx.record(
                 "application.created",
@@ -143,7 +155,7 @@ class EnrollmentService:
         (AC-8) and has PECOS access to the application's profile (EN-2)."""
         who = tx.act(actor).id
         app = require(tx.repo(APPLICATIONS), application_id, what="application")
-        require_pecos_access(tx, user_id=who, profile_id=app.profile_id)
+        require_application_access(tx, user_id=who, application=app)
         return app, who
 
     @use_case
@@ -226,17 +238,19 @@ class EnrollmentService:
 
     @boundary
     def check_nppes(self, application_id: Text, *, actor: Principal) -> tuple[NppesMismatch, ...]:
-        """Every difference between the working copy and NPPES, with both values (EN-6)."""
+        """Every difference between the working copy and NPPES, with both values (EN-6):
+        blocking ones first (``blocking=True``), then information."""
         with self.runtime.transaction() as tx:
             app, _who = self._load_for(tx, application_id, actor)
         record = self.nppes.lookup(app.content.npi) if app.content.npi else None
-        return compare_with_nppes(app.content, record)
+        return compare_with_nppes(app.content, record, form=app.form)
 
     @use_case
     def acknowledge_nppes(
         self, application_id: Text, *, actor: Principal
     ) -> tuple[NppesMismatch, ...]:
-        """The preparer accepts the current NPPES mismatches; recorded with who and when (EN-6)."""
+        """The preparer accepts the current blocking NPPES differences; recorded with who and
+        when (EN-6). Returns what was acknowledged (information needs no acknowledgement)."""
         with self.runtime.transaction() as tx:
             app, who = self._load_for(tx, application_id, actor)
             if app.created_by != who:
@@ -246,11 +260,14 @@ class EnrollmentService:
                     application_id=app.id,
                 )
             record = self.nppes.lookup(app.content.npi) if app.content.npi else None
-            mismatches = compare_with_nppes(app.content, record)
+            mismatches = tuple(
+                m for m in compare_with_nppes(app.content, record, form=app.form) if m.blocking
+            )
             if not mismatches:
                 raise ValidationError(
                     "nppes.nothing_to_acknowledge",
-                    "The application matches NPPES; there is nothing to acknowledge.",
+                    "Nothing blocks sending: the application agrees with NPPES on legal name, "
+                    "NPI type and status and the primary practice location (EN-6).",
                     application_id=app.id,
                 )
             tx.repo(APPLICATIONS).save(app.acknowledge_nppes(mismatches, by=who, now=tx.now))
@@ -258,10 +275,7 @@ class EnrollmentService:
                 "application.nppes_acknowledged",
                 subject=app.id,
                 actor=who,
-                mismatches=[
-                    {"field": m.field, "application": m.application_value, "nppes": m.nppes_value}
-                    for m in mismatches
-                ],
+                mismatches=[m.as_dict() for m in mismatches],
             )
             tx.commit()
         return mismatches
@@ -278,37 +292,77 @@ class EnrollmentService:
         change: ChangeKind,
         occurred_on: date,
         description: Prose,
+        system: System = System.PECOS,
+        category: ProviderCategory | None = None,
+        new_value: Prose | None = None,
     ) -> ReportableChange:
-        """Record a change that must be reported within its window (EN-7); it shows on the
-        agenda until reported."""
+        """Record a change that must be reported to *system* within its window (EN-7); it
+        shows on the agenda until reported.
+
+        *category* sets the PECOS window (default: the form's, :attr:`Form.default_category`:
+        say ``ProviderCategory.INSTITUTIONAL`` for an 855B supplier that is not a
+        practitioner group). A change of legal name, practice location or structure is
+        also recorded, linked as ``counterpart_id``, in the other system (EN-14); give
+        *new_value* (the new name, the new address on one line) so the NPPES to-do is met
+        as soon as the NPPES record shows it.
+        """
+        if system not in REPORTING_SYSTEMS:
+            raise ValidationError(
+                "change.system",
+                f"Changes are reported to PECOS or NPPES, not {system.value}.",
+                system=system.value,
+            )
         with self.runtime.transaction() as tx:
             who = tx.act(actor).id
             require_pecos_access(tx, user_id=who, profile_id=profile_id)
-            recorded = tx.repo(REPORTABLE_CHANGES).add(
-                ReportableChange(
-                    id=tx.new_id("change"),
-                    profile_id=profile_id,
-                    form=form,
-                    change=change,
-                    occurred_on=occurred_on,
-                    description=description,
-                    recorded_by=who,
-                    recorded_at=tx.now,
-                )
-            )
-            due = self.deadlines.change_report_due(change, form, occurred_on)
-            tx.record(
-                "change.recorded",
-                subject=recorded.id,
-                actor=who,
+            first = ReportableChange(
+                id=tx.new_id("change"),
                 profile_id=profile_id,
-                form=form.value,
-                change=change.value,
-                occurred_on=occurred_on.isoformat(),
-                due=due.isoformat(),
+                form=form,
+                change=change,
+                occurred_on=occurred_on,
+                description=description,
+                recorded_by=who,
+                recorded_at=tx.now,
+                system=system,
+                category=category if category is not None else form.default_category,
+                new_value=new_value,
             )
+            recorded = [first]
+            if change in BOTH_SYSTEMS:  # EN-14: the same change, reported independently
+                other = System.NPPES if system is System.PECOS else System.PECOS
+                twin = attrs.evolve(
+                    first, id=tx.new_id("change"), system=other, counterpart_id=first.id
+                )
+                recorded = [attrs.evolve(first, counterpart_id=twin.id), twin]
+            for item in recorded:
+                tx.repo(REPORTABLE_CHANGES).add(item)
+                tx.record(
+                    "change.recorded",
+                    subject=item.id,
+                    actor=who,
+                    profile_id=profile_id,
+                    form=form.value,
+                    change=change.value,
+                    system=item.system.value,
+                    category=item.category.value,
+                    occurred_on=occurred_on.isoformat(),
+                    due=item.due(self.deadlines).isoformat(),
+                    counterpart_id=item.counterpart_id,
+                )
             tx.commit()
-        return recorded
+        return recorded[0]
+
+    @boundary
+    def changes(self, profile_id: Text, *, actor: Principal) -> tuple[ReportableChange, ...]:
+        """The changes of the profile not yet marked reported, in both systems, oldest
+        first (EN-7, EN-14)."""
+        with self.runtime.transaction() as tx:
+            require_pecos_access(tx, user_id=tx.act(actor).id, profile_id=profile_id)
+            found = tx.repo(REPORTABLE_CHANGES).find(
+                REPORTABLE_CHANGES.index("open_profile"), profile_id
+            )
+        return tuple(sorted(found, key=lambda c: (c.occurred_on, c.recorded_at, c.id)))
 
     @use_case
     def mark_change_reported(self, change_id: Text, *, actor: Principal) -> ReportableChange:
@@ -351,7 +405,8 @@ class EnrollmentService:
         """The approved enrollment record of an application (EN-8)."""
         with self.runtime.transaction() as tx:
             app, _who = self._load_for(tx, application_id, actor)
-        return approved_record(app, policy=self.deadlines)
+            history = tx.repo(APPLICATIONS).find(APPLICATIONS.index("profile"), app.profile_id)
+        return approved_record(app, history=history, policy=self.deadlines)
 
     @boundary
     def pending_reassignments(
@@ -423,6 +478,32 @@ class EnrollmentService:
         )
 
     @use_case
+    def extend_development(
+        self,
+        application_id: Text,
+        *,
+        actor: Principal,
+        due_at: datetime,
+        reason: Prose = "",
+    ) -> Application:
+        """The MAC extends the open development request's due date (EN-7); recorded with
+        who granted it, when, and the due date it replaced."""
+
+        def step(app: Application, tx: Transaction) -> Application:
+            return app.extend_development(
+                due_at=due_at, by=tx.act(actor, kinds=_MAC).audit_id, reason=reason, now=tx.now
+            )
+
+        return self._mac(
+            application_id,
+            actor,
+            "application.development_extended",
+            step,
+            due_at=ensure_utc(due_at).isoformat(),
+            reason=reason,
+        )
+
+    @use_case
     def approve(
         self,
         application_id: Text,
@@ -431,18 +512,26 @@ class EnrollmentService:
         ptan: Text | None,
         medicare_id: Text | None = None,
         effective_date: date | None = None,
+        revalidation_due: date | None = None,
     ) -> Application:
-        """The MAC approves, issuing PTAN and Medicare ID (EN-4, EN-8)."""
+        """The MAC approves, issuing PTAN and Medicare ID (EN-4, EN-8) and, for an initial
+        enrollment or a revalidation, the revalidation due date CMS assigned (EN-7: a
+        month end; without one, enrollkit estimates it)."""
         return self._mac(
             application_id,
             actor,
             "application.approved",
             lambda a, tx: a.approve(
-                ptan=ptan, medicare_id=medicare_id, effective_date=effective_date, now=tx.now
+                ptan=ptan,
+                medicare_id=medicare_id,
+                effective_date=effective_date,
+                now=tx.now,
+                revalidation_due=revalidation_due,
             ),
             ptan=ptan,
             medicare_id=medicare_id,
             effective_date=effective_date.isoformat() if effective_date else None,
+            revalidation_due=revalidation_due.isoformat() if revalidation_due else None,
         )
 
     @use_case

@@ -32,7 +32,9 @@ from enrollkit.signatures._slots import (
     SlotParty,
     eligibility,
     listed_for,
+    paper_signers,
     signer_slots,
+    slots_of,
 )
 
 __all__ = [
@@ -57,7 +59,9 @@ __all__ = [
     "build_certificate",
     "eligibility",
     "listed_for",
+    "paper_signers",
     "request_lifecycle_mermaid",
     "signature_source",
     "signer_slots",
+    "slots_of",
 ]

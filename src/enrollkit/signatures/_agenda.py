@@ -11,6 +11,7 @@ from enrollkit.enrollment import (
     Application,
     ApplicationStatus,
     DeadlinePolicy,
+    NppesDirectory,
     days_left,
 )
 from enrollkit.enrollment._agenda import (
@@ -61,20 +62,29 @@ def _item(
     if development is not None and development < due:
         due = development
     what = f"CMS-{app.form.value} application {app.id}, revision {request.revision}"
-    title = (
-        f"Sign the {request.slot.name.replace('_', ' ')} section of {what}."
-        if signer is not None
-        else f"Awaiting the {request.slot.name.replace('_', ' ')} signature on {what} "
-        f"({request.slot.describe()})."
-    )
+    section = request.slot.name.replace("_", " ")
+    kind, rule = "signature.awaited", "SG-2"
+    if signer is not None:
+        title = f"Sign the {section} section of {what}."
+    elif request.paper_only:
+        # SG-3 amended: nobody listed can sign electronically; say paper is slower.
+        kind, rule = "signature.paper", "SG-3"
+        title = (
+            f"Collect the paper signature of {' or '.join(request.paper_signers)} for the "
+            f"{section} section of {what}: nobody listed can sign it electronically, and "
+            "paper signatures are slower (they are often delayed). Link an I&A account to "
+            "the official on the application to sign electronically instead."
+        )
+    else:
+        title = f"Awaiting the {section} signature on {what} ({request.slot.describe()})."
     return AgendaItem(
-        "signature.awaited",
+        kind,
         due,
         days_left(due, query.now),
         title,
         request.id,
         app.profile_id,
-        "SG-2",
+        rule,
     )
 
 
@@ -102,8 +112,15 @@ def signature_source(target_days: int = SIGNATURE_TARGET_DAYS) -> AgendaSource:
 
 
 def agenda_sources(
-    policy: DeadlinePolicy = _POLICY, *, signature_target_days: int = SIGNATURE_TARGET_DAYS
+    policy: DeadlinePolicy = _POLICY,
+    *,
+    signature_target_days: int = SIGNATURE_TARGET_DAYS,
+    nppes: NppesDirectory | None = None,
 ) -> tuple[AgendaSource, ...]:
     """The complete default agenda sources: development responses, revalidations, change
-    reports, connections about to auto-reject, invitation PINs and signatures awaited."""
-    return (*enrollment_agenda_sources(policy), signature_source(signature_target_days))
+    reports (NPPES ones met once *nppes* shows them), connections about to auto-reject,
+    invitation PINs and signatures awaited."""
+    return (
+        *enrollment_agenda_sources(policy, nppes=nppes),
+        signature_source(signature_target_days),
+    )

@@ -32,8 +32,8 @@ class CertificateEntry:
     """One signature on the certificate, with the audit entry that proves it."""
 
     slot: str
-    signer_id: str
-    role: str
+    signer_id: str | None
+    role: str | None
     record_role: str | None
     method: str
     signed_at: datetime = attrs.field(converter=_utc)
@@ -42,6 +42,8 @@ class CertificateEntry:
     statement_sha256: str | None
     counts: bool  #: valid for the current revision (SG-4, SG-5)
     audit_seq: int | None  #: the position of its ``signature.signed`` event, if found
+    signer_name: str | None = None  #: as listed on the record (paper, SG-3)
+    uploaded_by: str | None = None  #: who uploaded the paper statement
 
 
 @attrs.frozen
@@ -84,9 +86,11 @@ class SignatureCertificate:
             lines.append("No signatures.")
         for entry in self.entries:
             lines += [
-                f"- {entry.slot}: signed by {entry.signer_id} as {entry.role}"
+                f"- {entry.slot}: signed by {entry.signer_name or entry.signer_id}"
+                + (f" as {entry.role}" if entry.role else "")
                 + (f" (listed as {entry.record_role})" if entry.record_role else ""),
-                f"  {entry.method.replace('_', ' ')} at {entry.signed_at.isoformat()}",
+                f"  {entry.method.replace('_', ' ')} at {entry.signed_at.isoformat()}"
+                + (f", uploaded by {entry.uploaded_by}" if entry.uploaded_by else ""),
                 f"  revision {entry.revision}, SHA-256 {entry.digest}",
                 f"  {'counts for the current revision' if entry.counts else 'superseded: does not count'}"
                 + (f"; audit entry #{entry.audit_seq}" if entry.audit_seq is not None else ""),
@@ -107,7 +111,8 @@ def _matches(signature: Signature, data: Mapping[str, Any]) -> bool:
     return (
         data.get("slot") == signature.slot
         and data.get("signer_id") == signature.signer_id
-        and data.get("role") == signature.role.value
+        and data.get("signer_name") == signature.signer_name
+        and data.get("role") == (signature.role.value if signature.role else None)
         and data.get("method") == signature.method.value
         and data.get("revision") == signature.revision
         and data.get("digest") == signature.digest
@@ -138,7 +143,7 @@ def build_certificate(
             CertificateEntry(
                 slot=signature.slot,
                 signer_id=signature.signer_id,
-                role=signature.role.value,
+                role=signature.role.value if signature.role else None,
                 record_role=signature.record_role.value if signature.record_role else None,
                 method=signature.method.value,
                 signed_at=signature.signed_at,
@@ -147,6 +152,8 @@ def build_certificate(
                 statement_sha256=signature.statement_sha256,
                 counts=revision is not None and signature.valid_for(revision),
                 audit_seq=entry.seq if entry is not None else None,
+                signer_name=signature.signer_name,
+                uploaded_by=signature.uploaded_by,
             )
         )
     return SignatureCertificate(

@@ -27,9 +27,20 @@ from enrollkit.enrollment import (
     NppesRecord,
     Revision,
     inspect_document,
+    same_name,
 )
-from enrollkit.enrollment._access import AccountIdContacts, Contacts, require_pecos_access
-from enrollkit.errors import ConflictError, InvalidTransitionError, ValidationError
+from enrollkit.enrollment._access import (
+    AccountIdContacts,
+    Contacts,
+    require_application_access,
+)
+from enrollkit.errors import (
+    ConflictError,
+    InvalidTransitionError,
+    NotPermittedError,
+    ValidationError,
+    excerpt,
+)
 from enrollkit.notify import Notification
 from enrollkit.principals import Principal
 from enrollkit.runtime import Runtime, Transaction, use_case
@@ -48,7 +59,8 @@ from enrollkit.signatures._slots import (
     SlotParty,
     eligibility,
     listed_for,
-    signer_slots,
+    paper_signers,
+    slots_of,
 )
 from enrollkit.storage import require
 
@@ -120,13 +132,19 @@ class SignatureService:
     # -- sending and revising (EN-3, EN-6, SG-2, SG-5) ----------------------------------
 
     def _load_for(
-        self, tx: Transaction, application_id: str, actor: Principal
+        self,
+        tx: Transaction,
+        application_id: str,
+        actor: Principal,
+        *,
+        fresh_within: timedelta | None = None,
     ) -> tuple[Application, str]:
         """The application and the acting account id, once the actor is authenticated
-        (AC-8) and has PECOS access to the application's profile (EN-2)."""
-        who = tx.act(actor).id
+        (AC-8, within *fresh_within* if given) and has PECOS access to the application's
+        profile (EN-2, EN-12)."""
+        who = tx.act(actor, fresh_within=fresh_within).id
         app = require(tx.repo(APPLICATIONS), application_id, what="application")
-        require_pecos_access(tx, user_id=who, profile_id=app.profile_id)
+        require_application_access(tx, user_id=who, application=app)
         return app, who
 
     @use_case
@@ -184,15 +202,16 @@ class SignatureService:
     ) -> Application:
         revision = after.current_revision
         assert revision is not None
-        slots = signer_slots(after.form, after.kind, reassignment=after.reassigns)
+        slots = slots_of(after)
         invited = {slot.name: self._invitees(tx, after, revision, slot) for slot in slots}
+        on_paper = {slot.name: paper_signers(slot, revision.content) for slot in slots}
         for slot in slots:
-            if not invited[slot.name]:
+            if not invited[slot.name] and not on_paper[slot.name]:
                 raise ValidationError(
                     "signature.no_signer",
-                    f"No one can sign the {slot.name} slot: it needs {slot.describe()} with "
-                    "an I&A account, listed on the record where required (SG-1, RO-8). "
-                    "Link the official's account on the application first.",
+                    f"No one can sign the {slot.name} slot: it needs {slot.describe()}, "
+                    "listed on the application (SG-1); list them first. They sign "
+                    "electronically with an I&A account, or on paper without one (SG-3).",
                     application_id=after.id,
                     slot=slot.name,
                 )
@@ -203,6 +222,7 @@ class SignatureService:
             revision,
             slots,
             candidates={name: tuple(a for a, _ in pairs) for name, pairs in invited.items()},
+            paper_signers=on_paper,
             ids=[tx.new_id("sigreq") for _ in slots],
             now=tx.now,
         )
@@ -232,21 +252,42 @@ class SignatureService:
                 revision=revision.number,
                 digest=revision.digest,
                 candidates=list(request.candidates),
+                paper_signers=list(request.paper_signers),
             )
+            fields = {
+                "application_id": after.id,
+                "form": after.form.value,
+                "slot": request.slot.name,
+                "revision": str(revision.number),
+            }
             for _account, recipient in invited[request.slot.name]:
-                tx.notify(
-                    Notification(
-                        recipient,
-                        "signature.requested",
-                        {
-                            "application_id": after.id,
-                            "form": after.form.value,
-                            "slot": request.slot.name,
-                            "revision": str(revision.number),
-                        },
-                    )
-                )
+                tx.notify(Notification(recipient, "signature.requested", fields))
+            # SG-3: a listed official who cannot sign electronically is asked for a
+            # wet-ink statement at the e-mail on the record.
+            for address in self._paper_recipients(
+                revision, request.slot, invited[request.slot.name]
+            ):
+                tx.notify(Notification(address, "signature.paper_requested", fields))
         return stored
+
+    def _paper_recipients(
+        self, revision: Revision, slot: SignerSlot, invited: tuple[tuple[str, str], ...]
+    ) -> tuple[str, ...]:
+        """E-mail addresses of officials listed for *slot* who are not invited to sign
+        electronically (no account, or an account without the slot's I&A role)."""
+        if slot.party is SlotParty.PRACTITIONER:
+            return ()
+        electronic = {account for account, _ in invited}
+        found: list[str] = []
+        for official in revision.content.officials:
+            if (
+                official.role in slot.record_roles
+                and official.email
+                and official.account_id not in electronic
+                and official.email not in found
+            ):
+                found.append(official.email)
+        return tuple(found)
 
     def _invitees(
         self, tx: Transaction, app: Application, revision: Revision, slot: SignerSlot
@@ -370,36 +411,69 @@ class SignatureService:
         return stored
 
     @use_case
-    def sign_with_statement(
+    def sign_on_paper(
         self,
         application_id: Text,
         *,
         actor: Principal,
-        signer_id: Text,
         slot: Text,
         digest: Digest,
+        signer_name: Text,
         filename: Text,
         data: bytes,
     ) -> Application:
-        """Fill *slot* with a certification statement signed by *signer_id* for the
-        revision with *digest* (SG-9), uploaded by the actor, who has PECOS access and
-        a recent login (PDF or TIFF, EN-5, SG-3, AC-8)."""
+        """Fill *slot* with a wet-ink certification statement (SG-3 amended), scanned and
+        uploaded by the actor (PECOS access, a recent login: EN-2, AC-8) for the revision
+        with *digest* (SG-9). *signer_name* is the signer as listed on the record in the
+        slot's capacity (the practitioner, an AO or a DO), who needs no I&A account. The
+        statement is PDF or TIFF (EN-5); the last signature submits (SG-6).
+
+        Paper is slower than signing electronically (the agenda says so): prefer
+        :meth:`sign_electronically` whenever the signer has an account.
+        """
         info = inspect_document(filename, data, policy=self.document_policy)
         with self.runtime.transaction() as tx:
-            uploaded_by = tx.act(actor, fresh_within=self.signing_window).id
-            app, revision, sheet, request, facts, role = self._signable(
-                tx, application_id, signer_id, slot, digest
+            app, uploaded_by = self._load_for(
+                tx, application_id, actor, fresh_within=self.signing_window
             )
-            require_pecos_access(tx, user_id=uploaded_by, profile_id=app.profile_id)
-            signature = self._signature(
-                tx,
-                request,
-                revision,
-                facts,
-                role,
-                SignatureMethod.UPLOADED_STATEMENT,
+            revision, sheet, request = self._open_slot(tx, app, slot, digest)
+            listed = paper_signers(request.slot, revision.content)
+            name = next((n for n in listed if same_name(n, signer_name)), None)
+            if name is None:
+                raise NotPermittedError(
+                    "signature.not_listed",
+                    f"{excerpt(signer_name)} is not listed on the application as "
+                    f"{request.slot.describe()}; a paper signature is accepted only from "
+                    f"someone listed in the slot's capacity ({', '.join(listed) or 'nobody'}; "
+                    "SG-1, SG-3).",
+                    slot=slot,
+                )
+            official = next(
+                (
+                    o
+                    for o in revision.content.officials_named(name)
+                    if o.role in request.slot.record_roles
+                ),
+                None,
+            )
+            signer_id = official.account_id if official is not None else None
+            if request.slot.party is SlotParty.PRACTITIONER:
+                profile = tx.repo(PROFILES).get(app.profile_id)
+                signer_id = profile.owner_id if profile is not None else None
+            signature = Signature(
+                id=tx.new_id("sig"),
+                request_id=request.id,
+                slot=request.slot.name,
+                signer_id=signer_id,
+                role=None,
+                record_role=official.role if official is not None else None,
+                method=SignatureMethod.PAPER,
+                signed_at=tx.now,
+                revision=revision.number,
+                digest=revision.digest,
                 statement_sha256=info.sha256,
                 uploaded_by=uploaded_by,
+                signer_name=name,
             )
             self.documents.put(info.sha256, bytes(data))
             stored = self._record(tx, app, revision, sheet, signature)
@@ -457,6 +531,16 @@ class SignatureService:
         digest: str | None,
     ) -> tuple[Application, Revision, SignatureSheet, SignatureRequest, SignerFacts, Role]:
         app = require(tx.repo(APPLICATIONS), application_id, what="application")
+        revision, sheet, request = self._open_slot(tx, app, slot, digest)
+        facts = self._facts(tx, app, revision, request.slot, signer_id)
+        role = eligibility(request.slot, facts).require()
+        return app, revision, sheet, request, facts, role
+
+    def _open_slot(
+        self, tx: Transaction, app: Application, slot: str, digest: str | None
+    ) -> tuple[Revision, SignatureSheet, SignatureRequest]:
+        """The current revision, its sheet and the open request of *slot*, once the
+        application awaits signatures and *digest* (if given) is current (SG-9)."""
         status = app.status_at(tx.now)
         revision = app.current_revision
         if status is not ApplicationStatus.PENDING_SIGNATURES or revision is None:
@@ -479,10 +563,7 @@ class SignatureService:
                 given_digest=digest[:128],
             )
         sheet = require(tx.repo(SIGNATURE_SHEETS), app.id, what="signature sheet")
-        request = sheet.open_request(revision, slot)
-        facts = self._facts(tx, app, revision, request.slot, signer_id)
-        role = eligibility(request.slot, facts).require()
-        return app, revision, sheet, request, facts, role
+        return revision, sheet, sheet.open_request(revision, slot)
 
     def _email_on_record(
         self, tx: Transaction, revision: Revision, slot: SignerSlot, signer_id: str
@@ -507,9 +588,6 @@ class SignatureService:
         facts: SignerFacts,
         role: Role,
         method: SignatureMethod,
-        *,
-        statement_sha256: str | None = None,
-        uploaded_by: str | None = None,
     ) -> Signature:
         return Signature(
             id=tx.new_id("sig"),
@@ -522,8 +600,6 @@ class SignatureService:
             signed_at=tx.now,
             revision=revision.number,
             digest=revision.digest,
-            statement_sha256=statement_sha256,
-            uploaded_by=uploaded_by,
         )
 
     def _record(
@@ -538,15 +614,17 @@ class SignatureService:
         complete = signed.is_complete(revision)
         tx.repo(SIGNATURE_SHEETS).save(signed)
         stored = tx.repo(APPLICATIONS).save(app.record_signature(complete=complete, now=tx.now))
+        acted = signature.uploaded_by or signature.signer_id or "?"
         tx.record(
             "signature.signed",
             subject=app.id,
-            actor=signature.signer_id,
+            actor=acted,
             signature_id=signature.id,
             request_id=signature.request_id,
             slot=signature.slot,
             signer_id=signature.signer_id,
-            role=signature.role.value,
+            signer_name=signature.signer_name,
+            role=signature.role.value if signature.role else None,
             record_role=signature.record_role.value if signature.record_role else None,
             method=signature.method.value,
             revision=signature.revision,
@@ -558,7 +636,7 @@ class SignatureService:
             tx.record(
                 "application.submitted",
                 subject=app.id,
-                actor=signature.signer_id,
+                actor=acted,
                 revision=revision.number,
                 digest=revision.digest,
             )

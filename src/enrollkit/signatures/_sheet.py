@@ -46,10 +46,13 @@ def _utc_or_none(value: datetime | None) -> datetime | None:
 
 
 class SignatureMethod(Enum):
-    """How a slot was signed (Rule SG-3); mailed paper is not accepted."""
+    """How a slot was signed (Rule SG-3 amended)."""
 
+    #: the signer, logged in as themselves, confirmed their e-mail and both attestations
     ELECTRONIC = "electronic"
-    UPLOADED_STATEMENT = "uploaded_statement"  #: a signed certification statement, PDF or TIFF
+    #: a wet-ink certification statement, scanned and uploaded (PDF or TIFF) by someone
+    #: with PECOS access, for a signer listed on the record; slower than electronic
+    PAPER = "paper"
 
 
 class Attestation(Enum):
@@ -108,6 +111,8 @@ class SignatureRequest:
     digest: str
     opened_at: datetime = attrs.field(converter=_utc)
     candidates: tuple[str, ...] = ()  #: account ids that may sign it, as known at opening
+    #: the names listed on the record who may sign it on paper (SG-3), as known at opening
+    paper_signers: tuple[str, ...] = ()
     status: RequestStatus = RequestStatus.OPEN
     closed_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
     decline_reason: str | None = None
@@ -116,6 +121,12 @@ class SignatureRequest:
     def is_open(self) -> bool:
         """Whether the request still awaits a signature."""
         return self.status is RequestStatus.OPEN
+
+    @property
+    def paper_only(self) -> bool:
+        """Whether no one can sign it electronically: only a (slower) paper signature can
+        fill it (SG-3; the agenda warns)."""
+        return not self.candidates
 
     def move(
         self, event: RequestEvent, *, now: datetime, reason: str | None = None
@@ -140,13 +151,19 @@ class SignatureRequest:
 
 @attrs.frozen
 class Signature:
-    """A signature (Rule SG-4): signer, slot, role held, method, time, revision, digest."""
+    """A signature (Rule SG-4): signer, slot, role held, method, time, revision, digest.
+
+    An electronic signature names the signer's account and the I&A role they held. A
+    paper signature (SG-3) names the signer as listed on the record (``signer_name``,
+    with the account when the listing links one; ``role`` is None: no I&A role was
+    used) and who uploaded the statement.
+    """
 
     id: str
     request_id: str
     slot: str
-    signer_id: str
-    role: Role
+    signer_id: str | None
+    role: Role | None
     record_role: OfficialRole | None
     method: SignatureMethod
     signed_at: datetime = attrs.field(converter=_utc)
@@ -155,6 +172,12 @@ class Signature:
     statement_sha256: str | None = None  #: the uploaded certification statement (SG-3)
     uploaded_by: str | None = None
     superseded_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
+    signer_name: str | None = None  #: the signer as listed on the record (paper, SG-3)
+
+    @property
+    def signer(self) -> str:
+        """Who signed, for people: the name on the record, else the account id."""
+        return self.signer_name or self.signer_id or "?"
 
     def valid_for(self, revision: Revision) -> bool:
         """Whether this signature counts for *revision* (SG-4): same number and digest."""
@@ -227,6 +250,7 @@ class SignatureSheet:
         candidates: Mapping[str, tuple[str, ...]],
         ids: Iterable[str],
         now: datetime,
+        paper_signers: Mapping[str, tuple[str, ...]] | None = None,
     ) -> SignatureSheet:
         """Open one request per slot on *revision* (SG-2), superseding everything older (SG-5)."""
         closed = self.supersede(now=now)
@@ -238,6 +262,7 @@ class SignatureSheet:
                 digest=revision.digest,
                 opened_at=now,
                 candidates=candidates.get(slot.name, ()),
+                paper_signers=(paper_signers or {}).get(slot.name, ()),
             )
             for slot, request_id in zip(slots, ids, strict=False)
         )

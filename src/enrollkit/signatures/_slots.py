@@ -21,7 +21,15 @@ from typing import Final
 import attrs
 
 from enrollkit.access import Decision, Role
-from enrollkit.enrollment import Form, Kind, Official, OfficialRole
+from enrollkit.enrollment import (
+    Application,
+    ApplicationContent,
+    Form,
+    Kind,
+    Official,
+    OfficialRole,
+    ReassignmentParty,
+)
 from enrollkit.errors import NotPermittedError, ValidationError
 
 __all__ = [
@@ -31,7 +39,9 @@ __all__ = [
     "SlotParty",
     "eligibility",
     "listed_for",
+    "paper_signers",
     "signer_slots",
+    "slots_of",
 ]
 
 
@@ -95,14 +105,47 @@ AUTHORIZED_OR_DELEGATED: Final = SignerSlot(
 )
 
 
-def signer_slots(form: Form, kind: Kind, *, reassignment: bool) -> tuple[SignerSlot, ...]:
+def signer_slots(
+    form: Form,
+    kind: Kind,
+    *,
+    reassignment: bool,
+    terminated_by: ReassignmentParty | None = None,
+) -> tuple[SignerSlot, ...]:
     """The required signer slots of an application (Rule SG-1).
 
     * 855I: the individual practitioner; with a reassignment (and always on
       855R) also an AO or AM/DO of the receiving organization (section 4B).
+    * A reassignment termination (855R): only the party ending it, the
+      individual or the receiving organization (EN-12).
     * 855B, 855A, 855S: an AO for an initial enrollment; an AO or AM/DO for
       changes, revalidations and terminations.
+
+    >>> from enrollkit.enrollment import ReassignmentParty as Party
+    >>> (slot,) = signer_slots(
+    ...     Form.CMS_855R, Kind.REASSIGNMENT_TERMINATION, reassignment=True,
+    ...     terminated_by=Party.ORGANIZATION)
+    >>> slot.name
+    'receiving_organization'
     """
+    if kind is Kind.REASSIGNMENT_TERMINATION:
+        if form is not Form.CMS_855R:
+            raise ValidationError(
+                "application.form_kind",
+                f"A reassignment is terminated on CMS-855R, not CMS-{form.value} (EN-12).",
+                form=form.value,
+                kind=kind.value,
+            )
+        if terminated_by is None:
+            raise ValidationError(
+                "application.incomplete",
+                "Say which party terminates the reassignment (the individual or the "
+                "receiving organization): only that party signs (EN-12).",
+                missing=["reassignment.terminated_by"],
+            )
+        if terminated_by is ReassignmentParty.INDIVIDUAL:
+            return (INDIVIDUAL,)
+        return (RECEIVING_ORGANIZATION,)
     if form in (Form.CMS_855I, Form.CMS_855R):
         if form is Form.CMS_855R or reassignment or kind is Kind.REASSIGNMENT:
             return (INDIVIDUAL, RECEIVING_ORGANIZATION)
@@ -115,6 +158,21 @@ def signer_slots(form: Form, kind: Kind, *, reassignment: bool) -> tuple[SignerS
             kind=kind.value,
         )
     return (AUTHORIZED_OFFICIAL,) if kind is Kind.INITIAL else (AUTHORIZED_OR_DELEGATED,)
+
+
+def slots_of(app: Application) -> tuple[SignerSlot, ...]:
+    """The required signer slots of *app* (SG-1, EN-12)."""
+    return signer_slots(
+        app.form, app.kind, reassignment=app.reassigns, terminated_by=app.terminating_party
+    )
+
+
+def paper_signers(slot: SignerSlot, content: ApplicationContent) -> tuple[str, ...]:
+    """Who may sign *slot* on paper (SG-3 amended): the names listed on the record in the
+    slot's capacity, the practitioner or an AO or DO, with or without an I&A account."""
+    if slot.party is SlotParty.PRACTITIONER:
+        return (content.practitioner.full_name,) if content.practitioner else ()
+    return tuple(o.name for o in content.officials if o.role in slot.record_roles)
 
 
 @attrs.frozen

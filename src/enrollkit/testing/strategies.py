@@ -50,11 +50,13 @@ from enrollkit.access import (
 from enrollkit.enrollment import (
     APPLICATIONS,
     REPORTABLE_CHANGES,
+    REPORTING_SYSTEMS,
     Address,
     Application,
     ApplicationContent,
     ApplicationStatus,
     ChangeKind,
+    DevelopmentExtension,
     DevelopmentRequest,
     DocumentRef,
     Form,
@@ -67,11 +69,14 @@ from enrollkit.enrollment import (
     OfficialRole,
     PracticeLocation,
     Practitioner,
+    ProviderCategory,
     Reassignment,
+    ReassignmentParty,
     ReportableChange,
     Revision,
     Section,
     SectionField,
+    month_end,
 )
 from enrollkit.identity import (
     ACCOUNTS,
@@ -337,7 +342,12 @@ _contents = st.builds(
         max_size=2,
     ).map(tuple),
     reassignment=_maybe(
-        st.builds(Reassignment, target_profile_id=_ids, effective_date=_maybe(_dates))
+        st.builds(
+            Reassignment,
+            target_profile_id=_ids,
+            effective_date=_maybe(_dates),
+            terminated_by=_maybe(st.sampled_from(ReassignmentParty)),
+        )
     ),
     effective_date=_maybe(_dates),
     sections=st.lists(
@@ -398,6 +408,17 @@ def applications(draw: st.DrawFn) -> Application:
                     due_at=moments,
                     reason=_words,
                     responded_at=_maybe(moments),
+                    extensions=st.lists(
+                        st.builds(
+                            DevelopmentExtension,
+                            by=_ids,
+                            at=moments,
+                            previous_due_at=moments,
+                            due_at=moments,
+                            reason=_words,
+                        ),
+                        max_size=2,
+                    ).map(tuple),
                 )
             )
         ),
@@ -408,7 +429,8 @@ def applications(draw: st.DrawFn) -> Application:
                     by=_ids,
                     at=moments,
                     mismatches=st.lists(
-                        st.builds(NppesMismatch, _words, _words, _words), max_size=2
+                        st.builds(NppesMismatch, _words, _words, _words, st.booleans()),
+                        max_size=2,
                     ).map(tuple),
                 )
             )
@@ -423,6 +445,7 @@ def applications(draw: st.DrawFn) -> Application:
                     medicare_id=_maybe(_ids),
                     effective_date=_maybe(_dates),
                     reason=_maybe(_words),
+                    revalidation_due=_maybe(_dates.map(month_end)),
                 )
             )
         ),
@@ -440,6 +463,10 @@ reportable_changes: Final = st.builds(
     description=_words,
     recorded_by=_ids,
     recorded_at=moments,
+    system=st.sampled_from(sorted(REPORTING_SYSTEMS, key=lambda s: s.value)),
+    category=st.sampled_from(ProviderCategory),
+    new_value=_maybe(_words),
+    counterpart_id=_maybe(_ids),
     reported_at=_maybe(moments),
 )
 
@@ -450,8 +477,10 @@ _slots = st.sampled_from(
         slot
         for form in Form
         for kind in Kind
+        for party in (None, *ReassignmentParty)
         if not (kind is Kind.REASSIGNMENT and form.is_organizational)
-        for slot in signer_slots(form, kind, reassignment=False)
+        and (kind is Kind.REASSIGNMENT_TERMINATION) == (form is Form.CMS_855R and party is not None)
+        for slot in signer_slots(form, kind, reassignment=False, terminated_by=party)
     ]
 )
 _requests = st.builds(
@@ -465,14 +494,15 @@ _requests = st.builds(
     status=st.sampled_from(RequestStatus),
     closed_at=_maybe(moments),
     decline_reason=_maybe(_words),
+    paper_signers=st.lists(_words, max_size=2).map(tuple),
 )
 _signatures = st.builds(
     Signature,
     id=_ids,
     request_id=_ids,
     slot=st.sampled_from(["individual", "authorized_official"]),
-    signer_id=_ids,
-    role=st.sampled_from(Role),
+    signer_id=_maybe(_ids),
+    role=_maybe(st.sampled_from(Role)),
     record_role=_maybe(st.sampled_from(OfficialRole)),
     method=st.sampled_from(SignatureMethod),
     signed_at=moments,
@@ -481,6 +511,7 @@ _signatures = st.builds(
     statement_sha256=_maybe(_sha256s),
     uploaded_by=_maybe(_ids),
     superseded_at=_maybe(moments),
+    signer_name=_maybe(_words),
 )
 
 #: Signature sheets with open and closed requests and signatures (open requests'
