@@ -20,6 +20,7 @@ from enrollkit.access import (
 )
 from enrollkit.clock import FixedClock
 from enrollkit.enrollment import (
+    DEFAULT_HORIZON_DAYS,
     Agenda,
     AgendaItem,
     ChangeKind,
@@ -202,3 +203,34 @@ class TestAgendaDayByDay:
         kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
         assert agenda.for_profile("prof-acme", horizon_days=29) == ()
         assert len(agenda.for_profile("prof-acme", horizon_days=30)) == 1
+
+    def test_en_9_default_horizon_reaches_seven_months(self, kit: Kit) -> None:
+        """EN-9 amended: CMS posts revalidation dates up to 7 months ahead; by default the
+        agenda shows one due in 7 months (it would not with a 120-day horizon)."""
+        agenda = Agenda(kit.runtime, sources=agenda_sources())
+        app = kit.enrollment.create(
+            actor=kit.actor("u-ao"),
+            profile_id="prof-acme",
+            form=Form.CMS_855B,
+            kind=Kind.INITIAL,
+            content=acme_855b(),
+        )
+        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
+        kit.signatures.sign_electronically(
+            app.id,
+            actor=kit.actor("u-ao"),
+            digest=kit.digest(app.id),
+            slot="authorized_official",
+            confirmed_email=EMAILS["u-ao"],
+            attestations=BOTH,
+        )
+        kit.enrollment.start_review(app.id, actor=kit.mac())
+        # CMS's date: the end of the month within 7 months of today, posted this early
+        due = month_end(T0.date() + relativedelta(months=6))
+        kit.enrollment.approve(app.id, actor=kit.mac(), ptan="PT-1", revalidation_due=due)
+        assert (due - T0.date()).days > 120
+        assert (T0.date() + relativedelta(months=7) - T0.date()).days <= DEFAULT_HORIZON_DAYS
+        (item,) = agenda.for_profile("prof-acme")
+        assert (item.kind, item.due.date()) == ("revalidation.due", due)
+        assert "estimated" not in item.title
+        assert agenda.for_profile("prof-acme", horizon_days=120) == ()
