@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from unittest import mock
 
 import attrs
 import pytest
@@ -19,19 +18,26 @@ from enrollkit.identity import (
     PasswordPolicy,
     PasswordRejected,
 )
-from enrollkit.identity import passwords as passwords_module
+from enrollkit.identity.passwords import PasswordCandidate, Violation
 from enrollkit.serialization import from_data, to_data
 from tests.identity.strategies import (
     FIRST_NAME,
     LAST_NAME,
     SINGLE_BREACHES,
     USER_ID,
+    candidates,
     compliant,
+    parts_of,
+    policies,
 )
 
 POLICY = IA_PASSWORD_POLICY
 HASHER = Argon2Hasher(FAST_INSECURE_PARAMETERS)
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+#: Passwords a history may remember, hashed once (PW-10); "Blue#Sky42" also complies.
+REMEMBERED = ("Blue#Sky42", "Red$Moon17", "abc")
+HASHES = {password: HASHER.hash(password) for password in REMEMBERED}
 
 
 def codes(password: str, **kwargs: object) -> list[str]:
@@ -150,16 +156,48 @@ class TestProperties:
         others[position] = HASHER.hash(password)
         assert codes(password, history=others, hasher=HASHER) == ["password.reused"]
 
-    @given(st.text(max_size=20), st.permutations(passwords_module._CHECKS))
-    def test_violations_do_not_depend_on_the_order_of_checks(
-        self, password: str, order: list[tuple[str, object]]
+    @given(
+        policies(),
+        candidates() | st.sampled_from(REMEMBERED),
+        st.lists(st.sampled_from(REMEMBERED), max_size=3),
+        st.data(),
+    )
+    def test_pw_1_to_10_violations_are_exactly_the_rows_whose_check_fails(
+        self, policy: PasswordPolicy, password: str, remembered: list[str], data: st.DataObject
     ) -> None:
-        """Running the checks in any order gives the same list, sorted in the stable order."""
-        expected = POLICY.check(password, user_id=USER_ID, last_name=LAST_NAME)
-        with mock.patch.object(passwords_module, "_CHECKS", tuple(order)):
-            shuffled = POLICY.check(password, user_id=USER_ID, last_name=LAST_NAME)
-        assert shuffled == expected
-        positions = [VIOLATION_CODES.index(v.code) for v in expected]
+        """For any policy, text, user ID, names and history, check() reports one violation
+        per row of policy.rules whose check fails, with the row's code, rule and message,
+        in the order of VIOLATION_CODES; the rows' checks, run alone in any order, find
+        the same (PW-1..PW-10)."""
+        user_id = data.draw(parts_of(password, "", USER_ID))
+        first_name = data.draw(parts_of(password, "", FIRST_NAME, "Ann"))
+        last_name = data.draw(parts_of(password, "", LAST_NAME, "Smith-Jones"))
+        history = [HASHES[p] for p in remembered]
+        candidate = PasswordCandidate(
+            password=password,
+            user_id=user_id,
+            first_name=first_name,
+            last_name=last_name,
+            history=history,
+            hasher=HASHER,
+        )
+        violations = policy.check(
+            password,
+            user_id=user_id,
+            first_name=first_name,
+            last_name=last_name,
+            history=history,
+            hasher=HASHER,
+        )
+
+        failing = [row for row in policy.rules if not row.check(policy, candidate)]
+        assert violations == tuple(
+            Violation(row.code, row.rule, row.message(policy, candidate)) for row in failing
+        )
+        shuffled = data.draw(st.permutations(policy.rules))
+        alone = {row.code for row in shuffled if not row.check(policy, candidate)}
+        assert [v.code for v in violations] == [c for c in VIOLATION_CODES if c in alone]
+        positions = [VIOLATION_CODES.index(v.code) for v in violations]
         assert positions == sorted(set(positions))
 
     @given(st.text(max_size=20))
