@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -19,6 +20,7 @@ from enrollkit.identity import (
     PasswordRejected,
 )
 from enrollkit.identity.passwords import PasswordCandidate, Violation
+from enrollkit.rules import RULES
 from enrollkit.serialization import from_data, to_data
 from tests.identity.strategies import (
     FIRST_NAME,
@@ -128,6 +130,70 @@ class TestExamples:
             v.code for v in info.value.violations
         ]
         assert "password.too_short" in [v.code for v in info.value.violations]
+
+
+#: The PW rules of the catalogue that are not checks of one password: time and reporting.
+NOT_PER_PASSWORD = {
+    "PW-11": "one change per 24 hours: a question of when, asked by change_allowed()",
+    "PW-12": "expiry: a question of when, asked by is_expired()",
+    "PW-13": "NIST deviations: a report on the policy, nist_deviations()",
+}
+
+
+class TestRules:
+    """One row per rule: PasswordPolicy.rules is what check() and requirements() read."""
+
+    def test_every_row_code_is_unique_and_is_a_violation_code(self) -> None:
+        """No two rows share a code; the default policy's rows are VIOLATION_CODES, in order."""
+        codes = [row.code for row in POLICY.rules]
+        assert len(codes) == len(set(codes))
+        assert tuple(codes) == VIOLATION_CODES
+
+    def test_pw_1_to_10_each_per_password_rule_of_the_catalogue_has_its_row(self) -> None:
+        """Every PW rule of the catalogue that checks a password has exactly one row
+        (PW-1 two: its minimum and its maximum, two codes), in catalogue order; the
+        others are named here with the reason they have none (PW-11, PW-12, PW-13)."""
+        catalogue = [r.id for r in RULES.values() if r.family == "PW"]
+        assert set(NOT_PER_PASSWORD) <= set(catalogue)
+        per_password = [rid for rid in catalogue if rid not in NOT_PER_PASSWORD]
+        rows = Counter(row.rule for row in POLICY.rules)
+        assert rows == {rid: 2 if rid == "PW-1" else 1 for rid in per_password}
+        in_order = list(dict.fromkeys(row.rule for row in POLICY.rules))
+        assert in_order == per_password
+
+    def test_pw_4_9_10_switched_off_rules_have_no_row(self) -> None:
+        """A rule a field switches off leaves policy.rules, check() and the form's list."""
+        policy = attrs.evolve(POLICY, require_special=False, max_repeat=None, history_depth=0)
+        assert [row.rule for row in policy.rules if row.rule in {"PW-4", "PW-9", "PW-10"}] == []
+        assert "password.no_special" not in [v.code for v in policy.check("Baaab1234")]
+        assert [r.rule for r in policy.requirements()] == [
+            f"PW-{n}" for n in (1, 2, 3, 5, 6, 7, 8, 11, 12)
+        ]
+
+    def test_pw_1_without_a_maximum_has_one_row_and_one_line(self) -> None:
+        """max_length=None drops the too_long row; the PW-1 line states the minimum only."""
+        policy = attrs.evolve(POLICY, max_length=None)
+        assert [row.code for row in policy.rules if row.rule == "PW-1"] == ["password.too_short"]
+        assert policy.requirements()[0].text == "At least 8 characters."
+        assert policy.check("Blue#Sky42Blue#Sky42") == ()
+
+    def test_pw_10_a_row_checks_a_candidate_on_its_own(self) -> None:
+        """A host can run one row: its check sees the candidate's history through the hasher."""
+        (reused,) = [row for row in POLICY.rules if row.rule == "PW-10"]
+        candidate = PasswordCandidate(
+            password="Blue#Sky42", history=[HASHES["Blue#Sky42"]], hasher=HASHER
+        )
+        assert not reused.check(POLICY, candidate)
+        assert reused.message(POLICY, candidate) == (
+            "Choose a password different from your last 6 passwords."
+        )
+        assert "Blue#Sky42" not in repr(candidate)
+
+    def test_candidate_refuses_non_text_like_check(self) -> None:
+        """A candidate built by hand refuses non-text as check() does (ER-1)."""
+        with pytest.raises(ValidationError) as info:
+            PasswordCandidate(password="Blue#Sky42", last_name=None)  # type: ignore[arg-type]
+        assert info.value.code == "password.last_name_not_text"
 
 
 class TestProperties:
