@@ -1,0 +1,151 @@
+"""The one state-machine type (DESIGN habit 6): properties of the kernel over arbitrary
+tables."""
+
+from __future__ import annotations
+
+from collections import Counter
+from enum import Enum
+from typing import Any, cast
+
+import attrs
+import pytest
+from hypothesis import given
+
+from enrollkit.errors import InvalidTransitionError, ValidationError
+from enrollkit.machine import StateMachine
+from tests.strategies import STEP_PAST, Phase, Step, state_machines
+
+AnyMachine = StateMachine[Any, Any]
+
+
+class Other(Enum):
+    """Members of neither enum of the generated machines."""
+
+    PHASE = "phase"
+    STEP = "step"
+
+
+def _label(state: Enum) -> str:
+    label = getattr(state, "label", None)
+    return label if isinstance(label, str) else str(state.value)
+
+
+def _assert_table_rules(machine: AnyMachine) -> None:
+    """``next`` and ``allows`` answer from the table for every (state, event) pair, and
+    refuse everything else with the machine's stable code and a message naming the state
+    and the event's past tense (ER-1)."""
+    for state in machine.states:
+        for event in machine.events:
+            target = machine.transitions.get((state, event))
+            assert machine.allows(state, event) is (target is not None)
+            if target is not None:
+                assert machine.next(state, event) is target
+                continue
+            with pytest.raises(InvalidTransitionError) as info:
+                machine.next(state, event, subject_id="x-1")
+            error = info.value
+            assert error.code == machine.code.replace("{event}", event.value)
+            assert error.fields == {"state": state.value, "event": event.value, "subject_id": "x-1"}
+            assert error.message.startswith(f"This {machine.name} is {_label(state)}; ")
+            assert f"it cannot be {machine.past[event]} ({machine.rule})." in error.message
+            assert error.message.endswith(machine.advice or ".")
+
+
+class TestKernel:
+    @given(state_machines())
+    def test_er_1_next_agrees_with_the_table_and_refuses_the_rest(
+        self, machine: StateMachine[Phase, Step]
+    ) -> None:
+        """Every pair in the table moves to its target; every other pair is refused with
+        the stable code, the state's label and the event's past tense."""
+        _assert_table_rules(machine)
+
+    @given(state_machines())
+    def test_terminal_states_have_no_outgoing_events(
+        self, machine: StateMachine[Phase, Step]
+    ) -> None:
+        """A state is terminal exactly when no row leaves it; events_from lists each
+        state's events in table order, none for a terminal state."""
+        for state in Phase:
+            expected = tuple(event for source, event in machine.transitions if source is state)
+            assert machine.events_from(state) == expected
+            assert (state in machine.terminal) is (expected == ())
+
+    @given(state_machines())
+    def test_mermaid_lists_every_transition_once(self, machine: StateMachine[Phase, Step]) -> None:
+        """The diagram has one entry arrow per initial state, every row of the table once
+        (in table order), one exit arrow per terminal state, and nothing else."""
+        lines = machine.mermaid().split("\n")
+        assert lines[0] == "stateDiagram-v2"
+        counts = Counter(lines[1:])
+        rows = [
+            f"    {s.value} --> {t.value}: {e.value}" for (s, e), t in machine.transitions.items()
+        ]
+        assert all(counts[row] == 1 for row in rows)
+        assert [line for line in lines if line in set(rows)] == rows
+        entries = [line for line in lines if line.startswith("    [*] --> ")]
+        assert len(entries) == len(machine.initial)
+        for state, line in zip(machine.initial, entries, strict=True):
+            label = machine.entry_labels.get(state)
+            assert line == f"    [*] --> {state.value}" + (f": {label}" if label else "")
+        exits = {line for line in lines if line.endswith(" --> [*]")}
+        assert exits == {f"    {state.value} --> [*]" for state in machine.terminal}
+        assert len(lines) == 1 + len(machine.initial) + len(rows) + len(machine.terminal)
+
+    @given(state_machines())
+    def test_the_table_is_a_read_only_copy(self, machine: StateMachine[Phase, Step]) -> None:
+        """Neither the table nor the machine can be changed after it is made."""
+        with pytest.raises(TypeError):
+            cast(Any, machine.transitions)[(Phase.NEW, Step.START)] = Phase.DONE
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            machine.rule = "CO-1"  # type: ignore[misc]
+
+    def test_a_table_changed_after_the_machine_is_made_changes_nothing(self) -> None:
+        """The machine copies the table it is given."""
+        table = {(Phase.NEW, Step.START): Phase.OPEN}
+        machine = _machine(transitions=table)
+        table[(Phase.OPEN, Step.FINISH)] = Phase.DONE
+        assert not machine.allows(Phase.OPEN, Step.FINISH)
+        assert machine.terminal == frozenset(Phase) - {Phase.NEW}
+
+    @pytest.mark.parametrize(
+        ("changes", "problem"),
+        [
+            ({"transitions": {(Phase.NEW, Step.START): Other.PHASE}}, "foreign state"),
+            ({"transitions": {(Phase.NEW, Other.STEP): Phase.OPEN}}, "foreign event"),
+            ({"past": {Step.START: "started"}}, "without a past tense"),
+            ({"initial": ()}, "no initial state"),
+            ({"initial": (Other.PHASE,)}, "initial state is not Phase"),
+            ({"entry_labels": {Phase.DONE: "begun"}}, "not initial"),
+            ({"rule": ""}, "cannot be empty"),
+        ],
+    )
+    def test_er_1_an_inconsistent_definition_is_refused(
+        self, changes: dict[str, Any], problem: str
+    ) -> None:
+        """A machine contradicting itself is refused when made, saying what is wrong."""
+        with pytest.raises(ValidationError) as info:
+            _machine(**changes)
+        assert info.value.code == "machine.invalid"
+        assert problem in info.value.message
+
+    def test_an_aggregate_may_give_a_richer_message(self) -> None:
+        """refusal(message=) keeps the machine's code and fields with the aggregate's words."""
+        error = _machine(code="ticket.{event}_refused").refusal(
+            Phase.DONE, Step.START, message="Ask again.", ticket_id="t-1"
+        )
+        assert (error.code, error.message) == ("ticket.start_refused", "Ask again.")
+        assert error.fields == {"state": "done", "event": "start", "ticket_id": "t-1"}
+
+
+def _machine(**changes: Any) -> StateMachine[Phase, Step]:
+    definition: dict[str, Any] = {
+        "name": "ticket",
+        "rule": "HOST-1",
+        "states": Phase,
+        "events": Step,
+        "transitions": {(Phase.NEW, Step.START): Phase.OPEN},
+        "past": STEP_PAST,
+        "initial": (Phase.NEW,),
+    }
+    return cast(StateMachine[Phase, Step], StateMachine(**{**definition, **changes}))
