@@ -1,21 +1,43 @@
 """The one state-machine type (DESIGN habit 6): properties of the kernel over arbitrary
-tables."""
+tables, then every machine the library defines (AC-2, RO-6, RO-7, RO-9, CO-6, EN-4,
+SG-2) and the docs' diagrams, which are each machine's ``mermaid()``."""
 
 from __future__ import annotations
 
-from collections import Counter
+import re
+from collections import Counter, deque
 from enum import Enum
+from pathlib import Path
 from typing import Any, cast
 
 import attrs
 import pytest
 from hypothesis import given
 
+import enrollkit.access
+import enrollkit.enrollment
+import enrollkit.identity
+import enrollkit.signatures
+from enrollkit.access import (
+    ASSOCIATION_MACHINE,
+    CLAIM_MACHINE,
+    CONNECTION_MACHINE,
+    INVITATION_MACHINE,
+    ConnectionEvent,
+    ConnectionState,
+)
+from enrollkit.enrollment import APPLICATION_MACHINE, FINAL_STATUSES
 from enrollkit.errors import InvalidTransitionError, ValidationError
+from enrollkit.identity import ACCOUNT_MACHINE, AccountEvent, AccountStatus
 from enrollkit.machine import StateMachine
+from enrollkit.rules import RULES
+from enrollkit.signatures import SIGNATURE_REQUEST_MACHINE
 from tests.strategies import STEP_PAST, Phase, Step, state_machines
 
 AnyMachine = StateMachine[Any, Any]
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+_MERMAID = re.compile(r"```mermaid\n(.*?)\n```", re.DOTALL)
 
 
 class Other(Enum):
@@ -149,3 +171,114 @@ def _machine(**changes: Any) -> StateMachine[Phase, Step]:
         "initial": (Phase.NEW,),
     }
     return cast(StateMachine[Phase, Step], StateMachine(**{**definition, **changes}))
+
+
+#: Every machine of the library and the docs page showing its diagram.
+ALL_MACHINES: list[tuple[AnyMachine, str]] = [
+    (ACCOUNT_MACHINE, "identity.md"),
+    (ASSOCIATION_MACHINE, "access.md"),
+    (INVITATION_MACHINE, "access.md"),
+    (CLAIM_MACHINE, "access.md"),
+    (CONNECTION_MACHINE, "access.md"),
+    (APPLICATION_MACHINE, "enrollment.md"),
+    (SIGNATURE_REQUEST_MACHINE, "signatures.md"),
+]
+#: The same as test parameters, named by rule: "AC-2 account", "CO-6 connection".
+MACHINES = [pytest.param(m, page, id=f"{m.rule} {m.name}") for m, page in ALL_MACHINES]
+
+
+class TestEveryMachine:
+    def test_co_9_a_refusal_names_the_state_by_its_label(self) -> None:
+        """An expired connection is refused as "rejected (no answer in 30 days)" (CO-9)."""
+        with pytest.raises(InvalidTransitionError) as info:
+            CONNECTION_MACHINE.next(
+                ConnectionState.EXPIRED, ConnectionEvent.APPROVE, connection_id="conn-1"
+            )
+        assert info.value.code == "connection.invalid_transition"
+        assert info.value.message == (
+            "This connection is rejected (no answer in 30 days); it cannot be approved (CO-6)."
+        )
+        assert info.value.fields == {
+            "state": "expired",
+            "event": "approve",
+            "connection_id": "conn-1",
+        }
+
+    def test_ac_2_the_code_can_name_the_event(self) -> None:
+        """The account machine's codes name the refused event, as they always did."""
+        error = ACCOUNT_MACHINE.refusal(AccountStatus.DISABLED, AccountEvent.HELP_DESK_RESET)
+        assert error.code == "account.help_desk_reset_not_allowed"
+        assert error.message == (
+            "This account is disabled; it cannot be reset by the help desk (AC-2)."
+        )
+
+    @pytest.mark.parametrize(("machine", "page"), MACHINES)
+    def test_its_rule_is_catalogued(self, machine: AnyMachine, page: str) -> None:
+        """Each machine cites a rule of the catalogue (AC-2, RO-6, RO-7, RO-9, CO-6, EN-4,
+        SG-2)."""
+        assert machine.rule in RULES
+
+    @pytest.mark.parametrize(("machine", "page"), MACHINES)
+    def test_next_agrees_with_its_table(self, machine: AnyMachine, page: str) -> None:
+        """Every (state, event) pair of every machine follows its table (ER-1 refusals)."""
+        _assert_table_rules(machine)
+
+    @pytest.mark.parametrize(("machine", "page"), MACHINES)
+    def test_every_state_is_reachable(self, machine: AnyMachine, page: str) -> None:
+        """No state of the enum is dead data: each is reached from an initial state."""
+        seen, queue = set(machine.initial), deque(machine.initial)
+        while queue:
+            state = queue.popleft()
+            for event in machine.events_from(state):
+                target = machine.next(state, event)
+                if target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+        assert seen == set(cast("type[Enum]", machine.states))
+
+    @pytest.mark.parametrize(("machine", "page"), MACHINES)
+    def test_the_enums_terminal_states_are_the_machines(
+        self, machine: AnyMachine, page: str
+    ) -> None:
+        """Where a state enum says ``is_terminal`` (CO-6, RO-6, RO-9), it says what the
+        machine derives."""
+        for state in machine.states:
+            assert getattr(state, "is_terminal", state in machine.terminal) is (
+                state in machine.terminal
+            )
+
+    def test_en_4_final_statuses_are_the_terminal_states(self) -> None:
+        """The application's final statuses (the machine's terminal states) are approved,
+        denied, rejected and withdrawn."""
+        assert {s.value for s in FINAL_STATUSES} == {"approved", "denied", "rejected", "withdrawn"}
+
+    def test_every_exported_machine_is_listed_here(self) -> None:
+        """The domain packages export exactly the machines this file checks."""
+        exported = {
+            id(value)
+            for package in (
+                enrollkit.identity,
+                enrollkit.access,
+                enrollkit.enrollment,
+                enrollkit.signatures,
+            )
+            for value in (getattr(package, name) for name in package.__all__)
+            if isinstance(value, StateMachine)
+        }
+        assert exported == {id(machine) for machine, _page in ALL_MACHINES}
+
+
+class TestDocsDiagrams:
+    @pytest.mark.parametrize(("machine", "page"), MACHINES)
+    def test_the_page_shows_the_machines_diagram(self, machine: AnyMachine, page: str) -> None:
+        """The page's Mermaid block for the machine is exactly ``machine.mermaid()`` (the
+        docs and the table cannot drift)."""
+        assert machine.mermaid() in _MERMAID.findall((DOCS / page).read_text(encoding="utf-8"))
+
+    def test_every_state_diagram_in_the_docs_is_a_machines(self) -> None:
+        """No page shows a state diagram that no machine renders (a stale copy)."""
+        rendered = {machine.mermaid() for machine, _page in ALL_MACHINES}
+        for page in sorted(DOCS.glob("*.md")):
+            for block in _MERMAID.findall(page.read_text(encoding="utf-8")):
+                if block.startswith("stateDiagram"):
+                    assert block in rendered, page.name
