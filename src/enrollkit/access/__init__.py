@@ -9,7 +9,7 @@ The one question every use case asks is :func:`decide` (CO-7, CO-8).
 """
 
 from enrollkit.access.associations import (
-    ASSOCIATION_TRANSITIONS,
+    ASSOCIATION_MACHINE,
     ASSOCIATIONS,
     Association,
     AssociationEvent,
@@ -18,9 +18,9 @@ from enrollkit.access.associations import (
     Grant,
     GrantBasis,
 )
-from enrollkit.access.claims import CLAIMS, ClaimState, ProfileClaim
+from enrollkit.access.claims import CLAIM_MACHINE, CLAIMS, ClaimEvent, ClaimState, ProfileClaim
 from enrollkit.access.connections import (
-    CONNECTION_TRANSITIONS,
+    CONNECTION_MACHINE,
     CONNECTIONS,
     PENDING_LIFETIME,
     Connection,
@@ -44,9 +44,11 @@ from enrollkit.access.decisions import (
     roles_held,
 )
 from enrollkit.access.invitations import (
+    INVITATION_MACHINE,
     INVITATIONS,
     PIN_ALPHABET,
     Invitation,
+    InvitationEvent,
     InvitationPolicy,
     InvitationState,
 )
@@ -90,11 +92,13 @@ from enrollkit.access.verification import (
 __all__ = [
     "APPROVERS",
     "ASSOCIATIONS",
-    "ASSOCIATION_TRANSITIONS",
+    "ASSOCIATION_MACHINE",
     "CLAIMS",
+    "CLAIM_MACHINE",
     "CONNECTIONS",
-    "CONNECTION_TRANSITIONS",
+    "CONNECTION_MACHINE",
     "INVITATIONS",
+    "INVITATION_MACHINE",
     "ORGANIZATIONS",
     "PENDING_LIFETIME",
     "PERMISSIONS",
@@ -106,6 +110,7 @@ __all__ = [
     "AssociationEvent",
     "AssociationState",
     "AuthorizedOfficialVerifier",
+    "ClaimEvent",
     "ClaimOutcome",
     "ClaimState",
     "Connection",
@@ -123,6 +128,7 @@ __all__ = [
     "InMemoryProofer",
     "InMemoryVerifier",
     "Invitation",
+    "InvitationEvent",
     "InvitationPolicy",
     "InvitationState",
     "NpiRegistry",
