@@ -117,7 +117,7 @@ class SqlStatements:
 
     ``placeholder`` is the driver's positional parameter marker (``?`` for sqlite3,
     ``%s`` for psycopg); ``prefix`` qualifies the tables (``'"enrollkit".'`` for a
-    PostgreSQL schema, ``""`` for none). ``lock_head`` are the statements that take the
+    PostgreSQL schema, ``""`` for none) and ``tables`` starts their names. ``lock_head`` are the statements that take the
     audit writer lock inside a write transaction before the head is read (PostgreSQL:
     ``SELECT ... FOR UPDATE``; a database whose write transactions already hold one
     writer lock, like SQLite under ``BEGIN IMMEDIATE``, needs none).
@@ -143,16 +143,21 @@ class SqlStatements:
 
     @classmethod
     def build(
-        cls, *, placeholder: str, prefix: str = "", lock_head: Sequence[str] = ()
+        cls,
+        *,
+        placeholder: str,
+        prefix: str = "",
+        tables: str = "enrollkit_",
+        lock_head: Sequence[str] = (),
     ) -> SqlStatements:
-        """The statements over the tables ``{prefix}enrollkit_*``; ``{head}`` in
-        *lock_head* stands for the audit head table."""
+        """The statements over the tables ``{prefix}{tables}aggregates`` and so on;
+        ``{head}`` in *lock_head* stands for the audit head table."""
         p = placeholder
-        agg = f"{prefix}enrollkit_aggregates"
-        ent = f"{prefix}enrollkit_index_entries"
-        aud = f"{prefix}enrollkit_audit_entries"
-        head = f"{prefix}enrollkit_audit_head"
-        collections = f"{prefix}enrollkit_collections"
+        agg = f"{prefix}{tables}aggregates"
+        ent = f"{prefix}{tables}index_entries"
+        aud = f"{prefix}{tables}audit_entries"
+        head = f"{prefix}{tables}audit_head"
+        collections = f"{prefix}{tables}collections"
         join = f"FROM {ent} AS e JOIN {agg} AS a ON a.collection = e.collection AND a.id = e.id"
         ranges: dict[tuple[bool, bool], str] = {}
         for low in (False, True):

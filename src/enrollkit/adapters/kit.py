@@ -33,8 +33,8 @@ and the audit log (:class:`SqlAuditLog`). :mod:`enrollkit.adapters.sqlalchemy`
 is a complete example in about 250 lines.
 
 Either way, run :class:`enrollkit.testing.contract.StorageContract` against
-the result (``pip install "enrollkit[testing]"``); the
-`error codes <../errors.md>`_ page lists every code the contract expects.
+the result (``pip install "enrollkit[testing]"``); the docs' error-code page
+lists every code the contract expects (``CONTRACT_CODES``).
 """
 
 from __future__ import annotations

@@ -211,9 +211,10 @@ class MemoryStorage(kit.BufferedStorage):
             self._collections[collection.name] = collection
 
     def _rebuild(self, collection: Collection[Any], rows: dict[str, Any]) -> None:
+        """Build every index of *collection* over *rows*, then swap them in: a refused
+        build (a unique index over duplicates) leaves the old entries as they were."""
         name = collection.name
-        for stale in [key for key in self._indexes if key[0] == name]:
-            del self._indexes[stale]
+        built: dict[tuple[str, str], _IndexStore] = {}
         for index in collection.indexes:
             store = _IndexStore(ordered=index.ordered)
             entries = [
@@ -222,7 +223,10 @@ class MemoryStorage(kit.BufferedStorage):
             if index.unique and len({key for key, _ in entries}) != len(entries):
                 raise unique_error(name, index.name)
             store.change([], entries)
-            self._indexes[(name, index.name)] = store
+            built[(name, index.name)] = store
+        for stale in [key for key in self._indexes if key[0] == name]:
+            del self._indexes[stale]
+        self._indexes.update(built)
 
     def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
         """The committed aggregate, or None."""
