@@ -28,6 +28,8 @@ class TestCatalogue:
             "access.connection_pending": "NotPermittedError",  # an access denial
             "signature.not_the_practitioner": "NotPermittedError",  # a signing refusal
             "application.not_found": "NotFoundError",  # require(..., what="application")
+            "connection.invalid_transition": "InvalidTransitionError",  # a state machine's
+            "account.<event>_not_allowed": "InvalidTransitionError",  # ... its own code
         }
         assert {code: entries[code].family for code in expected} == expected
         assert len(entries) > 200

@@ -7,7 +7,8 @@ them: it reads the package's source (no import side effects), finds every
 error constructed with a literal code (directly, through a helper whose return
 annotation is an error class, or as an access denial or signing refusal) and
 reports each code with its family (the error class), where it is raised and
-the first words of its message. The docs' error-code page is rendered from
+the first words of its message (a state machine's refusal code is read from its
+definition). The docs' error-code page is rendered from
 :func:`render_markdown`, and a test keeps every code to one family.
 
 >>> entry = catalogue()["storage.stale"]
@@ -39,7 +40,7 @@ FAMILY_STATUS: Final[Mapping[str, int]] = MappingProxyType(
         "SerializationError": 422,
         "InvalidNPI": 422,
         "InvalidEIN": 422,
-        "WeakPasswordError": 422,
+        "PasswordRejected": 422,
         "NotPermittedError": 403,
         "NotFoundError": 404,
         "ConflictError": 409,
@@ -174,12 +175,16 @@ def catalogue() -> Mapping[str, CodeEntry]:
     helpers = _helpers(trees, errors)
     seen: dict[str, tuple[set[str], set[str], str]] = {}
     for module, tree in trees:
+        _own_codes(tree, module, errors, seen)
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
             name = _name(node.func)
             if name == "require":
                 _not_found(node, module, seen)
+                continue
+            if name == "StateMachine":
+                _machine(node, module, seen)
                 continue
             if name in errors:
                 position, family = 0, name
@@ -224,6 +229,53 @@ def _not_found(
             families.add("NotFoundError")
             modules.add(module)
             seen[code] = (families, modules, f"No {what} with id <id> exists.")
+
+
+def _own_codes(
+    tree: ast.Module,
+    module: str,
+    errors: set[str],
+    seen: dict[str, tuple[set[str], set[str], str]],
+) -> None:
+    """An error class passing its own code to ``super().__init__`` (``PasswordRejected``),
+    and the password rules' violation codes, which it lists."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name in errors:
+            for call in ast.walk(node):
+                if (
+                    isinstance(call, ast.Call)
+                    and _name(call.func) == "__init__"
+                    and call.args
+                    and (code := _text(call.args[0])) is not None
+                    and _CODE.match(code)
+                ):
+                    families, modules, _ = seen.setdefault(code, (set(), set(), ""))
+                    families.add(node.name)
+                    modules.add(module)
+                    seen[code] = (families, modules, _says(call, 0))
+        if isinstance(node, ast.Call) and _name(node.func) == "PasswordRule":
+            for keyword in node.keywords:
+                if keyword.arg == "code" and (code := _text(keyword.value)) is not None:
+                    families, modules, _ = seen.setdefault(code, (set(), set(), ""))
+                    families.add("PasswordRejected")
+                    modules.add(module)
+                    seen[code] = (families, modules, "A violation listed by password.rejected.")
+
+
+def _machine(node: ast.Call, module: str, seen: dict[str, tuple[set[str], set[str], str]]) -> None:
+    """A :class:`~enrollkit.machine.StateMachine` refuses with its ``code`` (by default
+    ``<name>.invalid_transition``)."""
+    given = {k.arg: k.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+    name = str(given["name"].value) if "name" in given else "machine"
+    code = (
+        str(given["code"].value).replace("{event}", "<event>")
+        if "code" in given
+        else f"{name.replace(' ', '_')}.invalid_transition"
+    )
+    families, modules, _ = seen.setdefault(code, (set(), set(), ""))
+    families.add("InvalidTransitionError")
+    modules.add(module)
+    seen[code] = (families, modules, f"This {name} is <state>; it cannot be <event done>.")
 
 
 def render_markdown() -> str:
