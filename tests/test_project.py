@@ -124,3 +124,23 @@ def test_every_library_import_is_a_declared_dependency() -> None:
             if not names & declared:
                 undeclared.setdefault(module, []).append(str(path.relative_to(ROOT)))
     assert undeclared == {}
+
+
+def test_the_testing_extra_declares_what_enrollkit_testing_imports() -> None:
+    """`pip install "enrollkit[testing]"` is enough for the contract suite: every
+    third-party module enrollkit.testing imports is a dependency or in the testing extra."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {
+        _canonical(re.split(r"[\s\[<>=!~;]", spec, maxsplit=1)[0])
+        for spec in [*project["dependencies"], *project["optional-dependencies"]["testing"]]
+    }
+    distributions = importlib.metadata.packages_distributions()
+    undeclared: dict[str, list[str]] = {}
+    for path in (SRC / "testing").rglob("*.py"):
+        for module in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if module in sys.stdlib_module_names or module in {"enrollkit", "__future__"}:
+                continue
+            names = {_canonical(d) for d in distributions.get(module, [module])}
+            if not names & declared:
+                undeclared.setdefault(module, []).append(str(path.relative_to(ROOT)))
+    assert undeclared == {}
