@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from enrollkit.codes import FAMILY_STATUS, catalogue, render_markdown
+from enrollkit.codes import catalogue, render_markdown
 from enrollkit.testing.contract import CONTRACT_CODES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -43,9 +43,12 @@ class TestCatalogue:
         """Integrators find every code the storage contract expects on the page."""
         assert set(CONTRACT_CODES) <= set(catalogue())
 
-    def test_er_1_every_family_has_an_http_status(self) -> None:
-        """The page's status column is never a guess."""
-        assert {e.family for e in catalogue().values()} <= set(FAMILY_STATUS)
+    def test_er_1_every_family_is_an_error_class_with_a_status(self) -> None:
+        """Every family is a real EnrollkitError class, so its status comes from
+        ``errors.HTTP_STATUS`` and is never a guess."""
+        statuses = {e.family: e.http_status for e in catalogue().values()}
+        assert set(statuses.values()) <= {400, 403, 404, 409, 410, 422, 503}
+        assert statuses["PasswordRejected"] == 422 and statuses["StorageError"] == 503
 
 
 class TestPage:

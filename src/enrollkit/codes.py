@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -28,28 +29,12 @@ from typing import Final
 
 import attrs
 
-__all__ = ["FAMILY_STATUS", "CodeEntry", "catalogue", "render_markdown"]
+from enrollkit.errors import HTTP_STATUS, EnrollkitError, http_status
+
+__all__ = ["CodeEntry", "catalogue", "render_markdown"]
 
 _PACKAGE: Final = Path(__file__).resolve().parent
 _CODE: Final = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z0-9_<>]+)+\Z")
-
-#: The HTTP status a web host would answer for each family (the most specific first).
-FAMILY_STATUS: Final[Mapping[str, int]] = MappingProxyType(
-    {
-        "ValidationError": 422,
-        "SerializationError": 422,
-        "InvalidNPI": 422,
-        "InvalidEIN": 422,
-        "PasswordRejected": 422,
-        "NotPermittedError": 403,
-        "NotFoundError": 404,
-        "ConflictError": 409,
-        "InvalidTransitionError": 409,
-        "ExpiredError": 410,
-        "StorageError": 503,
-        "EnrollkitError": 400,
-    }
-)
 
 #: Calls whose code is not the first argument, and the family they stand for.
 _RESULTS: Final[Mapping[str, tuple[int, str]]] = MappingProxyType(
@@ -78,8 +63,22 @@ class CodeEntry:
 
     @property
     def http_status(self) -> int:
-        """The status a web host would answer (see :data:`FAMILY_STATUS`)."""
-        return FAMILY_STATUS.get(self.family, 400)
+        """The status a web host would answer (:func:`enrollkit.errors.http_status`)."""
+        family = _error_class(self.family, self.modules)
+        return http_status(family) if family is not None else 400
+
+
+def _error_class(name: str, modules: tuple[str, ...]) -> type[EnrollkitError] | None:
+    """The error class called *name*, defined in enrollkit or in one of *modules*."""
+    for module in modules:
+        importlib.import_module(module)
+    pending: list[type[EnrollkitError]] = [EnrollkitError]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == name:
+            return cls
+        pending.extend(cls.__subclasses__())
+    return None
 
 
 def _text(node: ast.expr) -> str | None:
@@ -286,11 +285,11 @@ def render_markdown() -> str:
         "own source (`enrollkit.codes.catalogue()`), so the page cannot drift from the "
         "code. `<...>` marks a part of the code filled in when it is raised "
         "(`application.not_found`). The HTTP status is what a web host would answer "
-        "for the family (the FastAPI host example maps them so).",
+        "for the family (the [FastAPI host example](host-example.md) maps them so).",
         "",
         "| family | HTTP status |",
         "|---|---|",
-        *(f"| `{family}` | {status} |" for family, status in FAMILY_STATUS.items()),
+        *(f"| `{family.__name__}` | {status} |" for family, status in HTTP_STATUS.items()),
     ]
     by_namespace: dict[str, list[CodeEntry]] = {}
     for entry in entries.values():
