@@ -28,9 +28,9 @@ from enrollkit.errors import (
     ValidationError,
 )
 from enrollkit.serialization import canonical_json, from_data, to_data
+from enrollkit.testing.strategies import contents, documents
 from tests.conftest import T0
 from tests.enrollment.factories import NPI_1, OAK_AVE, content_855i, draft
-from tests.enrollment.strategies import contents, documents
 
 S, E = ApplicationStatus, ApplicationEvent
 TRANSITIONS = APPLICATION_MACHINE.transitions

@@ -5,6 +5,7 @@ Needs ENROLLKIT_PG_DSN (see .ci/postgres.sh); each test uses a fresh schema.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -119,9 +120,18 @@ class TestSchema:
 
     def test_unreachable_server_is_our_error(self) -> None:
         """A DSN nobody answers is StorageError storage.unavailable, not psycopg's."""
+        pytest.importorskip("psycopg", reason="psycopg is not installed (the postgres extra)")
         with pytest.raises(StorageError) as info:
             PostgresStorage("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
         assert info.value.code == "storage.unavailable"
+
+    def test_a_missing_driver_is_our_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without psycopg installed, opening says which extra to install."""
+        monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now fails
+        with pytest.raises(StorageError) as info:
+            PostgresStorage("postgresql://nobody@127.0.0.1:1/none")
+        assert info.value.code == "storage.driver_missing"
+        assert "enrollkit[postgres]" in info.value.message
 
     def test_reindex_on_a_new_index(self, open_storage: Opener) -> None:
         """A collection declared with another index has its entries rebuilt on first use."""
