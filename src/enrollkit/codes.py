@@ -19,6 +19,7 @@ definition). The docs' error-code page is rendered from
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import importlib
 import re
@@ -71,7 +72,8 @@ class CodeEntry:
 def _error_class(name: str, modules: tuple[str, ...]) -> type[EnrollkitError] | None:
     """The error class called *name*, defined in enrollkit or in one of *modules*."""
     for module in modules:
-        importlib.import_module(module)
+        with contextlib.suppress(ImportError):  # an adapter whose extra is not installed
+            importlib.import_module(module)
     pending: list[type[EnrollkitError]] = [EnrollkitError]
     while pending:
         cls = pending.pop()
