@@ -4,6 +4,7 @@ AC-8: only an enabled, registered account is granted anything."""
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -14,8 +15,10 @@ from enrollkit.access import (
     Decision,
     Employer,
     GrantKind,
+    GrantPath,
     Role,
     System,
+    _explain,
     decide,
     decide_for_organization,
     decide_signing_authority,
@@ -236,6 +239,42 @@ class TestDenialsExplainThemselves:
         if not decision.allowed:
             assert_explained(decision)
 
+    def test_co_8_the_closest_connection_is_the_one_told(self, world: World) -> None:
+        """Of several connections that grant nothing, the denial tells the one that asked
+        for the system, then the one closest to access (approved for other systems, then
+        pending, then ended)."""
+        rejected = world.service.request_connection(
+            actor=world.actor("carla"),
+            surrogate_id=world.acme_id,
+            profile_id=world.p_clinic,
+            systems=[System.NPPES],
+        )
+        world.service.reject_connection(actor=world.actor("ana"), connection_id=rejected.id)
+        pending = world.service.request_connection(
+            actor=world.actor("carla"),
+            surrogate_id=world.acme_id,
+            profile_id=world.p_clinic,
+            systems=[System.PECOS],
+        )
+
+        def told(system: System) -> tuple[str, str | None]:
+            decision = world.service.decide(
+                user_id="cred",
+                action=Action.ACT_ON_BEHALF,
+                profile_id=world.p_clinic,
+                system=system,
+            )
+            assert_explained(decision)
+            assert decision.denial is not None
+            return decision.denial.code, decision.denial.connection_id
+
+        assert told(System.PECOS) == ("access.connection_pending", pending.id)
+        assert told(System.NPPES) == ("access.connection_rejected", rejected.id)
+        assert told(System.EHR) == ("access.connection_pending", pending.id)
+        world.service.approve_connection(actor=world.actor("ana"), connection_id=pending.id)
+        assert told(System.NPPES) == ("access.connection_rejected", rejected.id)
+        assert told(System.EHR) == ("access.system_not_covered", pending.id)
+
 
 class TestDecisionValue:
     def test_a_decision_is_either_allowed_or_denied(self) -> None:
@@ -254,6 +293,55 @@ class TestDecisionValue:
             assert decide(
                 tx, user_id="ana", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
             ).allowed
+
+
+class TestExplainedWhenRead:
+    def test_co_8_an_allowed_decision_composes_its_sentence_only_when_read(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Deciding builds no text when access is granted (every use case asks, most are
+        allowed): each grant carries its facts and composes its sentence when read."""
+        composed: list[str] = []
+        for name in ("own_profile_sentence", "association_sentence", "connection_sentence"):
+            real = getattr(_explain, name)
+
+            def spy(*facts: object, name: str = name, real: Any = real) -> str:
+                composed.append(name)
+                return str(real(*facts))
+
+            monkeypatch.setattr(_explain, name, spy)
+        conn = world.connect(world.p_individual, System.PECOS)
+        asked = [
+            ("ana", world.p_individual, Action.MANAGE_STAFF),
+            ("ana", world.p_clinic, Action.MANAGE_CONNECTIONS),
+            ("cred", world.p_individual, Action.ACT_ON_BEHALF),
+        ]
+        decisions = [
+            world.service.decide(user_id=user, action=action, profile_id=profile)
+            for user, profile, action in asked
+        ]
+        assert all(d.allowed for d in decisions)
+        assert composed == []
+        ana = world.service.profile(world.p_individual).label
+        assert ana.startswith("Ana Ruiz MD (NPI ")
+        assert [d.explain() for d in decisions] == [
+            f"ana is the individual provider of {ana} (CO-7).",
+            f"ana is Authorized Official of Ruiz Clinic PLLC (association {world.ana_ao.id}), "
+            "which permits approve/manage connections (RO-2, CO-7).",
+            f"cred is Staff End User of Acme Credentialing LLC (association "
+            f"{world.cred_seu.id}), which connection {conn.id} lets act on behalf of {ana} in "
+            "PECOS (CO-7).",
+        ]
+        assert composed == ["own_profile_sentence", "association_sentence", "connection_sentence"]
+
+    def test_co_8_a_grant_path_is_the_same_value_composed_or_written(self) -> None:
+        """A grant path given its sentence equals one given a function composing it."""
+        sentence = "ana is the individual provider of Ana Ruiz MD (CO-7)."
+        written = GrantPath(GrantKind.OWN_PROFILE, Role.INDIVIDUAL_PROVIDER, sentence)
+        composed = GrantPath(GrantKind.OWN_PROFILE, Role.INDIVIDUAL_PROVIDER, lambda: sentence)
+        assert composed == written and hash(composed) == hash(written)
+        assert composed.explanation == sentence and repr(composed) == repr(written)
+        assert Decision.allow(composed).explain() == sentence
 
 
 class TestSigningAuthority:
