@@ -1,5 +1,5 @@
 """CO-7, CO-8: effective access through exactly three paths, and every decision explains itself;
-AC-8: only an enabled, registered account is granted anything."""
+RO-6 with RO-3/RO-4: role changes; AC-8: only an enabled, registered account is granted anything."""
 
 from __future__ import annotations
 
@@ -16,11 +16,16 @@ from enrollkit.access import (
     Employer,
     GrantKind,
     GrantPath,
+    InMemoryVerifier,
+    Organization,
     Role,
     System,
+    Verification,
+    VerificationStatus,
     _explain,
     decide,
     decide_for_organization,
+    decide_role_change,
     decide_signing_authority,
     roles_held,
 )
@@ -342,6 +347,99 @@ class TestExplainedWhenRead:
         assert composed == written and hash(composed) == hash(written)
         assert composed.explanation == sentence and repr(composed) == repr(written)
         assert Decision.allow(composed).explain() == sentence
+
+
+class TestRoleChange:
+    def test_ro_6_ro_4_changing_a_role_needs_managing_it_and_granting_the_new_one(
+        self, world: World, runtime: Runtime
+    ) -> None:
+        """An AO makes an SEU an AM; an AM may not (RO-4); nobody changes their own role;
+        each refusal is explained (CO-8), and the grant says what let it (RO-6)."""
+        mia = world.join("mia", world.clinic_id, Role.ACCESS_MANAGER, by="ana")
+        sam = world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
+        with runtime.transaction() as tx:
+            by_am = decide_role_change(tx, user_id="mia", association=sam, role=Role.ACCESS_MANAGER)
+            by_self = decide_role_change(
+                tx, user_id="mia", association=mia, role=Role.STAFF_END_USER
+            )
+            by_ao = decide_role_change(tx, user_id="ana", association=sam, role=Role.ACCESS_MANAGER)
+        assert_explained(by_am)
+        assert by_am.denial is not None and by_am.denial.code == "access.cannot_grant_role"
+        assert_explained(by_self)
+        assert by_self.denial is not None
+        assert by_self.denial.code == "access.cannot_manage_association"
+        grant = by_ao.require()
+        assert (grant.kind, grant.role, grant.association_id, grant.rule) == (
+            GrantKind.ASSOCIATION,
+            Role.AUTHORIZED_OFFICIAL,
+            world.ana_ao.id,
+            "RO-6",
+        )
+        assert by_ao.explain() == (
+            f"ana is Authorized Official of Ruiz Clinic PLLC, who may change association "
+            f"{sam.id} from Staff End User to Access Manager (RO-4, RO-6)."
+        )
+
+    def test_ro_3_the_ao_role_comes_only_from_the_verifier(
+        self, world: World, runtime: Runtime
+    ) -> None:
+        """Making someone AO is allowed only when the verifier verified them (RO-3); without
+        a verifier, or while it has not, the denial names the help desk."""
+        sam = world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
+        verifier = InMemoryVerifier()
+        with runtime.transaction() as tx:
+            no_verifier = decide_role_change(
+                tx, user_id="ana", association=sam, role=Role.AUTHORIZED_OFFICIAL
+            )
+            pending = decide_role_change(
+                tx, user_id="ana", association=sam, role=Role.AUTHORIZED_OFFICIAL, verifier=verifier
+            )
+            verifier.approve(world.clinic_id, "sam", reference="HD-7")
+            verified = decide_role_change(
+                tx, user_id="ana", association=sam, role=Role.AUTHORIZED_OFFICIAL, verifier=verifier
+            )
+        for denied in (no_verifier, pending):
+            assert denied.denial is not None
+            assert denied.denial.code == "access.role_needs_verification"
+            assert [f.verifier for f in denied.denial.fixers] == [True]
+        grant = verified.require()
+        assert (grant.kind, grant.reference, grant.rule) == (
+            GrantKind.VERIFICATION,
+            "HD-7",
+            "RO-3",
+        )
+        assert "the verifier verified sam as Authorized Official (reference HD-7)" in (
+            verified.explain()
+        )
+
+    def test_ro_6_the_verifier_is_asked_only_for_a_change_the_user_may_make(
+        self, world: World, runtime: Runtime
+    ) -> None:
+        """A user who may not manage the association gets that answer; the verifier is
+        not asked on their behalf (RO-6 before RO-3)."""
+        sam = world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
+        asked: list[tuple[str, str]] = []
+
+        class Recording(InMemoryVerifier):
+            def verify(self, organization: Organization, user_id: str) -> Verification:
+                asked.append((organization.id, user_id))
+                return super().verify(organization, user_id)
+
+        verifier = Recording(default=VerificationStatus.VERIFIED)
+        with runtime.transaction() as tx:
+            stranger = decide_role_change(
+                tx,
+                user_id="cred",
+                association=sam,
+                role=Role.AUTHORIZED_OFFICIAL,
+                verifier=verifier,
+            )
+            assert asked == []
+            ao = decide_role_change(
+                tx, user_id="ana", association=sam, role=Role.AUTHORIZED_OFFICIAL, verifier=verifier
+            )
+        assert_explained(stranger)
+        assert ao.allowed and asked == [(world.clinic_id, "sam")]
 
 
 class TestSigningAuthority:

@@ -61,7 +61,9 @@ __all__ = [
     "own_profile_sentence",
     "pending_association",
     "profile_denial",
+    "role_change_sentence",
     "unknown_account",
+    "verified_role_change_sentence",
 ]
 
 
@@ -259,6 +261,27 @@ def may_grant_sentence(user_id: str, held: Role, where: str, role: Role) -> str:
     """RO-3, RO-4: the user may grant or approve *role*."""
     return (
         f"{user_id} is {held.label} of {where}, who may grant the {role.label} role (RO-3, RO-4)."
+    )
+
+
+def role_change_sentence(
+    user_id: str, held: Role, where: str, association: Association, role: Role
+) -> str:
+    """RO-6 with RO-4: the user may give the association another role."""
+    return (
+        f"{user_id} is {held.label} of {where}, who may change association {association.id} "
+        f"from {association.role.label} to {role.label} (RO-4, RO-6)."
+    )
+
+
+def verified_role_change_sentence(
+    user_id: str, held: Role, where: str, association: Association, role: Role, reference: str
+) -> str:
+    """RO-6 with RO-3: the verifier verified the association's user in *role*."""
+    return (
+        f"{user_id} is {held.label} of {where}, who may change association {association.id}, "
+        f"and the verifier verified {association.user_id} as {role.label}{reference} "
+        "(RO-3, RO-6)."
     )
 
 

@@ -1,4 +1,4 @@
-"""Explainable access decisions (Rules CO-7, CO-8, with RO-2..RO-4, RO-8).
+"""Explainable access decisions (Rules CO-7, CO-8, with RO-2..RO-4, RO-6, RO-8).
 
 :func:`decide` is the one function every use case asks "may user U do
 action A for provider profile P in system S". It answers with a
@@ -24,8 +24,9 @@ kind of decision: :func:`decide_for_organization` (manage staff or
 connections of an organization, e.g. a surrogate's AO/AM), :func:`decide_grant`
 (may U grant or approve role R with an employer, RO-3/RO-4),
 :func:`decide_manage` (may U modify or end an association, RO-6),
-:func:`decide_connection` (may U approve, reject, withdraw or remove a
-connection, CO-4/CO-6) and :func:`decide_signing_authority` (RO-8).
+:func:`decide_role_change` (may U give an association another role, RO-6 with
+RO-3/RO-4), :func:`decide_connection` (may U approve, reject, withdraw or remove
+a connection, CO-4/CO-6) and :func:`decide_signing_authority` (RO-8).
 
 This module only decides. The words (CO-8) come from a private module: a
 denial is composed there once the answer is no, and a grant carries the
@@ -70,6 +71,7 @@ from enrollkit.access.roles import (
     permits,
     require_grantable,
 )
+from enrollkit.access.verification import AuthorizedOfficialVerifier, VerificationStatus
 from enrollkit.errors import ValidationError
 from enrollkit.npi import NPIType
 from enrollkit.runtime import Transaction
@@ -86,6 +88,7 @@ __all__ = [
     "decide_for_organization",
     "decide_grant",
     "decide_manage",
+    "decide_role_change",
     "decide_signing_authority",
     "employer_of",
     "roles_held",
@@ -98,6 +101,8 @@ class GrantKind(Enum):
     OWN_PROFILE = "own_profile"  #: the user is the profile's individual provider
     ASSOCIATION = "association"  #: an active association with the employer
     CONNECTION = "connection"  #: an association with a surrogate that has a connection
+    #: the external verification gave the role (RO-3), to a change the user may make
+    VERIFICATION = "verification"
 
 
 def _text(explanation: str | Callable[[], str]) -> str:
@@ -127,6 +132,7 @@ class GrantPath:
     association_id: str | None = None
     connection_id: str | None = None
     rule: str = "CO-7"
+    reference: str | None = None  #: the verifier's reference, for a VERIFICATION grant
 
     @property
     def explanation(self) -> str:
@@ -389,6 +395,70 @@ def decide_manage(tx: Transaction, *, user_id: str, association: Association) ->
     if not own and can_manage(base.grant.role, association.role):
         return base
     return Decision.deny(_explain.cannot_manage(names, association, held=base.grant.role, own=own))
+
+
+def decide_role_change(
+    tx: Transaction,
+    *,
+    user_id: str,
+    association: Association,
+    role: Role,
+    verifier: AuthorizedOfficialVerifier | None = None,
+) -> Decision:
+    """May *user_id* give *association* the role *role* (RO-6, with RO-3 and RO-4)?
+
+    The user must be able to manage the association as it is (:func:`decide_manage`:
+    never their own, never a role that outranks theirs) and to grant the new role
+    (:func:`decide_grant`: an AM cannot make anyone AM). The AO role is never granted
+    by a user (RO-3): the change is allowed only when *verifier* verifies the
+    association's user as AO of the organization, and the grant path says so
+    (:attr:`GrantKind.VERIFICATION`, with the verifier's reference). Without a
+    verifier, or while it has not verified them, the AO role is denied. Raises
+    ValidationError for a role the employer cannot grant at all.
+    """
+    managing = decide_manage(tx, user_id=user_id, association=association)
+    if managing.grant is None:
+        return managing
+    employer = association.employer
+    require_grantable(employer.kind, role)
+    if role not in VERIFIED_ROLES:
+        granting = decide_grant(tx, user_id=user_id, employer=employer, role=role)
+        if granting.grant is None:
+            return granting
+        held = granting.grant.role
+        where = Names(tx).employer(employer)
+        return Decision.allow(
+            attrs.evolve(
+                granting.grant,
+                explanation=partial(
+                    _explain.role_change_sentence, user_id, held, where, association, role
+                ),
+                rule="RO-6",
+            )
+        )
+    organization = require(tx.repo(ORGANIZATIONS), employer.id, what="organization")
+    outcome = verifier.verify(organization, association.user_id) if verifier else None
+    if outcome is None or outcome.status is not VerificationStatus.VERIFIED:
+        return Decision.deny(_explain.needs_verification(Names(tx, organization), employer, role))
+    held = managing.grant.role
+    reference = f" (reference {outcome.reference})" if outcome.reference else ""
+    return Decision.allow(
+        attrs.evolve(
+            managing.grant,
+            kind=GrantKind.VERIFICATION,
+            explanation=partial(
+                _explain.verified_role_change_sentence,
+                user_id,
+                held,
+                organization.legal_name,
+                association,
+                role,
+                reference,
+            ),
+            rule="RO-3",
+            reference=outcome.reference,
+        )
+    )
 
 
 def decide_connection(

@@ -52,11 +52,13 @@ from enrollkit.access.connections import (
 )
 from enrollkit.access.decisions import (
     Decision,
+    GrantKind,
     decide,
     decide_connection,
     decide_for_organization,
     decide_grant,
     decide_manage,
+    decide_role_change,
 )
 from enrollkit.access.invitations import (
     INVITATIONS,
@@ -766,25 +768,19 @@ class AccessService:
 
     @use_case
     def modify_role(self, *, actor: Principal, association_id: Text, role: Role) -> Association:
-        """Give an active association another role (RO-6): the actor must be able to manage
-        the current role and grant the new one (RO-4); AO comes only from the verifier
-        (RO-3); the last AO keeps the role (RO-5)."""
+        """Give an active association another role (RO-6), as
+        :func:`~enrollkit.access.decide_role_change` allows: the actor manages the current
+        role and grants the new one (RO-4); AO comes only from the verifier (RO-3); the
+        last AO keeps the role (RO-5)."""
         with self.runtime.transaction() as tx:
             who = tx.act(actor).id
             association = require(tx.repo(ASSOCIATIONS), association_id, what="association")
-            path = decide_manage(tx, user_id=who, association=association).require()
-            if role in VERIFIED_ROLES:
-                org = require(tx.repo(ORGANIZATIONS), association.employer.id, what="organization")
-                outcome = self.verifier.verify(org, association.user_id)
-                if outcome.status is not VerificationStatus.VERIFIED:
-                    decide_grant(
-                        tx, user_id=who, employer=association.employer, role=role
-                    ).require()
-                grant = Grant(GrantBasis.VERIFIER, None, None, tx.now, reference=outcome.reference)
+            path = decide_role_change(
+                tx, user_id=who, association=association, role=role, verifier=self.verifier
+            ).require()
+            if path.kind is GrantKind.VERIFICATION:
+                grant = Grant(GrantBasis.VERIFIER, None, None, tx.now, reference=path.reference)
             else:
-                path = decide_grant(
-                    tx, user_id=who, employer=association.employer, role=role
-                ).require()
                 grant = Grant(GrantBasis.ROLE, who, path.role, tx.now)
             if association.role is not role:
                 self._keep_an_ao(tx, association)
