@@ -8,6 +8,7 @@ are asked about account ids, and an unknown or disabled account is denied.
 The one question every use case asks is :func:`decide` (CO-7, CO-8).
 """
 
+from enrollkit.access._reads import AccessReads
 from enrollkit.access.associations import (
     ASSOCIATION_TRANSITIONS,
     ASSOCIATIONS,
@@ -101,6 +102,7 @@ __all__ = [
     "PERMISSIONS",
     "PIN_ALPHABET",
     "PROFILES",
+    "AccessReads",
     "AccessService",
     "Action",
     "Association",
