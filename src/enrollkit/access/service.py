@@ -95,7 +95,7 @@ from enrollkit.access.verification import (
     Verification,
     VerificationStatus,
 )
-from enrollkit.boundary import Limit, boundary
+from enrollkit.boundary import Limit
 from enrollkit.errors import (
     ConflictError,
     EnrollkitError,
@@ -1163,7 +1163,7 @@ class AccessService(AccessReads):
             tx.commit()
         return connection
 
-    @boundary
+    @use_case
     def sweep_expired_connections(
         self, *, limit: Annotated[int, Limit(low=1, high=10_000_000)] | None = None
     ) -> tuple[Connection, ...]:
@@ -1171,7 +1171,9 @@ class AccessService(AccessReads):
 
         A maintenance job the host may run (its events have no actor: the system):
         reads already see the requests expired. Reads the ordered deadline index up
-        to now, so it touches only what is due.
+        to now, so it touches only what is due. A use case like the others: when a
+        concurrent sweep (or request, CO-10) recorded an expiry first, it runs again
+        and records only what is still due (ST-2).
         """
         with self.runtime.transaction() as tx:
             now = tx.now
