@@ -275,12 +275,18 @@ def role_change_sentence(
 
 
 def verified_role_change_sentence(
-    user_id: str, held: Role, where: str, association: Association, role: Role, reference: str
+    user_id: str,
+    held: Role,
+    where: str,
+    association: Association,
+    role: Role,
+    reference: str | None,
 ) -> str:
     """RO-6 with RO-3: the verifier verified the association's user in *role*."""
+    ticket = f" (reference {reference})" if reference else ""
     return (
         f"{user_id} is {held.label} of {where}, who may change association {association.id}, "
-        f"and the verifier verified {association.user_id} as {role.label}{reference} "
+        f"and the verifier verified {association.user_id} as {role.label}{ticket} "
         "(RO-3, RO-6)."
     )
 

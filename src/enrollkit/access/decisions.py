@@ -441,7 +441,6 @@ def decide_role_change(
     if outcome is None or outcome.status is not VerificationStatus.VERIFIED:
         return Decision.deny(_explain.needs_verification(Names(tx, organization), employer, role))
     held = managing.grant.role
-    reference = f" (reference {outcome.reference})" if outcome.reference else ""
     return Decision.allow(
         attrs.evolve(
             managing.grant,
@@ -453,7 +452,7 @@ def decide_role_change(
                 organization.legal_name,
                 association,
                 role,
-                reference,
+                outcome.reference,
             ),
             rule="RO-3",
             reference=outcome.reference,
