@@ -3,9 +3,12 @@ RO-6 with RO-3/RO-4: role changes; AC-8: only an enabled, registered account is 
 
 from __future__ import annotations
 
+import copy
 import itertools
+from collections.abc import Callable
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -32,6 +35,7 @@ from enrollkit.access import (
 from enrollkit.clock import FixedClock
 from enrollkit.errors import NotFoundError, NotPermittedError, ValidationError
 from enrollkit.runtime import Runtime
+from enrollkit.serialization import from_data, to_data
 from tests.access.conftest import CAST, World
 
 
@@ -339,14 +343,43 @@ class TestExplainedWhenRead:
         ]
         assert composed == ["own_profile_sentence", "association_sentence", "connection_sentence"]
 
-    def test_co_8_a_grant_path_is_the_same_value_composed_or_written(self) -> None:
-        """A grant path given its sentence equals one given a function composing it."""
-        sentence = "ana is the individual provider of Ana Ruiz MD (CO-7)."
-        written = GrantPath(GrantKind.OWN_PROFILE, Role.INDIVIDUAL_PROVIDER, sentence)
-        composed = GrantPath(GrantKind.OWN_PROFILE, Role.INDIVIDUAL_PROVIDER, lambda: sentence)
-        assert composed == written and hash(composed) == hash(written)
-        assert composed.explanation == sentence and repr(composed) == repr(written)
-        assert Decision.allow(composed).explain() == sentence
+    @pytest.mark.parametrize("read", ["eq", "hash", "repr", "to_data", "copy"])
+    def test_st_4_co_8_a_grant_composed_when_read_is_the_value_written_out(
+        self, world: World, read: str
+    ) -> None:
+        """However its sentence is first read (compared, hashed, printed, serialized,
+        copied), a decided grant is the value written with that sentence, and it
+        round-trips through the one converter (ST-4)."""
+        conn = world.connect(world.p_individual, System.PECOS)
+        decided = world.service.decide(
+            user_id="cred", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
+        )
+        grant = decided.require()
+        written = GrantPath(
+            GrantKind.CONNECTION,
+            Role.SURROGATE,
+            world.service.decide(
+                user_id="cred", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
+            ).explain(),
+            profile_id=world.p_individual,
+            organization_id=world.acme_id,
+            association_id=world.cred_seu.id,
+            connection_id=conn.id,
+        )
+        first: Callable[[], bool] = {
+            "eq": lambda: grant == written,
+            "hash": lambda: hash(grant) == hash(written),
+            "repr": lambda: repr(grant) == repr(written),
+            "to_data": lambda: to_data(grant) == to_data(written),
+            "copy": lambda: copy.deepcopy(grant) == written,
+        }[read]
+        assert first()
+        assert grant == written and hash(grant) == hash(written) and repr(grant) == repr(written)
+        assert grant.explanation == written.explanation
+        data = to_data(decided)
+        assert data["grant"]["explanation"] == written.explanation
+        assert from_data(data, Decision) == decided == Decision.allow(written)
+        assert attrs.evolve(grant, rule="RO-2") == attrs.evolve(written, rule="RO-2")
 
 
 class TestRoleChange:

@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from functools import partial
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -105,28 +105,20 @@ class GrantKind(Enum):
     VERIFICATION = "verification"
 
 
-def _text(explanation: str | Callable[[], str]) -> str:
-    return explanation if isinstance(explanation, str) else explanation()
-
-
-def _text_repr(explanation: str | Callable[[], str]) -> str:
-    return repr(_text(explanation))
-
-
-@attrs.frozen
+@attrs.frozen(slots=False)
 class GrantPath:
     """How an allowed decision was reached (CO-8).
 
-    ``explanation`` is the sentence, or a function composing it: decisions pass the
-    function, so a grant nobody reads costs no text. Two grant paths are equal when
-    their facts and their sentences are.
+    A plain value: ``explanation`` is one sentence. The decision functions leave
+    it unwritten and compose it when it is first read (by ``explanation``,
+    :meth:`Decision.explain`, equality, ``repr`` or ``to_data``), so a grant
+    nobody reads costs no text; it reads, compares and serializes (ST-4) as if
+    it had been written from the start.
     """
 
     kind: GrantKind
     role: Role  #: the effective role: IP, the association's role, or SUR
-    _explanation: str | Callable[[], str] = attrs.field(
-        alias="explanation", eq=_text, repr=_text_repr
-    )
+    explanation: str  #: who the user is to whom, and which rule lets them
     profile_id: str | None = None
     organization_id: str | None = None  #: the employer or the surrogate organization
     association_id: str | None = None
@@ -134,10 +126,47 @@ class GrantPath:
     rule: str = "CO-7"
     reference: str | None = None  #: the verifier's reference, for a VERIFICATION grant
 
-    @property
-    def explanation(self) -> str:
-        """One sentence: who the user is to whom, and which rule lets them (CO-8)."""
-        return _text(self._explanation)
+    if not TYPE_CHECKING:  # the type checker keeps its view of the fields
+
+        def __getattr__(self, name: str) -> str:
+            # Called only for an attribute not found: an explanation left unwritten.
+            compose = self.__dict__.get(_COMPOSE) if name == "explanation" else None
+            if compose is None:
+                raise AttributeError(name)
+            self.__dict__["explanation"] = sentence = compose()
+            return sentence
+
+
+_COMPOSE: Final = "_compose_explanation"
+_GRANT_DEFAULTS: Final = {
+    a.name: a.default for a in attrs.fields(GrantPath) if a.default is not attrs.NOTHING
+}
+
+
+def _grant(
+    kind: GrantKind, role: Role, compose: Callable[[], str], **facts: str | None
+) -> GrantPath:
+    """A grant path whose explanation *compose* writes when first read (CO-8)."""
+    path = object.__new__(GrantPath)
+    path.__dict__.update(_GRANT_DEFAULTS, kind=kind, role=role, **facts)
+    path.__dict__[_COMPOSE] = compose
+    return path
+
+
+def _regrant(
+    base: GrantPath,
+    compose: Callable[[], str],
+    *,
+    kind: GrantKind | None = None,
+    **facts: str | None,
+) -> GrantPath:
+    """*base*'s facts with another sentence (and *facts*), without composing *base*'s."""
+    kept = {
+        a.name: getattr(base, a.name)
+        for a in attrs.fields(GrantPath)
+        if a.name not in ("kind", "role", "explanation")
+    }
+    return _grant(kind or base.kind, base.role, compose, **{**kept, **facts})
 
 
 @attrs.frozen
@@ -230,7 +259,7 @@ def decide(
     # Path 1: the user is the profile's individual provider.
     if profile.owner_id == user_id and permits(Role.INDIVIDUAL_PROVIDER, action):
         return Decision.allow(
-            GrantPath(
+            _grant(
                 GrantKind.OWN_PROFILE,
                 Role.INDIVIDUAL_PROVIDER,
                 partial(_explain.own_profile_sentence, user_id, profile),
@@ -252,7 +281,7 @@ def decide(
             else f"the individual provider {profile.legal_name}"
         )
         return Decision.allow(
-            GrantPath(
+            _grant(
                 GrantKind.ASSOCIATION,
                 own.role,
                 partial(_explain.association_sentence, user_id, own, where, action, "RO-2, CO-7"),
@@ -274,7 +303,7 @@ def decide(
                 if a.is_active and c.covers(system, now):
                     surrogate = _explain.organization_name(tx, a.employer.id)
                     return Decision.allow(
-                        GrantPath(
+                        _grant(
                             GrantKind.CONNECTION,
                             Role.SURROGATE,
                             partial(
@@ -334,7 +363,7 @@ def _decide_employer(
     if live is not None and live.is_active and permits(live.role, action):
         where = names.organization(employer.id)
         return Decision.allow(
-            GrantPath(
+            _grant(
                 GrantKind.ASSOCIATION,
                 live.role,
                 partial(_explain.association_sentence, user_id, live, where, action, "RO-2"),
@@ -371,9 +400,9 @@ def decide_grant(tx: Transaction, *, user_id: str, employer: Employer, role: Rol
     if can_grant(held, role):
         where = names.employer(employer)
         return Decision.allow(
-            attrs.evolve(
+            _regrant(
                 base.grant,
-                explanation=partial(_explain.may_grant_sentence, user_id, held, where, role),
+                partial(_explain.may_grant_sentence, user_id, held, where, role),
                 rule="RO-4",
             )
         )
@@ -428,11 +457,9 @@ def decide_role_change(
         held = granting.grant.role
         where = Names(tx).employer(employer)
         return Decision.allow(
-            attrs.evolve(
+            _regrant(
                 granting.grant,
-                explanation=partial(
-                    _explain.role_change_sentence, user_id, held, where, association, role
-                ),
+                partial(_explain.role_change_sentence, user_id, held, where, association, role),
                 rule="RO-6",
             )
         )
@@ -442,10 +469,9 @@ def decide_role_change(
         return Decision.deny(_explain.needs_verification(Names(tx, organization), employer, role))
     held = managing.grant.role
     return Decision.allow(
-        attrs.evolve(
+        _regrant(
             managing.grant,
-            kind=GrantKind.VERIFICATION,
-            explanation=partial(
+            partial(
                 _explain.verified_role_change_sentence,
                 user_id,
                 held,
@@ -454,6 +480,7 @@ def decide_role_change(
                 role,
                 outcome.reference,
             ),
+            kind=GrantKind.VERIFICATION,
             rule="RO-3",
             reference=outcome.reference,
         )
@@ -539,7 +566,7 @@ def decide_signing_authority(
     if user_id not in set(listed_officials):
         return Decision.deny(_explain.not_listed_on_record(Names(tx, organization), employer, live))
     return Decision.allow(
-        GrantPath(
+        _grant(
             GrantKind.ASSOCIATION,
             live.role,
             partial(_explain.official_sentence, user_id, live.role, organization.legal_name),
