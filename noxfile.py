@@ -32,9 +32,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over src/, tests/ and the typing tests (the public API as a host uses it)."""
+    """mypy --strict over src/, tests/, the typing tests and the examples (the public API
+    as a host uses it)."""
     session.install("-e", ".", *_group("typing"))
-    session.run("python", "-m", "mypy", "--strict", "src", "tests", "typing_tests", "noxfile.py")
+    session.run(
+        "python", "-m", "mypy", "--strict", "src", "tests", "typing_tests", "examples", "noxfile.py"
+    )
 
 
 @nox.session

@@ -22,8 +22,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from enrollkit.access import CONNECTION_TRANSITIONS, ConnectionEvent, ConnectionState
+from enrollkit.access import CONNECTION_MACHINE, ConnectionEvent, ConnectionState
 from enrollkit.enrollment import (
+    APPLICATION_MACHINE,
     Address,
     Application,
     ApplicationContent,
@@ -38,7 +39,6 @@ from enrollkit.enrollment import (
     PracticeLocation,
     Practitioner,
     content_digest,
-    next_status,
 )
 from enrollkit.npi import NPI
 
@@ -84,6 +84,7 @@ def summary(samples: list[float]) -> tuple[float, float]:
 
 def ours_application() -> Callable[[], None]:
     events = [event for _, event, _ in APP_CYCLE]
+    next_status = APPLICATION_MACHINE.next
 
     def step() -> None:
         status = S.DRAFT
@@ -178,7 +179,7 @@ def ours_application_aggregate() -> Callable[[], None]:
 
 def ours_connection() -> Callable[[], None]:
     table: dict[tuple[ConnectionState, object], ConnectionState] = dict(
-        CONNECTION_TRANSITIONS.items()
+        CONNECTION_MACHINE.transitions.items()
     )
     table[(CS.REMOVED, "reset")] = CS.PENDING
     events: list[object] = [CE.APPROVE, CE.REMOVE, "reset"]

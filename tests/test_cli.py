@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import io
 import json
@@ -9,11 +10,12 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from enrollkit.cli import main, shown
+from enrollkit.cli import build_parser, main, shown
 from enrollkit.rules import RULES
 
 
@@ -155,6 +157,61 @@ class TestInspection:
         """rules prints the catalogue as JSON with every rule."""
         assert main(["rules", "--json"]) == 0
         assert len(json.loads(capsys.readouterr().out)) == len(RULES)
+
+
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every runnable command of *parser* (the leaves of its sub-commands), with its words."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        yield path, parser
+    for group in groups:
+        for name, sub in group.choices.items():
+            yield from _commands(sub, (*path, name))
+
+
+class TestJsonEverywhere:
+    def test_every_command_takes_json(self) -> None:
+        """Every command of `python -m enrollkit` takes --json (scripts parse one shape)."""
+        commands = dict(_commands(build_parser()))
+        assert {" ".join(words) for words in commands} == {
+            "demo",
+            "agenda",
+            "audit verify",
+            "audit show",
+            "audit head",
+            "check-password",
+            "npi",
+            "rules",
+        }
+        missing = [
+            " ".join(w) for w, p in commands.items() if "--json" not in p._option_string_actions
+        ]
+        assert missing == []
+
+    def test_every_json_output_is_one_json_document(
+        self,
+        demo_db: tuple[Path, dict[str, object]],
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """With --json, standard output holds exactly one JSON document, whatever the command
+        (the demo's own --json report is read by the demo_db fixture)."""
+        db = str(demo_db[0])
+        runs = {
+            "agenda": ["agenda", "--db", db, "--user", "acct-000001", "--at", "2026-04-14"],
+            "audit verify": ["audit", "verify", "--db", db],
+            "audit show": ["audit", "show", "--db", db],
+            "audit head": ["audit", "head", "--db", db],
+            "check-password": ["check-password", "--stdin"],
+            "npi": ["npi", "1234567893"],
+            "rules": ["rules"],
+        }
+        for name, argv in runs.items():
+            monkeypatch.setattr(sys, "stdin", io.StringIO("Blue#Sky42\n"))
+            assert main([*argv, "--json"]) == 0, name
+            json.loads(capsys.readouterr().out)  # one document, nothing else
 
 
 #: The audit key of the keyed demo database, as --key-env reads it (hex).

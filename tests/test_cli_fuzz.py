@@ -26,6 +26,9 @@ from hypothesis import strategies as st
 
 from enrollkit.cli import build_parser, main
 
+#: the CLI driven with hostile arguments in subprocesses: left out of the fast inner loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 #: Exit statuses the CLI documents: done, "no", could not run, interrupted, broken pipe.
 EXIT_STATUSES = {0, 1, 2, 130, 141}
 KEY_VARIABLE = "ENROLLKIT_FUZZ_AUDIT_KEY"

@@ -124,3 +124,57 @@ def test_every_library_import_is_a_declared_dependency() -> None:
             if not names & declared:
                 undeclared.setdefault(module, []).append(str(path.relative_to(ROOT)))
     assert undeclared == {}
+
+
+def test_the_testing_extra_declares_what_enrollkit_testing_imports() -> None:
+    """`pip install "enrollkit[testing]"` is enough for the contract suite: every
+    third-party module enrollkit.testing imports is a dependency or in the testing extra."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {
+        _canonical(re.split(r"[\s\[<>=!~;]", spec, maxsplit=1)[0])
+        for spec in [*project["dependencies"], *project["optional-dependencies"]["testing"]]
+    }
+    distributions = importlib.metadata.packages_distributions()
+    undeclared: dict[str, list[str]] = {}
+    for path in (SRC / "testing").rglob("*.py"):
+        for module in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if module in sys.stdlib_module_names or module in {"enrollkit", "__future__"}:
+                continue
+            names = {_canonical(d) for d in distributions.get(module, [module])}
+            if not names & declared:
+                undeclared.setdefault(module, []).append(str(path.relative_to(ROOT)))
+    assert undeclared == {}
+
+
+def _slug(heading: str) -> str:
+    """The anchor MkDocs' toc gives a heading."""
+    return re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", heading.strip().lower()))
+
+
+def test_readme_links_work_on_a_package_index() -> None:
+    """A package index shows the README without the repository, so every link is absolute:
+    into the documentation site (a page and anchor that exist in docs/) or the source
+    repository (a path that exists), both as pyproject's [project.urls] name them."""
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
+    site, source = urls["Documentation"], urls["Source"]
+    links = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert links
+    broken: list[str] = []
+    for link in links:
+        if link.startswith(site):
+            page, _, anchor = link.removeprefix(site).partition("#")
+            doc = ROOT / "docs" / f"{page.strip('/') or 'index'}.md"
+            headings = (
+                re.findall(r"^#+ (.+)$", doc.read_text(encoding="utf-8"), re.M)
+                if doc.is_file()
+                else []
+            )
+            if not doc.is_file() or (anchor and anchor not in {_slug(h) for h in headings}):
+                broken.append(link)
+        elif link.startswith(source + "/"):
+            path = re.sub(r"^/(tree|blob)/main/", "", link.removeprefix(source))
+            if not (ROOT / path).exists():
+                broken.append(link)
+        else:
+            broken.append(link)
+    assert broken == []

@@ -40,15 +40,33 @@ class TestStorageHelpers:
 
 
 class TestMemoryAdapter:
-    def test_two_different_collections_cannot_share_a_name(self) -> None:
-        """A second, different collection under a used name is refused."""
+    def test_two_collections_of_different_types_cannot_share_a_name(self) -> None:
+        """A second collection of another type under a used name is refused."""
+
+        @attrs.frozen
+        class Other:
+            id: str
+            version: int = 0
+
         storage = MemoryStorage()
-        other = Collection("notes", Note, indexes=())
+        other = Collection("notes", Other, indexes=())
         with storage.unit_of_work() as uow:
             uow.repository(NOTES)
             with pytest.raises(StorageError) as info:
                 uow.repository(other)
         assert info.value.code == "storage.collection_mismatch"
+
+    def test_a_changed_index_set_rebuilds_the_entries(self) -> None:
+        """The same type declared with another index (a new release) is index evolution:
+        the entries are rebuilt, so the new index finds what was stored before."""
+        storage = MemoryStorage()
+        with storage.unit_of_work() as uow:
+            uow.repository(NOTES).add(Note("n1", "ana"))
+            uow.commit()
+        by_id = Index[Note]("by_id", lambda n: [n.id])
+        grown = Collection("notes", Note, indexes=(BY_OWNER, by_id))
+        with storage.unit_of_work() as uow:
+            assert [n.id for n in uow.repository(grown).find(by_id, "n1")] == ["n1"]
 
     def test_repr_counts_what_is_stored(self) -> None:
         """The repr shows counts, never contents."""

@@ -23,9 +23,11 @@ host code that catches builtins keeps working; the public API never raises a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 __all__ = [
+    "HTTP_STATUS",
     "ConflictError",
     "EnrollkitError",
     "ExpiredError",
@@ -38,6 +40,7 @@ __all__ = [
     "a_or_an",
     "clip",
     "excerpt",
+    "http_status",
 ]
 
 #: How many characters of a caller's input an error message may echo (ER-1).
@@ -209,3 +212,35 @@ class StorageError(EnrollkitError):
     """The storage failed for a reason that is not the caller's; the change was not applied."""
 
     default_code = "storage.failure"
+
+
+#: The HTTP status a web host answers for each family; the most specific family of an
+#: error wins (:func:`http_status`). A storage failure is not the caller's fault: 503.
+HTTP_STATUS: Final[Mapping[type[EnrollkitError], int]] = MappingProxyType(
+    {
+        ValidationError: 422,
+        NotPermittedError: 403,
+        NotFoundError: 404,
+        ConflictError: 409,
+        InvalidTransitionError: 409,
+        ExpiredError: 410,
+        StorageError: 503,
+        EnrollkitError: 400,
+    }
+)
+
+
+def http_status(error: EnrollkitError | type[EnrollkitError]) -> int:
+    """The HTTP status of *error* (an error or its class): its most specific family's.
+
+    >>> http_status(SerializationError("serialization.invalid", "Cannot read it."))
+    422
+    >>> http_status(ExpiredError)
+    410
+    """
+    cls = error if isinstance(error, type) else type(error)
+    for family in cls.__mro__:
+        status = HTTP_STATUS.get(family)
+        if status is not None:
+            return status
+    return 400

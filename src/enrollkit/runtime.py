@@ -74,16 +74,24 @@ class RandomIds:
 
 
 class SequentialIds:
-    """Readable, deterministic ids for tests and the demo: ``conn-000001``."""
+    """Readable, deterministic ids for tests and the demo: each kind counts on its own,
+    ``acct-000001``, ``acct-000002``, then ``conn-000001`` for the first connection.
+
+    >>> ids = SequentialIds()
+    >>> ids.new_id("acct"), ids.new_id("mfa"), ids.new_id("acct")
+    ('acct-000001', 'mfa-000001', 'acct-000002')
+    """
 
     def __init__(self, start: int = 1) -> None:
-        self._counter = itertools.count(start)
+        self._start = start
+        self._counters: dict[str, itertools.count[int]] = {}
         self._lock = threading.Lock()
 
     def new_id(self, kind: str) -> str:
-        """Return ``kind-NNNNNN`` with a process-wide increasing number."""
+        """Return ``kind-NNNNNN``, numbered from *start* for each kind in this process."""
         with self._lock:
-            return f"{kind}-{next(self._counter):06d}"
+            counter = self._counters.setdefault(kind, itertools.count(self._start))
+            return f"{kind}-{next(counter):06d}"
 
 
 def _host_key(value: HostKey | bytes) -> HostKey:

@@ -35,10 +35,12 @@ n1
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
@@ -55,6 +57,7 @@ __all__ = [
     "UnitOfWork",
     "compose_key",
     "duplicate_error",
+    "fingerprint",
     "guard",
     "missing_error",
     "require",
@@ -107,32 +110,72 @@ class Index(Generic[A]):
 
 @attrs.frozen
 class Collection(Generic[A]):
-    """One aggregate type as storage sees it: a stable name, the type, its indexes."""
+    """One aggregate type as storage sees it: a stable name, the type, its indexes.
+
+    Two collections are equal when their name, type and declared index set (names and
+    flags) are; index *key functions* cannot be compared (see :func:`fingerprint`).
+    """
 
     name: str
     type: type[A]
     indexes: tuple[Index[A], ...] = attrs.field(default=(), kw_only=True)
+    _by_name: dict[str, Index[A]] = attrs.field(
+        init=False, repr=False, eq=False, hash=False, factory=dict
+    )
+
+    def __attrs_post_init__(self) -> None:
+        names = [index.name for index in self.indexes]
+        if len(set(names)) != len(names):
+            raise StorageError(
+                "storage.duplicate_index",
+                f"Collection {self.name!r} declares an index name twice: {sorted(names)}.",
+                collection=self.name,
+            )
+        self._by_name.update((index.name, index) for index in self.indexes)
 
     def index(self, name: str) -> Index[A]:
-        """Return the index called *name*."""
-        for index in self.indexes:
-            if index.name == name:
-                return index
-        raise StorageError(
-            "storage.unknown_index",
-            f"Collection {self.name!r} has no index {name!r}; "
-            f"it has {[i.name for i in self.indexes]}.",
-            collection=self.name,
-            index=name,
-        )
+        """Return the index called *name* (``storage.unknown_index`` if there is none)."""
+        found = self._by_name.get(name)
+        if found is None:
+            raise StorageError(
+                "storage.unknown_index",
+                f"Collection {self.name!r} has no index {name!r}; "
+                f"it has {[i.name for i in self.indexes]}.",
+                collection=self.name,
+                index=name,
+            )
+        return found
+
+    def declares(self, index: Index[A]) -> Index[A]:
+        """The declared index named like *index*, which a query may name by an equal copy
+        (``storage.unknown_index`` if this collection declares none)."""
+        return self.index(index.name)
+
+
+def fingerprint(collection: Collection[Any]) -> str:
+    """A digest of a collection's declared index set (names and flags), for index evolution.
+
+    A store keeps the fingerprint it built its index entries for; when the declared one
+    differs (a release added, removed or changed an index), it rebuilds the collection's
+    entries before answering a query (the storage contract checks this). Key *functions*
+    cannot be compared: after changing one under an unchanged name, rename the index or
+    ask the adapter to reindex.
+    """
+    shape = sorted([index.name, index.unique, index.ordered] for index in collection.indexes)
+    return hashlib.sha256(json.dumps(shape).encode("utf-8")).hexdigest()
 
 
 def stale_version_error(collection: str, obj_id: str, given: int, stored: int) -> ConflictError:
-    """The ST-2 conflict every adapter raises for a stale save."""
+    """The ST-2 conflict every adapter raises for a stale save.
+
+    Its message is for people and names nothing internal (no collection or version);
+    ``fields`` keep the facts for logs. Use cases run again on it (``runtime.use_case``),
+    so a person normally sees the domain's answer instead.
+    """
     return ConflictError(
         "storage.stale",
-        f"{collection} {obj_id!r} was changed by someone else (you have version {given}, "
-        f"storage has {stored}). Reload it and try again.",
+        "Someone else changed this record at the same moment; nothing was saved. "
+        "Try again: the new attempt sees their change.",
         collection=collection,
         id=obj_id,
         given_version=given,
@@ -144,7 +187,8 @@ def duplicate_error(collection: str, obj_id: str) -> ConflictError:
     """The conflict every adapter raises for adding an id that exists."""
     return ConflictError(
         "storage.duplicate",
-        f"{collection} {obj_id!r} already exists; use save() to change it.",
+        "A record with this id already exists; nothing was saved (save() changes a "
+        "record that was loaded).",
         collection=collection,
         id=obj_id,
     )
@@ -154,7 +198,7 @@ def missing_error(collection: str, obj_id: str) -> NotFoundError:
     """The error every adapter raises for saving an aggregate that was never added."""
     return NotFoundError(
         "storage.missing",
-        f"{collection} {obj_id!r} does not exist; use add() to create it.",
+        "This record does not exist; nothing was saved (add() creates a record).",
         collection=collection,
         id=obj_id,
     )
@@ -164,7 +208,8 @@ def unique_error(collection: str, index: str) -> ConflictError:
     """The conflict for a second holder of a unique key (the key itself is not echoed)."""
     return ConflictError(
         "storage.unique",
-        f"Another {collection} record already has this {index}; choose another value.",
+        "Another record already holds this value, which must be unique; nothing was "
+        "saved. Choose another value.",
         collection=collection,
         index=index,
     )

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from enrollkit.access import (
-    CONNECTION_TRANSITIONS,
+    CONNECTION_MACHINE,
     Action,
     Connection,
     ConnectionEvent,
@@ -17,7 +17,6 @@ from enrollkit.access import (
     Side,
     System,
 )
-from enrollkit.access.connections import render_mermaid
 from enrollkit.clock import FixedClock
 from enrollkit.errors import (
     ConflictError,
@@ -243,13 +242,13 @@ class TestLifecycle:
 
     def test_co_6_transition_table_and_diagram(self) -> None:
         """CO-6: every state appears; terminal states have no way out; the diagram has every edge."""
-        sources = {s for s, _e in CONNECTION_TRANSITIONS}
+        sources = {s for s, _e in CONNECTION_MACHINE.transitions}
         assert sources == {ConnectionState.PENDING, ConnectionState.APPROVED}
         assert all(not s.is_terminal for s in sources)
-        targets = set(CONNECTION_TRANSITIONS.values())
+        targets = set(CONNECTION_MACHINE.transitions.values())
         assert targets | {ConnectionState.PENDING} == set(ConnectionState)
-        diagram = render_mermaid()
-        for (source, event), target in CONNECTION_TRANSITIONS.items():
+        diagram = CONNECTION_MACHINE.mermaid()
+        for (source, event), target in CONNECTION_MACHINE.transitions.items():
             assert f"{source.value} --> {target.value}: {event.value}" in diagram
 
     def test_co_5_pure_expire_refuses_early(self, world: World) -> None:

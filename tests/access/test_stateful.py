@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import pytest
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -48,6 +49,9 @@ from enrollkit.runtime import Runtime, SequentialIds
 from enrollkit.testing.actors import Actors
 from tests.access.conftest import claim, npi
 from tests.conftest import SECRET_KEY, T0
+
+#: a hypothesis state machine over the access rules: left out of the fast inner loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
 
 USERS = ("ana", "carla", "u1", "u2")
 #: An actor choice: a named user, or "manager": someone who manages the employer right now.

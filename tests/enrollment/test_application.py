@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from enrollkit.enrollment import (
+    APPLICATION_MACHINE,
     FINAL_STATUSES,
-    TRANSITIONS,
     Application,
     ApplicationContent,
     ApplicationEvent,
@@ -20,8 +20,6 @@ from enrollkit.enrollment import (
     Form,
     Kind,
     content_digest,
-    lifecycle_mermaid,
-    next_status,
 )
 from enrollkit.errors import (
     ExpiredError,
@@ -30,11 +28,13 @@ from enrollkit.errors import (
     ValidationError,
 )
 from enrollkit.serialization import canonical_json, from_data, to_data
+from enrollkit.testing.strategies import contents, documents
 from tests.conftest import T0
 from tests.enrollment.factories import NPI_1, OAK_AVE, content_855i, draft
-from tests.enrollment.strategies import contents, documents
 
 S, E = ApplicationStatus, ApplicationEvent
+TRANSITIONS = APPLICATION_MACHINE.transitions
+next_status = APPLICATION_MACHINE.next
 
 
 class TestFormsAndKinds:
@@ -91,7 +91,7 @@ class TestLifecycleTable:
 
     def test_en_4_mermaid_diagram_has_every_row(self) -> None:
         """The docs diagram is generated from the table: one edge per row."""
-        diagram = lifecycle_mermaid()
+        diagram = APPLICATION_MACHINE.mermaid()
         for (source, event), target in TRANSITIONS.items():
             assert f"{source.value} --> {target.value}: {event.value}" in diagram
 

@@ -11,7 +11,7 @@ import string
 
 from hypothesis import strategies as st
 
-from enrollkit.identity.passwords import IA_SPECIALS
+from enrollkit.identity.passwords import IA_SPECIALS, PasswordPolicy
 
 USER_ID = "Qxz9Kw"
 FIRST_NAME = "Jo"  # two letters: too short to count (PW-8)
@@ -134,3 +134,48 @@ SINGLE_BREACHES: dict[str, st.SearchStrategy[str]] = {
         compliant(8, 9), st.sampled_from(LETTERS + SPECIALS).map(lambda c: c * 3)
     ),
 }
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> PasswordPolicy:
+    """Consistent password policies: every rule's switch and number drawn (PW-1..PW-10)."""
+    min_length = draw(st.integers(1, 12))
+    max_length = draw(st.none() | st.integers(min_length, min_length + 12))
+    specials = "".join(draw(st.lists(st.sampled_from(SPECIALS), min_size=1, unique=True)))
+    return PasswordPolicy(
+        min_length=min_length,
+        max_length=max_length,
+        require_letter=draw(st.booleans()),
+        require_digit=draw(st.booleans()),
+        require_special=draw(st.booleans()),
+        specials=specials,
+        restrict_characters=draw(st.booleans()),
+        forbid_leading_digit=draw(st.booleans()),
+        forbid_user_id=draw(st.booleans()),
+        forbid_names=draw(st.booleans()),
+        name_min_length=draw(st.integers(1, 5)),
+        max_repeat=draw(st.none() | st.integers(1, 4)),
+        history_depth=draw(st.integers(0, 3)),
+    )
+
+
+def candidates() -> st.SearchStrategy[str]:
+    """Any text (some led by a digit), passwords that comply, and passwords that break
+    one I&A rule."""
+    return st.one_of(
+        st.text(max_size=20),
+        st.tuples(st.sampled_from(DIGITS), st.text(max_size=12)).map("".join),
+        compliant(),
+        st.sampled_from(sorted(SINGLE_BREACHES)).flatmap(SINGLE_BREACHES.__getitem__),
+    )
+
+
+@st.composite
+def parts_of(draw: st.DrawFn, password: str, *usual: str) -> str:
+    """One of *usual*, or a piece of *password* in a drawn case: a user ID or name the
+    password may contain (PW-7, PW-8)."""
+    if not password or draw(st.booleans()):
+        return draw(st.sampled_from(usual))
+    start = draw(st.integers(0, len(password) - 1))
+    end = draw(st.integers(start + 1, len(password)))
+    return draw(random_case(password[start:end]))

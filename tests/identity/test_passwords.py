@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
-from unittest import mock
 
 import attrs
 import pytest
@@ -19,19 +19,27 @@ from enrollkit.identity import (
     PasswordPolicy,
     PasswordRejected,
 )
-from enrollkit.identity import passwords as passwords_module
+from enrollkit.identity.passwords import PasswordCandidate, Violation
+from enrollkit.rules import RULES
 from enrollkit.serialization import from_data, to_data
 from tests.identity.strategies import (
     FIRST_NAME,
     LAST_NAME,
     SINGLE_BREACHES,
     USER_ID,
+    candidates,
     compliant,
+    parts_of,
+    policies,
 )
 
 POLICY = IA_PASSWORD_POLICY
 HASHER = Argon2Hasher(FAST_INSECURE_PARAMETERS)
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+#: Passwords a history may remember, hashed once (PW-10); "Blue#Sky42" also complies.
+REMEMBERED = ("Blue#Sky42", "Red$Moon17", "abc")
+HASHES = {password: HASHER.hash(password) for password in REMEMBERED}
 
 
 def codes(password: str, **kwargs: object) -> list[str]:
@@ -124,6 +132,70 @@ class TestExamples:
         assert "password.too_short" in [v.code for v in info.value.violations]
 
 
+#: The PW rules of the catalogue that are not checks of one password: time and reporting.
+NOT_PER_PASSWORD = {
+    "PW-11": "one change per 24 hours: a question of when, asked by change_allowed()",
+    "PW-12": "expiry: a question of when, asked by is_expired()",
+    "PW-13": "NIST deviations: a report on the policy, nist_deviations()",
+}
+
+
+class TestRules:
+    """One row per rule: PasswordPolicy.rules is what check() and requirements() read."""
+
+    def test_every_row_code_is_unique_and_is_a_violation_code(self) -> None:
+        """No two rows share a code; the default policy's rows are VIOLATION_CODES, in order."""
+        codes = [row.code for row in POLICY.rules]
+        assert len(codes) == len(set(codes))
+        assert tuple(codes) == VIOLATION_CODES
+
+    def test_pw_1_to_10_each_per_password_rule_of_the_catalogue_has_its_row(self) -> None:
+        """Every PW rule of the catalogue that checks a password has exactly one row
+        (PW-1 two: its minimum and its maximum, two codes), in catalogue order; the
+        others are named here with the reason they have none (PW-11, PW-12, PW-13)."""
+        catalogue = [r.id for r in RULES.values() if r.family == "PW"]
+        assert set(NOT_PER_PASSWORD) <= set(catalogue)
+        per_password = [rid for rid in catalogue if rid not in NOT_PER_PASSWORD]
+        rows = Counter(row.rule for row in POLICY.rules)
+        assert rows == {rid: 2 if rid == "PW-1" else 1 for rid in per_password}
+        in_order = list(dict.fromkeys(row.rule for row in POLICY.rules))
+        assert in_order == per_password
+
+    def test_pw_4_9_10_switched_off_rules_have_no_row(self) -> None:
+        """A rule a field switches off leaves policy.rules, check() and the form's list."""
+        policy = attrs.evolve(POLICY, require_special=False, max_repeat=None, history_depth=0)
+        assert [row.rule for row in policy.rules if row.rule in {"PW-4", "PW-9", "PW-10"}] == []
+        assert "password.no_special" not in [v.code for v in policy.check("Baaab1234")]
+        assert [r.rule for r in policy.requirements()] == [
+            f"PW-{n}" for n in (1, 2, 3, 5, 6, 7, 8, 11, 12)
+        ]
+
+    def test_pw_1_without_a_maximum_has_one_row_and_one_line(self) -> None:
+        """max_length=None drops the too_long row; the PW-1 line states the minimum only."""
+        policy = attrs.evolve(POLICY, max_length=None)
+        assert [row.code for row in policy.rules if row.rule == "PW-1"] == ["password.too_short"]
+        assert policy.requirements()[0].text == "At least 8 characters."
+        assert policy.check("Blue#Sky42Blue#Sky42") == ()
+
+    def test_pw_10_a_row_checks_a_candidate_on_its_own(self) -> None:
+        """A host can run one row: its check sees the candidate's history through the hasher."""
+        (reused,) = [row for row in POLICY.rules if row.rule == "PW-10"]
+        candidate = PasswordCandidate(
+            password="Blue#Sky42", history=[HASHES["Blue#Sky42"]], hasher=HASHER
+        )
+        assert not reused.check(POLICY, candidate)
+        assert reused.message(POLICY, candidate) == (
+            "Choose a password different from your last 6 passwords."
+        )
+        assert "Blue#Sky42" not in repr(candidate)
+
+    def test_candidate_refuses_non_text_like_check(self) -> None:
+        """A candidate built by hand refuses non-text as check() does (ER-1)."""
+        with pytest.raises(ValidationError) as info:
+            PasswordCandidate(password="Blue#Sky42", last_name=None)  # type: ignore[arg-type]
+        assert info.value.code == "password.last_name_not_text"
+
+
 class TestProperties:
     """Hypothesis: generated passwords against the policy."""
 
@@ -150,16 +222,48 @@ class TestProperties:
         others[position] = HASHER.hash(password)
         assert codes(password, history=others, hasher=HASHER) == ["password.reused"]
 
-    @given(st.text(max_size=20), st.permutations(passwords_module._CHECKS))
-    def test_violations_do_not_depend_on_the_order_of_checks(
-        self, password: str, order: list[tuple[str, object]]
+    @given(
+        policies(),
+        candidates() | st.sampled_from(REMEMBERED),
+        st.lists(st.sampled_from(REMEMBERED), max_size=3),
+        st.data(),
+    )
+    def test_pw_1_to_10_violations_are_exactly_the_rows_whose_check_fails(
+        self, policy: PasswordPolicy, password: str, remembered: list[str], data: st.DataObject
     ) -> None:
-        """Running the checks in any order gives the same list, sorted in the stable order."""
-        expected = POLICY.check(password, user_id=USER_ID, last_name=LAST_NAME)
-        with mock.patch.object(passwords_module, "_CHECKS", tuple(order)):
-            shuffled = POLICY.check(password, user_id=USER_ID, last_name=LAST_NAME)
-        assert shuffled == expected
-        positions = [VIOLATION_CODES.index(v.code) for v in expected]
+        """For any policy, text, user ID, names and history, check() reports one violation
+        per row of policy.rules whose check fails, with the row's code, rule and message,
+        in the order of VIOLATION_CODES; the rows' checks, run alone in any order, find
+        the same (PW-1..PW-10)."""
+        user_id = data.draw(parts_of(password, "", USER_ID))
+        first_name = data.draw(parts_of(password, "", FIRST_NAME, "Ann"))
+        last_name = data.draw(parts_of(password, "", LAST_NAME, "Smith-Jones"))
+        history = [HASHES[p] for p in remembered]
+        candidate = PasswordCandidate(
+            password=password,
+            user_id=user_id,
+            first_name=first_name,
+            last_name=last_name,
+            history=history,
+            hasher=HASHER,
+        )
+        violations = policy.check(
+            password,
+            user_id=user_id,
+            first_name=first_name,
+            last_name=last_name,
+            history=history,
+            hasher=HASHER,
+        )
+
+        failing = [row for row in policy.rules if not row.check(policy, candidate)]
+        assert violations == tuple(
+            Violation(row.code, row.rule, row.message(policy, candidate)) for row in failing
+        )
+        shuffled = data.draw(st.permutations(policy.rules))
+        alone = {row.code for row in shuffled if not row.check(policy, candidate)}
+        assert [v.code for v in violations] == [c for c in VIOLATION_CODES if c in alone]
+        positions = [VIOLATION_CODES.index(v.code) for v in violations]
         assert positions == sorted(set(positions))
 
     @given(st.text(max_size=20))

@@ -42,6 +42,9 @@ from enrollkit.principals import Principal, PrincipalKind
 from tests.conftest import make_runtime
 from tests.identity.conftest import ANSWERS, EMAIL, last_code, register
 
+#: a hypothesis state machine over accounts: left out of the fast inner loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 POOL = (
     "Blue#Sky42",

@@ -26,7 +26,7 @@ from enrollkit.signatures import (
     SignatureSheet,
     signer_slots,
 )
-from tests.enrollment.strategies import moments, sha256s
+from enrollkit.testing.strategies import moments, sha256s
 
 slots = st.sampled_from(
     [

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import pytest
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -32,6 +33,9 @@ from enrollkit.errors import EnrollkitError
 from enrollkit.signatures import Attestation
 from tests.conftest import NO_EXPIRY, make_runtime
 from tests.enrollment.world import EMAILS, Kit, ana_855r
+
+#: a hypothesis state machine over signature rounds: left out of the fast inner loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
 
 T = TypeVar("T")
 

@@ -20,6 +20,9 @@ from enrollkit.storage import Storage
 from tests.storage import workers
 from tests.storage.workers import REQUESTS, Request, Spec, event, open_storage
 
+#: racing processes and SIGKILLs on real databases: left out of the fast inner loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 SPAWN = multiprocessing.get_context("spawn")
 #: The checkout's root: spawned children import ``tests.storage.workers`` from it.
 TIMEOUT = 90

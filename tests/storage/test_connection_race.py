@@ -50,6 +50,9 @@ from tests.storage.workers import (
     open_storage,
 )
 
+#: racing processes on real databases: left out of the fast inner loop (`-m "not slow"`).
+pytestmark = pytest.mark.slow
+
 SPAWN = multiprocessing.get_context("spawn")
 TIMEOUT = 60
 RACERS = 6

@@ -6,8 +6,11 @@ import importlib
 import pkgutil
 from typing import Any
 
+import pytest
+
 import enrollkit
-from enrollkit.storage import Collection
+from enrollkit.adapters.memory import MemoryStorage
+from enrollkit.storage import Collection, Index
 from enrollkit.testing.contract import StorageContract
 
 
@@ -52,3 +55,38 @@ class TestContractCoverage:
             "enrollment_changes",
             "signature_sheets",
         } <= set(defined_collections())
+
+
+class _WithoutEvolution(MemoryStorage):
+    """A store as an integrator might write it without index evolution: it builds a
+    collection's index entries the first time it sees it and never again, and answers a
+    query on an index it has no entries for with nothing."""
+
+    def register(self, collection: Collection[Any]) -> None:
+        if collection.name not in self._collections:
+            super().register(collection)
+
+    def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
+        if (collection.name, index.name) not in self._indexes:
+            return []
+        return super().find(collection, index, key)
+
+
+class _ContractOnIt(StorageContract):
+    def make_storage(self) -> MemoryStorage:
+        return _WithoutEvolution()
+
+
+class TestTheContractBites:
+    def test_st_3_a_store_without_index_evolution_fails_the_contract(self) -> None:
+        """The evolution test is not vacuous: a store that never rebuilds index entries
+        after a release adds an index fails it (and passes the rest of that area)."""
+        contract = _ContractOnIt()
+        storage = contract.make_storage()
+        with pytest.raises(AssertionError):
+            contract.test_st_3_a_new_index_finds_what_was_stored_before_it(storage)
+
+    def test_st_3_the_shipped_memory_store_passes_it(self) -> None:
+        """The same test passes the shipped in-memory store (the control)."""
+        contract = _ContractOnIt()
+        contract.test_st_3_a_new_index_finds_what_was_stored_before_it(MemoryStorage())

@@ -14,7 +14,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from enrollkit.adapters._buffered import DecodeCache
+from enrollkit.adapters.kit import DecodeCache
 from enrollkit.adapters.postgres import PostgresStorage
 from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.errors import StorageError, ValidationError

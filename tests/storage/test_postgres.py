@@ -5,6 +5,7 @@ Needs ENROLLKIT_PG_DSN (see .ci/postgres.sh); each test uses a fresh schema.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -68,7 +69,7 @@ class TestQueryPlans:
         """The find and range statements have index plans (no sequential scan is needed)."""
         storage = open_storage()
         _add(storage, *(Note(f"n{i}", f"owner{i % 7}", f"T{i}") for i in range(300)))
-        sql = storage._sql
+        sql = storage.statements
         with storage._connection() as conn, conn.transaction():
             conn.execute("SET LOCAL enable_seqscan = off")
             plans = {
@@ -105,7 +106,7 @@ class TestSchema:
     def test_a_newer_schema_is_refused(self, open_storage: Opener) -> None:
         """A schema written by a newer enrollkit is refused."""
         storage = open_storage()
-        _sql(storage, f"UPDATE {storage._sql.schema_version_table} SET version = version + 1")
+        _sql(storage, f"UPDATE {storage._version_table} SET version = version + 1")
         with pytest.raises(StorageError) as info:
             open_storage()
         assert info.value.code == "storage.schema_too_new"
@@ -119,9 +120,18 @@ class TestSchema:
 
     def test_unreachable_server_is_our_error(self) -> None:
         """A DSN nobody answers is StorageError storage.unavailable, not psycopg's."""
+        pytest.importorskip("psycopg", reason="psycopg is not installed (the postgres extra)")
         with pytest.raises(StorageError) as info:
             PostgresStorage("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
         assert info.value.code == "storage.unavailable"
+
+    def test_a_missing_driver_is_our_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without psycopg installed, opening says which extra to install."""
+        monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now fails
+        with pytest.raises(StorageError) as info:
+            PostgresStorage("postgresql://nobody@127.0.0.1:1/none")
+        assert info.value.code == "storage.driver_missing"
+        assert "enrollkit[postgres]" in info.value.message
 
     def test_reindex_on_a_new_index(self, open_storage: Opener) -> None:
         """A collection declared with another index has its entries rebuilt on first use."""
@@ -142,7 +152,7 @@ class TestAuditTables:
         storage = open_storage()
         for i in range(3):
             _add(storage, Note(f"n{i}", "ana", f"T{i}"))
-        table = f"{storage._sql.schema}.enrollkit_audit_entries"
+        table = f'"{storage.schema}".enrollkit_audit_entries'
         _sql(storage, f"UPDATE {table} SET actor = 'mallory' WHERE seq = 1")
         verdict = storage.audit.verify()
         assert not verdict.ok
@@ -153,7 +163,7 @@ class TestAuditTables:
         storage = open_storage()
         for i in range(3):
             _add(storage, Note(f"n{i}", "ana", f"T{i}"))
-        table = f"{storage._sql.schema}.enrollkit_audit_entries"
+        table = f'"{storage.schema}".enrollkit_audit_entries'
         _sql(storage, f"DELETE FROM {table} WHERE seq = 2")
         verdict = storage.audit.verify()
         assert not verdict.ok
@@ -176,7 +186,7 @@ class TestAuditTables:
         events = [entry.event for entry in entries]
         events[1] = attrs.evolve(events[1], actor="mallory")
         forged = chain(events[1:], after=ChainHead(count=1, last_hash=entries[0].hash))
-        schema = storage._sql.schema
+        schema = f'"{storage.schema}"'
         for entry in forged:
             _sql(
                 storage,

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from enrollkit.adapters.postgres import PostgresStorage
+from enrollkit.storage import Storage
 from enrollkit.testing.contract import StorageContract
 from tests.storage.pg import drop_schemas, new_schema, require_dsn
 
@@ -35,6 +36,10 @@ class TestPostgresContract(StorageContract):
         schema = new_schema()
         self._schemas.append(schema)
         return PostgresStorage(self._dsn, schema=schema, audit_key=audit_key)
+
+    def reopen(self, storage: Storage) -> PostgresStorage:
+        assert isinstance(storage, PostgresStorage)
+        return PostgresStorage(self._dsn, schema=storage.schema)
 
 
 class TestPostgresContractWithPool(TestPostgresContract):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from enrollkit.adapters.sqlite import SQLiteStorage
+from enrollkit.storage import Storage
 from enrollkit.testing.contract import StorageContract
 
 
@@ -25,3 +26,7 @@ class TestSQLiteContract(StorageContract):
     def make_keyed_storage(self, audit_key: bytes) -> SQLiteStorage:
         self._count += 1
         return SQLiteStorage(self._tmp / f"contract-{self._count}.db", audit_key=audit_key)
+
+    def reopen(self, storage: Storage) -> SQLiteStorage:
+        assert isinstance(storage, SQLiteStorage)
+        return SQLiteStorage(storage.path)

@@ -22,7 +22,7 @@ from enrollkit.access import (
     System,
     VerificationStatus,
 )
-from enrollkit.adapters._buffered import Writes
+from enrollkit.adapters.kit import Writes
 from enrollkit.adapters.postgres import PostgresStorage
 from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.audit import DomainEvent

@@ -10,7 +10,7 @@ The one question every use case asks is :func:`decide` (CO-7, CO-8).
 
 from enrollkit.access._reads import AccessReads
 from enrollkit.access.associations import (
-    ASSOCIATION_TRANSITIONS,
+    ASSOCIATION_MACHINE,
     ASSOCIATIONS,
     Association,
     AssociationEvent,
@@ -19,9 +19,9 @@ from enrollkit.access.associations import (
     Grant,
     GrantBasis,
 )
-from enrollkit.access.claims import CLAIMS, ClaimState, ProfileClaim
+from enrollkit.access.claims import CLAIM_MACHINE, CLAIMS, ClaimEvent, ClaimState, ProfileClaim
 from enrollkit.access.connections import (
-    CONNECTION_TRANSITIONS,
+    CONNECTION_MACHINE,
     CONNECTIONS,
     PENDING_LIFETIME,
     Connection,
@@ -46,9 +46,11 @@ from enrollkit.access.decisions import (
     roles_held,
 )
 from enrollkit.access.invitations import (
+    INVITATION_MACHINE,
     INVITATIONS,
     PIN_ALPHABET,
     Invitation,
+    InvitationEvent,
     InvitationPolicy,
     InvitationState,
 )
@@ -92,11 +94,13 @@ from enrollkit.access.verification import (
 __all__ = [
     "APPROVERS",
     "ASSOCIATIONS",
-    "ASSOCIATION_TRANSITIONS",
+    "ASSOCIATION_MACHINE",
     "CLAIMS",
+    "CLAIM_MACHINE",
     "CONNECTIONS",
-    "CONNECTION_TRANSITIONS",
+    "CONNECTION_MACHINE",
     "INVITATIONS",
+    "INVITATION_MACHINE",
     "ORGANIZATIONS",
     "PENDING_LIFETIME",
     "PERMISSIONS",
@@ -109,6 +113,7 @@ __all__ = [
     "AssociationEvent",
     "AssociationState",
     "AuthorizedOfficialVerifier",
+    "ClaimEvent",
     "ClaimOutcome",
     "ClaimState",
     "Connection",
@@ -126,6 +131,7 @@ __all__ = [
     "InMemoryProofer",
     "InMemoryVerifier",
     "Invitation",
+    "InvitationEvent",
     "InvitationPolicy",
     "InvitationState",
     "NpiRegistry",

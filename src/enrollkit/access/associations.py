@@ -2,7 +2,7 @@
 
 An :class:`Association` says "user U holds role R with employer E". The
 employer is an organization, or an individual provider's own profile (the
-IP's staff, RO-7). Its life is a transition table (:data:`ASSOCIATION_TRANSITIONS`)
+IP's staff, RO-7). Its life is a state machine (:data:`ASSOCIATION_MACHINE`)
 that the code, the docs diagram and the tests read. Each active association
 records its :class:`Grant`: who granted the role, holding which role, or the
 verifier's reference for an AO (RO-3, RO-4), so "no one holds a role that no
@@ -23,16 +23,14 @@ enrollkit.errors.InvalidTransitionError: This association is active; it cannot b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
-from types import MappingProxyType
 from typing import Final
 
 import attrs
 
 from enrollkit.access.roles import EmployerKind, Role
-from enrollkit.errors import InvalidTransitionError
+from enrollkit.machine import StateMachine
 from enrollkit.storage import Collection, Index, compose_key
 
 __all__ = [
@@ -41,7 +39,7 @@ __all__ = [
     "ASSOCIATIONS_BY_EMPLOYER",
     "ASSOCIATIONS_BY_USER",
     "ASSOCIATIONS_LIVE",
-    "ASSOCIATION_TRANSITIONS",
+    "ASSOCIATION_MACHINE",
     "Association",
     "AssociationEvent",
     "AssociationState",
@@ -85,8 +83,8 @@ class AssociationState(Enum):
 
     @property
     def is_terminal(self) -> bool:
-        """Whether nothing can happen to the association any more."""
-        return self not in (AssociationState.PENDING, AssociationState.ACTIVE)
+        """Whether nothing can happen to the association any more (nothing leaves it)."""
+        return self in ASSOCIATION_MACHINE.terminal
 
 
 class AssociationEvent(Enum):
@@ -101,27 +99,32 @@ class AssociationEvent(Enum):
 
 _S, _E = AssociationState, AssociationEvent
 
-#: Rule RO-6: the association state machine, ``(state, event) -> new state``.
-ASSOCIATION_TRANSITIONS: Final[
-    Mapping[tuple[AssociationState, AssociationEvent], AssociationState]
-] = MappingProxyType(
-    {
+#: Rule RO-6: the association state machine, ``(state, event) -> new state``. A user's
+#: request starts pending; an accepted invitation (RO-7) starts active.
+ASSOCIATION_MACHINE: Final = StateMachine(
+    name="association",
+    rule="RO-6",
+    states=AssociationState,
+    events=AssociationEvent,
+    transitions={
         (_S.PENDING, _E.APPROVE): _S.ACTIVE,
         (_S.PENDING, _E.REJECT): _S.REJECTED,
         (_S.PENDING, _E.CANCEL): _S.CANCELLED,
         (_S.ACTIVE, _E.MODIFY_ROLE): _S.ACTIVE,
         (_S.ACTIVE, _E.CANCEL): _S.CANCELLED,
         (_S.ACTIVE, _E.END): _S.ENDED,
-    }
+    },
+    past={
+        _E.APPROVE: "approved",
+        _E.REJECT: "rejected",
+        _E.MODIFY_ROLE: "given another role",
+        _E.CANCEL: "cancelled",
+        _E.END: "ended",
+    },
+    initial=(_S.PENDING, _S.ACTIVE),
+    entry_labels={_S.PENDING: "request (RO-6)", _S.ACTIVE: "invitation accepted (RO-7)"},
+    advice="Reload it to see its current state.",
 )
-
-_PAST: Final = {
-    _E.APPROVE: "approved",
-    _E.REJECT: "rejected",
-    _E.MODIFY_ROLE: "given another role",
-    _E.CANCEL: "cancelled",
-    _E.END: "ended",
-}
 
 
 class GrantBasis(Enum):
@@ -164,17 +167,7 @@ class Association:
         return self.state is AssociationState.ACTIVE
 
     def _next(self, event: AssociationEvent) -> AssociationState:
-        new = ASSOCIATION_TRANSITIONS.get((self.state, event))
-        if new is None:
-            raise InvalidTransitionError(
-                "association.invalid_transition",
-                f"This association is {self.state.value}; it cannot be {_PAST[event]} "
-                "(RO-6). Reload it to see its current state.",
-                association_id=self.id,
-                state=self.state.value,
-                event=event.value,
-            )
-        return new
+        return ASSOCIATION_MACHINE.next(self.state, event, association_id=self.id)
 
     def approve(self, *, now: datetime, grant: Grant) -> Association:
         """Activate a pending association with the given grant evidence."""

@@ -26,15 +26,13 @@ enrollkit.errors.InvalidTransitionError: This claim is verified; it cannot be ve
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
-from types import MappingProxyType
 from typing import Final
 
 import attrs
 
-from enrollkit.errors import InvalidTransitionError
+from enrollkit.machine import StateMachine
 from enrollkit.npi import NPI
 from enrollkit.storage import Collection, Index, compose_key
 
@@ -42,7 +40,7 @@ __all__ = [
     "CLAIMS",
     "CLAIMS_BY_CLAIMANT",
     "CLAIMS_BY_NPI",
-    "CLAIM_TRANSITIONS",
+    "CLAIM_MACHINE",
     "ClaimEvent",
     "ClaimState",
     "ProfileClaim",
@@ -58,8 +56,8 @@ class ClaimState(Enum):
 
     @property
     def is_terminal(self) -> bool:
-        """Whether the claim can no longer change."""
-        return self is not ClaimState.PENDING
+        """Whether the claim can no longer change (nothing leaves the state)."""
+        return self in CLAIM_MACHINE.terminal
 
 
 class ClaimEvent(Enum):
@@ -70,14 +68,18 @@ class ClaimEvent(Enum):
 
 
 #: Rule RO-9: the claim state machine, ``(state, event) -> new state``.
-CLAIM_TRANSITIONS: Final[Mapping[tuple[ClaimState, ClaimEvent], ClaimState]] = MappingProxyType(
-    {
+CLAIM_MACHINE: Final = StateMachine(
+    name="claim",
+    rule="RO-9",
+    states=ClaimState,
+    events=ClaimEvent,
+    transitions={
         (ClaimState.PENDING, ClaimEvent.VERIFY): ClaimState.VERIFIED,
         (ClaimState.PENDING, ClaimEvent.REJECT): ClaimState.REJECTED,
-    }
+    },
+    past={ClaimEvent.VERIFY: "verified", ClaimEvent.REJECT: "rejected"},
+    initial=(ClaimState.PENDING,),
 )
-
-_PAST: Final = {ClaimEvent.VERIFY: "verified", ClaimEvent.REJECT: "rejected"}
 
 
 @attrs.frozen
@@ -97,15 +99,7 @@ class ProfileClaim:
     version: int = 0
 
     def _next(self, event: ClaimEvent) -> ClaimState:
-        new = CLAIM_TRANSITIONS.get((self.state, event))
-        if new is None:
-            raise InvalidTransitionError(
-                "claim.invalid_transition",
-                f"This claim is {self.state.value}; it cannot be {_PAST[event]} (RO-9).",
-                claim_id=self.id,
-                state=self.state.value,
-            )
-        return new
+        return CLAIM_MACHINE.next(self.state, event, claim_id=self.id)
 
     def verify(self, *, now: datetime, profile_id: str, reference: str | None) -> ProfileClaim:
         """The proofing port confirmed the claimant: they own *profile_id*."""

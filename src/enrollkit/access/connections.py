@@ -8,8 +8,8 @@ of day 30 after it was requested, whether or not a sweep ran (CO-5):
 :meth:`Connection.effective_state` computes it on read. Terminal states never
 change (CO-6).
 
-The state machine is the table :data:`CONNECTION_TRANSITIONS`; the docs
-diagram is :func:`render_mermaid` of the same table.
+The state machine is :data:`CONNECTION_MACHINE`; the docs diagram is its
+:meth:`~enrollkit.machine.StateMachine.mermaid`.
 
 >>> from datetime import datetime, timedelta, timezone
 >>> t0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -25,17 +25,17 @@ diagram is :func:`render_mermaid` of the same table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import Enum
 from itertools import combinations
-from types import MappingProxyType
 from typing import Final
 
 import attrs
 
 from enrollkit.access.roles import System
 from enrollkit.errors import ExpiredError, InvalidTransitionError, ValidationError
+from enrollkit.machine import StateMachine
 from enrollkit.storage import Collection, Index, compose_key, time_key
 
 __all__ = [
@@ -45,13 +45,12 @@ __all__ = [
     "CONNECTIONS_BY_SURROGATE_PROFILE",
     "CONNECTIONS_PENDING_DEADLINE",
     "CONNECTIONS_PENDING_PAIR",
-    "CONNECTION_TRANSITIONS",
+    "CONNECTION_MACHINE",
     "PENDING_LIFETIME",
     "Connection",
     "ConnectionEvent",
     "ConnectionState",
     "Side",
-    "render_mermaid",
     "systems_label",
     "systems_of",
 ]
@@ -86,8 +85,8 @@ class ConnectionState(Enum):
 
     @property
     def is_terminal(self) -> bool:
-        """Whether the state can never change again (CO-6)."""
-        return self not in (ConnectionState.PENDING, ConnectionState.APPROVED)
+        """Whether the state can never change again (CO-6): nothing leaves it."""
+        return self in CONNECTION_MACHINE.terminal
 
     @property
     def label(self) -> str:
@@ -110,30 +109,34 @@ class ConnectionEvent(Enum):
     @property
     def past(self) -> str:
         """The event in the past tense: ``"approved"``."""
-        return _PAST[self]
+        return CONNECTION_MACHINE.past[self]
 
 
 _S, _E = ConnectionState, ConnectionEvent
 
-_PAST: Final = {
-    _E.APPROVE: "approved",
-    _E.REJECT: "rejected",
-    _E.EXPIRE: "expired",
-    _E.WITHDRAW: "withdrawn",
-    _E.REMOVE: "removed",
-}
-
-#: Rule CO-6: the connection state machine, ``(state, event) -> new state``.
-CONNECTION_TRANSITIONS: Final[Mapping[tuple[ConnectionState, ConnectionEvent], ConnectionState]] = (
-    MappingProxyType(
-        {
-            (_S.PENDING, _E.APPROVE): _S.APPROVED,
-            (_S.PENDING, _E.REJECT): _S.REJECTED,
-            (_S.PENDING, _E.EXPIRE): _S.EXPIRED,
-            (_S.PENDING, _E.WITHDRAW): _S.WITHDRAWN,
-            (_S.APPROVED, _E.REMOVE): _S.REMOVED,
-        }
-    )
+#: Rule CO-6: the connection state machine, ``(state, event) -> new state``. Refusals
+#: name the state by its :attr:`~ConnectionState.label` (CO-9).
+CONNECTION_MACHINE: Final = StateMachine(
+    name="connection",
+    rule="CO-6",
+    states=ConnectionState,
+    events=ConnectionEvent,
+    transitions={
+        (_S.PENDING, _E.APPROVE): _S.APPROVED,
+        (_S.PENDING, _E.REJECT): _S.REJECTED,
+        (_S.PENDING, _E.EXPIRE): _S.EXPIRED,
+        (_S.PENDING, _E.WITHDRAW): _S.WITHDRAWN,
+        (_S.APPROVED, _E.REMOVE): _S.REMOVED,
+    },
+    past={
+        _E.APPROVE: "approved",
+        _E.REJECT: "rejected",
+        _E.EXPIRE: "expired",
+        _E.WITHDRAW: "withdrawn",
+        _E.REMOVE: "removed",
+    },
+    initial=(_S.PENDING,),
+    entry_labels={_S.PENDING: "request (either side, CO-3)"},
 )
 
 # The 8 possible system sets, shared: a connection holds a pointer, not a new frozenset.
@@ -215,10 +218,11 @@ class Connection:
 
     def _next(self, event: ConnectionEvent, now: datetime) -> ConnectionState:
         current = self.effective_state(now)
-        new = CONNECTION_TRANSITIONS.get((current, event))
-        if new is not None:
-            return new
-        if current is ConnectionState.EXPIRED and self.state is ConnectionState.PENDING:
+        if (
+            current is ConnectionState.EXPIRED
+            and self.state is ConnectionState.PENDING
+            and not CONNECTION_MACHINE.allows(current, event)
+        ):
             raise ExpiredError(
                 "connection.expired",
                 "This connection request was rejected automatically on "
@@ -227,13 +231,7 @@ class Connection:
                 connection_id=self.id,
                 deadline=self.deadline.isoformat(),
             )
-        raise InvalidTransitionError(
-            "connection.invalid_transition",
-            f"This connection is {current.label}; it cannot be {event.past} (CO-6).",
-            connection_id=self.id,
-            state=current.value,
-            event=event.value,
-        )
+        return CONNECTION_MACHINE.next(current, event, connection_id=self.id)
 
     def approve(
         self, *, now: datetime, actor: str, systems: Iterable[System] | None = None
@@ -274,7 +272,8 @@ class Connection:
                 "30-day deadline; only overdue pending requests expire (CO-5).",
                 connection_id=self.id,
             )
-        return attrs.evolve(self, state=ConnectionState.EXPIRED, decided_at=self.deadline)
+        state = CONNECTION_MACHINE.next(self.state, ConnectionEvent.EXPIRE, connection_id=self.id)
+        return attrs.evolve(self, state=state, decided_at=self.deadline)
 
     def _decide(self, event: ConnectionEvent, now: datetime, actor: str) -> Connection:
         state = self._next(event, now)
@@ -316,12 +315,3 @@ CONNECTIONS: Final = Collection(
         CONNECTIONS_PENDING_PAIR,
     ),
 )
-
-
-def render_mermaid() -> str:
-    """The CO-6 state diagram as Mermaid, generated from :data:`CONNECTION_TRANSITIONS`."""
-    lines = ["stateDiagram-v2", "    [*] --> pending: request (either side, CO-3)"]
-    for (source, event), target in CONNECTION_TRANSITIONS.items():
-        lines.append(f"    {source.value} --> {target.value}: {event.value}")
-    lines.extend(f"    {state.value} --> [*]" for state in ConnectionState if state.is_terminal)
-    return "\n".join(lines)

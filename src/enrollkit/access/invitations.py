@@ -9,7 +9,8 @@ association at once or none. The invitation carries a random PIN drawn with
 argon2id hash is stored (AC-6), the PIN itself goes out once, in the
 notification's ``secret``. The invitation expires exactly 72 hours after it
 was sent (computed on read), is single use, locks after 5 wrong PINs
-(configurable), and can be revoked before acceptance.
+(configurable), and can be revoked before acceptance: the state machine
+:data:`INVITATION_MACHINE`.
 
 >>> pin = generate_pin(10)
 >>> len(pin), set(pin) <= set(PIN_ALPHABET)
@@ -25,10 +26,9 @@ enrollkit.errors.ValidationError: An invitation PIN has at least 9 characters (R
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import Enum
-from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
@@ -41,13 +41,14 @@ from enrollkit.errors import (
     NotPermittedError,
     ValidationError,
 )
+from enrollkit.machine import StateMachine
 from enrollkit.storage import Collection, Index
 
 __all__ = [
     "INVITATIONS",
     "INVITATIONS_BY_EMAIL",
     "INVITATIONS_BY_EMPLOYER",
-    "INVITATION_TRANSITIONS",
+    "INVITATION_MACHINE",
     "MIN_PIN_LENGTH",
     "PIN_ALPHABET",
     "Invitation",
@@ -134,17 +135,28 @@ class InvitationEvent(Enum):
 
 _S, _E = InvitationState, InvitationEvent
 
-#: Rule RO-7: the invitation state machine.
-INVITATION_TRANSITIONS: Final[Mapping[tuple[InvitationState, InvitationEvent], InvitationState]] = (
-    MappingProxyType(
-        {
-            (_S.SENT, _E.ACCEPT): _S.ACCEPTED,
-            (_S.SENT, _E.WRONG_PIN): _S.SENT,
-            (_S.SENT, _E.LOCK): _S.LOCKED,
-            (_S.SENT, _E.REVOKE): _S.REVOKED,
-            (_S.SENT, _E.EXPIRE): _S.EXPIRED,
-        }
-    )
+#: Rule RO-7: the invitation state machine, ``(state, event) -> new state``. An
+#: invitation is expired from 72 hours after it was sent, computed on read.
+INVITATION_MACHINE: Final = StateMachine(
+    name="invitation",
+    rule="RO-7",
+    states=InvitationState,
+    events=InvitationEvent,
+    transitions={
+        (_S.SENT, _E.ACCEPT): _S.ACCEPTED,
+        (_S.SENT, _E.WRONG_PIN): _S.SENT,
+        (_S.SENT, _E.LOCK): _S.LOCKED,
+        (_S.SENT, _E.REVOKE): _S.REVOKED,
+        (_S.SENT, _E.EXPIRE): _S.EXPIRED,
+    },
+    past={
+        _E.ACCEPT: "accepted",
+        _E.WRONG_PIN: "tried with a wrong PIN",
+        _E.LOCK: "locked",
+        _E.REVOKE: "revoked",
+        _E.EXPIRE: "expired",
+    },
+    initial=(_S.SENT,),
 )
 
 
@@ -211,9 +223,10 @@ class Invitation:
         return max(self.max_attempts - self.failed_attempts, 0)
 
     def check_open(self, now: datetime) -> None:
-        """Raise unless the invitation can still be accepted or revoked at *now*."""
+        """Raise unless the invitation can still be accepted or revoked at *now*: the
+        refusals of RO-7 in people's words (expired when, locked, used or revoked)."""
         state = self.effective_state(now)
-        if state is InvitationState.SENT:
+        if state not in INVITATION_MACHINE.terminal:
             return
         if state is InvitationState.EXPIRED:
             raise ExpiredError(
@@ -239,23 +252,25 @@ class Invitation:
             state=state.value,
         )
 
+    def _next(self, event: InvitationEvent, now: datetime) -> InvitationState:
+        self.check_open(now)
+        return INVITATION_MACHINE.next(self.state, event, invitation_id=self.id)
+
     def wrong_pin(self, now: datetime) -> Invitation:
         """Count a wrong PIN; the last allowed one locks the invitation."""
-        self.check_open(now)
         failed = self.failed_attempts + 1
         if failed >= self.max_attempts:
-            return attrs.evolve(
-                self, failed_attempts=failed, state=InvitationState.LOCKED, closed_at=now
-            )
-        return attrs.evolve(self, failed_attempts=failed)
+            state = self._next(InvitationEvent.LOCK, now)
+            return attrs.evolve(self, failed_attempts=failed, state=state, closed_at=now)
+        state = self._next(InvitationEvent.WRONG_PIN, now)
+        return attrs.evolve(self, failed_attempts=failed, state=state)
 
     def accept(self, now: datetime, *, user_id: str, association_ids: Iterable[str]) -> Invitation:
         """Mark the invitation used by *user_id* (single use), with the association it
         activated for each employer."""
-        self.check_open(now)
         return attrs.evolve(
             self,
-            state=InvitationState.ACCEPTED,
+            state=self._next(InvitationEvent.ACCEPT, now),
             accepted_by=user_id,
             association_ids=tuple(association_ids),
             closed_at=now,
@@ -263,8 +278,7 @@ class Invitation:
 
     def revoke(self, now: datetime) -> Invitation:
         """Withdraw the invitation before it is accepted."""
-        self.check_open(now)
-        return attrs.evolve(self, state=InvitationState.REVOKED, closed_at=now)
+        return attrs.evolve(self, state=self._next(InvitationEvent.REVOKE, now), closed_at=now)
 
 
 INVITATIONS_BY_EMPLOYER: Final = Index[Invitation](

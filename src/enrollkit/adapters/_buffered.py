@@ -1,33 +1,33 @@
-"""Buffered units of work for the database adapters (SQLite, PostgreSQL).
+"""Buffered units of work: the one unit of work every adapter stands on (ST-1, ST-2).
 
-A unit of work reads committed data from the database ("read committed":
-each query sees the latest commit) and buffers its writes in memory; its
-reads see its own writes through an overlay, exactly like the in-memory
-adapter. ``commit()`` hands every write and event to the backend, which
-applies them in ONE database transaction: versioned updates checked by
-row count (ST-2), inserts that fail on an existing id, index entries
-recomputed from the collection, and the audit chain extended after its
-locked head (AU-1). Buffering keeps database write locks short (only the
-commit holds them), lets several units be open in one thread, and makes a
-commit replayable: a busy or deadlocked commit is retried whole.
+A unit of work reads committed data from its :class:`Backend` ("read
+committed": each query sees the latest commit) and buffers its writes in
+memory; its reads see its own writes through an overlay. ``commit()`` hands
+every write and event to the backend, which applies them atomically:
+versioned updates (ST-2), inserts that fail on an existing id, index entries
+computed once when the write was buffered, and the audit chain extended after
+its head (AU-1). Buffering keeps database write locks short (only the commit
+holds them), lets several units be open in one thread, and makes a commit
+replayable: a busy or deadlocked commit is retried whole.
+
+A backend is small: ``check_open``, ``storable``, ``register``, ``load``,
+``find``, ``find_range`` and ``apply``. The in-memory adapter is one; the SQL
+adapters get theirs from :mod:`enrollkit.adapters._sqlkit`. Both are public
+through :mod:`enrollkit.adapters.kit`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import suppress
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar, cast
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar, cast
 
 import attrs
 
-from enrollkit.adapters._common import UnitOfWorkLifecycle, merge_range
 from enrollkit.audit import DomainEvent
 from enrollkit.errors import (
     EnrollkitError,
@@ -57,17 +57,24 @@ Writes = Mapping[tuple[str, str], Write]
 
 
 class Backend(Protocol):
-    """What a database adapter provides to the buffered units of work."""
+    """What a store provides to the buffered units of work.
 
-    #: Whether text with NUL characters cannot be stored (PostgreSQL).
-    forbids_nul: bool
+    Every method but :meth:`apply` reads committed data; :meth:`apply` writes a whole
+    unit atomically. A backend never sees a half-built unit.
+    """
 
     def check_open(self) -> None:
         """Raise StorageError ``storage.closed`` when the storage was closed."""
         ...
 
+    def storable(self, text: str) -> bool:
+        """Whether *text* (an id, an index key, event text) can be stored as is; the unit
+        refuses what cannot with ``storage.text`` before anything is written."""
+        ...
+
     def register(self, collection: Collection[Any]) -> None:
-        """Make sure the collection's index entries match its declared indexes."""
+        """Make sure the collection's stored index entries match its declared indexes
+        (index evolution: rebuild them when the declared set changed since)."""
         ...
 
     def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
@@ -104,18 +111,6 @@ def index_keys(index: Index[Any], obj: Any) -> tuple[str, ...]:
                 index=index.name,
             )
     return keys
-
-
-def fingerprint(collection: Collection[Any]) -> str:
-    """A digest of a collection's declared index set (names and flags).
-
-    A stored fingerprint that differs from the declared one makes the adapter
-    rebuild the collection's index entries on first use. Key *functions*
-    cannot be compared; after changing one, rename the index or call the
-    adapter's ``reindex()``.
-    """
-    shape = sorted([index.name, index.unique, index.ordered] for index in collection.indexes)
-    return hashlib.sha256(json.dumps(shape).encode("utf-8")).hexdigest()
 
 
 def encode(obj: Any) -> str:
@@ -252,30 +247,87 @@ def planned_rows(writes: Writes) -> list[Planned]:
     ]
 
 
+class UnitOfWorkLifecycle:
+    """``with``-block handling and the open check of a unit of work (ST-1).
+
+    A unit of work is used once: ``new`` until entered, ``open`` inside its ``with``
+    block, then ``committed`` or ``rolled back``. Leaving the block without a commit
+    rolls back; using it afterwards is ``storage.uow_closed``, entering it again
+    ``storage.uow_reused``. Subclasses implement :meth:`rollback`.
+    """
+
+    _state: str = "new"
+
+    def __enter__(self) -> Self:
+        if self._state != "new":
+            raise StorageError(
+                "storage.uow_reused", "A unit of work is used once; start a new one."
+            )
+        self._state = "open"
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._state == "open":
+            self.rollback()
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise StorageError(
+                "storage.uow_closed",
+                f"This unit of work is {self._state}; use it inside its 'with' block.",
+            )
+
+    def rollback(self) -> None:
+        """Discard every write and event (each unit says how)."""
+        raise NotImplementedError
+
+
+def merge_range(
+    pairs: list[tuple[str, Any]],
+    overlay: Sequence[Any],
+    keys_of: Callable[[Any], Iterable[str]],
+    start: str | None,
+    stop: str | None,
+) -> list[A]:
+    """Overlay a unit's own writes on committed ``(key, aggregate)`` *pairs* of a range
+    ``start <= key < stop``; return the aggregates ordered by key then id, each once,
+    at its lowest key in the range (the ordering rule of ``find_range``)."""
+    if overlay:
+        written = {obj.id for obj in overlay}
+        pairs = [pair for pair in pairs if pair[1].id not in written]
+        for obj in overlay:
+            pairs.extend(
+                (key, obj)
+                for key in keys_of(obj)
+                if (start is None or key >= start) and (stop is None or key < stop)
+            )
+        pairs.sort(key=lambda pair: (pair[0], pair[1].id))
+    seen: set[str] = set()
+    result: list[A] = []
+    for _key, obj in pairs:
+        if obj.id not in seen:
+            seen.add(obj.id)
+            result.append(obj)
+    return result
+
+
 # -- the unit of work and its repositories ---------------------------------------------------
 
 
 class BufferedRepository(Repository[A]):
     """A repository bound to a :class:`BufferedUnitOfWork`."""
 
-    __slots__ = ("_collection", "_declared", "_uow")
+    __slots__ = ("_collection", "_readable", "_uow")
 
-    def __init__(
-        self,
-        uow: BufferedUnitOfWork,
-        collection: Collection[A],
-        declared: Mapping[str, Index[A]] | None = None,
-    ) -> None:
+    def __init__(self, uow: BufferedUnitOfWork, collection: Collection[A]) -> None:
         self._uow = uow
         self._collection = collection
-        self._declared = (
-            declared
-            if declared is not None
-            else {index.name: index for index in collection.indexes}
-        )
-
-    def _readable(self, value: str) -> bool:
-        return storable_text(value, forbids_nul=self._uow._backend.forbids_nul)
+        self._readable = uow._backend.storable
 
     def get(self, obj_id: str) -> A | None:
         """The aggregate as of this unit (its own writes first), or None."""
@@ -360,16 +412,7 @@ class BufferedRepository(Repository[A]):
                     raise unique_error(self._collection.name, index.name)
 
     def _index(self, index: Index[A]) -> Index[A]:
-        declared = self._declared.get(index.name)
-        if declared is None:
-            raise StorageError(
-                "storage.unknown_index",
-                f"Collection {self._collection.name!r} has no index {index.name!r}; "
-                f"it has {sorted(self._declared)}.",
-                collection=self._collection.name,
-                index=index.name,
-            )
-        return declared
+        return self._collection.declares(index)
 
     def _overlay(self) -> list[Any]:
         writes = self._uow._writes
@@ -460,12 +503,12 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         """Return *collection*'s repository bound to this unit of work."""
         self._check_open()
         self._backend.register(collection)
-        return BufferedRepository(self, collection, _declared_indexes(collection))
+        return BufferedRepository(self, collection)
 
     def record(self, *events: DomainEvent) -> None:
         """Queue events for the audit chain (AU-1)."""
         self._check_open()
-        forbids_nul = self._backend.forbids_nul
+        storable = self._backend.storable
         for event in events:
             if not isinstance(event, DomainEvent):
                 raise StorageError(
@@ -473,7 +516,7 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
                     f"record() takes DomainEvent objects; got {type(event).__name__}.",
                 )
             for what, text in _event_texts(event):
-                if not storable_text(text, forbids_nul=forbids_nul):
+                if not storable(text):
                     raise refuse_text(text, f"event {what}")
         self._events.extend(events)
 
@@ -495,18 +538,27 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         self._state = "rolled back"
 
 
-#: id(collection) -> (collection, its indexes by name): built once per collection object.
-_DECLARED: dict[int, tuple[Collection[Any], dict[str, Index[Any]]]] = {}
+class BufferedStorage:
+    """The storage surface every kit adapter shares: units of work over itself as their
+    backend, the open check, and closing. A subclass is a :class:`Backend` and gives
+    ``audit``."""
 
+    _closed: bool = False
 
-def _declared_indexes(collection: Collection[A]) -> dict[str, Index[A]]:
-    entry = _DECLARED.get(id(collection))
-    if entry is not None and entry[0] is collection:
-        return entry[1]
-    declared = {index.name: index for index in collection.indexes}
-    if len(_DECLARED) < 1024:  # collections are module constants; a bound keeps it finite
-        _DECLARED[id(collection)] = (collection, declared)
-    return declared
+    def unit_of_work(self) -> BufferedUnitOfWork:
+        """Return a new unit of work (enter it with ``with``)."""
+        self.check_open()
+        return BufferedUnitOfWork(cast(Backend, self))
+
+    def check_open(self) -> None:
+        """Raise ``storage.closed`` if this storage was closed."""
+        if self._closed:
+            raise closed_error()
+
+    def close(self) -> None:
+        """Mark the storage closed; later units of work are refused (subclasses also
+        release what they opened)."""
+        self._closed = True
 
 
 def _event_texts(event: DomainEvent) -> Iterable[tuple[str, str]]:
@@ -526,68 +578,3 @@ def event_from_row(name: str, subject: str, actor: str | None, at: str, data: st
     return DomainEvent(
         name, subject=subject, actor=actor, at=datetime.fromisoformat(at), data=json.loads(data)
     )
-
-
-C = TypeVar("C")
-
-
-class ThreadConnections(Generic[C]):
-    """One database connection per live thread of this process.
-
-    A connection opened for a thread that has since finished is closed the next
-    time any thread opens one, so thread-per-request servers do not pile up
-    connections. After a fork the child drops (without closing) what the
-    parent opened and opens its own.
-    """
-
-    def __init__(self, close: Callable[[C], None]) -> None:
-        self._close = close
-        self._lock = threading.Lock()
-        self._by_thread: dict[int, tuple[weakref.ref[threading.Thread], C]] = {}
-        self._pid = os.getpid()
-        self.closed = False
-
-    def __len__(self) -> int:
-        return len(self._by_thread)
-
-    def get(self) -> C | None:
-        """This thread's connection, or None."""
-        if os.getpid() != self._pid:
-            with self._lock:
-                self._by_thread = {}
-                self._pid = os.getpid()
-            return None
-        entry = self._by_thread.get(threading.get_ident())
-        if entry is not None and entry[0]() is threading.current_thread():
-            return entry[1]
-        return None
-
-    def put(self, conn: C) -> None:
-        """Make *conn* this thread's connection; close those of finished threads."""
-        current = threading.current_thread()
-        stale: list[C] = []
-        with self._lock:
-            refused = self.closed
-            if not refused:
-                for ident, (ref, other) in list(self._by_thread.items()):
-                    thread = ref()
-                    if thread is None or not thread.is_alive() or ident == current.ident:
-                        stale.append(other)
-                        del self._by_thread[ident]
-                self._by_thread[threading.get_ident()] = (weakref.ref(current), conn)
-        for other in stale:
-            with suppress(Exception):  # closing is best effort
-                self._close(other)
-        if refused:
-            with suppress(Exception):
-                self._close(conn)
-            raise closed_error()
-
-    def close_all(self) -> None:
-        """Close every connection; later :meth:`put` calls are refused."""
-        with self._lock:
-            self.closed = True
-            entries, self._by_thread = list(self._by_thread.values()), {}
-        for _ref, conn in entries:
-            with suppress(Exception):  # closing is best effort
-                self._close(conn)

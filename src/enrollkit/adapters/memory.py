@@ -3,10 +3,13 @@
 For tests, demos and hosts that keep state elsewhere. It keeps the same
 contract as the SQLite and PostgreSQL adapters: units of work commit all or
 nothing (ST-1), saves are versioned (ST-2), unique indexes hold, the audit
-chain is appended at commit (AU-1).
+chain is appended at commit (AU-1), a collection whose declared indexes
+change has its index entries rebuilt.
 
-Aggregates are frozen attrs objects, so the adapter stores them as they
-are: nothing a caller holds can change what is stored.
+It stands on the adapter kit (:mod:`enrollkit.adapters.kit`): the storage is
+the backend of the kit's buffered units of work and keeps only what is
+committed. Aggregates are frozen attrs objects, so the adapter stores them as
+they are: nothing a caller holds can change what is stored.
 """
 
 from __future__ import annotations
@@ -14,11 +17,9 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-import attrs
-
-from enrollkit.adapters._common import UnitOfWorkLifecycle, merge_range
+from enrollkit.adapters import kit
 from enrollkit.audit import (
     AuditEntry,
     ChainHead,
@@ -33,20 +34,15 @@ from enrollkit.storage import (
     Aggregate,
     Collection,
     Index,
-    Repository,
     duplicate_error,
     missing_error,
     stale_version_error,
     unique_error,
 )
 
-__all__ = ["MemoryAuditLog", "MemoryStorage", "MemoryUnitOfWork"]
+__all__ = ["MemoryAuditLog", "MemoryStorage"]
 
 A = TypeVar("A", bound=Aggregate)
-
-
-def _keys(index: Index[Any], obj: Any) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(index.keys(obj)))
 
 
 #: Entries changed in one ordered index by one commit above which it is rebuilt once.
@@ -156,7 +152,7 @@ class MemoryAuditLog:
             )
 
 
-class MemoryStorage:
+class MemoryStorage(kit.BufferedStorage):
     """Aggregates and the audit chain in this process's memory.
 
     ``audit_key`` (bytes, at least 32) keys the audit chain with HMAC-SHA-256
@@ -189,49 +185,77 @@ class MemoryStorage:
         """The committed audit chain."""
         return self._audit
 
-    def unit_of_work(self) -> MemoryUnitOfWork:
-        """Return a new unit of work."""
-        if self._closed:
-            raise StorageError("storage.closed", "This storage was closed; open a new one.")
-        return MemoryUnitOfWork(self)
+    # -- the backend of the buffered units ---------------------------------------------------
 
-    def close(self) -> None:
-        """Mark the storage closed; later units of work are refused."""
-        self._closed = True
+    def storable(self, text: str) -> bool:
+        """Memory holds any text."""
+        return True
 
-    # -- internals used by units of work -------------------------------------------------
-
-    def _register(self, collection: Collection[Any]) -> None:
+    def register(self, collection: Collection[Any]) -> None:
+        """Know *collection*; rebuild its index entries when its declared indexes changed
+        (index evolution)."""
         known = self._collections.get(collection.name)
         if known is collection:
             return
         with self._lock:
             known = self._collections.get(collection.name)
-            if known is None:
-                self._collections[collection.name] = collection
-                self._data[collection.name] = {}
-                for index in collection.indexes:
-                    self._indexes[(collection.name, index.name)] = _IndexStore(
-                        ordered=index.ordered
-                    )
-            elif known != collection:
+            if known is not None and known.type is not collection.type:
                 raise StorageError(
                     "storage.collection_mismatch",
-                    f"Two different collections are both named {collection.name!r}.",
+                    f"Two collections of different types are both named {collection.name!r}.",
                     collection=collection.name,
                 )
+            rows = self._data.setdefault(collection.name, {})
+            if known is None or known != collection:
+                self._rebuild(collection, rows)
+            self._collections[collection.name] = collection
 
-    def _committed(self, collection: Collection[Any], obj_id: str) -> Any:
+    def _rebuild(self, collection: Collection[Any], rows: dict[str, Any]) -> None:
+        """Build every index of *collection* over *rows*, then swap them in: a refused
+        build (a unique index over duplicates) leaves the old entries as they were."""
+        name = collection.name
+        built: dict[tuple[str, str], _IndexStore] = {}
+        for index in collection.indexes:
+            store = _IndexStore(ordered=index.ordered)
+            entries = [
+                (key, obj_id) for obj_id, obj in rows.items() for key in kit.index_keys(index, obj)
+            ]
+            if index.unique and len({key for key, _ in entries}) != len(entries):
+                raise unique_error(name, index.name)
+            store.change([], entries)
+            built[(name, index.name)] = store
+        for stale in [key for key in self._indexes if key[0] == name]:
+            del self._indexes[stale]
+        self._indexes.update(built)
+
+    def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
+        """The committed aggregate, or None."""
         return self._data[collection.name].get(obj_id)
 
-    def _apply(
-        self,
-        writes: dict[tuple[str, str], tuple[Collection[Any], Any, int | None]],
-        events: list[DomainEvent],
-    ) -> None:
+    def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
+        """Committed aggregates holding *key* in *index*, ordered by id."""
+        rows = self._data[collection.name]
+        with self._lock:
+            found = [
+                rows[obj_id] for obj_id in self._indexes[(collection.name, index.name)].ids(key)
+            ]
+        found.sort(key=_id_of)
+        return found
+
+    def find_range(
+        self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
+    ) -> list[tuple[str, Any]]:
+        """Committed ``(key, aggregate)`` pairs with ``start <= key < stop``, by key then id."""
+        rows = self._data[collection.name]
+        with self._lock:
+            pairs = self._indexes[(collection.name, index.name)].range(start, stop)
+            return [(key, rows[obj_id]) for key, obj_id in pairs]
+
+    def apply(self, writes: kit.Writes, events: Sequence[DomainEvent]) -> None:
+        """Apply every write and append every event, or raise and apply none."""
         with self._lock:
             # Validate everything first, then apply: nothing is half-written.
-            for (name, obj_id), (_collection, _obj, base) in writes.items():
+            for (name, obj_id), (_collection, _obj, base, _keys) in writes.items():
                 stored = self._data[name].get(obj_id)
                 stored_version = None if stored is None else stored.version
                 if stored_version != base:
@@ -243,12 +267,11 @@ class MemoryStorage:
             self._check_unique_on_commit(writes)
             changes: dict[tuple[str, str], tuple[list[tuple[str, str]], list[tuple[str, str]]]]
             changes = {}
-            for (name, obj_id), (collection, obj, _base) in writes.items():
+            for (name, obj_id), (_collection, obj, _base, keys) in writes.items():
                 rows = self._data[name]
                 old = rows.get(obj_id)
-                for index in collection.indexes:
-                    old_keys = _keys(index, old) if old is not None else ()
-                    new_keys = _keys(index, obj)
+                for index, new_keys in keys:
+                    old_keys = kit.index_keys(index, old) if old is not None else ()
                     if old_keys == new_keys:
                         continue
                     removed, added = changes.setdefault((name, index.name), ([], []))
@@ -264,16 +287,14 @@ class MemoryStorage:
                 self._entries.extend(entries)
                 self._head = ChainHead(count=len(self._entries), last_hash=entries[-1].hash)
 
-    def _check_unique_on_commit(
-        self, writes: dict[tuple[str, str], tuple[Collection[Any], Any, int | None]]
-    ) -> None:
+    def _check_unique_on_commit(self, writes: kit.Writes) -> None:
         claimed: dict[tuple[str, str, str], str] = {}
-        for (name, obj_id), (collection, obj, _base) in writes.items():
-            for index in collection.indexes:
+        for (name, obj_id), (_collection, _obj, _base, keys) in writes.items():
+            for index, index_keys_ in keys:
                 if not index.unique:
                     continue
                 store = self._indexes[(name, index.name)]
-                for key in _keys(index, obj):
+                for key in index_keys_:
                     owner = claimed.setdefault((name, index.name, key), obj_id)
                     if owner != obj_id:
                         raise unique_error(name, index.name)
@@ -282,175 +303,5 @@ class MemoryStorage:
                             raise unique_error(name, index.name)
 
 
-class _MemoryRepository(Repository[A]):
-    __slots__ = ("_collection", "_uow")
-
-    def __init__(self, uow: MemoryUnitOfWork, collection: Collection[A]) -> None:
-        self._uow = uow
-        self._collection = collection
-
-    def get(self, obj_id: str) -> A | None:
-        uow = self._uow
-        uow._check_open()
-        written = uow._writes.get((self._collection.name, obj_id))
-        if written is not None:
-            return cast(A, written[1])
-        return cast("A | None", uow._storage._committed(self._collection, obj_id))
-
-    def add(self, obj: A) -> A:
-        uow = self._uow
-        uow._check_open()
-        name = self._collection.name
-        _check_type(self._collection, obj)
-        if obj.version != 0:
-            raise StorageError(
-                "storage.add_version",
-                f"A new {name} record has version 0; got {obj.version}. Use save() for "
-                "a record that was loaded.",
-                collection=name,
-                id=obj.id,
-            )
-        if self.get(obj.id) is not None:
-            raise duplicate_error(name, obj.id)
-        stored = attrs.evolve(cast(Any, obj), version=1)
-        self._check_unique(stored)
-        uow._writes[(name, obj.id)] = (self._collection, stored, None)
-        return cast(A, stored)
-
-    def save(self, obj: A) -> A:
-        uow = self._uow
-        uow._check_open()
-        name = self._collection.name
-        _check_type(self._collection, obj)
-        key = (name, obj.id)
-        written = uow._writes.get(key)
-        current = (
-            written[1] if written is not None else uow._storage._committed(self._collection, obj.id)
-        )
-        if current is None:
-            raise missing_error(name, obj.id)
-        if current.version != obj.version:
-            raise stale_version_error(name, obj.id, obj.version, current.version)
-        stored = attrs.evolve(cast(Any, obj), version=obj.version + 1)
-        self._check_unique(stored)
-        base = written[2] if written is not None else current.version
-        uow._writes[key] = (self._collection, stored, base)
-        return cast(A, stored)
-
-    def _check_unique(self, obj: Any) -> None:
-        for index in self._collection.indexes:
-            if not index.unique:
-                continue
-            for key in _keys(index, obj):
-                if any(other.id != obj.id for other in self.find(index, key)):
-                    raise unique_error(self._collection.name, index.name)
-
-    def _overlay(self) -> list[Any]:
-        name = self._collection.name
-        return [obj for (coll, _id), (_c, obj, _b) in self._uow._writes.items() if coll == name]
-
-    def find(self, index: Index[A], key: str) -> Sequence[A]:
-        uow = self._uow
-        uow._check_open()
-        storage = uow._storage
-        name = self._collection.name
-        store = storage._indexes.get((name, index.name))
-        if store is None:
-            raise self._unknown(index)
-        found: dict[str, Any] = {}
-        rows = storage._data[name]
-        with storage._lock:
-            for obj_id in store.ids(key):
-                found[obj_id] = rows[obj_id]
-        for obj in self._overlay():
-            if key in _keys(index, obj):
-                found[obj.id] = obj
-            else:
-                found.pop(obj.id, None)
-        return [found[obj_id] for obj_id in sorted(found)]
-
-    def find_range(
-        self, index: Index[A], *, start: str | None = None, stop: str | None = None
-    ) -> Sequence[A]:
-        uow = self._uow
-        uow._check_open()
-        storage = uow._storage
-        name = self._collection.name
-        store = storage._indexes.get((name, index.name))
-        if store is None:
-            raise self._unknown(index)
-        if store.pairs is None:
-            raise StorageError(
-                "storage.unordered_index",
-                f"Index {index.name!r} of {name} is not ordered; declare it ordered=True "
-                "to query ranges.",
-                collection=name,
-                index=index.name,
-            )
-        rows = storage._data[name]
-        with storage._lock:
-            pairs = [(key, rows[obj_id]) for key, obj_id in store.range(start, stop)]
-        return merge_range(pairs, self._overlay(), lambda obj: _keys(index, obj), start, stop)
-
-    def _unknown(self, index: Index[A]) -> StorageError:
-        return StorageError(
-            "storage.unknown_index",
-            f"Collection {self._collection.name!r} has no index {index.name!r}.",
-            collection=self._collection.name,
-            index=index.name,
-        )
-
-
-def _check_type(collection: Collection[Any], obj: object) -> None:
-    if not isinstance(obj, collection.type):
-        raise StorageError(
-            "storage.wrong_type",
-            f"Collection {collection.name!r} stores {collection.type.__name__}; "
-            f"got {type(obj).__name__}.",
-            collection=collection.name,
-        )
-
-
-class MemoryUnitOfWork(UnitOfWorkLifecycle):
-    """A unit of work over :class:`MemoryStorage`: buffered writes, applied at commit."""
-
-    def __init__(self, storage: MemoryStorage) -> None:
-        self._storage = storage
-        self._writes: dict[tuple[str, str], tuple[Collection[Any], Any, int | None]] = {}
-        self._events: list[DomainEvent] = []
-        self._state = "new"
-
-    def repository(self, collection: Collection[A]) -> Repository[A]:
-        """Return *collection*'s repository bound to this unit of work."""
-        self._check_open()
-        self._storage._register(collection)
-        return _MemoryRepository(self, collection)
-
-    def record(self, *events: DomainEvent) -> None:
-        """Queue events for the audit chain."""
-        self._check_open()
-        for event in events:
-            if not isinstance(event, DomainEvent):
-                raise StorageError(
-                    "storage.not_an_event",
-                    f"record() takes DomainEvent objects; got {type(event).__name__}.",
-                )
-        self._events.extend(events)
-
-    def commit(self) -> None:
-        """Apply every write and event, or raise and apply none."""
-        self._check_open()
-        try:
-            self._storage._apply(self._writes, self._events)
-        except BaseException:
-            self.rollback()
-            raise
-        self._state = "committed"
-        self._writes = {}
-        self._events = []
-
-    def rollback(self) -> None:
-        """Discard every write and event."""
-        self._writes = {}
-        self._events = []
-        self._state = "rolled back"
+def _id_of(obj: Any) -> str:
+    return str(obj.id)

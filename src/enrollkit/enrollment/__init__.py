@@ -79,12 +79,10 @@ from enrollkit.enrollment._documents import (
 )
 from enrollkit.enrollment._forms import Form, Kind, ProviderCategory
 from enrollkit.enrollment._lifecycle import (
+    APPLICATION_MACHINE,
     FINAL_STATUSES,
-    TRANSITIONS,
     ApplicationEvent,
     ApplicationStatus,
-    lifecycle_mermaid,
-    next_status,
 )
 from enrollkit.enrollment._nppes import (
     NPI_TYPES_BY_FORM,
@@ -111,6 +109,7 @@ from enrollkit.enrollment._service import EnrollmentService
 
 __all__ = [
     "APPLICATIONS",
+    "APPLICATION_MACHINE",
     "BOTH_SYSTEMS",
     "DEFAULT_HORIZON_DAYS",
     "DEFAULT_MAX_DOCUMENT_BYTES",
@@ -121,7 +120,6 @@ __all__ = [
     "REVALIDATION_ANCHORS",
     "TERMINATING_KINDS",
     "THIRTY_DAY_CHANGES",
-    "TRANSITIONS",
     "AccountIdContacts",
     "Address",
     "Agenda",
@@ -179,10 +177,8 @@ __all__ = [
     "enrollment_agenda_sources",
     "inspect_document",
     "invitation_source",
-    "lifecycle_mermaid",
     "medicare_id_report",
     "month_end",
-    "next_status",
     "normalize",
     "normalize_address",
     "password_expiry_source",

@@ -24,10 +24,10 @@ from enrollkit.enrollment._content import (
 )
 from enrollkit.enrollment._forms import Form, Kind
 from enrollkit.enrollment._lifecycle import (
+    APPLICATION_MACHINE,
     FINAL_STATUSES,
     ApplicationEvent,
     ApplicationStatus,
-    next_status,
 )
 from enrollkit.enrollment._nppes import NppesMismatch, NppesRecord, compare_with_nppes
 from enrollkit.errors import ExpiredError, InvalidTransitionError, NotFoundError, ValidationError
@@ -334,7 +334,7 @@ class Application:
                 application_id=self.id,
                 due_at=due.isoformat() if due else None,
             )
-        new_status = next_status(effective, event)
+        new_status = APPLICATION_MACHINE.next(effective, event, application_id=self.id)
         if new_status is not self.status:
             changes["status_changed_at"] = now
         return attrs.evolve(self, status=new_status, **changes)  # type: ignore[arg-type]

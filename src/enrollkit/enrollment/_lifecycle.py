@@ -1,32 +1,29 @@
 """The application lifecycle as data (Rule EN-4).
 
-The transition table :data:`TRANSITIONS` is read by the aggregate, by the
-documentation's diagram (:func:`lifecycle_mermaid`) and by the tests.
+The state machine :data:`APPLICATION_MACHINE` is read by the aggregate, by the
+documentation's diagram (its :meth:`~enrollkit.machine.StateMachine.mermaid`)
+and by the tests.
 
->>> next_status(ApplicationStatus.DRAFT, ApplicationEvent.SEND_FOR_SIGNATURE)
+>>> APPLICATION_MACHINE.next(ApplicationStatus.DRAFT, ApplicationEvent.SEND_FOR_SIGNATURE)
 <ApplicationStatus.PENDING_SIGNATURES: 'pending_signatures'>
->>> next_status(ApplicationStatus.APPROVED, ApplicationEvent.WITHDRAW)
+>>> APPLICATION_MACHINE.next(ApplicationStatus.APPROVED, ApplicationEvent.WITHDRAW)
 Traceback (most recent call last):
 ...
-enrollkit.errors.InvalidTransitionError: An application that is approved cannot be withdrawn (EN-4).
+enrollkit.errors.InvalidTransitionError: This application is approved; it cannot be withdrawn (EN-4).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import Enum
-from types import MappingProxyType
 from typing import Final
 
-from enrollkit.errors import InvalidTransitionError
+from enrollkit.machine import StateMachine
 
 __all__ = [
+    "APPLICATION_MACHINE",
     "FINAL_STATUSES",
-    "TRANSITIONS",
     "ApplicationEvent",
     "ApplicationStatus",
-    "lifecycle_mermaid",
-    "next_status",
 ]
 
 
@@ -68,73 +65,53 @@ class ApplicationEvent(Enum):
 
 S, E = ApplicationStatus, ApplicationEvent
 
-#: Statuses nothing leaves.
-FINAL_STATUSES: Final = frozenset({S.APPROVED, S.DENIED, S.REJECTED, S.WITHDRAWN})
-
-_NON_FINAL: Final = tuple(s for s in S if s not in FINAL_STATUSES)
-
-#: Rule EN-4: ``{(status, event): new status}``. Anything absent is refused.
-TRANSITIONS: Final[Mapping[tuple[ApplicationStatus, ApplicationEvent], ApplicationStatus]] = (
-    MappingProxyType(
-        {
-            (S.DRAFT, E.EDIT): S.DRAFT,
-            (S.DRAFT, E.SEND_FOR_SIGNATURE): S.PENDING_SIGNATURES,
-            (S.PENDING_SIGNATURES, E.REVISE): S.PENDING_SIGNATURES,
-            (S.PENDING_SIGNATURES, E.SIGN): S.PENDING_SIGNATURES,
-            (S.PENDING_SIGNATURES, E.LAST_SIGNATURE): S.SUBMITTED,
-            (S.PENDING_SIGNATURES, E.DECLINE): S.DRAFT,
-            (S.SUBMITTED, E.START_REVIEW): S.IN_REVIEW,
-            (S.IN_REVIEW, E.REQUEST_DEVELOPMENT): S.DEVELOPMENT_REQUESTED,
-            (S.IN_REVIEW, E.APPROVE): S.APPROVED,
-            (S.IN_REVIEW, E.DENY): S.DENIED,
-            (S.DEVELOPMENT_REQUESTED, E.EDIT): S.DRAFT,
-            (S.DEVELOPMENT_REQUESTED, E.RESPONSE_DEADLINE_PASSED): S.REJECTED,
-            **{(status, E.WITHDRAW): S.WITHDRAWN for status in _NON_FINAL},
-        }
-    )
-)
-
-_VERB: Final = {
-    E.EDIT: "edited",
-    E.SEND_FOR_SIGNATURE: "sent for signature",
-    E.REVISE: "revised while out for signature",
-    E.SIGN: "signed",
-    E.LAST_SIGNATURE: "signed",
-    E.DECLINE: "declined",
-    E.START_REVIEW: "taken into review",
-    E.REQUEST_DEVELOPMENT: "sent back for development",
-    E.APPROVE: "approved",
-    E.DENY: "denied",
-    E.RESPONSE_DEADLINE_PASSED: "rejected for a missed deadline",
-    E.WITHDRAW: "withdrawn",
+#: The way forward from each non-final status (EN-4), without withdrawal.
+_FORWARD: Final = {
+    (S.DRAFT, E.EDIT): S.DRAFT,
+    (S.DRAFT, E.SEND_FOR_SIGNATURE): S.PENDING_SIGNATURES,
+    (S.PENDING_SIGNATURES, E.REVISE): S.PENDING_SIGNATURES,
+    (S.PENDING_SIGNATURES, E.SIGN): S.PENDING_SIGNATURES,
+    (S.PENDING_SIGNATURES, E.LAST_SIGNATURE): S.SUBMITTED,
+    (S.PENDING_SIGNATURES, E.DECLINE): S.DRAFT,
+    (S.SUBMITTED, E.START_REVIEW): S.IN_REVIEW,
+    (S.IN_REVIEW, E.REQUEST_DEVELOPMENT): S.DEVELOPMENT_REQUESTED,
+    (S.IN_REVIEW, E.APPROVE): S.APPROVED,
+    (S.IN_REVIEW, E.DENY): S.DENIED,
+    (S.DEVELOPMENT_REQUESTED, E.EDIT): S.DRAFT,
+    (S.DEVELOPMENT_REQUESTED, E.RESPONSE_DEADLINE_PASSED): S.REJECTED,
 }
 
+#: Rule EN-4: ``{(status, event): new status}``; any non-final status (one with a way
+#: forward) can be withdrawn. Anything absent is refused.
+APPLICATION_MACHINE: Final = StateMachine(
+    name="application",
+    rule="EN-4",
+    states=ApplicationStatus,
+    events=ApplicationEvent,
+    transitions={
+        **_FORWARD,
+        **{
+            (status, E.WITHDRAW): S.WITHDRAWN
+            for status in S
+            if any(source is status for source, _event in _FORWARD)
+        },
+    },
+    past={
+        E.EDIT: "edited",
+        E.SEND_FOR_SIGNATURE: "sent for signature",
+        E.REVISE: "revised while out for signature",
+        E.SIGN: "signed",
+        E.LAST_SIGNATURE: "signed",
+        E.DECLINE: "declined",
+        E.START_REVIEW: "taken into review",
+        E.REQUEST_DEVELOPMENT: "sent back for development",
+        E.APPROVE: "approved",
+        E.DENY: "denied",
+        E.RESPONSE_DEADLINE_PASSED: "rejected for a missed deadline",
+        E.WITHDRAW: "withdrawn",
+    },
+    initial=(S.DRAFT,),
+)
 
-def next_status(status: ApplicationStatus, event: ApplicationEvent) -> ApplicationStatus:
-    """The status after *event*, or InvalidTransitionError when the table has no such row."""
-    try:
-        return TRANSITIONS[(status, event)]
-    except KeyError:
-        raise InvalidTransitionError(
-            "application.invalid_transition",
-            f"An application that is {status.label} cannot be {_VERB[event]} (EN-4).",
-            status=status.value,
-            event=event.value,
-        ) from None
-
-
-def lifecycle_mermaid() -> str:
-    """The lifecycle as a Mermaid state diagram, generated from :data:`TRANSITIONS`."""
-    lines = ["stateDiagram-v2", f"    [*] --> {S.DRAFT.value}"]
-    for (source, event), target in TRANSITIONS.items():
-        if event is E.WITHDRAW:
-            continue
-        lines.append(f"    {source.value} --> {target.value}: {event.value}")
-    for status in _NON_FINAL:
-        lines.append(f"    {status.value} --> {S.WITHDRAWN.value}: withdraw")
-    lines.extend(f"    {status.value} --> [*]" for status in sorted(FINAL_STATUSES, key=_order))
-    return "\n".join(lines)
-
-
-def _order(status: ApplicationStatus) -> int:
-    return list(S).index(status)
+#: Statuses nothing leaves (the machine's terminal states).
+FINAL_STATUSES: Final = APPLICATION_MACHINE.terminal

@@ -5,16 +5,16 @@ Rules PW-1..PW-13 and AC-1..AC-9; see ``docs/identity.md`` for the tour.
 * :mod:`~enrollkit.identity.passwords`: the pure password policy
   (:class:`PasswordPolicy`, :data:`IA_PASSWORD_POLICY`);
 * :mod:`~enrollkit.identity.accounts`: the :class:`Account` aggregate, its lock
-  state machine (:data:`TRANSITIONS`) and its collection (:data:`ACCOUNTS`);
+  state machine (:data:`ACCOUNT_MACHINE`) and its collection (:data:`ACCOUNTS`);
 * :mod:`~enrollkit.identity.outcomes`: typed login and recovery outcomes;
 * :mod:`~enrollkit.identity.service`: the use cases (:class:`IdentityService`).
 """
 
 from enrollkit.identity.accounts import (
+    ACCOUNT_MACHINE,
     ACCOUNTS,
     IA_ACCOUNT_POLICY,
     LOGIN_FACTORS,
-    TRANSITIONS,
     Account,
     AccountEvent,
     AccountPolicy,
@@ -28,7 +28,6 @@ from enrollkit.identity.accounts import (
     Profile,
     SecurityQuestion,
     normalize_answer,
-    state_diagram,
 )
 from enrollkit.identity.lookups import AccountContacts, AccountStates, password_expiry_lookup
 from enrollkit.identity.outcomes import (
@@ -59,10 +58,10 @@ from enrollkit.identity.service import IdentityService, NewFactor
 
 __all__ = [
     "ACCOUNTS",
+    "ACCOUNT_MACHINE",
     "IA_ACCOUNT_POLICY",
     "IA_PASSWORD_POLICY",
     "LOGIN_FACTORS",
-    "TRANSITIONS",
     "VIOLATION_CODES",
     "Account",
     "AccountContacts",
@@ -100,5 +99,4 @@ __all__ = [
     "Violation",
     "normalize_answer",
     "password_expiry_lookup",
-    "state_diagram",
 ]

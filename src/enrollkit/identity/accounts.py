@@ -4,10 +4,11 @@ Nothing here does I/O or hashing; the use cases in :mod:`enrollkit.identity.serv
 load an :class:`Account`, ask these functions for the next value, save it and
 record the events. Hashes arrive here already made.
 
-The lock state machine is data (:data:`TRANSITIONS`): the code, the docs
-diagram (:func:`state_diagram`) and the tests read the same table.
+The lock state machine is data (:data:`ACCOUNT_MACHINE`): the code, the docs
+diagram (its :meth:`~enrollkit.machine.StateMachine.mermaid`) and the tests
+read the same table.
 
->>> print(state_diagram())  # doctest: +NORMALIZE_WHITESPACE
+>>> print(ACCOUNT_MACHINE.mermaid())  # doctest: +NORMALIZE_WHITESPACE
 stateDiagram-v2
     [*] --> active
     active --> locked: lock
@@ -43,7 +44,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Final
@@ -51,14 +52,15 @@ from typing import Final
 import attrs
 
 from enrollkit.errors import InvalidTransitionError, NotPermittedError, ValidationError, excerpt
+from enrollkit.machine import StateMachine
 from enrollkit.storage import Collection, Index
 
 __all__ = [
     "ACCOUNTS",
+    "ACCOUNT_MACHINE",
     "DELIVERABLE_FACTORS",
     "IA_ACCOUNT_POLICY",
     "LOGIN_FACTORS",
-    "TRANSITIONS",
     "Account",
     "AccountEvent",
     "AccountPolicy",
@@ -74,7 +76,6 @@ __all__ = [
     "mask_destination",
     "normalize_answer",
     "normalize_user_id",
-    "state_diagram",
     "validate_destination",
 ]
 
@@ -90,9 +91,16 @@ class AccountStatus(Enum):
     #: Switched off by the help desk: no login, no principal acts (AC-8) until enabled.
     DISABLED = "disabled"
 
+    @property
+    def label(self) -> str:
+        """The status in users' words: ``"locked until the help desk unlocks it"``."""
+        if self is AccountStatus.HELP_DESK_REQUIRED:
+            return "locked until the help desk unlocks it"
+        return str(self.value)
+
 
 class AccountEvent(Enum):
-    """What moves an account between statuses (the keys of :data:`TRANSITIONS`)."""
+    """What moves an account between statuses (the events of :data:`ACCOUNT_MACHINE`)."""
 
     LOCK = "lock"
     LOCK_RECOVERY = "lock_recovery"
@@ -108,35 +116,44 @@ _A, _L, _H = AccountStatus.ACTIVE, AccountStatus.LOCKED, AccountStatus.HELP_DESK
 _D = AccountStatus.DISABLED
 _E = AccountEvent
 
-#: The lock state machine (Rules AC-2, AC-4, AC-5): ``(status, event) -> new status``.
-#: A pair that is not in the table is refused with an InvalidTransitionError.
-TRANSITIONS: Final[Mapping[tuple[AccountStatus, AccountEvent], AccountStatus]] = {
-    (_A, _E.LOCK): _L,
-    (_A, _E.LOCK_RECOVERY): _H,
-    (_L, _E.LOCK_RECOVERY): _H,
-    (_L, _E.SELF_SERVICE_UNLOCK): _A,
-    (_L, _E.HELP_DESK_UNLOCK): _A,
-    (_H, _E.HELP_DESK_UNLOCK): _A,
-    (_A, _E.RECOVERY_RESET): _A,
-    (_L, _E.RECOVERY_RESET): _A,
-    (_A, _E.HELP_DESK_RESET): _A,
-    (_L, _E.HELP_DESK_RESET): _A,
-    (_H, _E.HELP_DESK_RESET): _A,
-    (_A, _E.DISABLE): _D,
-    (_L, _E.DISABLE): _D,
-    (_H, _E.DISABLE): _D,
-    (_D, _E.ENABLE): _A,
-}
-
-
-def state_diagram() -> str:
-    """The lock state machine as a Mermaid ``stateDiagram-v2``, generated from the table."""
-    lines = ["stateDiagram-v2", f"    [*] --> {AccountStatus.ACTIVE.value}"]
-    lines += [
-        f"    {source.value} --> {target.value}: {event.value}"
-        for (source, event), target in TRANSITIONS.items()
-    ]
-    return "\n".join(lines)
+#: The lock state machine (Rules AC-2, AC-4, AC-5, AC-8): ``(status, event) -> new
+#: status``. A pair that is not in the table is refused with an InvalidTransitionError
+#: whose code names the event (``account.help_desk_unlock_not_allowed``).
+ACCOUNT_MACHINE: Final = StateMachine(
+    name="account",
+    rule="AC-2",
+    states=AccountStatus,
+    events=AccountEvent,
+    transitions={
+        (_A, _E.LOCK): _L,
+        (_A, _E.LOCK_RECOVERY): _H,
+        (_L, _E.LOCK_RECOVERY): _H,
+        (_L, _E.SELF_SERVICE_UNLOCK): _A,
+        (_L, _E.HELP_DESK_UNLOCK): _A,
+        (_H, _E.HELP_DESK_UNLOCK): _A,
+        (_A, _E.RECOVERY_RESET): _A,
+        (_L, _E.RECOVERY_RESET): _A,
+        (_A, _E.HELP_DESK_RESET): _A,
+        (_L, _E.HELP_DESK_RESET): _A,
+        (_H, _E.HELP_DESK_RESET): _A,
+        (_A, _E.DISABLE): _D,
+        (_L, _E.DISABLE): _D,
+        (_H, _E.DISABLE): _D,
+        (_D, _E.ENABLE): _A,
+    },
+    past={
+        _E.LOCK: "locked",
+        _E.LOCK_RECOVERY: "locked for the help desk",
+        _E.SELF_SERVICE_UNLOCK: "unlocked with security answers",
+        _E.HELP_DESK_UNLOCK: "unlocked by the help desk",
+        _E.RECOVERY_RESET: "reset with security answers",
+        _E.HELP_DESK_RESET: "reset by the help desk",
+        _E.DISABLE: "disabled",
+        _E.ENABLE: "enabled",
+    },
+    initial=(_A,),
+    code="account.{event}_not_allowed",
+)
 
 
 class LockReason(Enum):
@@ -449,22 +466,12 @@ class Account:
 
     def can(self, event: AccountEvent) -> bool:
         """Whether *event* is allowed in the current status."""
-        return (self.status, event) in TRANSITIONS
+        return ACCOUNT_MACHINE.allows(self.status, event)
 
     def _move(self, event: AccountEvent) -> AccountStatus:
-        target = TRANSITIONS.get((self.status, event))
-        if target is None:
-            raise InvalidTransitionError(
-                f"account.{event.value}_not_allowed",
-                _REFUSALS.get(
-                    event,
-                    f"This account is {self.status.value}; {event.value.replace('_', ' ')} "
-                    "is not possible now.",
-                ),
-                status=self.status.value,
-                event=event.value,
-            )
-        return target
+        if event in _REFUSALS and not ACCOUNT_MACHINE.allows(self.status, event):
+            raise ACCOUNT_MACHINE.refusal(self.status, event, message=_REFUSALS[event])
+        return ACCOUNT_MACHINE.next(self.status, event)
 
     def _lock(self, event: AccountEvent, reason: LockReason, now: datetime) -> Account:
         return attrs.evolve(

@@ -1,16 +1,22 @@
 """The password policy: pure rules, no storage (Rules PW-1..PW-13).
 
-A :class:`PasswordPolicy` is a frozen value whose fields *are* the rules; the
-default, :data:`IA_PASSWORD_POLICY`, is the CMS I&A policy. A stricter or
-looser policy is the same class with other field values
+A :class:`PasswordPolicy` is a frozen value whose fields hold the rules'
+numbers and switches; the default, :data:`IA_PASSWORD_POLICY`, is the CMS I&A
+policy. A stricter or looser policy is the same class with other field values
 (``attrs.evolve(IA_PASSWORD_POLICY, min_length=15)``), never a subclass.
 
-:meth:`PasswordPolicy.check` returns *every* violation at once, each with a
-stable ``code``, the rule it breaks and a sentence a person can act on, in a
-stable order (the order of :data:`VIOLATION_CODES`): the "compliance list" a
-registration form shows.
+Each rule a password is checked against is one row, a :class:`PasswordRule`:
+its stable violation code, the rule ID, the check, the sentence a person can
+act on and the line a form shows. :attr:`PasswordPolicy.rules` lists the rows
+the policy's fields switch on, in a stable order (the order of
+:data:`VIOLATION_CODES`); :meth:`PasswordPolicy.check` reports *every* row
+whose check fails, in that order: the "compliance list" a registration form
+shows.
 
 >>> policy = IA_PASSWORD_POLICY
+>>> policy.rules[:2]  # doctest: +NORMALIZE_WHITESPACE
+(PasswordRule(code='password.too_short', rule='PW-1'),
+ PasswordRule(code='password.too_long', rule='PW-1'))
 >>> [v.code for v in policy.check("1jsmith1", user_id="JSmith1", first_name="Jo",
 ...                               last_name="Smith")]  # doctest: +NORMALIZE_WHITESPACE
 ['password.no_special', 'password.starts_with_digit', 'password.contains_user_id',
@@ -27,7 +33,6 @@ that can verify them.
 
 from __future__ import annotations
 
-import functools
 import random
 import re
 import secrets
@@ -47,8 +52,10 @@ __all__ = [
     "IA_SPECIALS",
     "VIOLATION_CODES",
     "NistDeviation",
+    "PasswordCandidate",
     "PasswordPolicy",
     "PasswordRejected",
+    "PasswordRule",
     "Requirement",
     "Violation",
 ]
@@ -58,36 +65,6 @@ IA_SPECIALS: Final = "!@#$%^&*?~_-+="
 
 _DIGITS: Final = frozenset(string.digits)
 _ASCII_LETTERS: Final = frozenset(string.ascii_letters)
-
-#: Every violation code, in the order :meth:`PasswordPolicy.check` reports them.
-VIOLATION_CODES: Final = (
-    "password.too_short",
-    "password.too_long",
-    "password.no_letter",
-    "password.no_digit",
-    "password.no_special",
-    "password.invalid_character",
-    "password.starts_with_digit",
-    "password.contains_user_id",
-    "password.contains_name",
-    "password.repeated_character",
-    "password.reused",
-)
-
-_RULE_OF: Final = {
-    "password.too_short": "PW-1",
-    "password.too_long": "PW-1",
-    "password.no_letter": "PW-2",
-    "password.no_digit": "PW-3",
-    "password.no_special": "PW-4",
-    "password.invalid_character": "PW-5",
-    "password.starts_with_digit": "PW-6",
-    "password.contains_user_id": "PW-7",
-    "password.contains_name": "PW-8",
-    "password.repeated_character": "PW-9",
-    "password.reused": "PW-10",
-}
-_ORDER: Final = {code: position for position, code in enumerate(VIOLATION_CODES)}
 
 
 @attrs.frozen
@@ -141,6 +118,66 @@ class PasswordRejected(ValidationError):
         return (PasswordRejected, (self.violations,))
 
 
+@attrs.frozen(kw_only=True, eq=False)
+class PasswordCandidate:
+    """A password under check and what the rules compare it with: the user ID (PW-7),
+    the names (PW-8), the hashes of recent passwords, newest first, and the hasher
+    that made them (PW-10).
+
+    :meth:`PasswordPolicy.check` builds one; build one yourself only to call a
+    :class:`PasswordRule`'s check. The password, history and hasher stay out of
+    the repr.
+    """
+
+    password: str = attrs.field(repr=False)
+    user_id: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    history: Sequence[str] = attrs.field(default=(), repr=False)
+    hasher: SecretHasher | None = attrs.field(default=None, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.password, str):
+            raise ValidationError(
+                "password.not_text",
+                f"A password is text; got {type(self.password).__name__}.",
+            )
+        for name, value in (
+            ("user_id", self.user_id),
+            ("first_name", self.first_name),
+            ("last_name", self.last_name),
+        ):
+            if not isinstance(value, str):
+                raise ValidationError(
+                    f"password.{name}_not_text",
+                    f"{name.replace('_', ' ').capitalize()} is text; got {type(value).__name__}.",
+                    field=name,
+                )
+
+
+@attrs.frozen(kw_only=True)
+class PasswordRule:
+    """One rule a password is checked against, as one row of the policy (PW-1..PW-10).
+
+    Every callable takes the policy, so a row reads its numbers (``min_length``,
+    ``specials``, ``max_repeat``...) from the policy it belongs to:
+
+    * ``applies(policy)``: whether the policy's fields switch the rule on;
+    * ``check(policy, candidate)``: True when the candidate meets the rule;
+    * ``message(policy, candidate)``: the sentence a person can act on when it
+      does not, never the password or a part of it;
+    * ``requirement(policy)``: the rule's line in the list a form shows, or
+      None for a row whose rule another row's line already states (PW-1's maximum).
+    """
+
+    code: str
+    rule: str
+    applies: Callable[[PasswordPolicy], bool] = attrs.field(repr=False)
+    check: Callable[[PasswordPolicy, PasswordCandidate], bool] = attrs.field(repr=False)
+    message: Callable[[PasswordPolicy, PasswordCandidate], str] = attrs.field(repr=False)
+    requirement: Callable[[PasswordPolicy], str] | None = attrs.field(repr=False)
+
+
 def _validate_policy(policy: PasswordPolicy) -> None:
     problems: list[str] = []
     if policy.min_length < 1:
@@ -171,9 +208,10 @@ def _validate_policy(policy: PasswordPolicy) -> None:
         )
 
 
-@attrs.frozen(kw_only=True, cache_hash=True)
+@attrs.frozen(kw_only=True)
 class PasswordPolicy:
-    """The rules a password must follow; each field is one rule (PW-1..PW-12).
+    """The rules a password must follow; each field is a number or switch of one rule
+    (PW-1..PW-12), and :attr:`rules` are the rows a password is checked against.
 
     ``max_length``, ``max_repeat``, ``min_change_interval`` and ``max_age``
     accept ``None`` for "no such rule"; the boolean fields switch a rule off.
@@ -215,6 +253,13 @@ class PasswordPolicy:
 
     # -- composition (PW-1..PW-10) -------------------------------------------------------
 
+    @property
+    def rules(self) -> tuple[PasswordRule, ...]:
+        """The rows this policy checks a password against, in the order of
+        :data:`VIOLATION_CODES`; a rule its fields switch off (``require_special=False``,
+        ``max_repeat=None``...) is not among them."""
+        return tuple([row for row in _RULES if row.applies(self)])
+
     def check(
         self,
         password: str,
@@ -225,39 +270,29 @@ class PasswordPolicy:
         history: Sequence[str] = (),
         hasher: SecretHasher | None = None,
     ) -> tuple[Violation, ...]:
-        """Return every rule *password* breaks, in the order of :data:`VIOLATION_CODES`.
+        """Return a violation for every row of :attr:`rules` whose check *password* fails,
+        in that order.
 
         *history* holds the hashes of the most recent passwords, newest first
         (the current password included); the first :attr:`history_depth` are
         compared through *hasher* (PW-10), which is then required. An empty
         tuple means the password complies.
         """
-        if not isinstance(password, str):
-            raise ValidationError(
-                "password.not_text",
-                f"A password is text; got {type(password).__name__}.",
-            )
-        for name, value in (
-            ("user_id", user_id),
-            ("first_name", first_name),
-            ("last_name", last_name),
-        ):
-            if not isinstance(value, str):
-                raise ValidationError(
-                    f"password.{name}_not_text",
-                    f"{name.replace('_', ' ').capitalize()} is text; got {type(value).__name__}.",
-                    field=name,
-                )
-        found = [
-            code for code, test in _CHECKS if test(self, password, user_id, first_name, last_name)
-        ]
-        if history and self.history_depth and self._reused(password, history, hasher):
-            found.append("password.reused")
-        if not found:
-            return ()
-        found.sort(key=_ORDER.__getitem__)  # the stable order, whatever order checks ran in
-        length = len(password)
-        return tuple([self._violation(code, length) for code in found])
+        candidate = PasswordCandidate(
+            password=password,
+            user_id=user_id,
+            first_name=first_name,
+            last_name=last_name,
+            history=history,
+            hasher=hasher,
+        )
+        return tuple(
+            [
+                Violation(row.code, row.rule, row.message(self, candidate))
+                for row in self.rules
+                if not row.check(self, candidate)
+            ]
+        )
 
     def is_compliant(
         self,
@@ -301,58 +336,16 @@ class PasswordPolicy:
         if violations:
             raise PasswordRejected(violations)
 
-    def _reused(self, password: str, history: Sequence[str], hasher: SecretHasher | None) -> bool:
-        if hasher is None:
-            raise ValidationError(
-                "password.history_needs_hasher",
-                "Comparing with the password history needs the hasher that made the "
-                "history's hashes; pass hasher=.",
-            )
-        return any(hasher.verify(digest, password) for digest in history[: self.history_depth])
-
-    def _violation(self, code: str, length: int) -> Violation:
-        return _violation(self, code, length if code in _LENGTH_CODES else 0)
-
     # -- what a form shows ---------------------------------------------------------------
 
     def requirements(self) -> tuple[Requirement, ...]:
-        """The policy as text for a form, one line per active rule, in rule order."""
-        lines: list[Requirement] = []
-        if self.max_length is None:
-            lines.append(Requirement("PW-1", f"At least {self.min_length} characters."))
-        else:
-            lines.append(
-                Requirement("PW-1", f"Between {self.min_length} and {self.max_length} characters.")
-            )
-        if self.require_letter:
-            lines.append(Requirement("PW-2", "At least one letter."))
-        if self.require_digit:
-            lines.append(Requirement("PW-3", "At least one digit (0-9)."))
-        if self.require_special:
-            lines.append(
-                Requirement("PW-4", f"At least one special character: {' '.join(self.specials)}")
-            )
-        if self.restrict_characters:
-            lines.append(
-                Requirement(
-                    "PW-5",
-                    "Only letters A-Z and a-z, digits and those special characters (no spaces).",
-                )
-            )
-        if self.forbid_leading_digit:
-            lines.append(Requirement("PW-6", "Does not start with a digit."))
-        if self.forbid_user_id:
-            lines.append(Requirement("PW-7", "Does not contain your user ID."))
-        if self.forbid_names:
-            lines.append(Requirement("PW-8", "Does not contain your first or last name."))
-        if self.max_repeat is not None:
-            lines.append(
-                Requirement("PW-9", f"No character more than {self.max_repeat} times in a row.")
-            )
-        if self.history_depth:
-            lines.append(
-                Requirement("PW-10", f"Differs from your last {self.history_depth} passwords.")
-            )
+        """The policy as text for a form, one line per active rule, in rule order: the
+        lines of :attr:`rules` (PW-1..PW-10), then the time rules PW-11 and PW-12."""
+        lines = [
+            Requirement(row.rule, row.requirement(self))
+            for row in self.rules
+            if row.requirement is not None
+        ]
         if self.min_change_interval is not None:
             lines.append(
                 Requirement(
@@ -535,153 +528,183 @@ def _describe(delta: timedelta) -> str:
     return f"{delta.total_seconds():g} seconds"
 
 
-# -- the individual checks: each looks at the password alone, so order cannot matter --------
-
-_Check = Callable[[PasswordPolicy, str, str, str, str], bool]
-
-
-def _too_short(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
-    """Rule PW-1: fewer than min_length characters."""
-    return len(pw) < p.min_length
-
-
-def _too_long(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
-    """Rule PW-1: more than max_length characters."""
-    return p.max_length is not None and len(pw) > p.max_length
-
-
-@functools.lru_cache(maxsize=32)
-def _allowed(specials: str) -> frozenset[str]:
-    return _ASCII_LETTERS | _DIGITS | frozenset(specials)
-
-
-def _no_letter(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
-    """Rule PW-2: no letter."""
-    if not p.require_letter:
-        return False
-    if p.restrict_characters:
-        return _ASCII_LETTERS.isdisjoint(pw)
-    return not any(c.isalpha() for c in pw)
-
-
-def _no_digit(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
-    """Rule PW-3: no digit 0-9."""
-    return p.require_digit and _DIGITS.isdisjoint(pw)
-
-
-@functools.lru_cache(maxsize=32)
-def _special_set(specials: str) -> frozenset[str]:
-    return frozenset(specials)
-
-
-def _no_special(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
-    """Rule PW-4: none of the accepted special characters."""
-    return p.require_special and _special_set(p.specials).isdisjoint(pw)
-
-
-def _invalid_character(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
-    """Rule PW-5: a character outside letters, digits and the specials."""
-    return p.restrict_characters and not _allowed(p.specials).issuperset(pw)
-
-
-def _starts_with_digit(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
-    """Rule PW-6: the first character is a digit."""
-    return p.forbid_leading_digit and pw[:1] in _DIGITS and pw != ""
-
-
-def _contains_user_id(p: PasswordPolicy, pw: str, user_id: str, _f: str, _l: str) -> bool:
-    """Rule PW-7: the user ID appears, in any case."""
-    return p.forbid_user_id and bool(user_id) and user_id.casefold() in pw.casefold()
-
+# -- the rows: one per rule a password is checked against, in reporting order ------------
+#
+# Each check looks at the candidate alone (never at another row's result), so the
+# order of the rows is only the order of the compliance list.
 
 _LETTER_RUNS: Final = re.compile(r"[^\W\d_]+")
 
 
-@functools.lru_cache(maxsize=1024)
-def _name_parts(name: str, min_length: int) -> tuple[str, ...]:
-    return tuple(part.casefold() for part in _LETTER_RUNS.findall(name) if len(part) >= min_length)
+def _has_letter(p: PasswordPolicy, c: PasswordCandidate) -> bool:
+    """Rule PW-2: a letter (an ASCII one where PW-5 restricts the characters)."""
+    if p.restrict_characters:
+        return not _ASCII_LETTERS.isdisjoint(c.password)
+    return any(ch.isalpha() for ch in c.password)
 
 
-def _contains_name(p: PasswordPolicy, pw: str, _u: str, first: str, last: str) -> bool:
-    """Rule PW-8: a first- or last-name part of 3+ letters appears, in any case."""
-    if not p.forbid_names:
-        return False
-    folded = pw.casefold()
-    return any(part in folded for part in _name_parts(first, p.name_min_length)) or any(
-        part in folded for part in _name_parts(last, p.name_min_length)
+def _only_accepted_characters(p: PasswordPolicy, c: PasswordCandidate) -> bool:
+    """Rule PW-5: nothing but ASCII letters, digits and the accepted specials."""
+    return not set(c.password).difference(_ASCII_LETTERS, _DIGITS, p.specials)
+
+
+def _free_of_names(p: PasswordPolicy, c: PasswordCandidate) -> bool:
+    """Rule PW-8: no first- or last-name part of name_min_length+ letters, in any case."""
+    folded = c.password.casefold()
+    return not any(
+        part.casefold() in folded
+        for name in (c.first_name, c.last_name)
+        for part in _LETTER_RUNS.findall(name)
+        if len(part) >= p.name_min_length
     )
 
 
-@functools.lru_cache(maxsize=8)
-def _run_pattern(max_repeat: int) -> re.Pattern[str]:
-    return re.compile(r"(.)\1{" + str(max_repeat) + "}", re.DOTALL)
+def _no_long_run(p: PasswordPolicy, c: PasswordCandidate) -> bool:
+    """Rule PW-9: no character more than max_repeat times in a row."""
+    if p.max_repeat is None:
+        return True
+    return re.search("(.)\\1{" + str(p.max_repeat) + "}", c.password, re.DOTALL) is None
 
 
-def _repeated_character(p: PasswordPolicy, pw: str, _u: str, _f: str, _l: str) -> bool:
-    """Rule PW-9: one character more than max_repeat times in a row."""
-    return p.max_repeat is not None and _run_pattern(p.max_repeat).search(pw) is not None
-
-
-#: (code, check) for every rule decided from the text alone; PW-10 needs the hasher.
-_CHECKS: Final[tuple[tuple[str, _Check], ...]] = (
-    ("password.too_short", _too_short),
-    ("password.too_long", _too_long),
-    ("password.no_letter", _no_letter),
-    ("password.no_digit", _no_digit),
-    ("password.no_special", _no_special),
-    ("password.invalid_character", _invalid_character),
-    ("password.starts_with_digit", _starts_with_digit),
-    ("password.contains_user_id", _contains_user_id),
-    ("password.contains_name", _contains_name),
-    ("password.repeated_character", _repeated_character),
-)
+def _not_reused(p: PasswordPolicy, c: PasswordCandidate) -> bool:
+    """Rule PW-10: none of the first history_depth hashes of the history verifies it."""
+    if not c.history:
+        return True
+    if c.hasher is None:
+        raise ValidationError(
+            "password.history_needs_hasher",
+            "Comparing with the password history needs the hasher that made the "
+            "history's hashes; pass hasher=.",
+        )
+    hasher = c.hasher
+    return not any(hasher.verify(digest, c.password) for digest in c.history[: p.history_depth])
 
 
 def _specials(p: PasswordPolicy) -> str:
     return " ".join(p.specials)
 
 
-#: An actionable sentence per code; never the password or a part of it.
-_MESSAGES: Final[dict[str, Callable[[PasswordPolicy, int], str]]] = {
-    "password.too_short": lambda p, n: (
-        f"Use at least {p.min_length} characters (this password has {n})."
-    ),
-    "password.too_long": lambda p, n: (
-        f"Use at most {p.max_length} characters (this password has {n})."
-    ),
-    "password.no_letter": lambda p, n: "Add at least one letter.",
-    "password.no_digit": lambda p, n: "Add at least one digit (0-9).",
-    "password.no_special": lambda p, n: (
-        f"Add at least one of these special characters: {_specials(p)}"
-    ),
-    "password.invalid_character": lambda p, n: (
-        "Use only letters A-Z and a-z, digits 0-9 and the special characters "
-        f"{_specials(p)}; remove spaces and any other symbol."
-    ),
-    "password.starts_with_digit": lambda p, n: (
-        "Start the password with a letter or a special character, not a digit."
-    ),
-    "password.contains_user_id": lambda p, n: (
-        "Remove your user ID from the password (in any mix of upper and lower case)."
-    ),
-    "password.contains_name": lambda p, n: (
-        "Remove your first and last name from the password (in any mix of upper and lower case)."
-    ),
-    "password.repeated_character": lambda p, n: (
-        f"Do not use the same character more than {p.max_repeat} times in a row."
-    ),
-    "password.reused": lambda p, n: (
-        f"Choose a password different from your last {p.history_depth} passwords."
-    ),
-}
-
-_LENGTH_CODES: Final = frozenset({"password.too_short", "password.too_long"})
+def _length_line(p: PasswordPolicy) -> str:
+    if p.max_length is None:
+        return f"At least {p.min_length} characters."
+    return f"Between {p.min_length} and {p.max_length} characters."
 
 
-@functools.lru_cache(maxsize=1024)
-def _violation(policy: PasswordPolicy, code: str, length: int) -> Violation:
-    return Violation(code, _RULE_OF[code], _MESSAGES[code](policy, length))
+#: Every rule a password is checked against (PW-1..PW-10), in reporting order; only
+#: :attr:`PasswordPolicy.rules` reads it. Messages never quote the password.
+_RULES: Final = (
+    PasswordRule(
+        code="password.too_short",
+        rule="PW-1",
+        applies=lambda p: True,
+        check=lambda p, c: len(c.password) >= p.min_length,
+        message=lambda p, c: (
+            f"Use at least {p.min_length} characters (this password has {len(c.password)})."
+        ),
+        requirement=_length_line,
+    ),
+    PasswordRule(
+        code="password.too_long",
+        rule="PW-1",
+        applies=lambda p: p.max_length is not None,
+        check=lambda p, c: p.max_length is None or len(c.password) <= p.max_length,
+        message=lambda p, c: (
+            f"Use at most {p.max_length} characters (this password has {len(c.password)})."
+        ),
+        requirement=None,  # the PW-1 line above states the maximum
+    ),
+    PasswordRule(
+        code="password.no_letter",
+        rule="PW-2",
+        applies=lambda p: p.require_letter,
+        check=_has_letter,
+        message=lambda p, c: "Add at least one letter.",
+        requirement=lambda p: "At least one letter.",
+    ),
+    PasswordRule(
+        code="password.no_digit",
+        rule="PW-3",
+        applies=lambda p: p.require_digit,
+        check=lambda p, c: not _DIGITS.isdisjoint(c.password),
+        message=lambda p, c: "Add at least one digit (0-9).",
+        requirement=lambda p: "At least one digit (0-9).",
+    ),
+    PasswordRule(
+        code="password.no_special",
+        rule="PW-4",
+        applies=lambda p: p.require_special,
+        check=lambda p, c: not set(c.password).isdisjoint(p.specials),
+        message=lambda p, c: f"Add at least one of these special characters: {_specials(p)}",
+        requirement=lambda p: f"At least one special character: {_specials(p)}",
+    ),
+    PasswordRule(
+        code="password.invalid_character",
+        rule="PW-5",
+        applies=lambda p: p.restrict_characters,
+        check=_only_accepted_characters,
+        message=lambda p, c: (
+            "Use only letters A-Z and a-z, digits 0-9 and the special characters "
+            f"{_specials(p)}; remove spaces and any other symbol."
+        ),
+        requirement=lambda p: (
+            "Only letters A-Z and a-z, digits and those special characters (no spaces)."
+        ),
+    ),
+    PasswordRule(
+        code="password.starts_with_digit",
+        rule="PW-6",
+        applies=lambda p: p.forbid_leading_digit,
+        check=lambda p, c: c.password[:1] not in _DIGITS,
+        message=lambda p, c: (
+            "Start the password with a letter or a special character, not a digit."
+        ),
+        requirement=lambda p: "Does not start with a digit.",
+    ),
+    PasswordRule(
+        code="password.contains_user_id",
+        rule="PW-7",
+        applies=lambda p: p.forbid_user_id,
+        check=lambda p, c: not c.user_id or c.user_id.casefold() not in c.password.casefold(),
+        message=lambda p, c: (
+            "Remove your user ID from the password (in any mix of upper and lower case)."
+        ),
+        requirement=lambda p: "Does not contain your user ID.",
+    ),
+    PasswordRule(
+        code="password.contains_name",
+        rule="PW-8",
+        applies=lambda p: p.forbid_names,
+        check=_free_of_names,
+        message=lambda p, c: (
+            "Remove your first and last name from the password (in any mix of upper and "
+            "lower case)."
+        ),
+        requirement=lambda p: "Does not contain your first or last name.",
+    ),
+    PasswordRule(
+        code="password.repeated_character",
+        rule="PW-9",
+        applies=lambda p: p.max_repeat is not None,
+        check=_no_long_run,
+        message=lambda p, c: (
+            f"Do not use the same character more than {p.max_repeat} times in a row."
+        ),
+        requirement=lambda p: f"No character more than {p.max_repeat} times in a row.",
+    ),
+    PasswordRule(
+        code="password.reused",
+        rule="PW-10",
+        applies=lambda p: p.history_depth > 0,
+        check=_not_reused,
+        message=lambda p, c: (
+            f"Choose a password different from your last {p.history_depth} passwords."
+        ),
+        requirement=lambda p: f"Differs from your last {p.history_depth} passwords.",
+    ),
+)
 
+#: Every violation code, in the order :meth:`PasswordPolicy.check` reports them.
+VIOLATION_CODES: Final = tuple(row.code for row in _RULES)
 
 #: The I&A policy (PW-1..PW-12): the default of every identity use case.
 IA_PASSWORD_POLICY: Final = PasswordPolicy()

@@ -14,7 +14,7 @@ from enrollkit.signatures._certificate import (
 )
 from enrollkit.signatures._service import SignatureService
 from enrollkit.signatures._sheet import (
-    REQUEST_TRANSITIONS,
+    SIGNATURE_REQUEST_MACHINE,
     SIGNATURE_SHEETS,
     Attestation,
     RequestEvent,
@@ -23,7 +23,6 @@ from enrollkit.signatures._sheet import (
     SignatureMethod,
     SignatureRequest,
     SignatureSheet,
-    request_lifecycle_mermaid,
 )
 from enrollkit.signatures._slots import (
     Eligibility,
@@ -38,7 +37,7 @@ from enrollkit.signatures._slots import (
 )
 
 __all__ = [
-    "REQUEST_TRANSITIONS",
+    "SIGNATURE_REQUEST_MACHINE",
     "SIGNATURE_SHEETS",
     "SIGNATURE_TARGET_DAYS",
     "Attestation",
@@ -60,7 +59,6 @@ __all__ = [
     "eligibility",
     "listed_for",
     "paper_signers",
-    "request_lifecycle_mermaid",
     "signature_source",
     "signer_slots",
     "slots_of",

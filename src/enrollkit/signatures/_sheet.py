@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import Enum
-from types import MappingProxyType
 from typing import Final
 
 import attrs
@@ -20,11 +19,12 @@ from enrollkit.access import Role
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment import OfficialRole, Revision
 from enrollkit.errors import InvalidTransitionError, NotFoundError
+from enrollkit.machine import StateMachine
 from enrollkit.signatures._slots import SignerSlot
 from enrollkit.storage import Collection, Index
 
 __all__ = [
-    "REQUEST_TRANSITIONS",
+    "SIGNATURE_REQUEST_MACHINE",
     "SIGNATURE_SHEETS",
     "Attestation",
     "RequestEvent",
@@ -33,7 +33,6 @@ __all__ = [
     "SignatureMethod",
     "SignatureRequest",
     "SignatureSheet",
-    "request_lifecycle_mermaid",
 ]
 
 
@@ -79,26 +78,27 @@ class RequestEvent(Enum):
     SUPERSEDE = "supersede"  #: a new revision or a decline elsewhere closes it (SG-5, SG-7)
 
 
-#: The signature request lifecycle: ``{(status, event): new status}`` (SG-2..SG-7).
-REQUEST_TRANSITIONS: Final[Mapping[tuple[RequestStatus, RequestEvent], RequestStatus]] = (
-    MappingProxyType(
-        {
-            (RequestStatus.OPEN, RequestEvent.SIGN): RequestStatus.SIGNED,
-            (RequestStatus.OPEN, RequestEvent.DECLINE): RequestStatus.DECLINED,
-            (RequestStatus.OPEN, RequestEvent.SUPERSEDE): RequestStatus.SUPERSEDED,
-        }
-    )
+#: The signature request lifecycle, ``{(status, event): new status}``: a request
+#: opened for a slot (SG-2) is signed (SG-4), declined (SG-7) or superseded (SG-5),
+#: and never changes again.
+SIGNATURE_REQUEST_MACHINE: Final = StateMachine(
+    name="signature request",
+    rule="SG-2",
+    states=RequestStatus,
+    events=RequestEvent,
+    transitions={
+        (RequestStatus.OPEN, RequestEvent.SIGN): RequestStatus.SIGNED,
+        (RequestStatus.OPEN, RequestEvent.DECLINE): RequestStatus.DECLINED,
+        (RequestStatus.OPEN, RequestEvent.SUPERSEDE): RequestStatus.SUPERSEDED,
+    },
+    past={
+        RequestEvent.SIGN: "signed",
+        RequestEvent.DECLINE: "declined",
+        RequestEvent.SUPERSEDE: "superseded",
+    },
+    initial=(RequestStatus.OPEN,),
+    code="signature.request_closed",
 )
-
-
-def request_lifecycle_mermaid() -> str:
-    """The request lifecycle as a Mermaid state diagram, generated from the table."""
-    lines = ["stateDiagram-v2", f"    [*] --> {RequestStatus.OPEN.value}"]
-    for (source, event), target in REQUEST_TRANSITIONS.items():
-        lines.append(f"    {source.value} --> {target.value}: {event.value}")
-    closed = sorted({t.value for t in REQUEST_TRANSITIONS.values()})
-    lines.extend(f"    {status} --> [*]" for status in closed)
-    return "\n".join(lines)
 
 
 @attrs.frozen
@@ -131,16 +131,8 @@ class SignatureRequest:
     def move(
         self, event: RequestEvent, *, now: datetime, reason: str | None = None
     ) -> SignatureRequest:
-        """The request after *event*, by :data:`REQUEST_TRANSITIONS`."""
-        new = REQUEST_TRANSITIONS.get((self.status, event))
-        if new is None:
-            raise InvalidTransitionError(
-                "signature.request_closed",
-                f"Signature request {self.id} is {self.status.value}; it cannot {event.value}.",
-                request_id=self.id,
-                status=self.status.value,
-                event=event.value,
-            )
+        """The request after *event*, by :data:`SIGNATURE_REQUEST_MACHINE`."""
+        new = SIGNATURE_REQUEST_MACHINE.next(self.status, event, request_id=self.id)
         return attrs.evolve(
             self,
             status=new,

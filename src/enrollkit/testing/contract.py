@@ -21,7 +21,12 @@ appended at commit and checked against anchors (AU-1), keyed with the host's
 audit key when the storage takes one (implement :meth:`StorageContract.make_keyed_storage`;
 without it those tests skip), errors that are always enrollkit's (ER-1), and a
 round trip of every listed collection through storage and the one converter
-(ST-4).
+(ST-4), **index evolution** (a collection that gains an index over existing
+data finds it: implement :meth:`StorageContract.reopen` to open a second
+storage over the same data, as the next release would; a unique index over
+data that breaks it is refused) and the rules of keys and names. Every error
+code the suite expects is in :data:`CONTRACT_CODES` and on the error-code
+page of the docs.
 
 Every collection enrollkit defines (accounts, organizations, profiles,
 associations, invitations, connections, applications, reportable changes,
@@ -38,9 +43,10 @@ under each of its index keys)::
             RoundTripCase(MY_COLLECTION, my_aggregates()),
         )
 
-The suite is pytest-friendly: it only needs ``pytest`` and ``hypothesis``,
-which a test environment has anyway; importing :mod:`enrollkit` never imports
-this module.
+The suite is pytest-friendly: it needs ``pytest`` and ``hypothesis``, which
+``pip install "enrollkit[testing]"`` installs; importing :mod:`enrollkit`
+never imports this module. Build your adapter on :mod:`enrollkit.adapters.kit`
+and most of the contract holds by construction.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import attrs
 import pytest
@@ -279,6 +285,27 @@ def _fresh_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}-{next(_fresh)}"
 
 
+#: Every error code the contract asks of a storage (the error-code catalogue lists them).
+CONTRACT_CODES: Final = (
+    "storage.uow_closed",
+    "storage.uow_reused",
+    "storage.add_version",
+    "storage.wrong_type",
+    "storage.duplicate",
+    "storage.stale",
+    "storage.missing",
+    "storage.unique",
+    "storage.unknown_index",
+    "storage.unordered_index",
+    "storage.index_key",
+    "storage.collection_mismatch",
+    "storage.not_an_event",
+    "storage.text",
+    "storage.closed",
+    "audit.key_too_short",
+)
+
+
 class StorageContract(abc.ABC):
     """The contract every storage keeps. Subclass it and implement :meth:`make_storage`.
 
@@ -314,6 +341,13 @@ class StorageContract(abc.ABC):
         by default they skip.
         """
         pytest.skip(f"{type(self).__name__} does not implement make_keyed_storage(audit_key)")
+
+    def reopen(self, storage: Storage) -> Storage:
+        """Return a second storage over *storage*'s data, as the next release of the host
+        would open it (the same file, schema or engine). The index-evolution test uses it;
+        the default returns *storage* itself (right for a store that lives in memory).
+        The suite closes what this returns when it is not *storage*."""
+        return storage
 
     @pytest.fixture
     def storage(self) -> Iterator[Storage]:
@@ -572,8 +606,9 @@ class StorageContract(abc.ABC):
 
     def test_st_2_save_of_unknown_is_not_found(self, storage: Storage) -> None:
         """Saving something never added is NotFound, not an insert."""
-        with storage.unit_of_work() as uow, pytest.raises(NotFoundError):
+        with storage.unit_of_work() as uow, pytest.raises(NotFoundError) as info:
             uow.repository(NOTES).save(Note("n9", "ana", "x", version=1))
+        assert info.value.code == "storage.missing"
         assert self.load(storage, "n9") is None
 
     def test_st_2_add_requires_version_zero(self, storage: Storage) -> None:
@@ -889,8 +924,67 @@ class StorageContract(abc.ABC):
     def test_au_1_record_refuses_non_events(self, storage: Storage) -> None:
         """record() takes DomainEvents only."""
         bad: Any = {"name": "x"}
-        with storage.unit_of_work() as uow, pytest.raises(EnrollkitError):
+        with storage.unit_of_work() as uow, pytest.raises(EnrollkitError) as info:
             uow.record(bad)
+        assert info.value.code == "storage.not_an_event"
+
+    # -- index evolution and the rules of keys ------------------------------------------------
+
+    def test_st_3_a_new_index_finds_what_was_stored_before_it(self, storage: Storage) -> None:
+        """Index evolution: a release declares one more index on a collection with data
+        (same name, same type). Opened again, the store builds the new index's entries
+        before answering, so the new index finds the old aggregates, and keeps the new
+        entries up to date on later writes."""
+        self.add(storage, Note("n1", "ana", "Hello"), Note("n2", "bob", "Hi"))
+        initial = Index[Note]("initial", lambda n: [n.title[:1]])
+        grown = Collection(NOTES.name, Note, indexes=(*NOTES.indexes, initial))
+        later = self.reopen(storage)
+        try:
+            with later.unit_of_work() as uow:
+                assert _ids(uow.repository(grown).find(initial, "H")) == ["n1", "n2"]
+                uow.repository(grown).add(Note("n3", "cy", "Howdy"))
+                uow.commit()
+            with later.unit_of_work() as uow:
+                assert _ids(uow.repository(grown).find(initial, "H")) == ["n1", "n2", "n3"]
+                assert _ids(uow.repository(grown).find(grown.index("owner"), "ana")) == ["n1"]
+        finally:
+            if later is not storage:
+                later.close()
+
+    def test_st_3_a_new_unique_index_over_duplicates_is_refused(self, storage: Storage) -> None:
+        """A unique index a release adds over data that breaks it is refused
+        (``storage.unique``), and the old collection keeps working."""
+        self.add(storage, Note("n1", "ana", "Apple"), Note("n2", "bob", "Avocado"))
+        unique_initial = Index[Note]("initial", lambda n: [n.title[:1]], unique=True)
+        grown = Collection(NOTES.name, Note, indexes=(*NOTES.indexes, unique_initial))
+        later = self.reopen(storage)
+        try:
+            with later.unit_of_work() as uow, pytest.raises(ConflictError) as info:
+                uow.repository(grown).find(unique_initial, "A")
+            assert info.value.code == "storage.unique"
+            with later.unit_of_work() as uow:
+                assert _ids(uow.repository(NOTES).find(NOTES.index("owner"), "ana")) == ["n1"]
+        finally:
+            if later is not storage:
+                later.close()
+
+    def test_two_collections_of_different_types_cannot_share_a_name(self, storage: Storage) -> None:
+        """A collection name belongs to one aggregate type (``storage.collection_mismatch``)."""
+        impostor = Collection(NOTES.name, Specimen, indexes=())
+        with storage.unit_of_work() as uow:
+            uow.repository(NOTES)
+            with pytest.raises(StorageError) as info:
+                uow.repository(impostor)
+        assert info.value.code == "storage.collection_mismatch"
+
+    def test_index_keys_are_text(self, storage: Storage) -> None:
+        """An index whose key function gives a non-string is refused before anything is
+        written (``storage.index_key``)."""
+        numbered: Index[Note] = Index("numbered", lambda n: [len(n.title)])  # type: ignore[list-item]
+        collection = Collection("contract_numbered_notes", Note, indexes=(numbered,))
+        with storage.unit_of_work() as uow, pytest.raises(ValidationError) as info:
+            uow.repository(collection).add(Note("n1", "ana", "Hello"))
+        assert info.value.code == "storage.index_key"
 
     # -- ER-1: errors are ours ------------------------------------------------------------
 

@@ -106,9 +106,12 @@ from enrollkit.storage import Collection
 __all__ = [
     "DOMAIN_STRATEGIES",
     "accounts",
+    "addresses",
     "applications",
     "associations",
     "connections",
+    "contents",
+    "documents",
     "invitations",
     "moments",
     "npis",
@@ -116,6 +119,7 @@ __all__ = [
     "profile_claims",
     "profiles",
     "reportable_changes",
+    "sha256s",
     "signature_sheets",
 ]
 
@@ -137,7 +141,7 @@ _words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ABCÉô.,'&-", min_size=1,
 )
 _emails = st.from_regex(r"[a-z][a-z0-9.]{0,8}@[a-z]{1,8}\.(org|com|io)", fullmatch=True)
 _phones = st.from_regex(r"\+1[0-9]{10}", fullmatch=True)
-_sha256s = st.integers(0, 2**256 - 1).map(lambda i: f"{i:064x}")
+sha256s: Final = st.integers(0, 2**256 - 1).map(lambda i: f"{i:064x}")
 _hashes = st.just("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA")
 
 
@@ -312,7 +316,7 @@ def invitations(draw: st.DrawFn) -> Invitation:
 
 # -- enrollment --------------------------------------------------------------------------
 
-_addresses = st.builds(
+addresses: Final = st.builds(
     Address,
     line1=_words,
     city=_words,
@@ -320,16 +324,16 @@ _addresses = st.builds(
     zip_code=st.from_regex(r"[0-9]{5}", fullmatch=True),
     line2=_maybe(_words),
 )
-_contents = st.builds(
+contents: Final = st.builds(
     ApplicationContent,
     legal_business_name=st.just("") | _words,
     npi=_maybe(npis),
     practitioner=_maybe(
         st.builds(Practitioner, first_name=_words, last_name=_words, email=_maybe(_emails))
     ),
-    mailing_address=_maybe(_addresses),
+    mailing_address=_maybe(addresses),
     practice_locations=st.lists(
-        st.builds(PracticeLocation, name=_words, address=_addresses), max_size=2
+        st.builds(PracticeLocation, name=_words, address=addresses), max_size=2
     ).map(tuple),
     officials=st.lists(
         st.builds(
@@ -359,13 +363,13 @@ _contents = st.builds(
         max_size=2,
     ).map(tuple),
 )
-_documents = st.builds(
+documents: Final = st.builds(
     DocumentRef,
     id=_ids,
     filename=_words,
     media_type=st.sampled_from(MediaType),
     size=st.integers(1, 10_000_000),
-    sha256=_sha256s,
+    sha256=sha256s,
     uploaded_at=moments,
     uploaded_by=_ids,
 )
@@ -379,11 +383,11 @@ def applications(draw: st.DrawFn) -> Application:
     revisions = tuple(
         Revision(
             number=n + 1,
-            digest=draw(_sha256s),
+            digest=draw(sha256s),
             frozen_at=draw(moments),
             frozen_by=draw(_ids),
-            content=draw(_contents),
-            documents=tuple(draw(st.lists(_documents, max_size=1))),
+            content=draw(contents),
+            documents=tuple(draw(st.lists(documents, max_size=1))),
         )
         for n in range(draw(st.integers(0, 2)))
     )
@@ -395,8 +399,8 @@ def applications(draw: st.DrawFn) -> Application:
         created_by=draw(_ids),
         created_at=created,
         status_changed_at=draw(moments),
-        content=draw(_contents),
-        documents=tuple(draw(st.lists(_documents, max_size=2))),
+        content=draw(contents),
+        documents=tuple(draw(st.lists(documents, max_size=2))),
         status=draw(st.sampled_from(ApplicationStatus)),
         revisions=revisions,
         submitted_at=draw(_maybe(moments)),
@@ -488,7 +492,7 @@ _requests = st.builds(
     id=_ids,
     slot=_slots,
     revision=st.integers(1, 9),
-    digest=_sha256s,
+    digest=sha256s,
     opened_at=moments,
     candidates=st.lists(_ids, max_size=3, unique=True).map(tuple),
     status=st.sampled_from(RequestStatus),
@@ -507,8 +511,8 @@ _signatures = st.builds(
     method=st.sampled_from(SignatureMethod),
     signed_at=moments,
     revision=st.integers(1, 9),
-    digest=_sha256s,
-    statement_sha256=_maybe(_sha256s),
+    digest=sha256s,
+    statement_sha256=_maybe(sha256s),
     uploaded_by=_maybe(_ids),
     superseded_at=_maybe(moments),
     signer_name=_maybe(_words),

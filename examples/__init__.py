@@ -1,0 +1,1 @@
+"""Runnable examples of hosts built on enrollkit (not part of the installed library)."""
