@@ -258,6 +258,44 @@ class TestModifyCancelEnd:
         )
         assert promoted.grant is not None and promoted.grant.basis is GrantBasis.VERIFIER
 
+    def test_ro_3_a_verified_promotion_records_the_verifiers_reference(
+        self, world: World, verifier: InMemoryVerifier, runtime: Runtime
+    ) -> None:
+        """RO-3, AU-1: the grant and the event of a promotion to AO carry the verifier's
+        reference, as decide_role_change found it; no user is recorded as the granter."""
+        sam = world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
+        verifier.approve(world.clinic_id, "sam", reference="HD-42")
+        promoted = world.service.modify_role(
+            actor=world.actor("ana"), association_id=sam.id, role=Role.AUTHORIZED_OFFICIAL
+        )
+        assert promoted.grant is not None
+        assert (promoted.grant.by, promoted.grant.by_role, promoted.grant.reference) == (
+            None,
+            None,
+            "HD-42",
+        )
+        (event,) = [
+            e.event
+            for e in runtime.storage.audit.for_subject(sam.id)
+            if e.event.name == "association.role_modified"
+        ]
+        assert (event.actor, event.data["basis"], event.data["role"]) == ("ana", "verifier", "AO")
+
+    def test_ro_5_an_individual_providers_staff_never_become_ao(self, world: World) -> None:
+        """RO-5 (amended): an IP's profile has AMs and SEUs only; asking to make one of them
+        AO is refused as a role that employer cannot grant, before any verifier."""
+        staff = world.service.request_association(
+            actor=world.actor("max"),
+            employer=Employer.individual_provider(world.p_individual),
+            role=Role.STAFF_END_USER,
+        )
+        world.service.approve_association(actor=world.actor("ana"), association_id=staff.id)
+        with pytest.raises(ValidationError) as info:
+            world.service.modify_role(
+                actor=world.actor("ana"), association_id=staff.id, role=Role.AUTHORIZED_OFFICIAL
+            )
+        assert info.value.code == "association.role_not_grantable"
+
     def test_ro_6_user_cancels_own_association(self, world: World) -> None:
         """RO-6: the user leaves; only the user can cancel."""
         with pytest.raises(NotPermittedError):

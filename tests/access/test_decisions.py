@@ -1,10 +1,14 @@
 """CO-7, CO-8: effective access through exactly three paths, and every decision explains itself;
-AC-8: only an enabled, registered account is granted anything."""
+RO-6 with RO-3/RO-4: role changes; AC-8: only an enabled, registered account is granted anything."""
 
 from __future__ import annotations
 
+import copy
 import itertools
+from collections.abc import Callable
+from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -14,16 +18,24 @@ from enrollkit.access import (
     Decision,
     Employer,
     GrantKind,
+    GrantPath,
+    InMemoryVerifier,
+    Organization,
     Role,
     System,
+    Verification,
+    VerificationStatus,
+    _explain,
     decide,
     decide_for_organization,
+    decide_role_change,
     decide_signing_authority,
     roles_held,
 )
 from enrollkit.clock import FixedClock
 from enrollkit.errors import NotFoundError, NotPermittedError, ValidationError
 from enrollkit.runtime import Runtime
+from enrollkit.serialization import from_data, to_data
 from tests.access.conftest import CAST, World
 
 
@@ -236,6 +248,42 @@ class TestDenialsExplainThemselves:
         if not decision.allowed:
             assert_explained(decision)
 
+    def test_co_8_the_closest_connection_is_the_one_told(self, world: World) -> None:
+        """Of several connections that grant nothing, the denial tells the one that asked
+        for the system, then the one closest to access (approved for other systems, then
+        pending, then ended)."""
+        rejected = world.service.request_connection(
+            actor=world.actor("carla"),
+            surrogate_id=world.acme_id,
+            profile_id=world.p_clinic,
+            systems=[System.NPPES],
+        )
+        world.service.reject_connection(actor=world.actor("ana"), connection_id=rejected.id)
+        pending = world.service.request_connection(
+            actor=world.actor("carla"),
+            surrogate_id=world.acme_id,
+            profile_id=world.p_clinic,
+            systems=[System.PECOS],
+        )
+
+        def told(system: System) -> tuple[str, str | None]:
+            decision = world.service.decide(
+                user_id="cred",
+                action=Action.ACT_ON_BEHALF,
+                profile_id=world.p_clinic,
+                system=system,
+            )
+            assert_explained(decision)
+            assert decision.denial is not None
+            return decision.denial.code, decision.denial.connection_id
+
+        assert told(System.PECOS) == ("access.connection_pending", pending.id)
+        assert told(System.NPPES) == ("access.connection_rejected", rejected.id)
+        assert told(System.EHR) == ("access.connection_pending", pending.id)
+        world.service.approve_connection(actor=world.actor("ana"), connection_id=pending.id)
+        assert told(System.NPPES) == ("access.connection_rejected", rejected.id)
+        assert told(System.EHR) == ("access.system_not_covered", pending.id)
+
 
 class TestDecisionValue:
     def test_a_decision_is_either_allowed_or_denied(self) -> None:
@@ -254,6 +302,177 @@ class TestDecisionValue:
             assert decide(
                 tx, user_id="ana", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
             ).allowed
+
+
+class TestExplainedWhenRead:
+    def test_co_8_an_allowed_decision_composes_its_sentence_only_when_read(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Deciding builds no text when access is granted (every use case asks, most are
+        allowed): each grant carries its facts and composes its sentence when read."""
+        composed: list[str] = []
+        for name in ("own_profile_sentence", "association_sentence", "connection_sentence"):
+            real = getattr(_explain, name)
+
+            def spy(*facts: object, name: str = name, real: Any = real) -> str:
+                composed.append(name)
+                return str(real(*facts))
+
+            monkeypatch.setattr(_explain, name, spy)
+        conn = world.connect(world.p_individual, System.PECOS)
+        asked = [
+            ("ana", world.p_individual, Action.MANAGE_STAFF),
+            ("ana", world.p_clinic, Action.MANAGE_CONNECTIONS),
+            ("cred", world.p_individual, Action.ACT_ON_BEHALF),
+        ]
+        decisions = [
+            world.service.decide(user_id=user, action=action, profile_id=profile)
+            for user, profile, action in asked
+        ]
+        assert all(d.allowed for d in decisions)
+        assert composed == []
+        ana = world.service.profile(world.p_individual).label
+        assert ana.startswith("Ana Ruiz MD (NPI ")
+        assert [d.explain() for d in decisions] == [
+            f"ana is the individual provider of {ana} (CO-7).",
+            f"ana is Authorized Official of Ruiz Clinic PLLC (association {world.ana_ao.id}), "
+            "which permits approve/manage connections (RO-2, CO-7).",
+            f"cred is Staff End User of Acme Credentialing LLC (association "
+            f"{world.cred_seu.id}), which connection {conn.id} lets act on behalf of {ana} in "
+            "PECOS (CO-7).",
+        ]
+        assert composed == ["own_profile_sentence", "association_sentence", "connection_sentence"]
+
+    @pytest.mark.parametrize("read", ["eq", "hash", "repr", "to_data", "copy"])
+    def test_st_4_co_8_a_grant_composed_when_read_is_the_value_written_out(
+        self, world: World, read: str
+    ) -> None:
+        """However its sentence is first read (compared, hashed, printed, serialized,
+        copied), a decided grant is the value written with that sentence, and it
+        round-trips through the one converter (ST-4)."""
+        conn = world.connect(world.p_individual, System.PECOS)
+        decided = world.service.decide(
+            user_id="cred", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
+        )
+        grant = decided.require()
+        written = GrantPath(
+            GrantKind.CONNECTION,
+            Role.SURROGATE,
+            world.service.decide(
+                user_id="cred", action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
+            ).explain(),
+            profile_id=world.p_individual,
+            organization_id=world.acme_id,
+            association_id=world.cred_seu.id,
+            connection_id=conn.id,
+        )
+        first: Callable[[], bool] = {
+            "eq": lambda: grant == written,
+            "hash": lambda: hash(grant) == hash(written),
+            "repr": lambda: repr(grant) == repr(written),
+            "to_data": lambda: to_data(grant) == to_data(written),
+            "copy": lambda: copy.deepcopy(grant) == written,
+        }[read]
+        assert first()
+        assert grant == written and hash(grant) == hash(written) and repr(grant) == repr(written)
+        assert grant.explanation == written.explanation
+        data = to_data(decided)
+        assert data["grant"]["explanation"] == written.explanation
+        assert from_data(data, Decision) == decided == Decision.allow(written)
+        assert attrs.evolve(grant, rule="RO-2") == attrs.evolve(written, rule="RO-2")
+
+
+class TestRoleChange:
+    def test_ro_6_ro_4_changing_a_role_needs_managing_it_and_granting_the_new_one(
+        self, world: World, runtime: Runtime
+    ) -> None:
+        """An AO makes an SEU an AM; an AM may not (RO-4); nobody changes their own role;
+        each refusal is explained (CO-8), and the grant says what let it (RO-6)."""
+        mia = world.join("mia", world.clinic_id, Role.ACCESS_MANAGER, by="ana")
+        sam = world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
+        with runtime.transaction() as tx:
+            by_am = decide_role_change(tx, user_id="mia", association=sam, role=Role.ACCESS_MANAGER)
+            by_self = decide_role_change(
+                tx, user_id="mia", association=mia, role=Role.STAFF_END_USER
+            )
+            by_ao = decide_role_change(tx, user_id="ana", association=sam, role=Role.ACCESS_MANAGER)
+        assert_explained(by_am)
+        assert by_am.denial is not None and by_am.denial.code == "access.cannot_grant_role"
+        assert_explained(by_self)
+        assert by_self.denial is not None
+        assert by_self.denial.code == "access.cannot_manage_association"
+        grant = by_ao.require()
+        assert (grant.kind, grant.role, grant.association_id, grant.rule) == (
+            GrantKind.ASSOCIATION,
+            Role.AUTHORIZED_OFFICIAL,
+            world.ana_ao.id,
+            "RO-6",
+        )
+        assert by_ao.explain() == (
+            f"ana is Authorized Official of Ruiz Clinic PLLC, who may change association "
+            f"{sam.id} from Staff End User to Access Manager (RO-4, RO-6)."
+        )
+
+    def test_ro_3_the_ao_role_comes_only_from_the_verifier(
+        self, world: World, runtime: Runtime
+    ) -> None:
+        """Making someone AO is allowed only when the verifier verified them (RO-3); without
+        a verifier, or while it has not, the denial names the help desk."""
+        sam = world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
+        verifier = InMemoryVerifier()
+        with runtime.transaction() as tx:
+            no_verifier = decide_role_change(
+                tx, user_id="ana", association=sam, role=Role.AUTHORIZED_OFFICIAL
+            )
+            pending = decide_role_change(
+                tx, user_id="ana", association=sam, role=Role.AUTHORIZED_OFFICIAL, verifier=verifier
+            )
+            verifier.approve(world.clinic_id, "sam", reference="HD-7")
+            verified = decide_role_change(
+                tx, user_id="ana", association=sam, role=Role.AUTHORIZED_OFFICIAL, verifier=verifier
+            )
+        for denied in (no_verifier, pending):
+            assert denied.denial is not None
+            assert denied.denial.code == "access.role_needs_verification"
+            assert [f.verifier for f in denied.denial.fixers] == [True]
+        grant = verified.require()
+        assert (grant.kind, grant.reference, grant.rule) == (
+            GrantKind.VERIFICATION,
+            "HD-7",
+            "RO-3",
+        )
+        assert "the verifier verified sam as Authorized Official (reference HD-7)" in (
+            verified.explain()
+        )
+
+    def test_ro_6_the_verifier_is_asked_only_for_a_change_the_user_may_make(
+        self, world: World, runtime: Runtime
+    ) -> None:
+        """A user who may not manage the association gets that answer; the verifier is
+        not asked on their behalf (RO-6 before RO-3)."""
+        sam = world.join("sam", world.clinic_id, Role.STAFF_END_USER, by="ana")
+        asked: list[tuple[str, str]] = []
+
+        class Recording(InMemoryVerifier):
+            def verify(self, organization: Organization, user_id: str) -> Verification:
+                asked.append((organization.id, user_id))
+                return super().verify(organization, user_id)
+
+        verifier = Recording(default=VerificationStatus.VERIFIED)
+        with runtime.transaction() as tx:
+            stranger = decide_role_change(
+                tx,
+                user_id="cred",
+                association=sam,
+                role=Role.AUTHORIZED_OFFICIAL,
+                verifier=verifier,
+            )
+            assert asked == []
+            ao = decide_role_change(
+                tx, user_id="ana", association=sam, role=Role.AUTHORIZED_OFFICIAL, verifier=verifier
+            )
+        assert_explained(stranger)
+        assert ao.allowed and asked == [(world.clinic_id, "sam")]
 
 
 class TestSigningAuthority:

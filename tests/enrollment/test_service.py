@@ -327,7 +327,8 @@ class TestMacSide:
         assert kit.events(app_id)[-1] == "application.approved"
 
     def test_en_4_withdraw_and_then_nothing(self, kit: Kit) -> None:
-        """A withdrawn application cannot be sent."""
+        """A withdrawn application cannot be sent (one withdraw, on the signature
+        service, for every status)."""
         app = kit.enrollment.create(
             actor=kit.actor("u-ana"),
             profile_id="prof-ana",
@@ -335,7 +336,7 @@ class TestMacSide:
             kind=Kind.INITIAL,
             content=ana_855i(),
         )
-        kit.enrollment.withdraw(app.id, actor=kit.actor("u-ana"))
+        kit.signatures.withdraw(app.id, actor=kit.actor("u-ana"))
         with pytest.raises(InvalidTransitionError):
             kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ana"))
 

@@ -18,6 +18,7 @@ from enrollkit.enrollment import (
     Agenda,
     Application,
     ApplicationStatus,
+    EnrollmentService,
     Form,
     Kind,
     Official,
@@ -498,12 +499,8 @@ class TestCertificate:
 
 class TestWithdraw:
     def test_en_4_withdraw_while_out_for_signature_closes_the_requests(self, kit: Kit) -> None:
-        """The signature service withdraws and supersedes every open request; the enrollment
-        service points there instead of leaving requests open."""
+        """Withdrawing supersedes every open request (SG-5); nobody signs it afterwards."""
         app = reassignment(kit)
-        with pytest.raises(InvalidTransitionError) as info:
-            kit.enrollment.withdraw(app.id, actor=kit.actor("u-cred"))
-        assert info.value.code == "application.out_for_signature"
         withdrawn = kit.signatures.withdraw(app.id, actor=kit.actor("u-cred"))
         assert withdrawn.status is ApplicationStatus.WITHDRAWN
         sheet = kit.signatures.sheet(app.id)
@@ -511,6 +508,49 @@ class TestWithdraw:
         assert {r.status for r in sheet.requests} == {RequestStatus.SUPERSEDED}
         with pytest.raises(InvalidTransitionError):
             sign(kit, app.id, "u-ana", "individual")
+
+    @pytest.mark.parametrize(
+        "status",
+        ["draft", "pending_signatures", "submitted", "in_review", "development_requested"],
+    )
+    def test_en_4_one_withdraw_for_every_non_final_status(self, kit: Kit, status: str) -> None:
+        """The one withdraw use case ends an application in any non-final status, and the
+        event says from which status and which requests it closed."""
+        app = reassignment(kit, send=status != "draft")
+        if status in ("submitted", "in_review", "development_requested"):
+            sign(kit, app.id, "u-ana", "individual")
+            sign(kit, app.id, "u-do", "receiving_organization")
+        if status in ("in_review", "development_requested"):
+            kit.enrollment.start_review(app.id, actor=kit.mac())
+        if status == "development_requested":
+            kit.enrollment.request_development(app.id, actor=kit.mac(), reason="Add a license")
+        assert kit.enrollment.get(app.id).status.value == status
+        sheet = None if status == "draft" else kit.signatures.sheet(app.id)
+        open_before = [r.id for r in sheet.open_requests()] if sheet is not None else []
+        assert bool(open_before) is (status == "pending_signatures")
+        withdrawn = kit.signatures.withdraw(app.id, actor=kit.actor("u-cred"))
+        assert withdrawn.status is ApplicationStatus.WITHDRAWN
+        (event,) = [
+            e.event
+            for e in kit.runtime.storage.audit.for_subject(app.id)
+            if e.event.name == "application.withdrawn"
+        ]
+        assert (event.actor, event.data["status_before"]) == ("u-cred", status)
+        assert event.data["superseded_requests"] == open_before
+        with pytest.raises(InvalidTransitionError):
+            kit.signatures.withdraw(app.id, actor=kit.actor("u-cred"))
+
+    def test_en_2_withdrawing_needs_pecos_access(self, kit: Kit) -> None:
+        """A stranger cannot withdraw someone's application (EN-2); it stays as it was."""
+        app = reassignment(kit)
+        with pytest.raises(NotPermittedError):
+            kit.signatures.withdraw(app.id, actor=kit.actor("u-stranger"))
+        assert kit.enrollment.get(app.id).status is ApplicationStatus.PENDING_SIGNATURES
+
+    def test_en_4_enrollment_has_no_second_withdraw(self) -> None:
+        """Withdrawing is one use case: the enrollment service offers none of its own."""
+        assert not hasattr(EnrollmentService, "withdraw")
+        assert callable(SignatureService.withdraw)
 
 
 def test_sg_8_certificate_needs_pecos_access(kit: Kit) -> None:

@@ -1,7 +1,9 @@
 """ST-2, CO-6, RO-5, CO-10, AC-3, AU-1 across processes with the real use cases: N
 processes race to approve, reject and withdraw THE SAME pending connection through
-AccessService; the last two AOs of an organization leave at the same moment; two
-requests for the same surrogate and profile are made at once; wrong passwords for one
+AccessService; two people entitled to approve one connection (or one association)
+approve it at once; two maintenance sweeps record the day-30 expiries at once; the last
+two AOs of an organization leave at the same moment; two requests for the same
+surrogate and profile are made at once; wrong passwords for one
 known account arrive together; and a process is killed inside approve_connection's
 commit. Every invariant holds when the racing transactions commit (not by a read
 before it), and every loser gets the domain's answer, never a storage conflict.
@@ -229,6 +231,142 @@ class TestKilledUseCase:
             assert (approved.state, approved.version) == (ConnectionState.APPROVED, 2)
             assert storage.audit.verify().ok
             assert len(storage.audit.entries()) == len(before) + 1
+        finally:
+            storage.close()
+
+
+class TestTwoApprovers:
+    """Two different people entitled to approve the same pending request press approve at
+    the same moment (when gated, both load and decide the same version before either
+    writes): one approval wins; the other, stale at commit (ST-2), runs again and is
+    refused by the domain, naming the state it found, never a storage conflict."""
+
+    @pytest.mark.parametrize("gated", [True, False], ids=["same-version", "free-for-all"])
+    def test_co_4_co_6_one_connection_approved_by_two_people_once(
+        self, spec: Spec, gated: bool
+    ) -> None:
+        """Ana (the IP) approves Acme's request while Dave, her Access Manager (RO-5),
+        approves it with Approve All Selected (CO-9): exactly one approval is recorded;
+        the loser gets connection.invalid_transition naming "approved"."""
+        storage = open_storage(spec)
+        try:
+            seeded = _seed(storage)
+            service = access_service(storage, at=T0)
+            asked = service.request_association(
+                actor=seeded.principals["dave"],
+                employer=Employer.individual_provider(seeded.profile_ids[0]),
+                role=Role.ACCESS_MANAGER,
+            )
+            service.approve_association(actor=seeded.principals["ana"], association_id=asked.id)
+            before = _snapshot(storage, seeded)
+            start, gate, results = _barriers(2, gated=gated)
+            outcomes = _run(
+                workers.approve_as,
+                [
+                    (spec, how, seeded.connection.id, seeded.principals[who], start, gate, results)
+                    for who, how in (("ana", "approve_connection"), ("dave", "approve_selected"))
+                ],
+            )
+            assert sorted((o, state) for _who, o, state in outcomes) == [
+                ("invalid:connection.invalid_transition", "approved"),
+                ("won", None),
+            ], outcomes
+            (winner,) = [who for who, o, _state in outcomes if o == "won"]
+            stored = _load(storage, seeded.connection.id)
+            assert stored is not None
+            assert (stored.state, stored.decided_by, stored.version) == (
+                ConnectionState.APPROVED,
+                winner,
+                2,
+            )
+            assert stored.approved_systems == seeded.connection.requested_systems
+            assert _snapshot(storage, seeded) == before
+            trail = storage.audit.for_subject(seeded.connection.id)
+            assert [(e.event.name, e.event.actor) for e in trail] == [
+                ("connection.requested", "carla"),
+                ("connection.approved", winner),
+            ]
+            assert storage.audit.verify().ok
+        finally:
+            storage.close()
+
+    @pytest.mark.parametrize("gated", [True, False], ids=["same-version", "free-for-all"])
+    def test_ro_3_st_2_one_association_approved_by_two_people_once(
+        self, spec: Spec, gated: bool
+    ) -> None:
+        """Carla (AO) and Dave (AM) of Acme approve Bob's pending Staff End User request
+        at once (RO-3: either may): Bob's association is approved once, by the winner;
+        the loser gets association.invalid_transition naming "active"."""
+        storage = open_storage(spec)
+        try:
+            seeded = _seed(storage)
+            service = access_service(storage, at=T0)
+            acme = Employer.organization(seeded.acme_id)
+            dave = service.request_association(
+                actor=seeded.principals["dave"], employer=acme, role=Role.ACCESS_MANAGER
+            )
+            service.approve_association(actor=seeded.principals["carla"], association_id=dave.id)
+            asked = service.request_association(
+                actor=seeded.principals["bob"], employer=acme, role=Role.STAFF_END_USER
+            )
+            start, gate, results = _barriers(2, gated=gated)
+            outcomes = _run(
+                workers.approve_as,
+                [
+                    (spec, how, asked.id, seeded.principals[who], start, gate, results)
+                    for who, how in (
+                        ("carla", "approve_association"),
+                        ("dave", "approve_association"),
+                    )
+                ],
+            )
+            assert sorted((o, state) for _who, o, state in outcomes) == [
+                ("invalid:association.invalid_transition", "active"),
+                ("won", None),
+            ], outcomes
+            (winner,) = [who for who, o, _state in outcomes if o == "won"]
+            stored = service.association(asked.id)
+            assert (stored.state, stored.decided_by, stored.version) == (
+                AssociationState.ACTIVE,
+                winner,
+                2,
+            )
+            assert stored.grant is not None and stored.grant.by == winner
+            trail = storage.audit.for_subject(asked.id)
+            assert [(e.event.name, e.event.actor) for e in trail] == [
+                ("association.requested", "bob"),
+                ("association.approved", winner),
+            ]
+            assert storage.audit.verify().ok
+        finally:
+            storage.close()
+
+
+class TestSweepRace:
+    @pytest.mark.parametrize("gated", [True, False], ids=["same-version", "free-for-all"])
+    def test_co_5_st_2_two_sweeps_at_once_record_each_expiry_once(
+        self, spec: Spec, gated: bool
+    ) -> None:
+        """Two maintenance workers sweep at day 31 at the same moment: each expiry is
+        recorded once; the worker that loses runs again and finds nothing left to
+        record, never a storage conflict."""
+        storage = open_storage(spec)
+        try:
+            seeded = _seed(storage)
+            start, gate, results = _barriers(2, gated=gated)
+            outcomes = _run(
+                workers.sweep, [(spec, label, start, gate, results) for label in ("a", "b")]
+            )
+            assert [o for _label, o, _expired in outcomes] == ["won", "won"], outcomes
+            recorded = sorted(c for _label, _o, expired in outcomes for c in expired)
+            assert recorded == sorted([seeded.connection.id, seeded.bystander.id]), outcomes
+            for connection_id in recorded:
+                trail = storage.audit.for_subject(connection_id)
+                assert [e.event.name for e in trail] == [
+                    "connection.requested",
+                    "connection.expired",
+                ]
+            assert storage.audit.verify().ok
         finally:
             storage.close()
 

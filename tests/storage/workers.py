@@ -388,3 +388,78 @@ def die_mid_unit(spec: Spec, stage: str, signal: multiprocessing.connection.Conn
             _pause(signal)
         uow.commit()
     os._exit(3)  # never reached: the parent kills this process first
+
+
+def _refusal(use_case: Any) -> tuple[str, str | None]:
+    """Run *use_case*; ("won", None), or the refusal's family and code, with the state a
+    domain refusal names (what the loser found when it ran again)."""
+    try:
+        use_case()
+    except ConflictError as exc:
+        return f"conflict:{exc.code}", None
+    except InvalidTransitionError as exc:
+        state = exc.fields.get("state")
+        return f"invalid:{exc.code}", None if state is None else str(state)
+    except EnrollkitError as exc:
+        return f"other:{type(exc).__name__}:{exc.code}", None
+    except BaseException as exc:
+        return f"error:{type(exc).__module__}.{type(exc).__name__}:{exc}", None
+    return "won", None
+
+
+def approve_as(
+    spec: Spec,
+    how: str,
+    subject_id: str,
+    actor: Principal,
+    start: Any,
+    gate: Any,
+    results: Any,
+) -> None:
+    """One of two approvers approves the same pending request: a connection through
+    approve_connection or Approve All Selected (CO-4, CO-9), or an association through
+    approve_association (RO-3); reports (actor, outcome, state named by a refusal).
+
+    ``gate`` (or None) is a barrier passed just before the commit writes, so both
+    approvers have loaded and decided the same version.
+    """
+    storage = _gated(spec, gate)
+    outcome: tuple[str, str | None] = ("error", None)
+    try:
+        service = access_service(storage)
+        use_case = {
+            "approve_connection": lambda: service.approve_connection(
+                actor=actor, connection_id=subject_id
+            ),
+            "approve_selected": lambda: service.approve_selected(
+                actor=actor, selections={subject_id: None}
+            ),
+            "approve_association": lambda: service.approve_association(
+                actor=actor, association_id=subject_id
+            ),
+        }[how]
+        start.wait(timeout=60)
+        outcome = _refusal(use_case)
+    finally:
+        results.put((actor.id, *outcome))
+        storage.close()
+
+
+def sweep(spec: Spec, label: str, start: Any, gate: Any, results: Any) -> None:
+    """A maintenance worker records the day-30 expiries (CO-5) at day 31; reports
+    (label, outcome, ids of the connections it recorded expired)."""
+    storage = _gated(spec, gate)
+    outcome: tuple[str, tuple[str, ...]] = ("error", ())
+    try:
+        service = access_service(storage, at=T0 + timedelta(days=31))
+        start.wait(timeout=60)
+        expired: tuple[str, ...] = ()
+
+        def run() -> None:
+            nonlocal expired
+            expired = tuple(c.id for c in service.sweep_expired_connections())
+
+        outcome = (_outcome(run), expired)
+    finally:
+        results.put((label, *outcome))
+        storage.close()

@@ -8,6 +8,7 @@ are asked about account ids, and an unknown or disabled account is denied.
 The one question every use case asks is :func:`decide` (CO-7, CO-8).
 """
 
+from enrollkit.access._reads import AccessReads
 from enrollkit.access.associations import (
     ASSOCIATION_MACHINE,
     ASSOCIATIONS,
@@ -39,6 +40,7 @@ from enrollkit.access.decisions import (
     decide_for_organization,
     decide_grant,
     decide_manage,
+    decide_role_change,
     decide_signing_authority,
     employer_of,
     roles_held,
@@ -104,6 +106,7 @@ __all__ = [
     "PERMISSIONS",
     "PIN_ALPHABET",
     "PROFILES",
+    "AccessReads",
     "AccessService",
     "Action",
     "Association",
@@ -153,6 +156,7 @@ __all__ = [
     "decide_for_organization",
     "decide_grant",
     "decide_manage",
+    "decide_role_change",
     "decide_signing_authority",
     "employer_of",
     "normalize_legal_name",

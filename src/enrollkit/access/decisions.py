@@ -1,4 +1,4 @@
-"""Explainable access decisions (Rules CO-7, CO-8, with RO-2..RO-4).
+"""Explainable access decisions (Rules CO-7, CO-8, with RO-2..RO-4, RO-6, RO-8).
 
 :func:`decide` is the one function every use case asks "may user U do
 action A for provider profile P in system S". It answers with a
@@ -23,21 +23,28 @@ Sibling functions answer the organization-level questions with the same
 kind of decision: :func:`decide_for_organization` (manage staff or
 connections of an organization, e.g. a surrogate's AO/AM), :func:`decide_grant`
 (may U grant or approve role R with an employer, RO-3/RO-4),
-:func:`decide_manage` (may U modify or end an association, RO-6) and
-:func:`decide_connection` (may U approve, reject, withdraw or remove a
-connection, CO-4/CO-6).
+:func:`decide_manage` (may U modify or end an association, RO-6),
+:func:`decide_role_change` (may U give an association another role, RO-6 with
+RO-3/RO-4), :func:`decide_connection` (may U approve, reject, withdraw or remove
+a connection, CO-4/CO-6) and :func:`decide_signing_authority` (RO-8).
+
+This module only decides. The words (CO-8) come from a private module: a
+denial is composed there once the answer is no, and a grant carries the
+facts of its sentence, composed only when someone reads
+:attr:`GrantPath.explanation`, so an allowed decision builds no text.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
-from typing import Final
+from functools import partial
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from enrollkit.access import _explain
+from enrollkit.access._explain import Denial, Fixer, Names, SurrogateLink
 from enrollkit.access.associations import (
     ASSOCIATIONS,
     ASSOCIATIONS_BY_USER,
@@ -50,27 +57,22 @@ from enrollkit.access.connections import (
     CONNECTIONS_BY_SURROGATE_PROFILE,
     Connection,
     ConnectionEvent,
-    ConnectionState,
     Side,
-    systems_label,
 )
-from enrollkit.access.organizations import ORGANIZATIONS, PROFILES, ProviderProfile
+from enrollkit.access.organizations import ORGANIZATIONS, PROFILES, Organization, ProviderProfile
 from enrollkit.access.roles import (
-    GRANTABLE_ROLES,
-    MANAGERS,
     VERIFIED_ROLES,
     Action,
     EmployerKind,
     Role,
     System,
-    approvers_of,
     can_grant,
     can_manage,
     permits,
     require_grantable,
-    roles_permitting,
 )
-from enrollkit.errors import NotPermittedError, ValidationError, a_or_an, excerpt
+from enrollkit.access.verification import AuthorizedOfficialVerifier, VerificationStatus
+from enrollkit.errors import ValidationError
 from enrollkit.npi import NPIType
 from enrollkit.runtime import Transaction
 from enrollkit.storage import compose_key, require
@@ -86,6 +88,7 @@ __all__ = [
     "decide_for_organization",
     "decide_grant",
     "decide_manage",
+    "decide_role_change",
     "decide_signing_authority",
     "employer_of",
     "roles_held",
@@ -98,66 +101,72 @@ class GrantKind(Enum):
     OWN_PROFILE = "own_profile"  #: the user is the profile's individual provider
     ASSOCIATION = "association"  #: an active association with the employer
     CONNECTION = "connection"  #: an association with a surrogate that has a connection
+    #: the external verification gave the role (RO-3), to a change the user may make
+    VERIFICATION = "verification"
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class GrantPath:
-    """How an allowed decision was reached (CO-8)."""
+    """How an allowed decision was reached (CO-8).
+
+    A plain value: ``explanation`` is one sentence. The decision functions leave
+    it unwritten and compose it when it is first read (by ``explanation``,
+    :meth:`Decision.explain`, equality, ``repr`` or ``to_data``), so a grant
+    nobody reads costs no text; it reads, compares and serializes (ST-4) as if
+    it had been written from the start.
+    """
 
     kind: GrantKind
     role: Role  #: the effective role: IP, the association's role, or SUR
-    explanation: str
+    explanation: str  #: who the user is to whom, and which rule lets them
     profile_id: str | None = None
     organization_id: str | None = None  #: the employer or the surrogate organization
     association_id: str | None = None
     connection_id: str | None = None
     rule: str = "CO-7"
+    reference: str | None = None  #: the verifier's reference, for a VERIFICATION grant
+
+    if not TYPE_CHECKING:  # the type checker keeps its view of the fields
+
+        def __getattr__(self, name: str) -> str:
+            # Called only for an attribute not found: an explanation left unwritten.
+            compose = self.__dict__.get(_COMPOSE) if name == "explanation" else None
+            if compose is None:
+                raise AttributeError(name)
+            self.__dict__["explanation"] = sentence = compose()
+            return sentence
 
 
-@attrs.frozen
-class Fixer:
-    """Who could supply a missing fact: a role with an organization or a profile's IP,
-    or (``verifier=True``) the external AO verification (RO-3)."""
-
-    role: Role | None
-    description: str  #: "an AO or AM of Acme Clinic PLLC"
-    organization_id: str | None = None
-    profile_id: str | None = None
-    verifier: bool = False
+_COMPOSE: Final = "_compose_explanation"
+_GRANT_DEFAULTS: Final = {
+    a.name: a.default for a in attrs.fields(GrantPath) if a.default is not attrs.NOTHING
+}
 
 
-@attrs.frozen
-class Denial:
-    """Why a decision said no (CO-8): a stable code, the missing fact, who can fix it."""
+def _grant(
+    kind: GrantKind, role: Role, compose: Callable[[], str], **facts: str | None
+) -> GrantPath:
+    """A grant path whose explanation *compose* writes when first read (CO-8)."""
+    path = object.__new__(GrantPath)
+    path.__dict__.update(_GRANT_DEFAULTS, kind=kind, role=role, **facts)
+    path.__dict__[_COMPOSE] = compose
+    return path
 
-    code: str
-    missing: str  #: the missing fact, as a phrase
-    message: str  #: a sentence a person can act on (missing fact + who can fix it)
-    fixers: tuple[Fixer, ...]
-    rule: str
-    connection_id: str | None = None
-    association_id: str | None = None
 
-    def to_error(self) -> NotPermittedError:
-        """The refusal as the error a use case raises."""
-        return NotPermittedError(
-            self.code,
-            self.message,
-            missing=self.missing,
-            rule=self.rule,
-            fixers=[
-                {
-                    "role": f.role.value if f.role else None,
-                    "organization_id": f.organization_id,
-                    "profile_id": f.profile_id,
-                    "verifier": f.verifier,
-                    "description": f.description,
-                }
-                for f in self.fixers
-            ],
-            connection_id=self.connection_id,
-            association_id=self.association_id,
-        )
+def _regrant(
+    base: GrantPath,
+    compose: Callable[[], str],
+    *,
+    kind: GrantKind | None = None,
+    **facts: str | None,
+) -> GrantPath:
+    """*base*'s facts with another sentence (and *facts*), without composing *base*'s."""
+    kept = {
+        a.name: getattr(base, a.name)
+        for a in attrs.fields(GrantPath)
+        if a.name not in ("kind", "role", "explanation")
+    }
+    return _grant(kind or base.kind, base.role, compose, **{**kept, **facts})
 
 
 @attrs.frozen
@@ -228,211 +237,7 @@ def roles_held(tx: Transaction, *, user_id: str, organization_id: str) -> frozen
     return frozenset({live.role}) if live is not None and live.is_active else frozenset()
 
 
-class _Names:
-    """Human names for messages, loaded by id (one get each, cached per decision)."""
-
-    def __init__(self, tx: Transaction) -> None:
-        self._tx = tx
-        self._orgs: dict[str, str] = {}
-
-    def organization(self, organization_id: str) -> str:
-        name = self._orgs.get(organization_id)
-        if name is None:
-            org = self._tx.repo(ORGANIZATIONS).get(organization_id)
-            name = org.legal_name if org is not None else organization_id
-            self._orgs[organization_id] = name
-        return name
-
-    def employer(self, employer: Employer, profile: ProviderProfile | None = None) -> str:
-        if employer.kind is EmployerKind.ORGANIZATION:
-            return self.organization(employer.id)
-        if profile is None or profile.id != employer.id:
-            found = self._tx.repo(PROFILES).get(employer.id)
-            return f"the individual provider {found.legal_name}" if found else employer.id
-        return f"the individual provider {profile.legal_name}"
-
-
-def _roles_phrase(roles: Iterable[Role]) -> str:
-    return _phrase(frozenset(roles))
-
-
-@functools.cache
-def _phrase(roles: frozenset[Role]) -> str:
-    names = [r.value for r in Role if r in roles]
-    if not names:
-        return "no role"
-    return names[0] if len(names) == 1 else " or ".join([", ".join(names[:-1]), names[-1]])
-
-
-@functools.cache
-def _holdable(kind: EmployerKind, roles: frozenset[Role]) -> tuple[Role, ...]:
-    """Of *roles*, those a user can hold with an employer of *kind*, in RO-1 order
-    (with an IP as employer, the IP and the staff roles of their profile; with an
-    organization, its grantable roles)."""
-    held = GRANTABLE_ROLES[kind] | (
-        {Role.INDIVIDUAL_PROVIDER} if kind is EmployerKind.INDIVIDUAL_PROVIDER else set()
-    )
-    return tuple(r for r in Role if r in roles and r in held)
-
-
-def _employer_fixers(
-    names: _Names, employer: Employer, roles: Iterable[Role], *, doing: str
-) -> tuple[Fixer, ...]:
-    """Holders of *roles* with *employer* (AO/AM of an organization, or the IP and the
-    IP's Access Managers, RO-5)."""
-    holders = _holdable(employer.kind, frozenset(roles))
-    if employer.kind is EmployerKind.INDIVIDUAL_PROVIDER:
-        who = names.employer(employer)
-        staff = [r.value for r in holders if r is not Role.INDIVIDUAL_PROVIDER]
-        if Role.INDIVIDUAL_PROVIDER in holders and staff:
-            who += f" or {a_or_an(' or '.join(staff))} of theirs"
-        elif staff:
-            who = f"{a_or_an(' or '.join(staff))} of {who}"
-        return tuple(Fixer(role, f"{who} can {doing}", profile_id=employer.id) for role in holders)
-    where = names.organization(employer.id)
-    description = f"an {_phrase(frozenset(holders))} of {where} can {doing}"
-    return tuple(Fixer(role, description, organization_id=employer.id) for role in holders)
-
-
-#: Rule RO-2's column "approve/manage connections" (CO-4: SEUs and Surrogates never).
-_CONNECTION_MANAGERS: Final = roles_permitting(Action.MANAGE_CONNECTIONS)
-
-
-def _side_fixers(
-    names: _Names, side: Side, profile: ProviderProfile, surrogate_id: str, *, doing: str
-) -> tuple[Fixer, ...]:
-    """Who manages connections on *side* (CO-4): the IP or an AO/AM of the organization."""
-    employer = (
-        employer_of(profile) if side is Side.PROVIDER else Employer.organization(surrogate_id)
-    )
-    return _employer_fixers(names, employer, _CONNECTION_MANAGERS, doing=doing)
-
-
-def _sentence(fixers: Sequence[Fixer]) -> str:
-    seen: list[str] = []
-    for fixer in fixers:
-        if fixer.description not in seen:
-            seen.append(fixer.description)
-    return "; ".join(seen)
-
-
-def _deny(
-    code: str,
-    missing: str,
-    fixers: Sequence[Fixer],
-    *,
-    rule: str,
-    connection_id: str | None = None,
-    association_id: str | None = None,
-) -> Decision:
-    message = f"{missing[0].upper()}{missing[1:]}; {_sentence(fixers)} ({rule})."
-    return Decision.deny(
-        Denial(
-            code,
-            missing,
-            message,
-            tuple(fixers),
-            rule,
-            connection_id=connection_id,
-            association_id=association_id,
-        )
-    )
-
-
-def _cheapest_roles(employer: Employer, action: Action) -> list[Role]:
-    """Roles an employer can grant that permit *action*, least powerful first."""
-    order = [Role.STAFF_END_USER, Role.ACCESS_MANAGER, Role.AUTHORIZED_OFFICIAL]
-    return [r for r in order if r in GRANTABLE_ROLES[employer.kind] and permits(r, action)]
-
-
-def _needs_role(
-    names: _Names,
-    employer: Employer,
-    action: Action,
-    *,
-    held: Association | None,
-    profile: ProviderProfile | None,
-    subject: str,
-) -> Decision:
-    """Deny: the user's role with *employer* (if any) does not permit *action* (RO-2)."""
-    candidates = _cheapest_roles(employer, action)
-    where = names.employer(employer, profile)
-    if not candidates:
-        # Nobody can be granted this at an IP: only the IP does it (e.g. an IP's staff).
-        missing = f"only {where} may {action.label} for {subject}"
-        if held is not None:
-            missing += f" (you are {held.role.label} staff)"
-        fixers = _employer_fixers(
-            names, employer, {Role.INDIVIDUAL_PROVIDER}, doing=f"{action.label} themselves"
-        )
-        code = "access.role_not_permitted" if held is not None else "access.not_associated"
-        return _deny(code, missing, fixers, rule="RO-2", association_id=held.id if held else None)
-    needed = candidates[0]
-    approvers = approvers_of(needed)
-    if held is not None:
-        missing = (
-            f"the {held.role.label} role with {where} does not permit {action.label}; "
-            f"that needs {_roles_phrase(candidates)}"
-        )
-        code = "access.role_not_permitted"
-    else:
-        missing = (
-            f"you have no active association with {where} in a role that permits "
-            f"{action.label} ({_roles_phrase(candidates)})"
-        )
-        code = "access.not_associated"
-    granters = _employer_fixers(names, employer, approvers, doing=f"grant the {needed.label} role")
-    doers = _employer_fixers(
-        names, employer, (*candidates, Role.INDIVIDUAL_PROVIDER), doing=f"{action.label} for you"
-    )  # the IP, for their own profile, besides whoever holds a role that permits it
-    return _deny(
-        code, missing, (*granters, *doers), rule="RO-2", association_id=held.id if held else None
-    )
-
-
-def _pending_association(names: _Names, a: Association, *, why: str) -> Decision:
-    where = names.employer(a.employer)
-    if a.role in VERIFIED_ROLES:
-        fixers: tuple[Fixer, ...] = (
-            Fixer(
-                None,
-                "the CMS help desk verifies Authorized Officials",
-                organization_id=a.employer.id,
-                verifier=True,
-            ),
-        )
-    else:
-        fixers = _employer_fixers(
-            names, a.employer, approvers_of(a.role), doing="approve the request"
-        )
-    missing = f"your {a.role.label} request with {where} is still pending{why}"
-    return _deny("access.association_pending", missing, fixers, rule="RO-3", association_id=a.id)
-
-
-def _unknown_account(user_id: str) -> Decision:
-    missing = f"no active account has the id {excerpt(user_id)}"
-    return Decision.deny(
-        Denial(
-            "access.unknown_account",
-            missing,
-            f"{missing[0].upper()}{missing[1:]}; only a registered, enabled account is "
-            "granted anything (AC-8).",
-            (),
-            "AC-8",
-        )
-    )
-
-
 # -- decide: profile-level ------------------------------------------------------------
-
-_CONNECTION_PRIORITY: Final = {
-    ConnectionState.APPROVED: 0,  # approved but not covering the system
-    ConnectionState.PENDING: 1,
-    ConnectionState.EXPIRED: 3,
-    ConnectionState.REJECTED: 4,
-    ConnectionState.WITHDRAWN: 5,
-    ConnectionState.REMOVED: 6,
-}
 
 
 def decide(
@@ -450,15 +255,14 @@ def decide(
     """
     profile = require(tx.repo(PROFILES), profile_id, what="provider profile")
     if not tx.account_is_known(user_id):
-        return _unknown_account(user_id)
-    now = tx.now
+        return Decision.deny(_explain.unknown_account(user_id))
     # Path 1: the user is the profile's individual provider.
     if profile.owner_id == user_id and permits(Role.INDIVIDUAL_PROVIDER, action):
         return Decision.allow(
-            GrantPath(
+            _grant(
                 GrantKind.OWN_PROFILE,
                 Role.INDIVIDUAL_PROVIDER,
-                f"{user_id} is the individual provider of {profile.label} (CO-7).",
+                partial(_explain.own_profile_sentence, user_id, profile),
                 profile_id=profile.id,
             )
         )
@@ -470,20 +274,25 @@ def decide(
             own = a
     # Path 2: an active association with the profile's employer whose role permits it.
     if own is not None and own.is_active and permits(own.role, action):
-        names = _Names(tx)
+        organization = employer.kind is EmployerKind.ORGANIZATION
+        where = (
+            _explain.organization_name(tx, employer.id)
+            if organization
+            else f"the individual provider {profile.legal_name}"
+        )
         return Decision.allow(
-            GrantPath(
+            _grant(
                 GrantKind.ASSOCIATION,
                 own.role,
-                f"{user_id} is {own.role.label} of {names.employer(employer, profile)} "
-                f"(association {own.id}), which permits {action.label} (RO-2, CO-7).",
+                partial(_explain.association_sentence, user_id, own, where, action, "RO-2, CO-7"),
                 profile_id=profile.id,
-                organization_id=employer.id if employer.kind is EmployerKind.ORGANIZATION else None,
+                organization_id=employer.id if organization else None,
                 association_id=own.id,
             )
         )
     # Path 3: a surrogate organization of the user with an approved connection covering it.
-    evidence: list[tuple[int, Association, Connection]] = []
+    now = tx.now
+    tried: list[SurrogateLink] = []
     if permits(Role.SURROGATE, action):
         repo = tx.repo(CONNECTIONS)
         for a in associations:
@@ -492,154 +301,39 @@ def decide(
             key = compose_key(a.employer.id, profile.id)
             for c in repo.find(CONNECTIONS_BY_SURROGATE_PROFILE, key):
                 if a.is_active and c.covers(system, now):
-                    names = _Names(tx)
+                    surrogate = _explain.organization_name(tx, a.employer.id)
                     return Decision.allow(
-                        GrantPath(
+                        _grant(
                             GrantKind.CONNECTION,
                             Role.SURROGATE,
-                            f"{user_id} is {a.role.label} of {names.organization(a.employer.id)}"
-                            f" (association {a.id}), which connection {c.id} lets act on "
-                            f"behalf of {profile.label} in {system.value} (CO-7).",
+                            partial(
+                                _explain.connection_sentence,
+                                user_id,
+                                a,
+                                surrogate,
+                                c,
+                                profile,
+                                system,
+                            ),
                             profile_id=profile.id,
                             organization_id=a.employer.id,
                             association_id=a.id,
                             connection_id=c.id,
                         )
                     )
-                rank = _CONNECTION_PRIORITY[c.effective_state(now)]
-                if not a.is_active and c.covers(system, now):
-                    rank = 2  # the connection is fine; the user's association is pending
-                evidence.append((rank, a, c))
-    return _explain_denial(tx, user_id, action, profile, system, own, associations, evidence)
-
-
-def _explain_denial(
-    tx: Transaction,
-    user_id: str,
-    action: Action,
-    profile: ProviderProfile,
-    system: System,
-    own: Association | None,
-    associations: Sequence[Association],
-    evidence: list[tuple[int, Association, Connection]],
-) -> Decision:
-    """Pick the most specific missing fact (CO-8)."""
-    names = _Names(tx)
-    now = tx.now
-    employer = employer_of(profile)
-    subject = profile.label
-    if own is not None and own.is_active:
-        return _needs_role(names, employer, action, held=own, profile=profile, subject=subject)
-    if evidence:
-        # The most relevant connection: one that asked for this system, then the state
-        # closest to access, then the newest request.
-        rank, a, c = min(
-            evidence,
-            key=lambda e: (
-                system not in e[2].requested_systems,
-                e[0],
-                -e[2].requested_at.timestamp(),
-                e[2].id,
-            ),
+                tried.append(SurrogateLink(a, c))
+    return Decision.deny(
+        _explain.profile_denial(
+            Names(tx),
+            action=action,
+            profile=profile,
+            employer=employer,
+            system=system,
+            own=own,
+            associations=associations,
+            links=tried,
+            now=now,
         )
-        return _explain_connection(names, rank, a, c, profile, system, now)
-    if own is not None:
-        return _pending_association(names, own, why="")
-    surrogates = [
-        a
-        for a in associations
-        if a.employer.kind is EmployerKind.ORGANIZATION and not a.state.is_terminal
-    ]
-    if permits(Role.SURROGATE, action) and surrogates:
-        orgs = sorted({names.organization(a.employer.id) for a in surrogates})
-        missing = f"no connection from {' or '.join(orgs)} to {subject} covers {system.value}"
-        fixers = list(
-            _side_fixers(
-                names,
-                Side.SURROGATE,
-                profile,
-                surrogates[0].employer.id,
-                doing=f"request {a_or_an(system.value)} connection",
-            )
-        )
-        fixers += _side_fixers(
-            names, Side.PROVIDER, profile, "", doing=f"add the surrogate for {system.value}"
-        )
-        return _deny("access.no_connection", missing, fixers, rule="CO-7")
-    if permits(Role.SURROGATE, action):
-        where = names.employer(employer, profile)
-        missing = (
-            f"you have no active association with {where}, nor with a surrogate "
-            f"organization connected to {subject}"
-        )
-        staff = _employer_fixers(
-            names, employer, approvers_of(Role.STAFF_END_USER), doing="approve you as staff"
-        )
-        return _deny("access.not_associated", missing, staff, rule="CO-7")
-    return _needs_role(names, employer, action, held=None, profile=profile, subject=subject)
-
-
-def _explain_connection(
-    names: _Names,
-    rank: int,
-    a: Association,
-    c: Connection,
-    profile: ProviderProfile,
-    system: System,
-    now: datetime,
-) -> Decision:
-    surrogate = names.organization(c.surrogate_id)
-    if rank == 2:
-        return _pending_association(
-            names, a, why=f" (its connection {c.id} to {profile.label} is approved)"
-        )
-    state = c.effective_state(now)
-    approver = _side_fixers(names, c.approver_side, profile, c.surrogate_id, doing="approve it")
-    requester = _side_fixers(
-        names, Side.SURROGATE, profile, c.surrogate_id, doing=f"request {system.value}"
-    )
-    provider = _side_fixers(
-        names, Side.PROVIDER, profile, c.surrogate_id, doing=f"approve {system.value}"
-    )
-    if state is ConnectionState.APPROVED:
-        missing = (
-            f"connection {c.id} from {surrogate} to {profile.label} covers "
-            f"{systems_label(c.approved_systems)} only, not {system.value}"
-        )
-        return _deny(
-            "access.system_not_covered",
-            missing,
-            (*provider, *requester),
-            rule="CO-2",
-            connection_id=c.id,
-        )
-    if state is ConnectionState.PENDING:
-        missing = (
-            f"connection {c.id} from {surrogate} to {profile.label} is pending approval "
-            f"until {c.deadline.date().isoformat()}"
-        )
-        return _deny(
-            "access.connection_pending", missing, approver, rule="CO-4", connection_id=c.id
-        )
-    if state is ConnectionState.EXPIRED:
-        missing = (
-            f"connection {c.id} from {surrogate} to {profile.label} was rejected "
-            f"automatically on {c.deadline.date().isoformat()}: nobody answered it in 30 days"
-        )
-        return _deny(
-            "access.connection_expired",
-            missing,
-            (*requester, *provider),
-            rule="CO-5",
-            connection_id=c.id,
-        )
-    missing = f"connection {c.id} from {surrogate} to {profile.label} was {state.value}"
-    return _deny(
-        f"access.connection_{state.value}",
-        missing,
-        (*requester, *provider),
-        rule="CO-6",
-        connection_id=c.id,
     )
 
 
@@ -651,48 +345,39 @@ def decide_for_organization(
 ) -> Decision:
     """May *user_id* do *action* for the organization itself (RO-2)? For instance manage
     its staff, or manage its connections as a surrogate (CO-3, CO-4)."""
-    require(tx.repo(ORGANIZATIONS), organization_id, what="organization")
+    organization = require(tx.repo(ORGANIZATIONS), organization_id, what="organization")
     employer = Employer.organization(organization_id)
-    return _decide_employer(tx, user_id, action, employer, profile=None)
+    return _decide_employer(tx, user_id, action, employer, Names(tx, organization))
 
 
 def _decide_employer(
-    tx: Transaction,
-    user_id: str,
-    action: Action,
-    employer: Employer,
-    *,
-    profile: ProviderProfile | None,
+    tx: Transaction, user_id: str, action: Action, employer: Employer, names: Names
 ) -> Decision:
-    names = _Names(tx)
+    """May *user_id* do *action* as staff of *employer* (RO-2)? An IP's staff are asked
+    about the IP's profile (CO-7)."""
     if employer.kind is EmployerKind.INDIVIDUAL_PROVIDER:
-        profile = profile or require(tx.repo(PROFILES), employer.id, what="provider profile")
-        return decide(tx, user_id=user_id, action=action, profile_id=profile.id)
+        return decide(tx, user_id=user_id, action=action, profile_id=employer.id)
     if not tx.account_is_known(user_id):
-        return _unknown_account(user_id)
+        return Decision.deny(_explain.unknown_account(user_id))
     live = _live_association(tx, user_id, employer)
-    where = names.employer(employer)
     if live is not None and live.is_active and permits(live.role, action):
+        where = names.organization(employer.id)
         return Decision.allow(
-            GrantPath(
+            _grant(
                 GrantKind.ASSOCIATION,
                 live.role,
-                f"{user_id} is {live.role.label} of {where} (association {live.id}), which "
-                f"permits {action.label} (RO-2).",
+                partial(_explain.association_sentence, user_id, live, where, action, "RO-2"),
                 organization_id=employer.id,
                 association_id=live.id,
                 rule="RO-2",
             )
         )
     if live is not None and not live.is_active:
-        return _pending_association(names, live, why="")
-    return _needs_role(
-        names,
-        employer,
-        action,
-        held=live,
-        profile=None,
-        subject=where,
+        return Decision.deny(_explain.pending_association(names, live))
+    return Decision.deny(
+        _explain.needs_role(
+            names, employer, action, held=live, profile=None, subject=names.employer(employer)
+        )
     )
 
 
@@ -705,73 +390,100 @@ def decide_grant(tx: Transaction, *, user_id: str, employer: Employer, role: Rol
     cannot grant at all (an IP's staff are SEUs).
     """
     require_grantable(employer.kind, role)
-    names = _Names(tx)
-    where = names.employer(employer)
+    names = Names(tx)
     if role in VERIFIED_ROLES:
-        missing = (
-            f"the {role.label} role with {where} is granted only by the external "
-            "verification, never by another user"
-        )
-        fixer = Fixer(
-            None,
-            "the CMS help desk verifies Authorized Officials (request the role to start it)",
-            organization_id=employer.id,
-            verifier=True,
-        )
-        return _deny("access.role_needs_verification", missing, (fixer,), rule="RO-3")
-    base = _decide_employer(tx, user_id, Action.MANAGE_STAFF, employer, profile=None)
+        return Decision.deny(_explain.needs_verification(names, employer, role))
+    base = _decide_employer(tx, user_id, Action.MANAGE_STAFF, employer, names)
     if base.grant is None:
         return base
-    if can_grant(base.grant.role, role):
+    held = base.grant.role
+    if can_grant(held, role):
+        where = names.employer(employer)
         return Decision.allow(
-            attrs.evolve(
+            _regrant(
                 base.grant,
-                explanation=f"{user_id} is {base.grant.role.label} of {where}, who may grant "
-                f"the {role.label} role (RO-3, RO-4).",
+                partial(_explain.may_grant_sentence, user_id, held, where, role),
                 rule="RO-4",
             )
         )
-    approvers = approvers_of(role)
-    missing = (
-        f"{a_or_an(base.grant.role.label)} cannot grant the {role.label} role; only "
-        f"{_roles_phrase(approvers)} can"
-    )
-    fixers = _employer_fixers(names, employer, approvers, doing=f"grant the {role.label} role")
-    return _deny(
-        "access.cannot_grant_role",
-        missing,
-        fixers,
-        rule="RO-4",
-        association_id=base.grant.association_id,
+    return Decision.deny(
+        _explain.cannot_grant(
+            names, employer, held=held, association_id=base.grant.association_id, role=role
+        )
     )
 
 
 def decide_manage(tx: Transaction, *, user_id: str, association: Association) -> Decision:
     """May *user_id* modify or end *association* (RO-6, RO-4)? Its own user never may
     (they cancel instead); the manager's role must outrank the association's (MANAGERS)."""
-    names = _Names(tx)
-    employer = association.employer
-    base = _decide_employer(tx, user_id, Action.MANAGE_STAFF, employer, profile=None)
+    names = Names(tx)
+    base = _decide_employer(tx, user_id, Action.MANAGE_STAFF, association.employer, names)
     if base.grant is None:
         return base
-    if association.user_id != user_id and can_manage(base.grant.role, association.role):
+    own = association.user_id == user_id
+    if not own and can_manage(base.grant.role, association.role):
         return base
-    managers = MANAGERS.get(association.role, frozenset())
-    if association.user_id == user_id:
-        missing = "you cannot change or end your own association; cancel it instead"
-    else:
-        missing = (
-            f"{a_or_an(base.grant.role.label)} cannot change or end "
-            f"{a_or_an(association.role.label)}; "
-            f"only {_roles_phrase(managers)} can"
+    return Decision.deny(_explain.cannot_manage(names, association, held=base.grant.role, own=own))
+
+
+def decide_role_change(
+    tx: Transaction,
+    *,
+    user_id: str,
+    association: Association,
+    role: Role,
+    verifier: AuthorizedOfficialVerifier | None = None,
+) -> Decision:
+    """May *user_id* give *association* the role *role* (RO-6, with RO-3 and RO-4)?
+
+    The user must be able to manage the association as it is (:func:`decide_manage`:
+    never their own, never a role that outranks theirs) and to grant the new role
+    (:func:`decide_grant`: an AM cannot make anyone AM). The AO role is never granted
+    by a user (RO-3): the change is allowed only when *verifier* verifies the
+    association's user as AO of the organization, and the grant path says so
+    (:attr:`GrantKind.VERIFICATION`, with the verifier's reference). Without a
+    verifier, or while it has not verified them, the AO role is denied. Raises
+    ValidationError for a role the employer cannot grant at all.
+    """
+    managing = decide_manage(tx, user_id=user_id, association=association)
+    if managing.grant is None:
+        return managing
+    employer = association.employer
+    require_grantable(employer.kind, role)
+    if role not in VERIFIED_ROLES:
+        granting = decide_grant(tx, user_id=user_id, employer=employer, role=role)
+        if granting.grant is None:
+            return granting
+        held = granting.grant.role
+        where = Names(tx).employer(employer)
+        return Decision.allow(
+            _regrant(
+                granting.grant,
+                partial(_explain.role_change_sentence, user_id, held, where, association, role),
+                rule="RO-6",
+            )
         )
-    fixers = _employer_fixers(names, employer, managers, doing="change or end it")
-    return _deny(
-        "access.cannot_manage_association",
-        missing,
-        fixers,
-        rule="RO-4",
-        association_id=association.id,
+    organization = require(tx.repo(ORGANIZATIONS), employer.id, what="organization")
+    outcome = verifier.verify(organization, association.user_id) if verifier else None
+    if outcome is None or outcome.status is not VerificationStatus.VERIFIED:
+        return Decision.deny(_explain.needs_verification(Names(tx, organization), employer, role))
+    held = managing.grant.role
+    return Decision.allow(
+        _regrant(
+            managing.grant,
+            partial(
+                _explain.verified_role_change_sentence,
+                user_id,
+                held,
+                organization.legal_name,
+                association,
+                role,
+                outcome.reference,
+            ),
+            kind=GrantKind.VERIFICATION,
+            rule="RO-3",
+            reference=outcome.reference,
+        )
     )
 
 
@@ -838,66 +550,26 @@ def decide_signing_authority(
     I&A alone is not enough.
     """
     accepted = frozenset(roles)
-    names = _Names(tx)
-    require(tx.repo(ORGANIZATIONS), organization_id, what="organization")
+    organization: Organization = require(
+        tx.repo(ORGANIZATIONS), organization_id, what="organization"
+    )
     employer = Employer.organization(organization_id)
-    where = names.organization(organization_id)
     if not tx.account_is_known(user_id):
-        return _unknown_account(user_id)
+        return Decision.deny(_explain.unknown_account(user_id))
     live = _live_association(tx, user_id, employer)
     if live is None or not live.is_active or live.role not in accepted:
-        missing = f"you do not hold the {_roles_phrase(accepted)} role with {where} in I&A" + (
-            f" (you are {live.role.label}, {live.state.value})" if live else ""
-        )
-        if Role.AUTHORIZED_OFFICIAL in accepted:
-            fixers: tuple[Fixer, ...] = (
-                Fixer(
-                    None,
-                    "the CMS help desk verifies Authorized Officials",
-                    organization_id=organization_id,
-                    verifier=True,
-                ),
-                *_employer_fixers(
-                    names,
-                    employer,
-                    frozenset().union(*(approvers_of(r) for r in accepted)),
-                    doing="grant you an official role",
-                ),
+        return Decision.deny(
+            _explain.not_an_official(
+                Names(tx, organization), employer, accepted=accepted, live=live
             )
-        else:
-            fixers = _employer_fixers(
-                names,
-                employer,
-                frozenset().union(*(approvers_of(r) for r in accepted)),
-                doing="grant you the role",
-            )
-        return _deny(
-            "access.not_an_official",
-            missing,
-            fixers,
-            rule="RO-8",
-            association_id=live.id if live else None,
         )
     if user_id not in set(listed_officials):
-        missing = (
-            f"you are {live.role.label} of {where} in I&A but not listed as AO/DO on the "
-            "enrollment record"
-        )
-        fixers = _employer_fixers(
-            names,
-            employer,
-            {Role.AUTHORIZED_OFFICIAL},
-            doing="add you to the record with a change of information",
-        )
-        return _deny(
-            "access.not_listed_on_record", missing, fixers, rule="RO-8", association_id=live.id
-        )
+        return Decision.deny(_explain.not_listed_on_record(Names(tx, organization), employer, live))
     return Decision.allow(
-        GrantPath(
+        _grant(
             GrantKind.ASSOCIATION,
             live.role,
-            f"{user_id} is {live.role.label} of {where} in I&A and listed as an official on the "
-            "enrollment record (RO-8).",
+            partial(_explain.official_sentence, user_id, live.role, organization.legal_name),
             organization_id=organization_id,
             association_id=live.id,
             rule="RO-8",

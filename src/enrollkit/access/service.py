@@ -6,7 +6,9 @@ needs through indexes, asks the decision functions
 transition, records an event for every state change (AU-1) and commits. No
 method re-derives a permission: a refusal is the decision's denial raised as
 :class:`~enrollkit.errors.NotPermittedError`, so it names the missing fact
-and who can supply it (CO-8).
+and who can supply it (CO-8). The reads (lookups, decisions, My Pending
+Connections) are :class:`~enrollkit.access.AccessReads`, which the service
+builds on; this module holds the commands.
 
 Invariants that span aggregates hold when racing transactions commit, on
 every adapter: an organization's last active AO cannot leave (RO-5: every
@@ -18,17 +20,17 @@ loser of a race runs again and gets the domain's answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Annotated, Final
 
 import attrs
 
+from enrollkit.access._reads import AccessReads, Text
 from enrollkit.access.associations import (
     ASSOCIATIONS,
     ASSOCIATIONS_ACTIVE_ROLE,
     ASSOCIATIONS_BY_EMPLOYER,
-    ASSOCIATIONS_BY_USER,
     ASSOCIATIONS_LIVE,
     Association,
     AssociationState,
@@ -36,11 +38,10 @@ from enrollkit.access.associations import (
     Grant,
     GrantBasis,
 )
-from enrollkit.access.claims import CLAIMS, CLAIMS_BY_CLAIMANT, ClaimState, ProfileClaim
+from enrollkit.access.claims import CLAIMS, ClaimState, ProfileClaim
 from enrollkit.access.connections import (
     CONNECTIONS,
     CONNECTIONS_BY_PROFILE,
-    CONNECTIONS_BY_SURROGATE,
     CONNECTIONS_BY_SURROGATE_PROFILE,
     CONNECTIONS_PENDING_DEADLINE,
     Connection,
@@ -51,16 +52,16 @@ from enrollkit.access.connections import (
     systems_of,
 )
 from enrollkit.access.decisions import (
-    Decision,
+    GrantKind,
     decide,
     decide_connection,
     decide_for_organization,
     decide_grant,
     decide_manage,
+    decide_role_change,
 )
 from enrollkit.access.invitations import (
     INVITATIONS,
-    INVITATIONS_BY_EMAIL,
     INVITATIONS_BY_EMPLOYER,
     Invitation,
     InvitationPolicy,
@@ -71,16 +72,11 @@ from enrollkit.access.invitations import (
 )
 from enrollkit.access.organizations import (
     ORGANIZATIONS,
-    ORGANIZATIONS_BY_EIN,
-    ORGANIZATIONS_BY_NAME,
     ORGANIZATIONS_BY_NPI,
     PROFILES,
     PROFILES_BY_NPI,
-    PROFILES_BY_ORGANIZATION,
-    PROFILES_BY_OWNER,
     Organization,
     ProviderProfile,
-    normalize_legal_name,
 )
 from enrollkit.access.roles import (
     VERIFIED_ROLES,
@@ -90,7 +86,6 @@ from enrollkit.access.roles import (
     System,
     require_grantable,
 )
-from enrollkit.access.scope import PendingConnection, pending_connections_for
 from enrollkit.access.verification import (
     AuthorizedOfficialVerifier,
     InMemoryProofer,
@@ -100,7 +95,7 @@ from enrollkit.access.verification import (
     Verification,
     VerificationStatus,
 )
-from enrollkit.boundary import Limit, boundary
+from enrollkit.boundary import Limit
 from enrollkit.errors import (
     ConflictError,
     EnrollkitError,
@@ -117,8 +112,6 @@ from enrollkit.storage import compose_key, guard, require, time_key
 
 __all__ = ["AccessService", "ClaimOutcome", "OrganizationRegistration", "ProfileTransfer"]
 
-#: Ids and names: at most this long (ER-1).
-Text = Annotated[str, Limit(chars=500)]
 _CLAIM_ACTORS: Final = frozenset({PrincipalKind.ACCOUNT, PrincipalKind.HELP_DESK})
 
 
@@ -159,8 +152,9 @@ def _systems(systems: Iterable[System]) -> list[str]:
     return [s.value for s in System if s in set(systems)]
 
 
-class AccessService:
-    """The access use cases over a :class:`~enrollkit.runtime.Runtime`.
+class AccessService(AccessReads):
+    """The access use cases over a :class:`~enrollkit.runtime.Runtime`, and the reads
+    of :class:`~enrollkit.access.AccessReads` (lookups and decisions).
 
     ``verifier`` answers AO verifications (RO-3) and ``proofer`` the identity
     proofing of individual providers (RO-9); by default in-memory ports that
@@ -178,7 +172,7 @@ class AccessService:
         nppes: NpiRegistry | None = None,
         invitation_policy: InvitationPolicy | None = None,
     ) -> None:
-        self.runtime = runtime
+        super().__init__(runtime)
         self.verifier: AuthorizedOfficialVerifier = verifier or InMemoryVerifier()
         self.proofer: ProviderProofer = proofer or InMemoryProofer()
         self.nppes = nppes
@@ -321,12 +315,6 @@ class AccessService:
             outcome = self._apply_proofing(tx, claim, principal.audit_id)
             tx.commit()
         return outcome
-
-    @boundary
-    def claims_of(self, *, account_id: Text) -> tuple[ProfileClaim, ...]:
-        """Every profile claim an account made, any state (RO-9)."""
-        with self.runtime.transaction() as tx:
-            return tuple(tx.repo(CLAIMS).find(CLAIMS_BY_CLAIMANT, account_id))
 
     def _check_individual_npi(self, npi: NPI) -> None:
         """RO-9: NPPES must show *npi* as an active Type 1 NPI."""
@@ -501,99 +489,6 @@ class AccessService:
         )
         return stored
 
-    @boundary
-    def find_organizations(
-        self,
-        *,
-        npi: NPI | Text | None = None,
-        legal_name: Text | None = None,
-        ein: EIN | Text | None = None,
-    ) -> tuple[Organization, ...]:
-        """Find organizations by Type 2 NPI, or by legal name and/or EIN (RO-6, NPI-4).
-
-        Names match after normalisation (case, punctuation, spaces); several
-        criteria must all match.
-        """
-        criteria: list[tuple[str, object]] = []
-        if npi is not None:
-            criteria.append(("npi", NPI.parse(npi).value))
-        if legal_name is not None:
-            criteria.append(("legal_name", normalize_legal_name(legal_name)))
-        if ein is not None:
-            criteria.append(("ein", EIN.parse(ein).value))
-        if not criteria:
-            raise ValidationError(
-                "organization.search_criteria",
-                "Find an organization by its Type 2 NPI, or by legal name or EIN (NPI-4).",
-            )
-        indexes = {
-            "npi": ORGANIZATIONS_BY_NPI,
-            "legal_name": ORGANIZATIONS_BY_NAME,
-            "ein": ORGANIZATIONS_BY_EIN,
-        }
-        with self.runtime.transaction() as tx:
-            repo = tx.repo(ORGANIZATIONS)
-            found: dict[str, Organization] | None = None
-            for name, key in criteria:
-                hits = {o.id: o for o in repo.find(indexes[name], str(key))}
-                found = hits if found is None else {k: v for k, v in found.items() if k in hits}
-        assert found is not None
-        return tuple(found[k] for k in sorted(found))
-
-    @boundary
-    def organization(self, organization_id: Text) -> Organization:
-        """Return the organization or raise NotFoundError."""
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(ORGANIZATIONS), organization_id, what="organization")
-
-    @boundary
-    def profile(self, profile_id: Text) -> ProviderProfile:
-        """Return the provider profile or raise NotFoundError."""
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(PROFILES), profile_id, what="provider profile")
-
-    @boundary
-    def find_profile(self, npi: NPI | Text) -> ProviderProfile | None:
-        """Return the profile with this NPI, or None."""
-        with self.runtime.transaction() as tx:
-            found = tx.repo(PROFILES).find(PROFILES_BY_NPI, NPI.parse(npi).value)
-        return found[0] if found else None
-
-    @boundary
-    def profiles_of(
-        self, *, owner_id: Text | None = None, organization_id: Text | None = None
-    ) -> tuple[ProviderProfile, ...]:
-        """The Type 1 profiles a user owns, or the Type 2 profiles of an organization."""
-        with self.runtime.transaction() as tx:
-            repo = tx.repo(PROFILES)
-            found: list[ProviderProfile] = []
-            if owner_id is not None:
-                found += repo.find(PROFILES_BY_OWNER, owner_id)
-            if organization_id is not None:
-                found += repo.find(PROFILES_BY_ORGANIZATION, organization_id)
-        return tuple(found)
-
-    # -- decisions ------------------------------------------------------------------------
-
-    @boundary
-    def decide(
-        self, *, user_id: Text, action: Action, profile_id: Text, system: System = System.PECOS
-    ) -> Decision:
-        """:func:`~enrollkit.access.decide` in its own read-only transaction (CO-7, CO-8).
-        An unknown or disabled account is denied everything (AC-8)."""
-        with self.runtime.transaction() as tx:
-            return decide(tx, user_id=user_id, action=action, profile_id=profile_id, system=system)
-
-    @boundary
-    def decide_for_organization(
-        self, *, user_id: Text, action: Action, organization_id: Text
-    ) -> Decision:
-        """:func:`~enrollkit.access.decide_for_organization` in its own transaction."""
-        with self.runtime.transaction() as tx:
-            return decide_for_organization(
-                tx, user_id=user_id, action=action, organization_id=organization_id
-            )
-
     # -- employer associations (RO-3..RO-6) ---------------------------------------------
 
     @use_case
@@ -766,25 +661,19 @@ class AccessService:
 
     @use_case
     def modify_role(self, *, actor: Principal, association_id: Text, role: Role) -> Association:
-        """Give an active association another role (RO-6): the actor must be able to manage
-        the current role and grant the new one (RO-4); AO comes only from the verifier
-        (RO-3); the last AO keeps the role (RO-5)."""
+        """Give an active association another role (RO-6), as
+        :func:`~enrollkit.access.decide_role_change` allows: the actor manages the current
+        role and grants the new one (RO-4); AO comes only from the verifier (RO-3); the
+        last AO keeps the role (RO-5)."""
         with self.runtime.transaction() as tx:
             who = tx.act(actor).id
             association = require(tx.repo(ASSOCIATIONS), association_id, what="association")
-            path = decide_manage(tx, user_id=who, association=association).require()
-            if role in VERIFIED_ROLES:
-                org = require(tx.repo(ORGANIZATIONS), association.employer.id, what="organization")
-                outcome = self.verifier.verify(org, association.user_id)
-                if outcome.status is not VerificationStatus.VERIFIED:
-                    decide_grant(
-                        tx, user_id=who, employer=association.employer, role=role
-                    ).require()
-                grant = Grant(GrantBasis.VERIFIER, None, None, tx.now, reference=outcome.reference)
+            path = decide_role_change(
+                tx, user_id=who, association=association, role=role, verifier=self.verifier
+            ).require()
+            if path.kind is GrantKind.VERIFICATION:
+                grant = Grant(GrantBasis.VERIFIER, None, None, tx.now, reference=path.reference)
             else:
-                path = decide_grant(
-                    tx, user_id=who, employer=association.employer, role=role
-                ).require()
                 grant = Grant(GrantBasis.ROLE, who, path.role, tx.now)
             if association.role is not role:
                 self._keep_an_ao(tx, association)
@@ -868,24 +757,6 @@ class AccessService:
                 association_id=association.id,
                 organization_id=association.employer.id,
             )
-
-    @boundary
-    def associations_of(self, *, user_id: Text) -> tuple[Association, ...]:
-        """Every association of a user, any state."""
-        with self.runtime.transaction() as tx:
-            return tuple(tx.repo(ASSOCIATIONS).find(ASSOCIATIONS_BY_USER, user_id))
-
-    @boundary
-    def members(self, employer: Employer) -> tuple[Association, ...]:
-        """Every association with an employer, any state."""
-        with self.runtime.transaction() as tx:
-            return tuple(tx.repo(ASSOCIATIONS).find(ASSOCIATIONS_BY_EMPLOYER, employer.key))
-
-    @boundary
-    def association(self, association_id: Text) -> Association:
-        """Return the association or raise NotFoundError."""
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(ASSOCIATIONS), association_id, what="association")
 
     # -- staff invitations (RO-7) --------------------------------------------------------
 
@@ -1070,18 +941,6 @@ class AccessService:
             tx.commit()
         return invitation
 
-    @boundary
-    def invitations_for(self, *, email: Text) -> tuple[Invitation, ...]:
-        """Every invitation sent to an e-mail address (any case)."""
-        with self.runtime.transaction() as tx:
-            return tuple(tx.repo(INVITATIONS).find(INVITATIONS_BY_EMAIL, normalize_email(email)))
-
-    @boundary
-    def invitation(self, invitation_id: Text) -> Invitation:
-        """Return the invitation or raise NotFoundError."""
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(INVITATIONS), invitation_id, what="invitation")
-
     # -- connections (CO-1..CO-6, CO-10) -------------------------------------------------
 
     @use_case
@@ -1238,15 +1097,6 @@ class AccessService:
         )
         return connection
 
-    @boundary
-    def pending_for(self, *, actor: Principal) -> tuple[PendingConnection, ...]:
-        """My Pending Connections (CO-9): every pending request the actor may approve,
-        across all their profiles and organizations, soonest auto-rejection first, each
-        with its days left (CO-5)."""
-        with self.runtime.transaction() as tx:
-            who = tx.act(actor).id
-            return pending_connections_for(tx, user_id=who, now=tx.now)
-
     @use_case
     def approve_selected(
         self,
@@ -1313,7 +1163,7 @@ class AccessService:
             tx.commit()
         return connection
 
-    @boundary
+    @use_case
     def sweep_expired_connections(
         self, *, limit: Annotated[int, Limit(low=1, high=10_000_000)] | None = None
     ) -> tuple[Connection, ...]:
@@ -1321,7 +1171,9 @@ class AccessService:
 
         A maintenance job the host may run (its events have no actor: the system):
         reads already see the requests expired. Reads the ordered deadline index up
-        to now, so it touches only what is due.
+        to now, so it touches only what is due. A use case like the others: when a
+        concurrent sweep (or request, CO-10) recorded an expiry first, it runs again
+        and records only what is still due (ST-2).
         """
         with self.runtime.transaction() as tx:
             now = tx.now
@@ -1342,37 +1194,3 @@ class AccessService:
                 expired.append(stored)
             tx.commit()
         return tuple(expired)
-
-    @boundary
-    def connection(self, connection_id: Text) -> Connection:
-        """Return the connection as stored; ask ``effective_state(now)`` for its state."""
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(CONNECTIONS), connection_id, what="connection")
-
-    @boundary
-    def connection_state(self, connection_id: Text) -> ConnectionState:
-        """The connection's state as of now: pending on day 30 reads expired (CO-5)."""
-        with self.runtime.transaction() as tx:
-            connection = require(tx.repo(CONNECTIONS), connection_id, what="connection")
-            return connection.effective_state(tx.now)
-
-    @boundary
-    def connections_of(
-        self, *, profile_id: Text | None = None, surrogate_id: Text | None = None
-    ) -> Sequence[Connection]:
-        """The connections of a provider profile, of a surrogate organization, or between them."""
-        with self.runtime.transaction() as tx:
-            repo = tx.repo(CONNECTIONS)
-            if profile_id is not None and surrogate_id is not None:
-                return tuple(
-                    repo.find(
-                        CONNECTIONS_BY_SURROGATE_PROFILE, compose_key(surrogate_id, profile_id)
-                    )
-                )
-            if profile_id is not None:
-                return tuple(repo.find(CONNECTIONS_BY_PROFILE, profile_id))
-            if surrogate_id is not None:
-                return tuple(repo.find(CONNECTIONS_BY_SURROGATE, surrogate_id))
-        raise ValidationError(
-            "connection.search_criteria", "Give a profile_id, a surrogate_id, or both."
-        )

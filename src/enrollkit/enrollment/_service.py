@@ -1,9 +1,9 @@
 """Enrollment use cases: one transaction each (Rules EN-2..EN-6, EN-8 data).
 
 Signing and everything that opens or closes signature requests (send,
-revise, sign, decline) lives in :class:`enrollkit.signatures.SignatureService`,
-which builds on this package; this service prepares applications and
-records what the MAC does with them.
+revise, sign, decline, withdraw) lives in
+:class:`enrollkit.signatures.SignatureService`, which builds on this package;
+this service prepares applications and records what the MAC does with them.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from enrollkit.enrollment._documents import (
     inspect_document,
 )
 from enrollkit.enrollment._forms import Form, Kind, ProviderCategory
-from enrollkit.enrollment._lifecycle import ApplicationStatus
 from enrollkit.enrollment._nppes import (
     InMemoryNppesDirectory,
     NppesDirectory,
@@ -56,7 +55,7 @@ from enrollkit.enrollment._reports import (
     pending_reassignments,
     reassignment_report,
 )
-from enrollkit.errors import InvalidTransitionError, NotPermittedError, ValidationError
+from enrollkit.errors import NotPermittedError, ValidationError
 from enrollkit.notify import Notification
 from enrollkit.principals import Principal, PrincipalKind
 from enrollkit.runtime import Runtime, Transaction, use_case
@@ -558,26 +557,6 @@ class EnrollmentService:
             app = require(tx.repo(APPLICATIONS), application_id, what="application")
             stored = tx.repo(APPLICATIONS).save(step(app, tx))
             tx.record(event, subject=app.id, actor=reviewer, status=stored.status.value, **data)
-            tx.commit()
-        return stored
-
-    @use_case
-    def withdraw(self, application_id: Text, *, actor: Principal) -> Application:
-        """Withdraw a non-final application (EN-2, EN-4)."""
-        with self.runtime.transaction() as tx:
-            app, who = self._load_for(tx, application_id, actor)
-            before = app.status_at(tx.now)
-            if before is ApplicationStatus.PENDING_SIGNATURES:
-                raise InvalidTransitionError(
-                    "application.out_for_signature",
-                    "The application is out for signature; withdraw it with "
-                    "SignatureService.withdraw, which also closes its signature requests.",
-                    application_id=app.id,
-                )
-            stored = tx.repo(APPLICATIONS).save(app.withdraw(now=tx.now))
-            tx.record(
-                "application.withdrawn", subject=app.id, actor=who, status_before=before.value
-            )
             tx.commit()
         return stored
 

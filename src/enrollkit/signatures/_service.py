@@ -1,4 +1,4 @@
-"""Signature use cases: send, revise, sign, decline (Rules SG-2..SG-7, EN-3, EN-6).
+"""Signature use cases: send, revise, sign, decline, withdraw (SG-2..SG-7, EN-3, EN-4, EN-6).
 
 Each use case changes the application and its signature sheet in one
 transaction (optimistic versions on both), so two last signatures racing
@@ -346,7 +346,10 @@ class SignatureService:
 
     @use_case
     def withdraw(self, application_id: Text, *, actor: Principal) -> Application:
-        """Withdraw an application (EN-2, EN-4), closing its open signature requests."""
+        """Withdraw a non-final application, whatever its status (EN-2, EN-4), closing
+        its open signature requests (SG-5): the one withdraw use case. It lives here
+        because enrollment cannot see signature requests (signatures builds on
+        enrollment, never the reverse)."""
         with self.runtime.transaction() as tx:
             app, who = self._load_for(tx, application_id, actor)
             before = app.status_at(tx.now)
