@@ -46,6 +46,7 @@ import attrs
 from enrollkit.access import (
     ASSOCIATIONS,
     CONNECTIONS,
+    CONNECTIONS_PENDING_DEADLINE,
     ORGANIZATIONS,
     PROFILES,
     AccessService,
@@ -61,7 +62,6 @@ from enrollkit.access import (
     Side,
     System,
 )
-from enrollkit.access.connections import CONNECTIONS_PENDING_DEADLINE
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.audit import DomainEvent

@@ -178,3 +178,39 @@ def test_readme_links_work_on_a_package_index() -> None:
         else:
             broken.append(link)
     assert broken == []
+
+
+DOMAIN_PACKAGES = ("access", "identity", "enrollment", "signatures")
+
+
+def test_domain_modules_are_private_behind_their_package() -> None:
+    """Every module of a domain package is private (``_name``); hosts import from the
+    package, whose ``__all__`` is the API (issue 11: uniform privacy)."""
+    src = Path(__file__).resolve().parents[1] / "src" / "enrollkit"
+    public = [
+        f"{package}/{path.name}"
+        for package in DOMAIN_PACKAGES
+        for path in (src / package).glob("*.py")
+        if path.name != "__init__.py" and not path.name.startswith("_")
+    ]
+    assert public == []
+
+
+def test_no_package_imports_another_packages_private_module() -> None:
+    """Packages talk through each other's public names only (no ``enrollkit.x._y`` across
+    packages)."""
+    src = Path(__file__).resolve().parents[1] / "src" / "enrollkit"
+    crossing = []
+    for path in src.rglob("*.py"):
+        own = path.relative_to(src).parts[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                parts = node.module.split(".")
+                if (
+                    len(parts) >= 3
+                    and parts[0] == "enrollkit"
+                    and parts[1] != own
+                    and parts[2].startswith("_")
+                ):
+                    crossing.append(f"{path.relative_to(src)}: {node.module}")
+    assert crossing == []

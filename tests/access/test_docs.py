@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from enrollkit.access.roles import render_grant_rules_markdown, render_matrix_markdown
+from enrollkit.access import render_grant_rules_markdown, render_matrix_markdown
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "access.md"
 

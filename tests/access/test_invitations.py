@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from enrollkit.access import (
+    MIN_PIN_LENGTH,
     PIN_ALPHABET,
     AccessService,
     Action,
@@ -16,7 +17,6 @@ from enrollkit.access import (
     InvitationState,
     Role,
 )
-from enrollkit.access.invitations import MIN_PIN_LENGTH
 from enrollkit.clock import FixedClock
 from enrollkit.errors import (
     ConflictError,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from enrollkit.access import AccessService, ProviderProfile
-from enrollkit.access.organizations import normalize_legal_name
+from enrollkit.access import AccessService, ProviderProfile, normalize_legal_name
 from enrollkit.errors import ConflictError, ValidationError
 from enrollkit.npi import NPIType
 from enrollkit.testing.actors import Actors

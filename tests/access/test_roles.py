@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from enrollkit.access import APPROVERS, PERMISSIONS, Action, Role, can_grant, permits
-from enrollkit.access.roles import (
+from enrollkit.access import (
+    APPROVERS,
     GRANTABLE_ROLES,
     MANAGERS,
+    PERMISSIONS,
     VERIFIED_ROLES,
+    Action,
     EmployerKind,
+    Role,
+    can_grant,
     can_manage,
+    permits,
     render_matrix_markdown,
     require_grantable,
     roles_permitting,

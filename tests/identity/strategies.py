@@ -11,7 +11,7 @@ import string
 
 from hypothesis import strategies as st
 
-from enrollkit.identity.passwords import IA_SPECIALS, PasswordPolicy
+from enrollkit.identity import IA_SPECIALS, PasswordPolicy
 
 USER_ID = "Qxz9Kw"
 FIRST_NAME = "Jo"  # two letters: too short to count (PW-8)

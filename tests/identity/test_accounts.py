@@ -30,8 +30,10 @@ from enrollkit.identity import (
     PasswordStatus,
     Profile,
     SecurityQuestion,
+    mask_destination,
+    normalize_answer,
+    normalize_user_id,
 )
-from enrollkit.identity.accounts import mask_destination, normalize_answer, normalize_user_id
 from enrollkit.principals import AuthMethod, HostKey, PrincipalKind
 from enrollkit.serialization import from_data, to_data
 

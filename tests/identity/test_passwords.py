@@ -16,10 +16,11 @@ from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.identity import (
     IA_PASSWORD_POLICY,
     VIOLATION_CODES,
+    PasswordCandidate,
     PasswordPolicy,
     PasswordRejected,
+    Violation,
 )
-from enrollkit.identity.passwords import PasswordCandidate, Violation
 from enrollkit.rules import RULES
 from enrollkit.serialization import from_data, to_data
 from tests.identity.strategies import (

@@ -8,8 +8,7 @@ are asked about account ids, and an unknown or disabled account is denied.
 The one question every use case asks is :func:`decide` (CO-7, CO-8).
 """
 
-from enrollkit.access._reads import AccessReads
-from enrollkit.access.associations import (
+from enrollkit.access._associations import (
     ASSOCIATION_MACHINE,
     ASSOCIATIONS,
     Association,
@@ -19,17 +18,18 @@ from enrollkit.access.associations import (
     Grant,
     GrantBasis,
 )
-from enrollkit.access.claims import CLAIM_MACHINE, CLAIMS, ClaimEvent, ClaimState, ProfileClaim
-from enrollkit.access.connections import (
+from enrollkit.access._claims import CLAIM_MACHINE, CLAIMS, ClaimEvent, ClaimState, ProfileClaim
+from enrollkit.access._connections import (
     CONNECTION_MACHINE,
     CONNECTIONS,
+    CONNECTIONS_PENDING_DEADLINE,
     PENDING_LIFETIME,
     Connection,
     ConnectionEvent,
     ConnectionState,
     Side,
 )
-from enrollkit.access.decisions import (
+from enrollkit.access._decisions import (
     Decision,
     Denial,
     Fixer,
@@ -45,42 +45,51 @@ from enrollkit.access.decisions import (
     employer_of,
     roles_held,
 )
-from enrollkit.access.invitations import (
+from enrollkit.access._invitations import (
     INVITATION_MACHINE,
     INVITATIONS,
+    MIN_PIN_LENGTH,
     PIN_ALPHABET,
     Invitation,
     InvitationEvent,
     InvitationPolicy,
     InvitationState,
 )
-from enrollkit.access.organizations import (
+from enrollkit.access._organizations import (
     ORGANIZATIONS,
     PROFILES,
     Organization,
     ProviderProfile,
     normalize_legal_name,
 )
-from enrollkit.access.roles import (
+from enrollkit.access._reads import AccessReads
+from enrollkit.access._roles import (
     APPROVERS,
+    GRANTABLE_ROLES,
+    MANAGERS,
     PERMISSIONS,
+    VERIFIED_ROLES,
     Action,
     EmployerKind,
     Role,
     System,
     approvers_of,
     can_grant,
+    can_manage,
     permits,
+    render_grant_rules_markdown,
     render_matrix_markdown,
+    require_grantable,
+    roles_permitting,
 )
-from enrollkit.access.scope import PendingConnection, Scope, pending_connections_for, scope_of
-from enrollkit.access.service import (
+from enrollkit.access._scope import PendingConnection, Scope, pending_connections_for, scope_of
+from enrollkit.access._service import (
     AccessService,
     ClaimOutcome,
     OrganizationRegistration,
     ProfileTransfer,
 )
-from enrollkit.access.verification import (
+from enrollkit.access._verification import (
     AuthorizedOfficialVerifier,
     InMemoryProofer,
     InMemoryVerifier,
@@ -98,14 +107,19 @@ __all__ = [
     "CLAIMS",
     "CLAIM_MACHINE",
     "CONNECTIONS",
+    "CONNECTIONS_PENDING_DEADLINE",
     "CONNECTION_MACHINE",
+    "GRANTABLE_ROLES",
     "INVITATIONS",
     "INVITATION_MACHINE",
+    "MANAGERS",
+    "MIN_PIN_LENGTH",
     "ORGANIZATIONS",
     "PENDING_LIFETIME",
     "PERMISSIONS",
     "PIN_ALPHABET",
     "PROFILES",
+    "VERIFIED_ROLES",
     "AccessReads",
     "AccessService",
     "Action",
@@ -151,6 +165,7 @@ __all__ = [
     "VerificationStatus",
     "approvers_of",
     "can_grant",
+    "can_manage",
     "decide",
     "decide_connection",
     "decide_for_organization",
@@ -162,7 +177,10 @@ __all__ = [
     "normalize_legal_name",
     "pending_connections_for",
     "permits",
+    "render_grant_rules_markdown",
     "render_matrix_markdown",
+    "require_grantable",
     "roles_held",
+    "roles_permitting",
     "scope_of",
 ]

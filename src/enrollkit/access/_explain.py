@@ -1,11 +1,11 @@
 """How access decisions explain themselves (Rule CO-8): denials, fixers, grant sentences.
 
-:mod:`enrollkit.access.decisions` decides; this module only finds words. A
+:mod:`enrollkit.access._decisions` decides; this module only finds words. A
 denial names the missing fact, a stable code and who could supply it
 (:class:`Fixer`); choosing the most specific missing fact among several
 (:func:`profile_denial`) is explaining too, so it lives here. A grant's
 sentence is composed only when someone reads it: the deciding code hands
-:class:`~enrollkit.access.decisions.GrantPath` one of the ``*_sentence``
+:class:`~enrollkit.access._decisions.GrantPath` one of the ``*_sentence``
 functions with its facts, never a finished string, so a granted decision costs
 no string building (the fast path every use case asks).
 
@@ -23,10 +23,10 @@ from typing import Final
 
 import attrs
 
-from enrollkit.access.associations import Association, Employer
-from enrollkit.access.connections import Connection, ConnectionState, Side, systems_label
-from enrollkit.access.organizations import ORGANIZATIONS, PROFILES, Organization, ProviderProfile
-from enrollkit.access.roles import (
+from enrollkit.access._associations import Association, Employer
+from enrollkit.access._connections import Connection, ConnectionState, Side, systems_label
+from enrollkit.access._organizations import ORGANIZATIONS, PROFILES, Organization, ProviderProfile
+from enrollkit.access._roles import (
     GRANTABLE_ROLES,
     MANAGERS,
     VERIFIED_ROLES,

@@ -4,7 +4,7 @@
 (which builds on it, so hosts call them on the service as before): each
 opens its own transaction, reads through indexes, and commits nothing. The
 commands (requests, approvals, invitations, connections) stay in
-:mod:`enrollkit.access.service`, apart from these.
+:mod:`enrollkit.access._service`, apart from these.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from enrollkit.access.associations import (
+from enrollkit.access._associations import (
     ASSOCIATIONS,
     ASSOCIATIONS_BY_EMPLOYER,
     ASSOCIATIONS_BY_USER,
     Association,
     Employer,
 )
-from enrollkit.access.claims import CLAIMS, CLAIMS_BY_CLAIMANT, ProfileClaim
-from enrollkit.access.connections import (
+from enrollkit.access._claims import CLAIMS, CLAIMS_BY_CLAIMANT, ProfileClaim
+from enrollkit.access._connections import (
     CONNECTIONS,
     CONNECTIONS_BY_PROFILE,
     CONNECTIONS_BY_SURROGATE,
@@ -28,14 +28,14 @@ from enrollkit.access.connections import (
     Connection,
     ConnectionState,
 )
-from enrollkit.access.decisions import Decision, decide, decide_for_organization
-from enrollkit.access.invitations import (
+from enrollkit.access._decisions import Decision, decide, decide_for_organization
+from enrollkit.access._invitations import (
     INVITATIONS,
     INVITATIONS_BY_EMAIL,
     Invitation,
     normalize_email,
 )
-from enrollkit.access.organizations import (
+from enrollkit.access._organizations import (
     ORGANIZATIONS,
     ORGANIZATIONS_BY_EIN,
     ORGANIZATIONS_BY_NAME,
@@ -48,8 +48,8 @@ from enrollkit.access.organizations import (
     ProviderProfile,
     normalize_legal_name,
 )
-from enrollkit.access.roles import Action, System
-from enrollkit.access.scope import PendingConnection, pending_connections_for
+from enrollkit.access._roles import Action, System
+from enrollkit.access._scope import PendingConnection, pending_connections_for
 from enrollkit.boundary import Limit, boundary
 from enrollkit.errors import ValidationError
 from enrollkit.npi import EIN, NPI

@@ -24,13 +24,13 @@ from enrollkit.access import (
     PROFILES,
     Connection,
     ConnectionState,
+    Employer,
     InvitationState,
     Role,
     System,
     employer_of,
     scope_of,
 )
-from enrollkit.access.associations import Employer
 from enrollkit.boundary import Limit, boundary
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._application import APPLICATIONS, Application

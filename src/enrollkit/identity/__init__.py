@@ -2,15 +2,15 @@
 
 Rules PW-1..PW-13 and AC-1..AC-9; see ``docs/identity.md`` for the tour.
 
-* :mod:`~enrollkit.identity.passwords`: the pure password policy
+* :mod:`~enrollkit.identity._passwords`: the pure password policy
   (:class:`PasswordPolicy`, :data:`IA_PASSWORD_POLICY`);
-* :mod:`~enrollkit.identity.accounts`: the :class:`Account` aggregate, its lock
+* :mod:`~enrollkit.identity._accounts`: the :class:`Account` aggregate, its lock
   state machine (:data:`ACCOUNT_MACHINE`) and its collection (:data:`ACCOUNTS`);
-* :mod:`~enrollkit.identity.outcomes`: typed login and recovery outcomes;
-* :mod:`~enrollkit.identity.service`: the use cases (:class:`IdentityService`).
+* :mod:`~enrollkit.identity._outcomes`: typed login and recovery outcomes;
+* :mod:`~enrollkit.identity._service`: the use cases (:class:`IdentityService`).
 """
 
-from enrollkit.identity.accounts import (
+from enrollkit.identity._accounts import (
     ACCOUNT_MACHINE,
     ACCOUNTS,
     IA_ACCOUNT_POLICY,
@@ -27,10 +27,12 @@ from enrollkit.identity.accounts import (
     PendingEmail,
     Profile,
     SecurityQuestion,
+    mask_destination,
     normalize_answer,
+    normalize_user_id,
 )
-from enrollkit.identity.lookups import AccountContacts, AccountStates, password_expiry_lookup
-from enrollkit.identity.outcomes import (
+from enrollkit.identity._lookups import AccountContacts, AccountStates, password_expiry_lookup
+from enrollkit.identity._outcomes import (
     Authenticated,
     AuthenticatorEnrollment,
     ChangeReason,
@@ -45,22 +47,26 @@ from enrollkit.identity.outcomes import (
     RecoveryDenied,
     RecoveryOutcome,
 )
-from enrollkit.identity.passwords import (
+from enrollkit.identity._passwords import (
     IA_PASSWORD_POLICY,
+    IA_SPECIALS,
     VIOLATION_CODES,
     NistDeviation,
+    PasswordCandidate,
     PasswordPolicy,
     PasswordRejected,
+    PasswordRule,
     Requirement,
     Violation,
 )
-from enrollkit.identity.service import IdentityService, NewFactor
+from enrollkit.identity._service import IdentityService, NewFactor
 
 __all__ = [
     "ACCOUNTS",
     "ACCOUNT_MACHINE",
     "IA_ACCOUNT_POLICY",
     "IA_PASSWORD_POLICY",
+    "IA_SPECIALS",
     "LOGIN_FACTORS",
     "VIOLATION_CODES",
     "Account",
@@ -84,9 +90,11 @@ __all__ = [
     "MustChangePassword",
     "NewFactor",
     "NistDeviation",
+    "PasswordCandidate",
     "PasswordChanged",
     "PasswordPolicy",
     "PasswordRejected",
+    "PasswordRule",
     "PasswordStatus",
     "PendingAuthenticator",
     "PendingEmail",
@@ -97,6 +105,8 @@ __all__ = [
     "Requirement",
     "SecurityQuestion",
     "Violation",
+    "mask_destination",
     "normalize_answer",
+    "normalize_user_id",
     "password_expiry_lookup",
 ]

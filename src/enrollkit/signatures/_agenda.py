@@ -8,16 +8,14 @@ from typing import Final
 
 from enrollkit.enrollment import (
     APPLICATIONS,
+    AgendaItem,
+    AgendaQuery,
+    AgendaSource,
     Application,
     ApplicationStatus,
     DeadlinePolicy,
     NppesDirectory,
     days_left,
-)
-from enrollkit.enrollment._agenda import (
-    AgendaItem,
-    AgendaQuery,
-    AgendaSource,
     enrollment_agenda_sources,
     profiles_in_scope,
 )

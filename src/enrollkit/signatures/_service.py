@@ -15,9 +15,11 @@ from enrollkit.access import PROFILES, ProviderProfile, Role, decide_signing_aut
 from enrollkit.boundary import Limit, boundary
 from enrollkit.enrollment import (
     APPLICATIONS,
+    AccountIdContacts,
     Application,
     ApplicationContent,
     ApplicationStatus,
+    Contacts,
     DocumentPolicy,
     DocumentRef,
     DocumentStore,
@@ -27,12 +29,8 @@ from enrollkit.enrollment import (
     NppesRecord,
     Revision,
     inspect_document,
-    same_name,
-)
-from enrollkit.enrollment._access import (
-    AccountIdContacts,
-    Contacts,
     require_application_access,
+    same_name,
 )
 from enrollkit.errors import (
     ConflictError,

@@ -74,13 +74,13 @@ from hypothesis.stateful import (
 
 from enrollkit.access import (
     CONNECTIONS,
+    CONNECTIONS_PENDING_DEADLINE,
     AccessService,
     Connection,
     ConnectionState,
     Side,
     System,
 )
-from enrollkit.access.connections import CONNECTIONS_PENDING_DEADLINE
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.audit import ChainHead, DomainEvent, chain, verify_chain
 from enrollkit.clock import FixedClock

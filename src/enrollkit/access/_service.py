@@ -2,7 +2,7 @@
 
 Each command acts for an authenticated principal (AC-8), loads what it
 needs through indexes, asks the decision functions
-(:mod:`enrollkit.access.decisions`) whether the actor may act, applies a pure
+(:mod:`enrollkit.access._decisions`) whether the actor may act, applies a pure
 transition, records an event for every state change (AU-1) and commits. No
 method re-derives a permission: a refusal is the decision's denial raised as
 :class:`~enrollkit.errors.NotPermittedError`, so it names the missing fact
@@ -26,8 +26,7 @@ from typing import Annotated, Final
 
 import attrs
 
-from enrollkit.access._reads import AccessReads, Text
-from enrollkit.access.associations import (
+from enrollkit.access._associations import (
     ASSOCIATIONS,
     ASSOCIATIONS_ACTIVE_ROLE,
     ASSOCIATIONS_BY_EMPLOYER,
@@ -38,8 +37,8 @@ from enrollkit.access.associations import (
     Grant,
     GrantBasis,
 )
-from enrollkit.access.claims import CLAIMS, ClaimState, ProfileClaim
-from enrollkit.access.connections import (
+from enrollkit.access._claims import CLAIMS, ClaimState, ProfileClaim
+from enrollkit.access._connections import (
     CONNECTIONS,
     CONNECTIONS_BY_PROFILE,
     CONNECTIONS_BY_SURROGATE_PROFILE,
@@ -51,7 +50,7 @@ from enrollkit.access.connections import (
     systems_label,
     systems_of,
 )
-from enrollkit.access.decisions import (
+from enrollkit.access._decisions import (
     GrantKind,
     decide,
     decide_connection,
@@ -60,7 +59,7 @@ from enrollkit.access.decisions import (
     decide_manage,
     decide_role_change,
 )
-from enrollkit.access.invitations import (
+from enrollkit.access._invitations import (
     INVITATIONS,
     INVITATIONS_BY_EMPLOYER,
     Invitation,
@@ -70,7 +69,7 @@ from enrollkit.access.invitations import (
     normalize_email,
     normalize_pin,
 )
-from enrollkit.access.organizations import (
+from enrollkit.access._organizations import (
     ORGANIZATIONS,
     ORGANIZATIONS_BY_NPI,
     PROFILES,
@@ -78,7 +77,8 @@ from enrollkit.access.organizations import (
     Organization,
     ProviderProfile,
 )
-from enrollkit.access.roles import (
+from enrollkit.access._reads import AccessReads, Text
+from enrollkit.access._roles import (
     VERIFIED_ROLES,
     Action,
     EmployerKind,
@@ -86,7 +86,7 @@ from enrollkit.access.roles import (
     System,
     require_grantable,
 )
-from enrollkit.access.verification import (
+from enrollkit.access._verification import (
     AuthorizedOfficialVerifier,
     InMemoryProofer,
     InMemoryVerifier,

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from enrollkit.errors import NotPermittedError
-from enrollkit.identity.accounts import ACCOUNTS, AccountStatus
-from enrollkit.identity.passwords import IA_PASSWORD_POLICY, PasswordPolicy
+from enrollkit.identity._accounts import ACCOUNTS, AccountStatus
+from enrollkit.identity._passwords import IA_PASSWORD_POLICY, PasswordPolicy
 from enrollkit.principals import Principal
 from enrollkit.runtime import Transaction
 

@@ -14,7 +14,7 @@ by hand. Before asking, access checks the NPI in NPPES
 (:class:`NpiRegistry`, which :class:`enrollkit.enrollment.NppesDirectory`
 satisfies): it must be a Type 1 NPI and active.
 
->>> from enrollkit.access.organizations import Organization
+>>> from enrollkit.access._organizations import Organization
 >>> verifier = InMemoryVerifier()
 >>> org = Organization("org-1", "Ruiz Clinic PLLC", npi=None, ein=None)
 >>> verifier.verify(org, "u-1").status
@@ -31,7 +31,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from enrollkit.access.organizations import Organization
+from enrollkit.access._organizations import Organization
 from enrollkit.npi import NPI, NPIType
 
 __all__ = [

@@ -29,7 +29,7 @@ from typing import Final
 
 import attrs
 
-from enrollkit.access.roles import EmployerKind, Role
+from enrollkit.access._roles import EmployerKind, Role
 from enrollkit.machine import StateMachine
 from enrollkit.storage import Collection, Index, compose_key
 

@@ -1,6 +1,6 @@
 """The Account aggregate: its values, its lock state machine and its pure transitions.
 
-Nothing here does I/O or hashing; the use cases in :mod:`enrollkit.identity.service`
+Nothing here does I/O or hashing; the use cases in :mod:`enrollkit.identity._service`
 load an :class:`Account`, ask these functions for the next value, save it and
 record the events. Hashes arrive here already made.
 

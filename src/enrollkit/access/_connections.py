@@ -33,7 +33,7 @@ from typing import Final
 
 import attrs
 
-from enrollkit.access.roles import System
+from enrollkit.access._roles import System
 from enrollkit.errors import ExpiredError, InvalidTransitionError, ValidationError
 from enrollkit.machine import StateMachine
 from enrollkit.storage import Collection, Index, compose_key, time_key

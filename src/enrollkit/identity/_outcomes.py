@@ -26,7 +26,7 @@ from typing import Final, TypeAlias
 
 import attrs
 
-from enrollkit.identity.accounts import FactorKind
+from enrollkit.identity._accounts import FactorKind
 from enrollkit.principals import Principal
 
 __all__ = [

@@ -4,7 +4,7 @@
 organizations a user is tied to: profiles they own, profiles of the
 organizations (or individual providers, RO-5) they hold an active association
 with, and those organizations. Whether the user may *do* anything there is
-still for :mod:`enrollkit.access.decisions` to say.
+still for :mod:`enrollkit.access._decisions` to say.
 
 :func:`pending_connections_for` is the "My Pending Connections" screen of the
 credentialer's guide (CO-9): every pending request, across all of the user's
@@ -19,8 +19,8 @@ from datetime import datetime
 
 import attrs
 
-from enrollkit.access.associations import ASSOCIATIONS, ASSOCIATIONS_BY_USER
-from enrollkit.access.connections import (
+from enrollkit.access._associations import ASSOCIATIONS, ASSOCIATIONS_BY_USER
+from enrollkit.access._connections import (
     CONNECTIONS,
     CONNECTIONS_BY_PROFILE,
     CONNECTIONS_BY_SURROGATE,
@@ -29,14 +29,14 @@ from enrollkit.access.connections import (
     ConnectionState,
     Side,
 )
-from enrollkit.access.decisions import decide_connection
-from enrollkit.access.organizations import (
+from enrollkit.access._decisions import decide_connection
+from enrollkit.access._organizations import (
     ORGANIZATIONS,
     PROFILES,
     PROFILES_BY_ORGANIZATION,
     PROFILES_BY_OWNER,
 )
-from enrollkit.access.roles import EmployerKind
+from enrollkit.access._roles import EmployerKind
 from enrollkit.clock import days_left, ensure_utc
 from enrollkit.npi import NPI
 from enrollkit.runtime import Transaction

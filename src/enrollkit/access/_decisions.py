@@ -44,23 +44,23 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from enrollkit.access import _explain
-from enrollkit.access._explain import Denial, Fixer, Names, SurrogateLink
-from enrollkit.access.associations import (
+from enrollkit.access._associations import (
     ASSOCIATIONS,
     ASSOCIATIONS_BY_USER,
     ASSOCIATIONS_LIVE,
     Association,
     Employer,
 )
-from enrollkit.access.connections import (
+from enrollkit.access._connections import (
     CONNECTIONS,
     CONNECTIONS_BY_SURROGATE_PROFILE,
     Connection,
     ConnectionEvent,
     Side,
 )
-from enrollkit.access.organizations import ORGANIZATIONS, PROFILES, Organization, ProviderProfile
-from enrollkit.access.roles import (
+from enrollkit.access._explain import Denial, Fixer, Names, SurrogateLink
+from enrollkit.access._organizations import ORGANIZATIONS, PROFILES, Organization, ProviderProfile
+from enrollkit.access._roles import (
     VERIFIED_ROLES,
     Action,
     EmployerKind,
@@ -71,7 +71,7 @@ from enrollkit.access.roles import (
     permits,
     require_grantable,
 )
-from enrollkit.access.verification import AuthorizedOfficialVerifier, VerificationStatus
+from enrollkit.access._verification import AuthorizedOfficialVerifier, VerificationStatus
 from enrollkit.errors import ValidationError
 from enrollkit.npi import NPIType
 from enrollkit.runtime import Transaction

@@ -33,8 +33,8 @@ from typing import Any, Final
 
 import attrs
 
-from enrollkit.access.associations import Employer
-from enrollkit.access.roles import Role
+from enrollkit.access._associations import Employer
+from enrollkit.access._roles import Role
 from enrollkit.errors import (
     ExpiredError,
     InvalidTransitionError,

@@ -2,7 +2,7 @@
 
 Each public method is one use case in one transaction: it loads the account
 through the ``user_id`` or ``email`` index, asks the pure rules
-(:mod:`~enrollkit.identity.passwords`, :mod:`~enrollkit.identity.accounts`),
+(:mod:`~enrollkit.identity._passwords`, :mod:`~enrollkit.identity._accounts`),
 saves, records an event for every state change (AU-1) and queues the
 notifications, which the notifier receives only after the commit. Every
 argument is checked at the boundary (ER-1).
@@ -61,7 +61,7 @@ from enrollkit.errors import (
     ValidationError,
     excerpt,
 )
-from enrollkit.identity.accounts import (
+from enrollkit.identity._accounts import (
     ACCOUNTS,
     DELIVERABLE_FACTORS,
     IA_ACCOUNT_POLICY,
@@ -82,7 +82,7 @@ from enrollkit.identity.accounts import (
     normalize_user_id,
     validate_destination,
 )
-from enrollkit.identity.outcomes import (
+from enrollkit.identity._outcomes import (
     Authenticated,
     AuthenticatorEnrollment,
     ChangeReason,
@@ -97,7 +97,7 @@ from enrollkit.identity.outcomes import (
     RecoveryDenied,
     RecoveryOutcome,
 )
-from enrollkit.identity.passwords import IA_PASSWORD_POLICY, PasswordPolicy
+from enrollkit.identity._passwords import IA_PASSWORD_POLICY, PasswordPolicy
 from enrollkit.notify import Notification
 from enrollkit.principals import AuthMethod, Principal, PrincipalKind
 from enrollkit.runtime import Runtime, Transaction

@@ -103,6 +103,7 @@ class PasswordRejected(ValidationError):
     ``fields["violations"]`` carries the same list as JSON-ready data.
     """
 
+    __module__ = "enrollkit.identity"  # where hosts import it from, as tracebacks show
     default_code = "password.rejected"
 
     def __init__(self, violations: Sequence[Violation]) -> None:
