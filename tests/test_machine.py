@@ -282,3 +282,54 @@ class TestDocsDiagrams:
             for block in _MERMAID.findall(page.read_text(encoding="utf-8")):
                 if block.startswith("stateDiagram"):
                     assert block in rendered, page.name
+
+
+class TestTheTableForm:
+    """A machine written as its table reads back as the same machine (every shipped
+    machine is written so), and a table that does not read is refused."""
+
+    def test_a_table_that_does_not_read_is_refused(self) -> None:
+        """A bad header, a bad line, an unknown value or two past tenses: machine.invalid."""
+        good_header = "connection (CO-6), starts pending"
+        tables = [
+            "connection, starts pending\npending approve -> approved : approved",
+            f"{good_header}\npending approve approved",
+            f"{good_header}\npending approve -> nowhere : approved",
+            f"{good_header}\npending approve -> approved : approved\n"
+            "approved approve -> approved : okayed",
+            "connection (CO-6), starts nowhere\npending approve -> approved : approved",
+        ]
+        for table in tables:
+            with pytest.raises(ValidationError) as info:
+                StateMachine.from_table(ConnectionState, ConnectionEvent, table)
+            assert info.value.code == "machine.invalid", table
+
+    def test_the_table_form_equals_the_data_form(self) -> None:
+        """from_table gives the machine the constructor gives for the same rows."""
+        table = StateMachine.from_table(
+            ConnectionState,
+            ConnectionEvent,
+            """
+            connection (CO-6), starts pending
+            pending   approve  -> approved  : approved
+            approved  remove   -> removed   : removed
+            """,
+        )
+        data = StateMachine(
+            name="connection",
+            rule="CO-6",
+            states=ConnectionState,
+            events=ConnectionEvent,
+            transitions={
+                (ConnectionState.PENDING, ConnectionEvent.APPROVE): ConnectionState.APPROVED,
+                (ConnectionState.APPROVED, ConnectionEvent.REMOVE): ConnectionState.REMOVED,
+            },
+            past=dict(table.past),
+            initial=(ConnectionState.PENDING,),
+        )
+        assert (table.transitions, table.initial, table.code) == (
+            data.transitions,
+            data.initial,
+            data.code,
+        )
+        assert table.mermaid() == data.mermaid()

@@ -184,7 +184,7 @@ def catalogue() -> Mapping[str, CodeEntry]:
             if name == "require":
                 _not_found(node, module, seen)
                 continue
-            if name == "StateMachine":
+            if name in ("StateMachine", "from_table"):
                 _machine(node, module, seen)
                 continue
             if name in errors:
@@ -268,6 +268,9 @@ def _machine(node: ast.Call, module: str, seen: dict[str, tuple[set[str], set[st
     ``<name>.invalid_transition``)."""
     given = {k.arg: k.value for k in node.keywords if isinstance(k.value, ast.Constant)}
     name = str(given["name"].value) if "name" in given else "machine"
+    table = node.args[2] if len(node.args) > 2 else None
+    if isinstance(table, ast.Constant) and isinstance(table.value, str):
+        name = table.value.strip().split(" (", 1)[0]  # "connection (CO-6), starts ..."
     code = (
         str(given["code"].value).replace("{event}", "<event>")
         if "code" in given

@@ -16,7 +16,9 @@ else. The library's machines are ``ACCOUNT_MACHINE`` (AC-2),
 ``APPLICATION_MACHINE`` (EN-4) and ``SIGNATURE_REQUEST_MACHINE`` (SG-2),
 each exported by its package.
 
-A host can describe its own (here with its own rule ID):
+Each machine is written as its table, one transition a line, as a person reads
+it (:meth:`StateMachine.from_table`; the constructor takes the same as data). A
+host can describe its own (here with its own rule ID):
 
 >>> from enum import Enum
 >>> class Ticket(Enum):
@@ -26,18 +28,15 @@ A host can describe its own (here with its own rule ID):
 >>> class TicketEvent(Enum):
 ...     ANSWER = "answer"
 ...     CLOSE = "close"
->>> TICKETS = StateMachine(
-...     name="ticket",
-...     rule="HOST-1",
-...     states=Ticket,
-...     events=TicketEvent,
-...     transitions={
-...         (Ticket.OPEN, TicketEvent.ANSWER): Ticket.ANSWERED,
-...         (Ticket.OPEN, TicketEvent.CLOSE): Ticket.CLOSED,
-...         (Ticket.ANSWERED, TicketEvent.CLOSE): Ticket.CLOSED,
-...     },
-...     past={TicketEvent.ANSWER: "answered", TicketEvent.CLOSE: "closed"},
-...     initial=(Ticket.OPEN,),
+>>> TICKETS = StateMachine.from_table(
+...     Ticket,
+...     TicketEvent,
+...     '''
+...     ticket (HOST-1), starts open
+...     open      answer  -> answered  : answered
+...     open      close   -> closed    : closed
+...     answered  close   -> closed    : closed
+...     ''',
 ... )
 >>> TICKETS.next(Ticket.OPEN, TicketEvent.ANSWER)
 <Ticket.ANSWERED: 'answered'>
@@ -58,6 +57,7 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
@@ -80,6 +80,21 @@ def _label(state: Enum) -> str:
     """The state as people read it: its ``label`` when the enum has one, else its value."""
     label = getattr(state, "label", None)
     return label if isinstance(label, str) else str(state.value)
+
+
+_HEADER: Final = re.compile(r"(?P<name>[\w ]+?) \((?P<rule>[A-Z]+-\d+)\), starts (?P<initial>.+)")
+_ROW: Final = re.compile(
+    r"(?P<source>\w+)\s+(?P<event>\w+)\s+->\s+(?P<target>\w+)\s*:\s*(?P<past>.+)"
+)
+
+
+def _invalid(what: str, problems: list[str]) -> ValidationError:
+    return ValidationError(
+        "machine.invalid",
+        f"The {what} state machine is inconsistent: " + "; ".join(problems) + ".",
+        machine=what,
+        problems=problems,
+    )
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -135,12 +150,7 @@ class StateMachine(Generic[S, E]):
         freeze(self, "initial", tuple(self.initial))
         problems = self._problems()
         if problems:
-            raise ValidationError(
-                "machine.invalid",
-                f"The {self.name} state machine is inconsistent: " + "; ".join(problems) + ".",
-                machine=self.name,
-                problems=problems,
-            )
+            raise _invalid(self.name, problems)
         outgoing: dict[S, list[E]] = {state: [] for state in self.states}
         for source, event in self.transitions:
             outgoing[source].append(event)
@@ -167,6 +177,70 @@ class StateMachine(Generic[S, E]):
         if not self.name or not self.rule or not self.code:
             problems.append("the name, rule and code cannot be empty")
         return problems
+
+    @classmethod
+    def from_table(
+        cls,
+        states: type[S],
+        events: type[E],
+        table: str,
+        *,
+        entry_labels: Mapping[S, str] | None = None,
+        code: str | None = None,
+        advice: str = "",
+    ) -> StateMachine[S, E]:
+        """A machine written as its table, one transition a line, as a person reads it::
+
+            connection (CO-6), starts pending
+            pending   approve   -> approved   : approved
+            approved  remove    -> removed    : removed
+
+        The first line names the aggregate, the rule and the initial state(s) (several
+        separated by ``or``); each further line is ``state event -> new state : the event
+        in the past tense``, states and events by their values. An event on several lines
+        says its past tense the same way each time. A table that does not read so, or
+        names a value its enums lack, is ``machine.invalid``.
+        """
+        lines = [line.strip() for line in table.strip().splitlines() if line.strip()]
+        problems: list[str] = []
+        header = _HEADER.fullmatch(lines[0]) if lines else None
+        if header is None:
+            raise _invalid("its table", ["the first line reads 'name (RULE-n), starts state'"])
+        transitions: dict[tuple[S, E], S] = {}
+        past: dict[E, str] = {}
+        for line in lines[1:]:
+            row = _ROW.fullmatch(line)
+            if row is None:
+                problems.append(f"the line {line!r} is not 'state event -> state : past'")
+                continue
+            try:
+                source, event = states(row["source"]), events(row["event"])
+                target = states(row["target"])
+            except ValueError as exc:
+                problems.append(f"the line {line!r} names an unknown value ({exc})")
+                continue
+            if past.setdefault(event, row["past"]) != row["past"]:
+                problems.append(f"{event.value!r} has two past tenses")
+            transitions[(source, event)] = target
+        try:
+            initial = tuple(states(value) for value in header["initial"].split(" or "))
+        except ValueError as exc:
+            problems.append(f"the initial state is unknown ({exc})")
+            initial = ()
+        if problems:
+            raise _invalid(header["name"], problems)
+        return cls(
+            name=header["name"],
+            rule=header["rule"],
+            states=states,
+            events=events,
+            transitions=transitions,
+            past=past,
+            initial=initial,
+            entry_labels=entry_labels or {},
+            advice=advice,
+            **({"code": code} if code is not None else {}),
+        )
 
     # -- asking ----------------------------------------------------------------------------
 

@@ -101,27 +101,18 @@ _S, _E = AssociationState, AssociationEvent
 
 #: Rule RO-6: the association state machine, ``(state, event) -> new state``. A user's
 #: request starts pending; an accepted invitation (RO-7) starts active.
-ASSOCIATION_MACHINE: Final = StateMachine(
-    name="association",
-    rule="RO-6",
-    states=AssociationState,
-    events=AssociationEvent,
-    transitions={
-        (_S.PENDING, _E.APPROVE): _S.ACTIVE,
-        (_S.PENDING, _E.REJECT): _S.REJECTED,
-        (_S.PENDING, _E.CANCEL): _S.CANCELLED,
-        (_S.ACTIVE, _E.MODIFY_ROLE): _S.ACTIVE,
-        (_S.ACTIVE, _E.CANCEL): _S.CANCELLED,
-        (_S.ACTIVE, _E.END): _S.ENDED,
-    },
-    past={
-        _E.APPROVE: "approved",
-        _E.REJECT: "rejected",
-        _E.MODIFY_ROLE: "given another role",
-        _E.CANCEL: "cancelled",
-        _E.END: "ended",
-    },
-    initial=(_S.PENDING, _S.ACTIVE),
+ASSOCIATION_MACHINE: Final = StateMachine.from_table(
+    AssociationState,
+    AssociationEvent,
+    """
+    association (RO-6), starts pending or active
+    pending  approve      -> active     : approved
+    pending  reject       -> rejected   : rejected
+    pending  cancel       -> cancelled  : cancelled
+    active   modify_role  -> active     : given another role
+    active   cancel       -> cancelled  : cancelled
+    active   end          -> ended      : ended
+    """,
     entry_labels={_S.PENDING: "request (RO-6)", _S.ACTIVE: "invitation accepted (RO-7)"},
     advice="Reload it to see its current state.",
 )

@@ -68,17 +68,14 @@ class ClaimEvent(Enum):
 
 
 #: Rule RO-9: the claim state machine, ``(state, event) -> new state``.
-CLAIM_MACHINE: Final = StateMachine(
-    name="claim",
-    rule="RO-9",
-    states=ClaimState,
-    events=ClaimEvent,
-    transitions={
-        (ClaimState.PENDING, ClaimEvent.VERIFY): ClaimState.VERIFIED,
-        (ClaimState.PENDING, ClaimEvent.REJECT): ClaimState.REJECTED,
-    },
-    past={ClaimEvent.VERIFY: "verified", ClaimEvent.REJECT: "rejected"},
-    initial=(ClaimState.PENDING,),
+CLAIM_MACHINE: Final = StateMachine.from_table(
+    ClaimState,
+    ClaimEvent,
+    """
+    claim (RO-9), starts pending
+    pending  verify  -> verified  : verified
+    pending  reject  -> rejected  : rejected
+    """,
 )
 
 

@@ -116,26 +116,17 @@ _S, _E = ConnectionState, ConnectionEvent
 
 #: Rule CO-6: the connection state machine, ``(state, event) -> new state``. Refusals
 #: name the state by its :attr:`~ConnectionState.label` (CO-9).
-CONNECTION_MACHINE: Final = StateMachine(
-    name="connection",
-    rule="CO-6",
-    states=ConnectionState,
-    events=ConnectionEvent,
-    transitions={
-        (_S.PENDING, _E.APPROVE): _S.APPROVED,
-        (_S.PENDING, _E.REJECT): _S.REJECTED,
-        (_S.PENDING, _E.EXPIRE): _S.EXPIRED,
-        (_S.PENDING, _E.WITHDRAW): _S.WITHDRAWN,
-        (_S.APPROVED, _E.REMOVE): _S.REMOVED,
-    },
-    past={
-        _E.APPROVE: "approved",
-        _E.REJECT: "rejected",
-        _E.EXPIRE: "expired",
-        _E.WITHDRAW: "withdrawn",
-        _E.REMOVE: "removed",
-    },
-    initial=(_S.PENDING,),
+CONNECTION_MACHINE: Final = StateMachine.from_table(
+    ConnectionState,
+    ConnectionEvent,
+    """
+    connection (CO-6), starts pending
+    pending   approve   -> approved   : approved
+    pending   reject    -> rejected   : rejected
+    pending   expire    -> expired    : expired
+    pending   withdraw  -> withdrawn  : withdrawn
+    approved  remove    -> removed    : removed
+    """,
     entry_labels={_S.PENDING: "request (either side, CO-3)"},
 )
 

@@ -137,26 +137,17 @@ _S, _E = InvitationState, InvitationEvent
 
 #: Rule RO-7: the invitation state machine, ``(state, event) -> new state``. An
 #: invitation is expired from 72 hours after it was sent, computed on read.
-INVITATION_MACHINE: Final = StateMachine(
-    name="invitation",
-    rule="RO-7",
-    states=InvitationState,
-    events=InvitationEvent,
-    transitions={
-        (_S.SENT, _E.ACCEPT): _S.ACCEPTED,
-        (_S.SENT, _E.WRONG_PIN): _S.SENT,
-        (_S.SENT, _E.LOCK): _S.LOCKED,
-        (_S.SENT, _E.REVOKE): _S.REVOKED,
-        (_S.SENT, _E.EXPIRE): _S.EXPIRED,
-    },
-    past={
-        _E.ACCEPT: "accepted",
-        _E.WRONG_PIN: "tried with a wrong PIN",
-        _E.LOCK: "locked",
-        _E.REVOKE: "revoked",
-        _E.EXPIRE: "expired",
-    },
-    initial=(_S.SENT,),
+INVITATION_MACHINE: Final = StateMachine.from_table(
+    InvitationState,
+    InvitationEvent,
+    """
+    invitation (RO-7), starts sent
+    sent  accept     -> accepted  : accepted
+    sent  wrong_pin  -> sent      : tried with a wrong PIN
+    sent  lock       -> locked    : locked
+    sent  revoke     -> revoked   : revoked
+    sent  expire     -> expired   : expired
+    """,
 )
 
 

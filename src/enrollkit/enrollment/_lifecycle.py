@@ -83,34 +83,29 @@ _FORWARD: Final = {
 
 #: Rule EN-4: ``{(status, event): new status}``; any non-final status (one with a way
 #: forward) can be withdrawn. Anything absent is refused.
-APPLICATION_MACHINE: Final = StateMachine(
-    name="application",
-    rule="EN-4",
-    states=ApplicationStatus,
-    events=ApplicationEvent,
-    transitions={
-        **_FORWARD,
-        **{
-            (status, E.WITHDRAW): S.WITHDRAWN
-            for status in S
-            if any(source is status for source, _event in _FORWARD)
-        },
-    },
-    past={
-        E.EDIT: "edited",
-        E.SEND_FOR_SIGNATURE: "sent for signature",
-        E.REVISE: "revised while out for signature",
-        E.SIGN: "signed",
-        E.LAST_SIGNATURE: "signed",
-        E.DECLINE: "declined",
-        E.START_REVIEW: "taken into review",
-        E.REQUEST_DEVELOPMENT: "sent back for development",
-        E.APPROVE: "approved",
-        E.DENY: "denied",
-        E.RESPONSE_DEADLINE_PASSED: "rejected for a missed deadline",
-        E.WITHDRAW: "withdrawn",
-    },
-    initial=(S.DRAFT,),
+APPLICATION_MACHINE: Final = StateMachine.from_table(
+    ApplicationStatus,
+    ApplicationEvent,
+    """
+    application (EN-4), starts draft
+    draft                  edit                      -> draft                  : edited
+    draft                  send_for_signature        -> pending_signatures     : sent for signature
+    pending_signatures     revise                    -> pending_signatures     : revised while out for signature
+    pending_signatures     sign                      -> pending_signatures     : signed
+    pending_signatures     last_signature            -> submitted              : signed
+    pending_signatures     decline                   -> draft                  : declined
+    submitted              start_review              -> in_review              : taken into review
+    in_review              request_development       -> development_requested  : sent back for development
+    in_review              approve                   -> approved               : approved
+    in_review              deny                      -> denied                 : denied
+    development_requested  edit                      -> draft                  : edited
+    development_requested  response_deadline_passed  -> rejected               : rejected for a missed deadline
+    draft                  withdraw                  -> withdrawn              : withdrawn
+    pending_signatures     withdraw                  -> withdrawn              : withdrawn
+    submitted              withdraw                  -> withdrawn              : withdrawn
+    in_review              withdraw                  -> withdrawn              : withdrawn
+    development_requested  withdraw                  -> withdrawn              : withdrawn
+    """,
 )
 
 #: Statuses nothing leaves (the machine's terminal states).

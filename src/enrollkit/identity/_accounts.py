@@ -119,39 +119,27 @@ _E = AccountEvent
 #: The lock state machine (Rules AC-2, AC-4, AC-5, AC-8): ``(status, event) -> new
 #: status``. A pair that is not in the table is refused with an InvalidTransitionError
 #: whose code names the event (``account.help_desk_unlock_not_allowed``).
-ACCOUNT_MACHINE: Final = StateMachine(
-    name="account",
-    rule="AC-2",
-    states=AccountStatus,
-    events=AccountEvent,
-    transitions={
-        (_A, _E.LOCK): _L,
-        (_A, _E.LOCK_RECOVERY): _H,
-        (_L, _E.LOCK_RECOVERY): _H,
-        (_L, _E.SELF_SERVICE_UNLOCK): _A,
-        (_L, _E.HELP_DESK_UNLOCK): _A,
-        (_H, _E.HELP_DESK_UNLOCK): _A,
-        (_A, _E.RECOVERY_RESET): _A,
-        (_L, _E.RECOVERY_RESET): _A,
-        (_A, _E.HELP_DESK_RESET): _A,
-        (_L, _E.HELP_DESK_RESET): _A,
-        (_H, _E.HELP_DESK_RESET): _A,
-        (_A, _E.DISABLE): _D,
-        (_L, _E.DISABLE): _D,
-        (_H, _E.DISABLE): _D,
-        (_D, _E.ENABLE): _A,
-    },
-    past={
-        _E.LOCK: "locked",
-        _E.LOCK_RECOVERY: "locked for the help desk",
-        _E.SELF_SERVICE_UNLOCK: "unlocked with security answers",
-        _E.HELP_DESK_UNLOCK: "unlocked by the help desk",
-        _E.RECOVERY_RESET: "reset with security answers",
-        _E.HELP_DESK_RESET: "reset by the help desk",
-        _E.DISABLE: "disabled",
-        _E.ENABLE: "enabled",
-    },
-    initial=(_A,),
+ACCOUNT_MACHINE: Final = StateMachine.from_table(
+    AccountStatus,
+    AccountEvent,
+    """
+    account (AC-2), starts active
+    active              lock                 -> locked              : locked
+    active              lock_recovery        -> help_desk_required  : locked for the help desk
+    locked              lock_recovery        -> help_desk_required  : locked for the help desk
+    locked              self_service_unlock  -> active              : unlocked with security answers
+    locked              help_desk_unlock     -> active              : unlocked by the help desk
+    help_desk_required  help_desk_unlock     -> active              : unlocked by the help desk
+    active              recovery_reset       -> active              : reset with security answers
+    locked              recovery_reset       -> active              : reset with security answers
+    active              help_desk_reset      -> active              : reset by the help desk
+    locked              help_desk_reset      -> active              : reset by the help desk
+    help_desk_required  help_desk_reset      -> active              : reset by the help desk
+    active              disable              -> disabled            : disabled
+    locked              disable              -> disabled            : disabled
+    help_desk_required  disable              -> disabled            : disabled
+    disabled            enable               -> active              : enabled
+    """,
     code="account.{event}_not_allowed",
 )
 

@@ -81,22 +81,15 @@ class RequestEvent(Enum):
 #: The signature request lifecycle, ``{(status, event): new status}``: a request
 #: opened for a slot (SG-2) is signed (SG-4), declined (SG-7) or superseded (SG-5),
 #: and never changes again.
-SIGNATURE_REQUEST_MACHINE: Final = StateMachine(
-    name="signature request",
-    rule="SG-2",
-    states=RequestStatus,
-    events=RequestEvent,
-    transitions={
-        (RequestStatus.OPEN, RequestEvent.SIGN): RequestStatus.SIGNED,
-        (RequestStatus.OPEN, RequestEvent.DECLINE): RequestStatus.DECLINED,
-        (RequestStatus.OPEN, RequestEvent.SUPERSEDE): RequestStatus.SUPERSEDED,
-    },
-    past={
-        RequestEvent.SIGN: "signed",
-        RequestEvent.DECLINE: "declined",
-        RequestEvent.SUPERSEDE: "superseded",
-    },
-    initial=(RequestStatus.OPEN,),
+SIGNATURE_REQUEST_MACHINE: Final = StateMachine.from_table(
+    RequestStatus,
+    RequestEvent,
+    """
+    signature request (SG-2), starts open
+    open  sign       -> signed      : signed
+    open  decline    -> declined    : declined
+    open  supersede  -> superseded  : superseded
+    """,
     code="signature.request_closed",
 )
 
