@@ -311,8 +311,11 @@ class TestTheTableForm:
             ConnectionEvent,
             """
             connection (CO-6), starts pending
-            pending   approve  -> approved  : approved
-            approved  remove   -> removed   : removed
+            pending   approve   -> approved   : approved
+            pending   reject    -> rejected   : rejected
+            pending   expire    -> expired    : expired
+            pending   withdraw  -> withdrawn  : withdrawn
+            approved  remove    -> removed    : removed
             """,
         )
         data = StateMachine(
@@ -320,10 +323,7 @@ class TestTheTableForm:
             rule="CO-6",
             states=ConnectionState,
             events=ConnectionEvent,
-            transitions={
-                (ConnectionState.PENDING, ConnectionEvent.APPROVE): ConnectionState.APPROVED,
-                (ConnectionState.APPROVED, ConnectionEvent.REMOVE): ConnectionState.REMOVED,
-            },
+            transitions=dict(CONNECTION_MACHINE.transitions),
             past=dict(table.past),
             initial=(ConnectionState.PENDING,),
         )
@@ -332,4 +332,4 @@ class TestTheTableForm:
             data.initial,
             data.code,
         )
-        assert table.mermaid() == data.mermaid()
+        assert table.mermaid() == data.mermaid() == CONNECTION_MACHINE.mermaid()
