@@ -36,7 +36,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypedDict, TypeVar, Unpack
 
 import attrs
 
@@ -123,6 +123,7 @@ class SqlStatements:
     writer lock, like SQLite under ``BEGIN IMMEDIATE``, needs none).
     """
 
+    placeholder: str  #: the driver's positional marker: ``?`` or ``%s``
     select_one: str
     find: str
     ranges: Mapping[tuple[bool, bool], str]
@@ -172,6 +173,7 @@ class SqlStatements:
                     sql += f" AND e.key < {p}"
                 ranges[(low, high)] = sql + " ORDER BY e.key, e.id"
         return cls(
+            placeholder=p,
             select_one=f"SELECT version, data FROM {agg} WHERE collection = {p} AND id = {p}",  # noqa: S608
             find=(
                 f"SELECT a.id, a.version, a.data {join} "
@@ -393,12 +395,24 @@ class SqlAuditLog:
         return _verify_chain(entries, head=head, key=backend.audit_key, anchor=anchor)
 
 
+class SqlOptions(TypedDict, total=False):
+    """The options every SQL adapter takes, besides where its database is."""
+
+    #: Keys the audit chain with HMAC-SHA-256 (bytes, at least 32; AU-1). Choose it when
+    #: the database is created: a chain verifies only with the key it was written with.
+    audit_key: bytes | None
+    #: How many times a commit the database aborted for concurrency runs again (6).
+    retries: int
+    #: Decoded aggregates kept for reuse while their rows are unchanged (0 turns the cache
+    #: off; :class:`~enrollkit.adapters.kit.DecodeCache`).
+    decode_cache_size: int
+
+
 class SqlBackend(BufferedStorage, abc.ABC):
     """A storage over the shared SQL schema: the buffered units' backend, the audit log,
     index evolution, commit retries. Subclasses say how to connect and transact.
 
-    Give the constructor the :class:`SqlStatements`, the audit key (AU-1), the decode
-    cache size and the number of retries of an aborted commit. A subclass implements
+    Give the constructor the :class:`SqlStatements` and the :class:`SqlOptions`. A subclass implements
     :meth:`_connect` (a connection to read from, optionally in one snapshot),
     :meth:`_attempt` (run a body in one write transaction, once) and :meth:`_retryable`
     (a driver error worth running the whole transaction again), names its driver's
@@ -413,20 +427,12 @@ class SqlBackend(BufferedStorage, abc.ABC):
     #: The database's name in messages ("SQLite", "PostgreSQL").
     database: str = "The database"
 
-    def __init__(
-        self,
-        statements: SqlStatements,
-        *,
-        placeholder: str,
-        audit_key: bytes | None,
-        retries: int,
-        decode_cache_size: int,
-    ) -> None:
+    def __init__(self, statements: SqlStatements, **options: Unpack[SqlOptions]) -> None:
         self.statements = statements
-        self.placeholder = placeholder
-        self.audit_key = check_audit_key(audit_key)
-        self.retries = retries
-        self.decode_cache = DecodeCache(decode_cache_size)
+        self.placeholder = statements.placeholder
+        self.audit_key = check_audit_key(options.get("audit_key"))
+        self.retries = options.get("retries", 6)
+        self.decode_cache = DecodeCache(options.get("decode_cache_size", DEFAULT_DECODE_CACHE_SIZE))
         self._registered: dict[str, Collection[Any]] = {}
         self._register_lock = threading.Lock()
         self._closed = False

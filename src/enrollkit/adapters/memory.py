@@ -19,16 +19,9 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
+from enrollkit import audit
 from enrollkit.adapters import kit
-from enrollkit.audit import (
-    AuditEntry,
-    ChainHead,
-    ChainVerification,
-    DomainEvent,
-    chain,
-    check_audit_key,
-)
-from enrollkit.audit import verify_chain as _verify_chain
+from enrollkit.audit import AuditEntry, ChainHead, ChainVerification, DomainEvent
 from enrollkit.errors import StorageError
 from enrollkit.storage import (
     Aggregate,
@@ -147,7 +140,7 @@ class MemoryAuditLog:
         *anchor*, that the log still holds the anchored entry (AU-1)."""
         storage = self._storage
         with storage._lock:
-            return _verify_chain(
+            return audit.verify_chain(
                 storage._entries, head=storage._head, key=storage._audit_key, anchor=anchor
             )
 
@@ -164,7 +157,7 @@ class MemoryStorage(kit.BufferedStorage):
     """
 
     def __init__(self, *, audit_key: bytes | None = None) -> None:
-        self._audit_key = check_audit_key(audit_key)
+        self._audit_key = audit.check_audit_key(audit_key)
         self._lock = threading.RLock()
         self._collections: dict[str, Collection[Any]] = {}
         self._data: dict[str, dict[str, Any]] = {}
@@ -281,7 +274,7 @@ class MemoryStorage(kit.BufferedStorage):
             for store_name, (removed, added) in changes.items():
                 self._indexes[store_name].change(removed, added)
             if events:
-                entries = chain(events, after=self._head, key=self._audit_key)
+                entries = audit.chain(events, after=self._head, key=self._audit_key)
                 for entry in entries:
                     self._by_subject.setdefault(entry.event.subject, []).append(entry.seq)
                 self._entries.extend(entries)

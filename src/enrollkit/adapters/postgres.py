@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, Unpack
 
 from enrollkit.adapters import kit
 from enrollkit.errors import StorageError, ValidationError
@@ -166,13 +166,10 @@ class PostgresStorage(kit.SqlBackend):
     its own connection) or ``pool`` (a ``psycopg_pool.ConnectionPool``).
     ``schema`` names the PostgreSQL schema holding the tables; ``migrate``
     runs the forward migrations at open (otherwise an out-of-date schema is
-    refused); ``retries`` bounds the re-runs of a commit the server aborted
-    for a deadlock or a serialization failure. ``decode_cache_size`` bounds the
-    decoded aggregates kept for reuse while their rows are unchanged (0 turns the
-    cache off; see :class:`~enrollkit.adapters.kit.DecodeCache`).
-    ``audit_key`` (bytes, at least 32) keys the audit chain with HMAC-SHA-256
-    (AU-1; choose it when the schema is created: a chain verifies only with the
-    key it was written with).
+    refused). The options of every SQL adapter follow
+    (:class:`~enrollkit.adapters.kit.SqlOptions`: ``audit_key``, ``retries`` of a
+    commit the server aborted for a deadlock or a serialization failure,
+    ``decode_cache_size``).
     """
 
     forbids_nul = True
@@ -184,10 +181,8 @@ class PostgresStorage(kit.SqlBackend):
         *,
         pool: ConnectionSource | None = None,
         schema: str = "enrollkit",
-        audit_key: bytes | None = None,
         migrate: bool = True,
-        retries: int = 6,
-        decode_cache_size: int = kit.DEFAULT_DECODE_CACHE_SIZE,
+        **options: Unpack[kit.SqlOptions],
     ) -> None:
         if (dsn is None) == (pool is None):
             raise ValidationError(
@@ -209,10 +204,7 @@ class PostgresStorage(kit.SqlBackend):
                 # One appender at a time on every server: the chain never forks.
                 lock_head=("SELECT one FROM {head} WHERE one = 1 FOR UPDATE",),
             ),
-            placeholder="%s",
-            audit_key=audit_key,
-            retries=retries,
-            decode_cache_size=decode_cache_size,
+            **options,
         )
         self._pg = _psycopg()
         self.driver_errors = (self._pg.Error,)

@@ -26,13 +26,13 @@ both.
 
 >>> import sqlalchemy
 >>> from enrollkit.testing.contract import NOTES, Note
->>> storage = SQLAlchemyStorage(sqlalchemy.create_engine("sqlite://"))
+>>> engine = sqlalchemy.create_engine("sqlite://")
+>>> storage = SQLAlchemyStorage(engine)
 >>> with storage.unit_of_work() as uow:
 ...     _ = uow.repository(NOTES).add(Note("n1", "ana", "Hello"))
 ...     uow.commit()
->>> with storage.unit_of_work() as uow:
-...     print(*(n.title for n in uow.repository(NOTES).find(NOTES.index("owner"), "ana")))
-Hello
+>>> sorted(sqlalchemy.inspect(engine).get_table_names())[:2]
+['enrollkit_aggregates', 'enrollkit_audit_entries']
 >>> storage.audit.verify().ok
 True
 """
@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 try:
     import sqlalchemy as sa
@@ -164,9 +164,8 @@ class SQLAlchemyStorage(kit.SqlBackend):
 
     *bind* is an :class:`~sqlalchemy.engine.Engine` or a host's
     :class:`~sqlalchemy.engine.Connection`. ``schema`` (PostgreSQL) and ``table_prefix``
-    place the tables; ``create`` creates a missing schema; ``audit_key`` keys the audit
-    chain (AU-1); ``retries`` bounds the re-runs of a commit aborted for concurrency;
-    ``decode_cache_size`` as for the other SQL adapters.
+    place the tables; ``create`` creates a missing schema; the options of every SQL
+    adapter follow (:class:`~enrollkit.adapters.kit.SqlOptions`).
     """
 
     driver_errors = (SQLAlchemyError,)
@@ -177,10 +176,8 @@ class SQLAlchemyStorage(kit.SqlBackend):
         *,
         schema: str | None = None,
         table_prefix: str = "enrollkit_",
-        audit_key: bytes | None = None,
         create: bool = True,
-        retries: int = 6,
-        decode_cache_size: int = kit.DEFAULT_DECODE_CACHE_SIZE,
+        **options: Unpack[kit.SqlOptions],
     ) -> None:
         if not isinstance(bind, Engine | Connection):
             raise ValidationError(
@@ -221,10 +218,7 @@ class SQLAlchemyStorage(kit.SqlBackend):
             kit.SqlStatements.build(
                 placeholder=placeholder, prefix=qualified, tables=table_prefix, lock_head=(lock,)
             ),
-            placeholder=placeholder,
-            audit_key=audit_key,
-            retries=retries,
-            decode_cache_size=decode_cache_size,
+            **options,
         )
         self.forbids_nul = dialect == "postgresql"
         self.database = "PostgreSQL" if dialect == "postgresql" else "SQLite"

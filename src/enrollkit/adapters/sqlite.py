@@ -49,7 +49,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from enrollkit.adapters import kit
 from enrollkit.errors import StorageError, ValidationError
@@ -142,15 +142,12 @@ def _is_busy(exc: BaseException) -> bool:
 class SQLiteStorage(kit.SqlBackend):
     """Aggregates and the audit chain in one SQLite file (the embedded default).
 
-    ``path`` is a file path (created if missing). ``audit_key`` (bytes, at least
-    32) keys the audit chain with HMAC-SHA-256 (AU-1; choose it when the database
-    is created: a chain verifies only with the key it was written with).
-    ``busy_timeout`` is how long SQLite itself waits for another writer
-    (seconds); ``retries`` bounds the extra attempts with backoff after that.
-    ``decode_cache_size`` bounds the decoded aggregates kept for reuse while
-    their rows are unchanged (0 turns the cache off; see
-    :class:`~enrollkit.adapters.kit.DecodeCache`). Safe to share between
-    threads; several processes may open the same file.
+    ``path`` is a file path (created if missing). ``busy_timeout`` is how long
+    SQLite itself waits for another writer (seconds); the options of every SQL
+    adapter (:class:`~enrollkit.adapters.kit.SqlOptions`: ``audit_key``,
+    ``retries`` with backoff after the busy timeout, ``decode_cache_size``)
+    follow. Safe to share between threads; several processes may open the
+    same file.
     """
 
     forbids_nul = False
@@ -161,18 +158,10 @@ class SQLiteStorage(kit.SqlBackend):
         self,
         path: str | os.PathLike[str],
         *,
-        audit_key: bytes | None = None,
         busy_timeout: float = 5.0,
-        retries: int = 6,
-        decode_cache_size: int = kit.DEFAULT_DECODE_CACHE_SIZE,
+        **options: Unpack[kit.SqlOptions],
     ) -> None:
-        super().__init__(
-            _STATEMENTS,
-            placeholder="?",
-            audit_key=audit_key,
-            retries=retries,
-            decode_cache_size=decode_cache_size,
-        )
+        super().__init__(_STATEMENTS, **options)
         if str(path) in ("", ":memory:") or str(path).startswith("file::memory:"):
             raise ValidationError(
                 "storage.sqlite_path",
