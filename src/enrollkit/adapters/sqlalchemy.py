@@ -31,8 +31,8 @@ both.
 >>> with storage.unit_of_work() as uow:
 ...     _ = uow.repository(NOTES).add(Note("n1", "ana", "Hello"))
 ...     uow.commit()
->>> sorted(sqlalchemy.inspect(engine).get_table_names())[:2]
-['enrollkit_aggregates', 'enrollkit_audit_entries']
+>>> print(*sorted(sqlalchemy.inspect(engine).get_table_names())[:2])
+enrollkit_aggregates enrollkit_audit_entries
 >>> storage.audit.verify().ok
 True
 """
