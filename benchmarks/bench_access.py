@@ -82,7 +82,7 @@ from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.clock import FixedClock
 from enrollkit.npi import NPI, NPIType
 from enrollkit.principals import Principal
-from enrollkit.runtime import Runtime, SequentialIds, Transaction
+from enrollkit.runtime import Reads, Runtime, SequentialIds, Transaction
 from enrollkit.storage import Aggregate, Collection
 
 A = TypeVar("A", bound=Aggregate)
@@ -105,7 +105,7 @@ class EveryIdIsAnAccount:
     ) -> None:
         """Every principal's account may act."""
 
-    def is_known(self, tx: Transaction, account_id: str) -> bool:
+    def is_known(self, tx: Reads, account_id: str) -> bool:
         """Every id is an account."""
         return True
 

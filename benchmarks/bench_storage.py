@@ -69,7 +69,7 @@ from enrollkit.clock import FixedClock
 from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.npi import NPI, NPIType
 from enrollkit.principals import Principal
-from enrollkit.runtime import Runtime, SequentialIds, Transaction
+from enrollkit.runtime import Reads, Runtime, SequentialIds, Transaction
 from enrollkit.storage import Collection, Index, Storage, time_key
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -104,7 +104,7 @@ class EveryIdIsAnAccount:
     ) -> None:
         """Every principal's account may act."""
 
-    def is_known(self, tx: Transaction, account_id: str) -> bool:
+    def is_known(self, tx: Reads, account_id: str) -> bool:
         """Every id is an account."""
         return True
 

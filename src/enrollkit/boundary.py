@@ -122,6 +122,8 @@ def _text_checker(limit: Limit) -> Checker:
                 limit=limit.chars,
                 length=len(value),
             )
+        if value.isascii():  # the common case, checked without a copy
+            return value
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -494,6 +496,19 @@ class _Signature:
             if parameter.default is parameter.empty:
                 self.required.add(parameter.name)
 
+    def bind_keywords(self, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """The common call, every argument by name: *kwargs* checked in place, or None
+        when a name is unknown or a required one missing (then :meth:`bind` says so)."""
+        by_name = self.by_name
+        for name, value in kwargs.items():
+            checker = by_name.get(name)
+            if checker is None:
+                return None
+            kwargs[name] = checker(value, name)
+        if len(kwargs) != len(by_name) and not self.required <= kwargs.keys():
+            return None
+        return kwargs
+
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         if len(args) > len(self.positional):
             raise ValidationError(
@@ -533,6 +548,10 @@ def boundary(fn: F) -> F:
         nonlocal signature
         if signature is None:
             signature = _Signature(fn)
+        if not args:
+            values = signature.bind_keywords(kwargs)
+            if values is not None:
+                return fn(self, **values)
         return fn(self, **signature.bind(args, kwargs))
 
     checked.__enrollkit_boundary__ = True  # type: ignore[attr-defined]

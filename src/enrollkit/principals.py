@@ -53,7 +53,7 @@ from enrollkit.clock import ensure_utc
 from enrollkit.errors import NotPermittedError, ValidationError
 
 if TYPE_CHECKING:
-    from enrollkit.runtime import Transaction
+    from enrollkit.runtime import Reads, Transaction
 
 __all__ = [
     "MIN_SECRET_KEY_BYTES",
@@ -230,6 +230,6 @@ class AccountGate(Protocol):
         set after the principal was authenticated."""
         ...
 
-    def is_known(self, tx: Transaction, account_id: str) -> bool:
+    def is_known(self, tx: Reads, account_id: str) -> bool:
         """Whether *account_id* is an account that is not disabled."""
         ...

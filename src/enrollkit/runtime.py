@@ -25,7 +25,7 @@ import functools
 import itertools
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, TypeVar
@@ -39,9 +39,30 @@ from enrollkit.errors import ConflictError, NotPermittedError, StorageError, a_o
 from enrollkit.hashing import Argon2Hasher, SecretHasher
 from enrollkit.notify import InMemoryNotifier, Notification, Notifier
 from enrollkit.principals import AccountGate, HostKey, Principal, PrincipalKind
-from enrollkit.storage import Aggregate, Collection, Repository, Storage, UnitOfWork
+from enrollkit.storage import (
+    Aggregate,
+    Collection,
+    Index,
+    Lookup,
+    Reader,
+    ReadRepository,
+    Repository,
+    Storage,
+    UnitOfWork,
+    lookup_in,
+    reader_of,
+)
 
-__all__ = ["IdGenerator", "RandomIds", "Runtime", "SequentialIds", "Transaction", "use_case"]
+__all__ = [
+    "IdGenerator",
+    "RandomIds",
+    "ReadView",
+    "Reads",
+    "Runtime",
+    "SequentialIds",
+    "Transaction",
+    "use_case",
+]
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -115,6 +136,7 @@ class Runtime:
     notifier: Notifier = attrs.field(factory=InMemoryNotifier)
     hasher: SecretHasher = attrs.field(factory=Argon2Hasher)
     ids: IdGenerator = attrs.field(factory=RandomIds)
+    _reader: Reader | None = attrs.field(init=False, default=None, repr=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -122,6 +144,14 @@ class Runtime:
         with self.storage.unit_of_work() as uow:
             tx = Transaction(self, uow, self.clock.now())
             yield tx
+
+    def reading(self) -> ReadView:
+        """A pure read's view of committed state as of now: no unit of work (the read
+        path of access decisions, CO-7)."""
+        reader = self._reader
+        if reader is None:
+            reader = self._reader = reader_of(self.storage)
+        return ReadView(self, reader, self.clock.now())
 
     def retrying(self, use_case: Callable[[], T], *, attempts: int = USE_CASE_ATTEMPTS) -> T:
         """Run *use_case* (one transaction); run it again when a concurrent change to
@@ -137,10 +167,78 @@ class Runtime:
         return use_case()
 
 
+class Reads(Protocol):
+    """What a pure question reads through: a :class:`Transaction` inside a use case, or
+    a :class:`ReadView` of committed state (the access decisions take either)."""
+
+    @property
+    def now(self) -> datetime:
+        """The moment the question is asked."""
+        ...
+
+    @property
+    def explains_later(self) -> bool:
+        """Whether an answer may compose its explanation when it is first read (a view
+        of committed state can be read later; a unit of work is closed by then)."""
+        ...
+
+    def repo(self, collection: Collection[A]) -> ReadRepository[A]:
+        """Read the aggregates of *collection*."""
+        ...
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """Answer several lookups at once (:meth:`enrollkit.storage.Reader.fetch`)."""
+        ...
+
+    def account_is_known(self, account_id: str) -> bool:
+        """Whether *account_id* names an account that is not disabled (AC-8)."""
+        ...
+
+
+class _ReadRepository:
+    __slots__ = ("_collection", "_reader")
+
+    def __init__(self, reader: Reader, collection: Collection[Any]) -> None:
+        self._reader = reader
+        self._collection = collection
+
+    def get(self, obj_id: str) -> Any:
+        return self._reader.get(self._collection, obj_id)
+
+    def find(self, index: Index[Any], key: str) -> Sequence[Any]:
+        return self._reader.find(self._collection, index, key)
+
+
+class ReadView:
+    """Committed state as of :attr:`now`, read without a unit of work (:class:`Reads`)."""
+
+    __slots__ = ("_reader", "_runtime", "now")
+    explains_later: Final = True
+
+    def __init__(self, runtime: Runtime, reader: Reader, now: datetime) -> None:
+        self._runtime = runtime
+        self._reader = reader
+        self.now = now
+
+    def repo(self, collection: Collection[A]) -> ReadRepository[A]:
+        """Read the committed aggregates of *collection*."""
+        return _ReadRepository(self._reader, collection)
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """Answer several lookups in one consistent read (one statement on SQL)."""
+        return self._reader.fetch(lookups)
+
+    def account_is_known(self, account_id: str) -> bool:
+        """Whether *account_id* names an account that is not disabled (AC-8)."""
+        return self._runtime.accounts.is_known(self, account_id)
+
+
 class Transaction:
     """One use case: a unit of work, its start time, its events and notifications."""
 
     __slots__ = ("_notifications", "_runtime", "_uow", "committed", "now")
+    #: a unit of work is closed after the use case: explanations are composed at once
+    explains_later: Final = False
 
     def __init__(self, runtime: Runtime, uow: UnitOfWork, now: datetime) -> None:
         self._runtime = runtime
@@ -152,6 +250,10 @@ class Transaction:
     def repo(self, collection: Collection[A]) -> Repository[A]:
         """The repository of *collection* inside this transaction."""
         return self._uow.repository(collection)
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """Answer several lookups as of this unit of work (its own writes included)."""
+        return [lookup_in(self.repo(c), index, key) for c, index, key in lookups]
 
     def new_id(self, kind: str) -> str:
         """A new aggregate id from the runtime's generator."""

@@ -40,7 +40,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar, cast
 
 import attrs
 
@@ -52,6 +52,9 @@ __all__ = [
     "Aggregate",
     "Collection",
     "Index",
+    "Lookup",
+    "ReadRepository",
+    "Reader",
     "Repository",
     "Storage",
     "UnitOfWork",
@@ -59,7 +62,10 @@ __all__ = [
     "duplicate_error",
     "fingerprint",
     "guard",
+    "lookup_in",
     "missing_error",
+    "not_found_error",
+    "reader_of",
     "require",
     "stale_version_error",
     "time_key",
@@ -215,6 +221,18 @@ def unique_error(collection: str, index: str) -> ConflictError:
     )
 
 
+class ReadRepository(Protocol[A]):
+    """Read the aggregates of one collection: what a pure question needs."""
+
+    def get(self, obj_id: str) -> A | None:
+        """Return the aggregate with this id, or ``None``."""
+        ...
+
+    def find(self, index: Index[A], key: str) -> Sequence[A]:
+        """Return the aggregates having *key* in *index*, ordered by id."""
+        ...
+
+
 class Repository(Protocol[A]):
     """Load, add and save the aggregates of one collection inside a unit of work."""
 
@@ -242,16 +260,21 @@ class Repository(Protocol[A]):
         ...
 
 
-def require(repository: Repository[A], obj_id: str, *, what: str) -> A:
+def require(repository: ReadRepository[A], obj_id: str, *, what: str) -> A:
     """Return the aggregate or raise NotFoundError naming *what* was looked for."""
     obj = repository.get(obj_id)
     if obj is None:
-        raise NotFoundError(
-            f"{what.replace(' ', '_')}.not_found",
-            f"No {what} with id {obj_id!r} exists. Check the id.",
-            id=obj_id,
-        )
+        raise not_found_error(obj_id, what=what)
     return obj
+
+
+def not_found_error(obj_id: str, *, what: str) -> NotFoundError:
+    """The NotFoundError for no *what* with id *obj_id* (``<what>.not_found``)."""
+    return NotFoundError(
+        f"{what.replace(' ', '_')}.not_found",
+        f"No {what} with id {obj_id!r} exists. Check the id.",
+        id=obj_id,
+    )
 
 
 def guard(repository: Repository[A], obj: A) -> A:
@@ -303,6 +326,72 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None:
         """Discard every change and recorded event."""
         ...
+
+
+#: One read of committed state: ``(collection, None, id)`` gets one aggregate by id,
+#: ``(collection, index, key)`` finds the aggregates holding *key* in *index*.
+Lookup = tuple[Collection[Any], Index[Any] | None, str]
+
+
+class Reader(Protocol):
+    """Committed state, read without a unit of work: the read path of pure questions
+    (access decisions, CO-7), which change nothing and need no isolation beyond one
+    consistent answer per call.
+
+    :meth:`fetch` answers several lookups at once; a SQL store answers them in one
+    statement (one round trip, one snapshot). A storage offers a reader through a
+    ``reader()`` method; :func:`reader_of` gives every other storage one over units of
+    work.
+    """
+
+    def get(self, collection: Collection[A], obj_id: str) -> A | None:
+        """The committed aggregate with this id, or ``None``."""
+        ...
+
+    def find(self, collection: Collection[A], index: Index[A], key: str) -> Sequence[A]:
+        """The committed aggregates holding *key* in *index*, ordered by id."""
+        ...
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """The answer to each lookup, in order: a ``get`` gives a sequence of none or one
+        aggregate, a ``find`` its aggregates ordered by id. One consistent read."""
+        ...
+
+
+class _UnitReader:
+    """A :class:`Reader` over a storage that offers none: one unit of work per call."""
+
+    __slots__ = ("_storage",)
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def get(self, collection: Collection[A], obj_id: str) -> A | None:
+        with self._storage.unit_of_work() as uow:
+            return uow.repository(collection).get(obj_id)
+
+    def find(self, collection: Collection[A], index: Index[A], key: str) -> Sequence[A]:
+        with self._storage.unit_of_work() as uow:
+            return uow.repository(collection).find(index, key)
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        with self._storage.unit_of_work() as uow:
+            return [lookup_in(uow.repository(c), index, key) for c, index, key in lookups]
+
+
+def lookup_in(repository: ReadRepository[Any], index: Index[Any] | None, key: str) -> Sequence[Any]:
+    """The answer to one :data:`Lookup` of *repository*'s collection."""
+    if index is not None:
+        return repository.find(index, key)
+    found = repository.get(key)
+    return () if found is None else (found,)
+
+
+def reader_of(storage: Storage) -> Reader:
+    """The storage's own :class:`Reader` (``storage.reader()``), or one over its units
+    of work for a storage that has none."""
+    offered = getattr(storage, "reader", None)
+    return cast(Reader, offered()) if callable(offered) else _UnitReader(storage)
 
 
 class Storage(Protocol):

@@ -29,7 +29,7 @@ from typing import Final
 
 import attrs
 
-from enrollkit.access._roles import EmployerKind, Role
+from enrollkit.access._roles import EmployerKind, IdentityEnum, Role
 from enrollkit.machine import StateMachine
 from enrollkit.storage import Collection, Index, compose_key
 
@@ -72,7 +72,7 @@ class Employer:
         return compose_key(self.kind.value, self.id)
 
 
-class AssociationState(Enum):
+class AssociationState(IdentityEnum):
     """Where an association stands (RO-6)."""
 
     PENDING = "pending"
@@ -84,7 +84,7 @@ class AssociationState(Enum):
     @property
     def is_terminal(self) -> bool:
         """Whether nothing can happen to the association any more (nothing leaves it)."""
-        return self in ASSOCIATION_MACHINE.terminal
+        return self in _TERMINAL
 
 
 class AssociationEvent(Enum):
@@ -116,6 +116,11 @@ ASSOCIATION_MACHINE: Final = StateMachine.from_table(
     entry_labels={_S.PENDING: "request (RO-6)", _S.ACTIVE: "invitation accepted (RO-7)"},
     advice="Reload it to see its current state.",
 )
+
+# Read on every access decision, bound once (a member read through its class runs
+# Python code on 3.11).
+_TERMINAL: Final = ASSOCIATION_MACHINE.terminal
+_ACTIVE: Final = AssociationState.ACTIVE
 
 
 class GrantBasis(Enum):
@@ -155,7 +160,7 @@ class Association:
     @property
     def is_active(self) -> bool:
         """Whether the association currently gives its role."""
-        return self.state is AssociationState.ACTIVE
+        return self.state is _ACTIVE
 
     def _next(self, event: AssociationEvent) -> AssociationState:
         return ASSOCIATION_MACHINE.next(self.state, event, association_id=self.id)

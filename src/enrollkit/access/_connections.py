@@ -33,7 +33,7 @@ from typing import Final
 
 import attrs
 
-from enrollkit.access._roles import System
+from enrollkit.access._roles import IdentityEnum, System
 from enrollkit.errors import ExpiredError, InvalidTransitionError, ValidationError
 from enrollkit.machine import StateMachine
 from enrollkit.storage import Collection, Index, compose_key, time_key
@@ -71,7 +71,7 @@ class Side(Enum):
         return Side.PROVIDER if self is Side.SURROGATE else Side.SURROGATE
 
 
-class ConnectionState(Enum):
+class ConnectionState(IdentityEnum):
     """Where a connection stands (CO-6)."""
 
     PENDING = "pending"
@@ -116,6 +116,12 @@ _S, _E = ConnectionState, ConnectionEvent
 
 #: Rule CO-6: the connection state machine, ``(state, event) -> new state``. Refusals
 #: name the state by its :attr:`~ConnectionState.label` (CO-9).
+# Members read on every access decision, bound once (a member read through its class
+# runs Python code on 3.11).
+_PENDING: Final = ConnectionState.PENDING
+_APPROVED: Final = ConnectionState.APPROVED
+_EXPIRED: Final = ConnectionState.EXPIRED
+
 CONNECTION_MACHINE: Final = StateMachine.from_table(
     ConnectionState,
     ConnectionEvent,
@@ -197,15 +203,13 @@ class Connection:
 
     def effective_state(self, now: datetime) -> ConnectionState:
         """The state as of *now*: pending on or after its deadline reads as expired (CO-5)."""
-        if self.state is ConnectionState.PENDING and now >= self.deadline:
-            return ConnectionState.EXPIRED
+        if self.state is _PENDING and now >= self.deadline:
+            return _EXPIRED
         return self.state
 
     def covers(self, system: System, now: datetime) -> bool:
         """Whether the connection is approved as of *now* and covers *system* (CO-7)."""
-        return self.effective_state(now) is ConnectionState.APPROVED and (
-            system in self.approved_systems
-        )
+        return self.effective_state(now) is _APPROVED and system in self.approved_systems
 
     def _next(self, event: ConnectionEvent, now: datetime) -> ConnectionState:
         current = self.effective_state(now)

@@ -36,7 +36,8 @@ facts of its sentence, composed only when someone reads
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from enum import Enum
 from functools import partial
 from typing import TYPE_CHECKING, Final
@@ -53,7 +54,7 @@ from enrollkit.access._associations import (
 )
 from enrollkit.access._connections import (
     CONNECTIONS,
-    CONNECTIONS_BY_SURROGATE_PROFILE,
+    CONNECTIONS_BY_PROFILE,
     Connection,
     ConnectionEvent,
     Side,
@@ -74,8 +75,8 @@ from enrollkit.access._roles import (
 from enrollkit.access._verification import AuthorizedOfficialVerifier, VerificationStatus
 from enrollkit.errors import ValidationError
 from enrollkit.npi import NPIType
-from enrollkit.runtime import Transaction
-from enrollkit.storage import compose_key, require
+from enrollkit.runtime import Reads
+from enrollkit.storage import compose_key, not_found_error, require
 
 __all__ = [
     "Decision",
@@ -136,6 +137,11 @@ class GrantPath:
             self.__dict__["explanation"] = sentence = compose()
             return sentence
 
+    def __getstate__(self) -> dict[str, object]:
+        """Copied or pickled with its sentence written (the facts it reads stay behind)."""
+        _ = self.explanation
+        return {k: v for k, v in self.__dict__.items() if k != _COMPOSE}
+
 
 _COMPOSE: Final = "_compose_explanation"
 _GRANT_DEFAULTS: Final = {
@@ -148,8 +154,10 @@ def _grant(
 ) -> GrantPath:
     """A grant path whose explanation *compose* writes when first read (CO-8)."""
     path = object.__new__(GrantPath)
-    path.__dict__.update(_GRANT_DEFAULTS, kind=kind, role=role, **facts)
-    path.__dict__[_COMPOSE] = compose
+    fields = path.__dict__
+    fields.update(_GRANT_DEFAULTS)
+    fields.update(facts)
+    fields["kind"], fields["role"], fields[_COMPOSE] = kind, role, compose
     return path
 
 
@@ -169,13 +177,34 @@ def _regrant(
     return _grant(kind or base.kind, base.role, compose, **{**kept, **facts})
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Decision:
-    """The answer to "may U do A": allowed with a grant path, or denied with a denial."""
+    """The answer to "may U do A": allowed with a grant path, or denied with a denial.
+
+    A decision read through a :class:`~enrollkit.runtime.ReadView` leaves its denial
+    unwritten until it is first read (``denial``, :meth:`require`, :meth:`explain`,
+    equality, ``repr``): an answer nobody explains costs no words (CO-8), and reads
+    as if it had been written from the start.
+    """
 
     allowed: bool
     grant: GrantPath | None
     denial: Denial | None
+
+    if not TYPE_CHECKING:  # the type checker keeps its view of the fields
+
+        def __getattr__(self, name: str) -> Denial:
+            # Called only for an attribute not found: a denial left unwritten.
+            compose = self.__dict__.get(_COMPOSE) if name == "denial" else None
+            if compose is None:
+                raise AttributeError(name)
+            self.__dict__["denial"] = denial = compose()
+            return denial
+
+    def __getstate__(self) -> dict[str, object]:
+        """Copied or pickled with its denial written (the facts it reads stay behind)."""
+        _ = self.denial
+        return {k: v for k, v in self.__dict__.items() if k != _COMPOSE}
 
     def __attrs_post_init__(self) -> None:
         if self.allowed != (self.grant is not None) or self.allowed == (self.denial is not None):
@@ -212,26 +241,48 @@ class Decision:
         return self.allowed
 
 
+def _allow(grant: GrantPath) -> Decision:
+    """:meth:`Decision.allow` for a grant built here (the shape needs no check)."""
+    decision = object.__new__(Decision)
+    decision.__dict__.update(allowed=True, grant=grant, denial=None)
+    return decision
+
+
+def _deny(tx: Reads, compose: Callable[[], Denial]) -> Decision:
+    """A denial *compose* writes: when first read if *tx* can be read later, else now."""
+    if not tx.explains_later:
+        return Decision.deny(compose())
+    decision = object.__new__(Decision)
+    decision.__dict__.update(allowed=False, grant=None)
+    decision.__dict__[_COMPOSE] = compose
+    return decision
+
+
 # -- lookups (all indexed) -------------------------------------------------------------
 
 
 def employer_of(profile: ProviderProfile) -> Employer:
     """Whose staff may act for *profile*: its organization (Type 2) or its IP (Type 1)."""
+    return Employer(*_employer_ref(profile))
+
+
+def _employer_ref(profile: ProviderProfile) -> tuple[EmployerKind, str]:
+    """:func:`employer_of` as (kind, id), without building the Employer."""
     if profile.npi_type is NPIType.ORGANIZATION and profile.organization_id is not None:
-        return Employer.organization(profile.organization_id)
-    return Employer.individual_provider(profile.id)
+        return EmployerKind.ORGANIZATION, profile.organization_id
+    return EmployerKind.INDIVIDUAL_PROVIDER, profile.id
 
 
-def _user_associations(tx: Transaction, user_id: str) -> Sequence[Association]:
+def _user_associations(tx: Reads, user_id: str) -> Sequence[Association]:
     return tx.repo(ASSOCIATIONS).find(ASSOCIATIONS_BY_USER, user_id)
 
 
-def _live_association(tx: Transaction, user_id: str, employer: Employer) -> Association | None:
+def _live_association(tx: Reads, user_id: str, employer: Employer) -> Association | None:
     found = tx.repo(ASSOCIATIONS).find(ASSOCIATIONS_LIVE, compose_key(user_id, employer.key))
     return found[0] if found else None
 
 
-def roles_held(tx: Transaction, *, user_id: str, organization_id: str) -> frozenset[Role]:
+def roles_held(tx: Reads, *, user_id: str, organization_id: str) -> frozenset[Role]:
     """The roles of the user's active associations with the organization (RO-3..RO-6)."""
     live = _live_association(tx, user_id, Employer.organization(organization_id))
     return frozenset({live.role}) if live is not None and live.is_active else frozenset()
@@ -241,7 +292,7 @@ def roles_held(tx: Transaction, *, user_id: str, organization_id: str) -> frozen
 
 
 def decide(
-    tx: Transaction,
+    tx: Reads,
     *,
     user_id: str,
     action: Action,
@@ -252,96 +303,184 @@ def decide(
 
     Raises NotFoundError for an unknown profile; every other answer is a Decision. An
     account that does not exist (or is disabled) matches nothing and is denied (AC-8).
+
+    The facts come in one read (one statement on SQL): the profile, the user's
+    associations and the profile's connections; the answer is a pure function of
+    them. Read through a :class:`~enrollkit.runtime.ReadView`, a denial's words are
+    composed when first read.
     """
-    profile = require(tx.repo(PROFILES), profile_id, what="provider profile")
+    found, associations, connections = tx.fetch(
+        (
+            (PROFILES, None, profile_id),
+            (ASSOCIATIONS, ASSOCIATIONS_BY_USER, user_id),
+            (CONNECTIONS, CONNECTIONS_BY_PROFILE, profile_id),
+        )
+    )
+    if not found:
+        raise not_found_error(profile_id, what="provider profile")
+    profile: ProviderProfile = found[0]
     if not tx.account_is_known(user_id):
-        return Decision.deny(_explain.unknown_account(user_id))
+        return _deny(tx, partial(_explain.unknown_account, user_id))
     # Path 1: the user is the profile's individual provider.
-    if profile.owner_id == user_id and permits(Role.INDIVIDUAL_PROVIDER, action):
-        return Decision.allow(
+    if profile.owner_id == user_id and permits(_IP, action):
+        return _allow(
             _grant(
-                GrantKind.OWN_PROFILE,
-                Role.INDIVIDUAL_PROVIDER,
+                _OWN_PROFILE,
+                _IP,
                 partial(_explain.own_profile_sentence, user_id, profile),
                 profile_id=profile.id,
             )
         )
-    employer = employer_of(profile)
-    associations = _user_associations(tx, user_id)
-    own: Association | None = None
-    for a in associations:
-        if a.employer == employer and not a.state.is_terminal:
-            own = a
+    kind, employer_id = _employer_ref(profile)
+    own = _own_association(associations, kind, employer_id)
     # Path 2: an active association with the profile's employer whose role permits it.
     if own is not None and own.is_active and permits(own.role, action):
-        organization = employer.kind is EmployerKind.ORGANIZATION
+        organization = kind is _ORGANIZATION
         where = (
-            _explain.organization_name(tx, employer.id)
+            _name_for_later(tx, employer_id)
             if organization
             else f"the individual provider {profile.legal_name}"
         )
-        return Decision.allow(
+        return _allow(
             _grant(
-                GrantKind.ASSOCIATION,
+                _BY_ASSOCIATION,
                 own.role,
-                partial(_explain.association_sentence, user_id, own, where, action, "RO-2, CO-7"),
+                partial(_association_sentence, tx, user_id, own, where, action, "RO-2, CO-7"),
                 profile_id=profile.id,
-                organization_id=employer.id if organization else None,
+                organization_id=employer_id if organization else None,
                 association_id=own.id,
             )
         )
     # Path 3: a surrogate organization of the user with an approved connection covering it.
     now = tx.now
-    tried: list[SurrogateLink] = []
-    if permits(Role.SURROGATE, action):
-        repo = tx.repo(CONNECTIONS)
-        for a in associations:
-            if a.employer.kind is not EmployerKind.ORGANIZATION or a.state.is_terminal:
-                continue
-            key = compose_key(a.employer.id, profile.id)
-            for c in repo.find(CONNECTIONS_BY_SURROGATE_PROFILE, key):
-                if a.is_active and c.covers(system, now):
-                    surrogate = _explain.organization_name(tx, a.employer.id)
-                    return Decision.allow(
-                        _grant(
-                            GrantKind.CONNECTION,
-                            Role.SURROGATE,
-                            partial(
-                                _explain.connection_sentence,
-                                user_id,
-                                a,
-                                surrogate,
-                                c,
-                                profile,
-                                system,
-                            ),
-                            profile_id=profile.id,
-                            organization_id=a.employer.id,
-                            association_id=a.id,
-                            connection_id=c.id,
-                        )
+    if connections and permits(_SURROGATE, action):
+        for a, c in _surrogate_links(associations, connections):
+            if a.is_active and c.covers(system, now):
+                surrogate = _name_for_later(tx, c.surrogate_id)
+                return _allow(
+                    _grant(
+                        _BY_CONNECTION,
+                        _SURROGATE,
+                        partial(
+                            _connection_sentence, tx, user_id, a, surrogate, c, profile, system
+                        ),
+                        profile_id=profile.id,
+                        organization_id=c.surrogate_id,
+                        association_id=a.id,
+                        connection_id=c.id,
                     )
-                tried.append(SurrogateLink(a, c))
-    return Decision.deny(
-        _explain.profile_denial(
-            Names(tx),
-            action=action,
-            profile=profile,
-            employer=employer,
-            system=system,
-            own=own,
-            associations=associations,
-            links=tried,
-            now=now,
-        )
+                )
+    return _deny(
+        tx,
+        partial(_profile_denial, tx, action, profile, system, own, associations, connections, now),
     )
+
+
+def _own_association(
+    associations: Sequence[Association], kind: EmployerKind, employer_id: str
+) -> Association | None:
+    """The user's live (not terminal) association with the employer, if any (RO-6 keeps
+    one per user and employer)."""
+    own: Association | None = None
+    for a in associations:
+        if a.employer.id == employer_id and a.employer.kind is kind and not a.state.is_terminal:
+            own = a
+    return own
+
+
+def _surrogate_links(
+    associations: Sequence[Association], connections: Sequence[Connection]
+) -> Iterator[tuple[Association, Connection]]:
+    """Each live organization association of the user with each connection of the
+    profile to that organization, in id order (path 3 of CO-7)."""
+    for a in associations:
+        if a.employer.kind is not _ORGANIZATION or a.state.is_terminal:
+            continue
+        surrogate_id = a.employer.id
+        for c in connections:
+            if c.surrogate_id == surrogate_id:
+                yield a, c
+
+
+def _profile_denial(
+    tx: Reads,
+    action: Action,
+    profile: ProviderProfile,
+    system: System,
+    own: Association | None,
+    associations: Sequence[Association],
+    connections: Sequence[Connection],
+    now: datetime,
+) -> Denial:
+    tried = (
+        [SurrogateLink(a, c) for a, c in _surrogate_links(associations, connections)]
+        if permits(Role.SURROGATE, action)
+        else []
+    )
+    return _explain.profile_denial(
+        Names(tx),
+        action=action,
+        profile=profile,
+        employer=employer_of(profile),
+        system=system,
+        own=own,
+        associations=associations,
+        links=tried,
+        now=now,
+    )
+
+
+def _name_for_later(tx: Reads, organization_id: str) -> str | None:
+    """An organization's name for a sentence composed later: ``None`` when *tx* can
+    still be read then (the name is read when the sentence is), else read now (a unit
+    of work closes)."""
+    return None if tx.explains_later else _explain.organization_name(tx, organization_id)
+
+
+def _association_sentence(
+    tx: Reads,
+    user_id: str,
+    association: Association,
+    where: str | None,
+    action: Action,
+    rules: str,
+) -> str:
+    if where is None:
+        where = _explain.organization_name(tx, association.employer.id)
+    return _explain.association_sentence(user_id, association, where, action, rules)
+
+
+def _connection_sentence(
+    tx: Reads,
+    user_id: str,
+    association: Association,
+    surrogate: str | None,
+    connection: Connection,
+    profile: ProviderProfile,
+    system: System,
+) -> str:
+    if surrogate is None:
+        surrogate = _explain.organization_name(tx, connection.surrogate_id)
+    return _explain.connection_sentence(
+        user_id, association, surrogate, connection, profile, system
+    )
+
+
+# Members read on every decision, bound once (a member read through its class runs
+# Python code on 3.11).
+_IP: Final = Role.INDIVIDUAL_PROVIDER
+_SURROGATE: Final = Role.SURROGATE
+_ORGANIZATION: Final = EmployerKind.ORGANIZATION
+_OWN_PROFILE: Final = GrantKind.OWN_PROFILE
+_BY_ASSOCIATION: Final = GrantKind.ASSOCIATION
+_BY_CONNECTION: Final = GrantKind.CONNECTION
 
 
 # -- organization-level decisions -------------------------------------------------------
 
 
 def decide_for_organization(
-    tx: Transaction, *, user_id: str, action: Action, organization_id: str
+    tx: Reads, *, user_id: str, action: Action, organization_id: str
 ) -> Decision:
     """May *user_id* do *action* for the organization itself (RO-2)? For instance manage
     its staff, or manage its connections as a surrogate (CO-3, CO-4)."""
@@ -351,7 +490,7 @@ def decide_for_organization(
 
 
 def _decide_employer(
-    tx: Transaction, user_id: str, action: Action, employer: Employer, names: Names
+    tx: Reads, user_id: str, action: Action, employer: Employer, names: Names
 ) -> Decision:
     """May *user_id* do *action* as staff of *employer* (RO-2)? An IP's staff are asked
     about the IP's profile (CO-7)."""
@@ -381,7 +520,7 @@ def _decide_employer(
     )
 
 
-def decide_grant(tx: Transaction, *, user_id: str, employer: Employer, role: Role) -> Decision:
+def decide_grant(tx: Reads, *, user_id: str, employer: Employer, role: Role) -> Decision:
     """May *user_id* grant or approve *role* with *employer* (RO-3, RO-4)?
 
     The user must be allowed to manage the employer's staff (RO-2) in a role
@@ -413,7 +552,7 @@ def decide_grant(tx: Transaction, *, user_id: str, employer: Employer, role: Rol
     )
 
 
-def decide_manage(tx: Transaction, *, user_id: str, association: Association) -> Decision:
+def decide_manage(tx: Reads, *, user_id: str, association: Association) -> Decision:
     """May *user_id* modify or end *association* (RO-6, RO-4)? Its own user never may
     (they cancel instead); the manager's role must outrank the association's (MANAGERS)."""
     names = Names(tx)
@@ -427,7 +566,7 @@ def decide_manage(tx: Transaction, *, user_id: str, association: Association) ->
 
 
 def decide_role_change(
-    tx: Transaction,
+    tx: Reads,
     *,
     user_id: str,
     association: Association,
@@ -488,7 +627,7 @@ def decide_role_change(
 
 
 def decide_connection(
-    tx: Transaction, *, user_id: str, connection: Connection, event: ConnectionEvent
+    tx: Reads, *, user_id: str, connection: Connection, event: ConnectionEvent
 ) -> Decision:
     """May *user_id* approve, reject, withdraw or remove *connection* (CO-3, CO-4, CO-6)?
 
@@ -517,7 +656,7 @@ def decide_connection(
     return first
 
 
-def _decide_side(tx: Transaction, user_id: str, connection: Connection, side: Side) -> Decision:
+def _decide_side(tx: Reads, user_id: str, connection: Connection, side: Side) -> Decision:
     if side is Side.PROVIDER:
         return decide(
             tx, user_id=user_id, action=Action.MANAGE_CONNECTIONS, profile_id=connection.profile_id
@@ -534,7 +673,7 @@ _SIGNING_ROLES: Final = frozenset({Role.AUTHORIZED_OFFICIAL})
 
 
 def decide_signing_authority(
-    tx: Transaction,
+    tx: Reads,
     *,
     user_id: str,
     organization_id: str,

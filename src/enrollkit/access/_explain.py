@@ -39,7 +39,7 @@ from enrollkit.access._roles import (
     roles_permitting,
 )
 from enrollkit.errors import NotPermittedError, a_or_an, excerpt
-from enrollkit.runtime import Transaction
+from enrollkit.runtime import Reads
 
 __all__ = [
     "Denial",
@@ -191,7 +191,7 @@ class _Lead:
 # -- names ---------------------------------------------------------------------------
 
 
-def organization_name(tx: Transaction, organization_id: str) -> str:
+def organization_name(tx: Reads, organization_id: str) -> str:
     """The organization's legal name (its id when it is gone)."""
     org = tx.repo(ORGANIZATIONS).get(organization_id)
     return org.legal_name if org is not None else organization_id
@@ -202,7 +202,7 @@ class Names:
 
     __slots__ = ("_orgs", "_tx")
 
-    def __init__(self, tx: Transaction, *known: Organization) -> None:
+    def __init__(self, tx: Reads, *known: Organization) -> None:
         self._tx = tx
         self._orgs: dict[str, str] = {org.id: org.legal_name for org in known}
 

@@ -163,20 +163,25 @@ class AccessReads:
     def decide(
         self, *, user_id: Text, action: Action, profile_id: Text, system: System = System.PECOS
     ) -> Decision:
-        """:func:`~enrollkit.access.decide` in its own read-only transaction (CO-7, CO-8).
-        An unknown or disabled account is denied everything (AC-8)."""
-        with self.runtime.transaction() as tx:
-            return decide(tx, user_id=user_id, action=action, profile_id=profile_id, system=system)
+        """:func:`~enrollkit.access.decide` on committed state, without a unit of work
+        (CO-7, CO-8); a denial's words are composed when first read. An unknown or
+        disabled account is denied everything (AC-8)."""
+        return decide(
+            self.runtime.reading(),
+            user_id=user_id,
+            action=action,
+            profile_id=profile_id,
+            system=system,
+        )
 
     @boundary
     def decide_for_organization(
         self, *, user_id: Text, action: Action, organization_id: Text
     ) -> Decision:
-        """:func:`~enrollkit.access.decide_for_organization` in its own transaction."""
-        with self.runtime.transaction() as tx:
-            return decide_for_organization(
-                tx, user_id=user_id, action=action, organization_id=organization_id
-            )
+        """:func:`~enrollkit.access.decide_for_organization` on committed state."""
+        return decide_for_organization(
+            self.runtime.reading(), user_id=user_id, action=action, organization_id=organization_id
+        )
 
     # -- employer associations (RO-5, RO-6) ------------------------------------------------
 

@@ -33,6 +33,7 @@ __all__ = [
     "VERIFIED_ROLES",
     "Action",
     "EmployerKind",
+    "IdentityEnum",
     "Role",
     "System",
     "approvers_of",
@@ -46,7 +47,15 @@ __all__ = [
 ]
 
 
-class System(Enum):
+class IdentityEnum(Enum):
+    """An enum hashed by identity. Its members are singletons compared by identity, so
+    this hash agrees with equality; it runs in C, where Enum's own hashes the member's
+    name in Python (these values are looked up on every access decision)."""
+
+    __hash__ = object.__hash__
+
+
+class System(IdentityEnum):
     """The CMS systems a connection can cover (CO-2)."""
 
     PECOS = "PECOS"
@@ -54,7 +63,7 @@ class System(Enum):
     EHR = "EHR"
 
 
-class Role(Enum):
+class Role(IdentityEnum):
     """The I&A roles (RO-1). Access Manager was called Delegated Official in older material."""
 
     INDIVIDUAL_PROVIDER = "IP"
@@ -78,7 +87,7 @@ _LABELS: Final = {
 }
 
 
-class Action(Enum):
+class Action(IdentityEnum):
     """What a user asks to do for an organization or a provider profile (RO-2 columns)."""
 
     REPRESENT_ORGANIZATION = "represent_organization"
@@ -100,7 +109,7 @@ _ACTION_LABELS: Final = {
 }
 
 
-class EmployerKind(Enum):
+class EmployerKind(IdentityEnum):
     """Whom an association is with: an organization, or an individual provider's own
     profile (an IP's staff, RO-7)."""
 

@@ -11,7 +11,8 @@ holds them), lets several units be open in one thread, and makes a commit
 replayable: a busy or deadlocked commit is retried whole.
 
 A backend is small: ``check_open``, ``storable``, ``register``, ``load``,
-``find``, ``find_range`` and ``apply``. The in-memory adapter is one; the SQL
+``find``, ``find_range``, ``fetch`` (inherited) and ``apply``. Pure reads skip the
+unit of work: :meth:`BufferedStorage.reader` reads committed state directly. The in-memory adapter is one; the SQL
 adapters get theirs from :mod:`enrollkit.adapters._sqlkit`. Both are public
 through :mod:`enrollkit.adapters.kit`.
 """
@@ -39,6 +40,7 @@ from enrollkit.storage import (
     Aggregate,
     Collection,
     Index,
+    Lookup,
     Repository,
     duplicate_error,
     missing_error,
@@ -89,6 +91,13 @@ class Backend(Protocol):
         self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
     ) -> list[tuple[str, Any]]:
         """Committed ``(key, aggregate)`` pairs with ``start <= key < stop``, by key then id."""
+        ...
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """Committed answers to several lookups in one consistent read (see
+        :meth:`enrollkit.storage.Reader.fetch`); the lookups are registered and their ids
+        and keys storable. :class:`BufferedStorage` answers them one by one; a SQL
+        backend in one statement."""
         ...
 
     def apply(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
@@ -538,17 +547,100 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         self._state = "rolled back"
 
 
+class CommittedReader:
+    """The :class:`~enrollkit.storage.Reader` of a kit backend: committed state, no unit of
+    work, no buffers to overlay (the read path of access decisions)."""
+
+    __slots__ = ("_backend", "_ready", "_storable")
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        #: None for a backend that holds any text (nothing to check per key)
+        self._storable = None if getattr(backend, "holds_any_text", False) else backend.storable
+        #: (id of a collection object, index name or "") -> the collection, once registered
+        #: with the backend and the index found declared; kept so the id stays its own.
+        self._ready: dict[tuple[int, str], Collection[Any]] = {}
+
+    def _prepare(self, collection: Collection[Any], index: Index[Any] | None) -> None:
+        """Register *collection* (index evolution) and check *index* is declared, once
+        per collection object and index."""
+        mark = (id(collection), "" if index is None else index.name)
+        if mark in self._ready:
+            return
+        self._backend.register(collection)
+        if index is not None:
+            collection.declares(index)
+        self._ready[mark] = collection
+
+    def get(self, collection: Collection[A], obj_id: str) -> A | None:
+        """The committed aggregate with this id, or None."""
+        backend = self._backend
+        backend.check_open()
+        self._prepare(collection, None)
+        if self._storable is not None and not self._storable(obj_id):
+            return None
+        return cast("A | None", backend.load(collection, obj_id))
+
+    def find(self, collection: Collection[A], index: Index[A], key: str) -> Sequence[A]:
+        """The committed aggregates holding *key* in *index*, ordered by id."""
+        backend = self._backend
+        backend.check_open()
+        self._prepare(collection, index)
+        if self._storable is not None and not self._storable(key):
+            return []
+        return backend.find(collection, collection.declares(index), key)
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """The committed answer to each lookup, in one consistent read of the backend."""
+        backend = self._backend
+        backend.check_open()
+        ready, storable = self._ready, self._storable
+        for collection, index, _key in lookups:
+            if (id(collection), "" if index is None else index.name) not in ready:
+                self._prepare(collection, index)
+        if storable is None or all(storable(key) for _c, _i, key in lookups):
+            return backend.fetch(lookups)
+        # What the database cannot hold, it does not hold: those answers are empty.
+        held = [position for position, lookup in enumerate(lookups) if storable(lookup[2])]
+        answers: list[Sequence[Any]] = [()] * len(lookups)
+        found = backend.fetch([lookups[position] for position in held])
+        for position, answer in zip(held, found, strict=True):
+            answers[position] = answer
+        return answers
+
+
 class BufferedStorage:
     """The storage surface every kit adapter shares: units of work over itself as their
-    backend, the open check, and closing. A subclass is a :class:`Backend` and gives
-    ``audit``."""
+    backend, a reader of committed state, the open check, and closing. A subclass is a
+    :class:`Backend` and gives ``audit``."""
 
     _closed: bool = False
+    _reader: CommittedReader | None = None
 
     def unit_of_work(self) -> BufferedUnitOfWork:
         """Return a new unit of work (enter it with ``with``)."""
         self.check_open()
         return BufferedUnitOfWork(cast(Backend, self))
+
+    def reader(self) -> CommittedReader:
+        """The :class:`~enrollkit.storage.Reader` of committed state (no unit of work)."""
+        reader = self._reader
+        if reader is None:
+            reader = self._reader = CommittedReader(cast(Backend, self))
+        return reader
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """Each lookup answered by :meth:`Backend.load` or :meth:`Backend.find` in turn
+        (a backend that can answer them in one read overrides this)."""
+        backend = cast(Backend, self)
+        answers: list[Sequence[Any]] = []
+        for collection, index, key in lookups:
+            if index is not None:
+                answers.append(backend.find(collection, index, key))
+            else:
+                found = backend.load(collection, key)
+                answers.append(() if found is None else (found,))
+        return answers
 
     def check_open(self) -> None:
         """Raise ``storage.closed`` if this storage was closed."""

@@ -66,6 +66,7 @@ from enrollkit.errors import StorageError
 from enrollkit.storage import (
     Collection,
     Index,
+    Lookup,
     duplicate_error,
     fingerprint,
     missing_error,
@@ -126,6 +127,8 @@ class SqlStatements:
     placeholder: str  #: the driver's positional marker: ``?`` or ``%s``
     select_one: str
     find: str
+    #: one part of a :meth:`SqlBackend.fetch` statement, ``{q}`` its position: by id, by key
+    fetch_parts: tuple[str, str]
     ranges: Mapping[tuple[bool, bool], str]
     insert: str
     update: str
@@ -178,6 +181,11 @@ class SqlStatements:
             find=(
                 f"SELECT a.id, a.version, a.data {join} "
                 f"WHERE e.collection = {p} AND e.index_name = {p} AND e.key = {p} ORDER BY e.id"
+            ),
+            fetch_parts=(
+                f"SELECT {{q}}, id, version, data FROM {agg} WHERE collection = {p} AND id = {p}",  # noqa: S608
+                f"SELECT {{q}}, a.id, a.version, a.data {join} "
+                f"WHERE e.collection = {p} AND e.index_name = {p} AND e.key = {p}",
             ),
             ranges=ranges,
             insert=(
@@ -434,6 +442,7 @@ class SqlBackend(BufferedStorage, abc.ABC):
         self.retries = options.get("retries", 6)
         self.decode_cache = DecodeCache(options.get("decode_cache_size", DEFAULT_DECODE_CACHE_SIZE))
         self._registered: dict[str, Collection[Any]] = {}
+        self._fetch_sql: dict[tuple[bool, ...], str] = {}
         self._register_lock = threading.Lock()
         self._closed = False
         self._audit = SqlAuditLog(self)
@@ -608,6 +617,32 @@ class SqlBackend(BufferedStorage, abc.ABC):
         return [
             decode_row(collection, obj_id, int(version), text) for obj_id, version, text in rows
         ]
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """Every lookup answered by one statement (one round trip, one snapshot): a
+        ``UNION ALL`` of primary-key and index lookups, ordered by lookup then id."""
+        if not lookups:
+            return []
+        shape = tuple(index is None for _, index, _ in lookups)
+        sql = self._fetch_sql.get(shape)
+        if sql is None:
+            by_id, by_key = self.statements.fetch_parts
+            parts = (by_id if get else by_key for get in shape)
+            sql = " UNION ALL ".join(part.format(q=q) for q, part in enumerate(parts))
+            sql = self._fetch_sql.setdefault(shape, sql + " ORDER BY 1, 2")
+        params: list[str] = []
+        for collection, index, key in lookups:
+            params.append(collection.name)
+            if index is not None:
+                params.append(index.name)
+            params.append(key)
+        with self._reading("reading records") as conn:
+            rows = conn.execute(sql, params).fetchall()
+        answers: list[list[Any]] = [[] for _ in lookups]
+        decode_row = self.decode_cache.decode
+        for q, obj_id, version, text in rows:
+            answers[q].append(decode_row(lookups[q][0], obj_id, int(version), text))
+        return list(answers)
 
     def find_range(
         self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None

@@ -15,9 +15,10 @@ they are: nothing a caller holds can change what is stored.
 from __future__ import annotations
 
 import bisect
+import operator
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from enrollkit import audit
 from enrollkit.adapters import kit
@@ -27,6 +28,7 @@ from enrollkit.storage import (
     Aggregate,
     Collection,
     Index,
+    Lookup,
     duplicate_error,
     missing_error,
     stale_version_error,
@@ -166,6 +168,7 @@ class MemoryStorage(kit.BufferedStorage):
         self._by_subject: dict[str, list[int]] = {}
         self._head: ChainHead | None = None
         self._audit = MemoryAuditLog(self)
+        self._memory_reader: _MemoryReader | None = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -179,6 +182,9 @@ class MemoryStorage(kit.BufferedStorage):
         return self._audit
 
     # -- the backend of the buffered units ---------------------------------------------------
+
+    #: Memory holds any text: readers skip the per-key check.
+    holds_any_text = True
 
     def storable(self, text: str) -> bool:
         """Memory holds any text."""
@@ -232,8 +238,21 @@ class MemoryStorage(kit.BufferedStorage):
             found = [
                 rows[obj_id] for obj_id in self._indexes[(collection.name, index.name)].ids(key)
             ]
-        found.sort(key=_id_of)
+        if len(found) > 1:
+            found.sort(key=_id_of)
         return found
+
+    def reader(self) -> _MemoryReader:
+        """The committed state, read without a unit of work: dictionary lookups under the
+        storage's lock (the read path of access decisions)."""
+        reader = self._memory_reader
+        if reader is None:
+            reader = self._memory_reader = _MemoryReader(self)
+        return reader
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """Every lookup answered under the storage's lock: one consistent read."""
+        return self.reader().fetch(lookups)
 
     def find_range(
         self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
@@ -296,5 +315,46 @@ class MemoryStorage(kit.BufferedStorage):
                             raise unique_error(name, index.name)
 
 
-def _id_of(obj: Any) -> str:
-    return str(obj.id)
+class _MemoryReader(kit.CommittedReader):
+    """The kit's reader with :meth:`fetch` as plain dictionary lookups: a collection or
+    index not seen yet is registered (index evolution) and checked declared first."""
+
+    __slots__ = ("_storage",)
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        super().__init__(storage)
+        self._storage = storage
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """The committed answer to each lookup, all read under the storage's lock."""
+        storage = self._storage
+        if storage._closed:
+            raise kit.closed_error()
+        data, indexes, known = storage._data, storage._indexes, storage._collections
+        answers: list[Sequence[Any]] = []
+        with storage._lock:
+            for collection, index, key in lookups:
+                name = collection.name
+                if known.get(name) is not collection:
+                    storage.register(collection)
+                rows = data[name]
+                if index is None:
+                    obj = rows.get(key)
+                    answers.append(() if obj is None else (obj,))
+                    continue
+                store = indexes.get((name, index.name))
+                if store is None:
+                    collection.declares(index)  # raises storage.unknown_index
+                    raise AssertionError(index.name)  # pragma: no cover - declared, not built
+                ids = store.by_key.get(key)
+                if ids is None:
+                    answers.append(())
+                elif isinstance(ids, str):
+                    answers.append((rows[ids],))
+                else:
+                    answers.append(sorted((rows[i] for i in ids), key=_id_of))
+        return answers
+
+
+#: The sort key of found aggregates: their id (C-level, no Python call per item).
+_id_of: Final = operator.attrgetter("id")

@@ -20,7 +20,7 @@ from enrollkit.errors import NotPermittedError
 from enrollkit.identity._accounts import ACCOUNTS, AccountStatus
 from enrollkit.identity._passwords import IA_PASSWORD_POLICY, PasswordPolicy
 from enrollkit.principals import Principal
-from enrollkit.runtime import Transaction
+from enrollkit.runtime import Reads, Transaction
 
 __all__ = ["AccountContacts", "AccountStates", "password_expiry_lookup"]
 
@@ -86,7 +86,7 @@ class AccountStates:
                 account_id=account.id,
             )
 
-    def is_known(self, tx: Transaction, account_id: str) -> bool:
+    def is_known(self, tx: Reads, account_id: str) -> bool:
         """Whether *account_id* is an account that is not disabled."""
         account = tx.repo(ACCOUNTS).get(account_id)
         return account is not None and account.status is not AccountStatus.DISABLED
