@@ -58,7 +58,6 @@ from enrollkit.storage import Collection, Index
 __all__ = [
     "ACCOUNTS",
     "ACCOUNT_MACHINE",
-    "DELIVERABLE_FACTORS",
     "IA_ACCOUNT_POLICY",
     "LOGIN_FACTORS",
     "Account",
@@ -76,7 +75,6 @@ __all__ = [
     "mask_destination",
     "normalize_answer",
     "normalize_user_id",
-    "validate_destination",
 ]
 
 
