@@ -23,10 +23,6 @@ from enrollkit.signatures._sheet import Signature, SignatureSheet
 __all__ = ["CertificateEntry", "SignatureCertificate", "build_certificate"]
 
 
-def _utc(value: datetime) -> datetime:
-    return ensure_utc(value)
-
-
 @attrs.frozen
 class CertificateEntry:
     """One signature on the certificate, with the audit entry that proves it."""
@@ -36,7 +32,7 @@ class CertificateEntry:
     role: str | None
     record_role: str | None
     method: str
-    signed_at: datetime = attrs.field(converter=_utc)
+    signed_at: datetime = attrs.field(converter=ensure_utc)
     revision: int
     digest: str
     statement_sha256: str | None
@@ -60,7 +56,7 @@ class SignatureCertificate:
     entries: tuple[CertificateEntry, ...]
     chain_intact: bool
     problems: tuple[str, ...]
-    generated_at: datetime = attrs.field(converter=_utc)
+    generated_at: datetime = attrs.field(converter=ensure_utc)
 
     @property
     def verified(self) -> bool:
