@@ -165,6 +165,25 @@ class Signature:
         )
 
 
+def signed_event_data(signature: Signature) -> dict[str, str | int | None]:
+    """What the ``signature.signed`` audit event records of *signature*; the certificate
+    checks a signature against it (SG-8)."""
+    return {
+        "signature_id": signature.id,
+        "request_id": signature.request_id,
+        "slot": signature.slot,
+        "signer_id": signature.signer_id,
+        "signer_name": signature.signer_name,
+        "role": signature.role.value if signature.role else None,
+        "record_role": signature.record_role.value if signature.record_role else None,
+        "method": signature.method.value,
+        "revision": signature.revision,
+        "digest": signature.digest,
+        "statement_sha256": signature.statement_sha256,
+        "uploaded_by": signature.uploaded_by,
+    }
+
+
 @attrs.frozen(kw_only=True)
 class SignatureSheet:
     """Every signature request and signature of one application."""
