@@ -68,6 +68,7 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+D = TypeVar("D", bound=date)
 
 #: Default limits (ER-1): characters of one text argument, items of one collection.
 MAX_TEXT: Final = 10_000
@@ -176,8 +177,14 @@ def _bytes_check(value: Any, name: str) -> bytes:
     return data
 
 
-def _year_ok(day: date) -> bool:
-    return MIN_YEAR <= day.year <= MAX_YEAR
+def _in_year_range(value: D, name: str) -> D:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise _refuse(
+            "input.out_of_range",
+            f"{name} must lie between the years {MIN_YEAR} and {MAX_YEAR}; got {value.year}.",
+            name,
+        )
+    return value
 
 
 def _datetime_check(value: Any, name: str) -> datetime:
@@ -190,25 +197,13 @@ def _datetime_check(value: Any, name: str) -> datetime:
             "value.replace(tzinfo=timezone.utc).",
             name,
         )
-    if not _year_ok(value):
-        raise _refuse(
-            "input.out_of_range",
-            f"{name} must lie between the years {MIN_YEAR} and {MAX_YEAR}; got {value.year}.",
-            name,
-        )
-    return value
+    return _in_year_range(value, name)
 
 
 def _date_check(value: Any, name: str) -> date:
     if not isinstance(value, date) or isinstance(value, datetime):
         raise _wrong_type(name, "a date", value)
-    if not _year_ok(value):
-        raise _refuse(
-            "input.out_of_range",
-            f"{name} must lie between the years {MIN_YEAR} and {MAX_YEAR}; got {value.year}.",
-            name,
-        )
-    return value
+    return _in_year_range(value, name)
 
 
 def _timedelta_check(value: Any, name: str) -> timedelta:

@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 
 from enrollkit.errors import ValidationError
 
-__all__ = ["Clock", "FixedClock", "SystemClock", "days_left", "ensure_utc"]
+__all__ = ["Clock", "FixedClock", "SystemClock", "days_left", "ensure_utc", "ensure_utc_or_none"]
 
 
 def ensure_utc(value: datetime, *, field: str = "datetime") -> datetime:
@@ -43,6 +43,11 @@ def ensure_utc(value: datetime, *, field: str = "datetime") -> datetime:
             value=value.isoformat(),
         )
     return value.astimezone(UTC)
+
+
+def ensure_utc_or_none(value: datetime | None) -> datetime | None:
+    """:func:`ensure_utc` for an optional moment: ``None`` stays ``None``."""
+    return None if value is None else ensure_utc(value)
 
 
 def days_left(due: datetime | date, now: datetime) -> int:

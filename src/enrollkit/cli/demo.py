@@ -248,14 +248,7 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
         )
 
     with story.step("Ana's two provider profiles and the credentialing company") as say:
-        nppes.put(
-            NppesRecord(
-                NPI(_ANA_NPI),
-                "Ana Rivera MD",
-                practice_addresses=(_OFFICE,),
-                npi_type=NPIType.INDIVIDUAL,
-            )
-        )
+        nppes.put(_at_the_office(_ANA_NPI, "Ana Rivera MD", NPIType.INDIVIDUAL))
         proofer.approve(_ANA_NPI, ana, reference="IDP-20260302-1")
         claim = access.claim_individual_profile(
             actor=as_ana, npi=_ANA_NPI, legal_name="Ana Rivera MD"
@@ -473,14 +466,7 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
 
     with story.step("The PLLC's AO on the record has no I&A account: a paper signature") as say:
         clock.advance(days=1)
-        nppes.put(
-            NppesRecord(
-                NPI(_PLLC_NPI),
-                "Rivera Pediatrics PLLC",
-                practice_addresses=(_OFFICE,),
-                npi_type=NPIType.ORGANIZATION,
-            )
-        )
+        nppes.put(_at_the_office(_PLLC_NPI, "Rivera Pediatrics PLLC", NPIType.ORGANIZATION))
         as_dana = story.login(dana).principal
         change = enrollment.create(
             actor=as_dana,
@@ -559,6 +545,11 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
     )
 
 
+def _at_the_office(npi: str, name: str, npi_type: NPIType) -> NppesRecord:
+    """The NPPES record of *npi*: *name*, practising at the Harbor office."""
+    return NppesRecord(NPI(npi), name, practice_addresses=(_OFFICE,), npi_type=npi_type)
+
+
 def _broken(what: str) -> EnrollkitError:
     return EnrollkitError("demo.broken", f"The demo story went off script: {what}.")
 
@@ -576,20 +567,17 @@ def _sign_both(story: _Story, application_id: str, *, ana: str, ben: str) -> Non
     revision = _must(
         story.kit.enrollment.get(application_id).current_revision, "the revision to sign"
     )
-    story.kit.signatures.sign_electronically(
-        application_id,
-        actor=story.login(ana).principal,
-        slot="individual",
-        digest=revision.digest,
-        confirmed_email="ana@riverapeds.example",
-        attestations=set(Attestation),
-    )
+
+    def sign(user_id: str, slot: str, email: str) -> None:
+        story.kit.signatures.sign_electronically(
+            application_id,
+            actor=story.login(user_id).principal,
+            slot=slot,
+            digest=revision.digest,
+            confirmed_email=email,
+            attestations=set(Attestation),
+        )
+
+    sign(ana, "individual", "ana@riverapeds.example")
     story.clock.advance(hours=4)
-    story.kit.signatures.sign_electronically(
-        application_id,
-        actor=story.login(ben).principal,
-        slot="receiving_organization",
-        digest=revision.digest,
-        confirmed_email="ben@riverapeds.example",
-        attestations=set(Attestation),
-    )
+    sign(ben, "receiving_organization", "ben@riverapeds.example")

@@ -5,107 +5,19 @@ NPPES comparison, deadlines) live beside the use cases
 (:class:`EnrollmentService`); the docs page "Enrollment" has the tour.
 """
 
-from enrollkit.enrollment._access import (
-    AccountIdContacts,
-    Contacts,
-    require_application_access,
-    require_pecos_access,
-)
-from enrollkit.enrollment._agenda import (
-    DEFAULT_HORIZON_DAYS,
-    Agenda,
-    AgendaItem,
-    AgendaQuery,
-    AgendaSource,
-    build_agenda,
-    change_report_source,
-    connection_source,
-    development_source,
-    enrollment_agenda_sources,
-    invitation_source,
-    password_expiry_source,
-    profiles_in_scope,
-    revalidation_source,
-)
-from enrollkit.enrollment._application import (
-    APPLICATIONS,
-    REVALIDATION_ANCHORS,
-    TERMINATING_KINDS,
-    Application,
-    DevelopmentExtension,
-    DevelopmentRequest,
-    MacDecision,
-    NppesAcknowledgement,
-    Revision,
-    content_digest,
-    reassigns,
-)
-from enrollkit.enrollment._changes import (
-    BOTH_SYSTEMS,
-    REPORTABLE_CHANGES,
-    REPORTING_SYSTEMS,
-    ReportableChange,
-)
-from enrollkit.enrollment._content import (
-    Address,
-    ApplicationContent,
-    DocumentRef,
-    MediaType,
-    Official,
-    OfficialRole,
-    PracticeLocation,
-    Practitioner,
-    Reassignment,
-    ReassignmentParty,
-    Section,
-    SectionField,
-    same_name,
-)
-from enrollkit.enrollment._deadlines import (
-    THIRTY_DAY_CHANGES,
-    ChangeKind,
-    DeadlinePolicy,
-    days_left,
-    month_end,
-)
-from enrollkit.enrollment._documents import (
-    DEFAULT_MAX_DOCUMENT_BYTES,
-    DocumentPolicy,
-    DocumentStore,
-    InMemoryDocumentStore,
-    InspectedDocument,
-    inspect_document,
-    sniff_media_type,
-)
-from enrollkit.enrollment._forms import Form, Kind, ProviderCategory
-from enrollkit.enrollment._lifecycle import (
-    APPLICATION_MACHINE,
-    FINAL_STATUSES,
-    ApplicationEvent,
-    ApplicationStatus,
-)
-from enrollkit.enrollment._nppes import (
-    NPI_TYPES_BY_FORM,
-    InMemoryNppesDirectory,
-    NppesDirectory,
-    NppesMismatch,
-    NppesRecord,
-    compare_with_nppes,
-    normalize,
-    normalize_address,
-)
-from enrollkit.enrollment._reports import (
-    ApprovedEnrollmentRecord,
-    MedicareIdRow,
-    PendingReassignmentRow,
-    ReassignmentRow,
-    approved_record,
-    medicare_id_report,
-    pending_reassignments,
-    reassignment_report,
-)
-from enrollkit.enrollment._revalidation import RevalidationDue, revalidation_due
-from enrollkit.enrollment._service import EnrollmentService
+from enrollkit.enrollment._access import *
+from enrollkit.enrollment._agenda import *
+from enrollkit.enrollment._application import *
+from enrollkit.enrollment._changes import *
+from enrollkit.enrollment._content import *
+from enrollkit.enrollment._deadlines import *
+from enrollkit.enrollment._documents import *
+from enrollkit.enrollment._forms import *
+from enrollkit.enrollment._lifecycle import *
+from enrollkit.enrollment._nppes import *
+from enrollkit.enrollment._reports import *
+from enrollkit.enrollment._revalidation import *
+from enrollkit.enrollment._service import *
 
 __all__ = [
     "APPLICATIONS",

@@ -15,7 +15,7 @@ from typing import Final
 
 import attrs
 
-from enrollkit.clock import ensure_utc
+from enrollkit.clock import ensure_utc, ensure_utc_or_none
 from enrollkit.enrollment._content import (
     ApplicationContent,
     DocumentRef,
@@ -49,14 +49,6 @@ __all__ = [
 ]
 
 S, E = ApplicationStatus, ApplicationEvent
-
-
-def _utc(value: datetime) -> datetime:
-    return ensure_utc(value)
-
-
-def _utc_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else ensure_utc(value)
 
 
 @attrs.frozen
@@ -103,7 +95,7 @@ class Revision:
 
     number: int
     digest: str
-    frozen_at: datetime = attrs.field(converter=_utc)
+    frozen_at: datetime = attrs.field(converter=ensure_utc)
     frozen_by: str
     content: ApplicationContent
     documents: tuple[DocumentRef, ...] = ()
@@ -114,9 +106,9 @@ class DevelopmentExtension:
     """The MAC moved a development response's due date (Rule EN-7): who, when, from, to."""
 
     by: str
-    at: datetime = attrs.field(converter=_utc)
-    previous_due_at: datetime = attrs.field(converter=_utc)
-    due_at: datetime = attrs.field(converter=_utc)
+    at: datetime = attrs.field(converter=ensure_utc)
+    previous_due_at: datetime = attrs.field(converter=ensure_utc)
+    due_at: datetime = attrs.field(converter=ensure_utc)
     reason: str = ""
 
 
@@ -125,10 +117,10 @@ class DevelopmentRequest:
     """The MAC asked for corrections; the response is due by ``due_at`` (Rule EN-4), which
     the MAC may extend (EN-7; ``extensions`` keeps every one, oldest first)."""
 
-    requested_at: datetime = attrs.field(converter=_utc)
-    due_at: datetime = attrs.field(converter=_utc)
+    requested_at: datetime = attrs.field(converter=ensure_utc)
+    due_at: datetime = attrs.field(converter=ensure_utc)
     reason: str
-    responded_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
+    responded_at: datetime | None = attrs.field(default=None, converter=ensure_utc_or_none)
     extensions: tuple[DevelopmentExtension, ...] = ()
 
     @property
@@ -147,7 +139,7 @@ class NppesAcknowledgement:
     """The preparer accepted these NPPES mismatches knowingly (Rule EN-6)."""
 
     by: str
-    at: datetime = attrs.field(converter=_utc)
+    at: datetime = attrs.field(converter=ensure_utc)
     mismatches: tuple[NppesMismatch, ...]
 
     def covers(self, mismatches: Iterable[NppesMismatch]) -> bool:
@@ -171,7 +163,7 @@ class MacDecision:
     initial enrollment or a revalidation, the revalidation due date CMS assigned (EN-7)."""
 
     approved: bool
-    decided_at: datetime = attrs.field(converter=_utc)
+    decided_at: datetime = attrs.field(converter=ensure_utc)
     ptan: str | None = None
     medicare_id: str | None = None
     effective_date: date | None = None
@@ -203,13 +195,13 @@ class Application:
     form: Form
     kind: Kind
     created_by: str
-    created_at: datetime = attrs.field(converter=_utc)
-    status_changed_at: datetime = attrs.field(converter=_utc)
+    created_at: datetime = attrs.field(converter=ensure_utc)
+    status_changed_at: datetime = attrs.field(converter=ensure_utc)
     content: ApplicationContent = attrs.field(factory=ApplicationContent)
     documents: tuple[DocumentRef, ...] = ()
     status: ApplicationStatus = S.DRAFT
     revisions: tuple[Revision, ...] = ()
-    submitted_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
+    submitted_at: datetime | None = attrs.field(default=None, converter=ensure_utc_or_none)
     development: DevelopmentRequest | None = None
     nppes_acknowledgement: NppesAcknowledgement | None = None
     decision: MacDecision | None = None

@@ -26,7 +26,7 @@ from typing import Final
 import attrs
 
 from enrollkit.access import System
-from enrollkit.clock import ensure_utc
+from enrollkit.clock import ensure_utc, ensure_utc_or_none
 from enrollkit.enrollment._application import Application
 from enrollkit.enrollment._deadlines import ChangeKind, DeadlinePolicy
 from enrollkit.enrollment._forms import Form, Kind, ProviderCategory
@@ -42,10 +42,6 @@ BOTH_SYSTEMS: Final = frozenset(
 )
 #: The systems a change is reported to (EHR holds no enrollment facts).
 REPORTING_SYSTEMS: Final = frozenset({System.PECOS, System.NPPES})
-
-
-def _utc_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else ensure_utc(value)
 
 
 def _default_category(instance: ReportableChange) -> ProviderCategory:
@@ -77,7 +73,7 @@ class ReportableChange:
     )
     new_value: str | None = None
     counterpart_id: str | None = None
-    reported_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
+    reported_at: datetime | None = attrs.field(default=None, converter=ensure_utc_or_none)
     version: int = 0
 
     @property

@@ -37,10 +37,6 @@ __all__ = [
 ]
 
 
-def _utc(value: datetime) -> datetime:
-    return ensure_utc(value)
-
-
 @attrs.frozen
 class MedicareIdRow:
     """One approved enrollment's Medicare identifiers."""
@@ -53,7 +49,7 @@ class MedicareIdRow:
     ptan: str | None
     medicare_id: str | None
     effective_date: date | None
-    approved_at: datetime = attrs.field(converter=_utc)
+    approved_at: datetime = attrs.field(converter=ensure_utc)
 
 
 @attrs.frozen
@@ -67,7 +63,7 @@ class ApprovedEnrollmentRecord:
     ptan: str | None
     medicare_id: str | None
     effective_date: date | None
-    approved_at: datetime = attrs.field(converter=_utc)
+    approved_at: datetime = attrs.field(converter=ensure_utc)
     revalidation_due: date | None  #: EN-7: CMS's date, else the estimate; None if terminated
     revalidation_due_assigned: bool = False  #: CMS assigned it (not an estimate)
 

@@ -10,56 +10,11 @@ Rules PW-1..PW-13 and AC-1..AC-9; see ``docs/identity.md`` for the tour.
 * :mod:`~enrollkit.identity._service`: the use cases (:class:`IdentityService`).
 """
 
-from enrollkit.identity._accounts import (
-    ACCOUNT_MACHINE,
-    ACCOUNTS,
-    IA_ACCOUNT_POLICY,
-    LOGIN_FACTORS,
-    Account,
-    AccountEvent,
-    AccountPolicy,
-    AccountStatus,
-    FactorKind,
-    LockReason,
-    LoginChallenge,
-    MfaFactor,
-    PendingAuthenticator,
-    PendingEmail,
-    Profile,
-    SecurityQuestion,
-    mask_destination,
-    normalize_answer,
-    normalize_user_id,
-)
-from enrollkit.identity._lookups import AccountContacts, AccountStates, password_expiry_lookup
-from enrollkit.identity._outcomes import (
-    Authenticated,
-    AuthenticatorEnrollment,
-    ChangeReason,
-    DenialStep,
-    Denied,
-    LoginOutcome,
-    MfaRequired,
-    MustChangePassword,
-    PasswordChanged,
-    PasswordStatus,
-    Recovered,
-    RecoveryDenied,
-    RecoveryOutcome,
-)
-from enrollkit.identity._passwords import (
-    IA_PASSWORD_POLICY,
-    IA_SPECIALS,
-    VIOLATION_CODES,
-    NistDeviation,
-    PasswordCandidate,
-    PasswordPolicy,
-    PasswordRejected,
-    PasswordRule,
-    Requirement,
-    Violation,
-)
-from enrollkit.identity._service import IdentityService, NewFactor
+from enrollkit.identity._accounts import *
+from enrollkit.identity._lookups import *
+from enrollkit.identity._outcomes import *
+from enrollkit.identity._passwords import *
+from enrollkit.identity._service import *
 
 __all__ = [
     "ACCOUNTS",

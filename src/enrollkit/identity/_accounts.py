@@ -58,7 +58,6 @@ from enrollkit.storage import Collection, Index
 __all__ = [
     "ACCOUNTS",
     "ACCOUNT_MACHINE",
-    "DELIVERABLE_FACTORS",
     "IA_ACCOUNT_POLICY",
     "LOGIN_FACTORS",
     "Account",
@@ -76,7 +75,6 @@ __all__ = [
     "mask_destination",
     "normalize_answer",
     "normalize_user_id",
-    "validate_destination",
 ]
 
 
@@ -470,6 +468,18 @@ class Account:
             challenge=None,
         )
 
+    def _lock_at_limit(
+        self, failures: int, limit: int, reason: LockReason, now: datetime
+    ) -> Account:
+        """Lock once *failures* in a row reach *limit* (AC-2, AC-4, AC-5); wrong answers
+        leave only the help desk."""
+        if failures < limit:
+            return self
+        event = (
+            AccountEvent.LOCK_RECOVERY if reason is LockReason.FAILED_ANSWERS else AccountEvent.LOCK
+        )
+        return self._lock(event, reason, now)
+
     def _unlocked(self, event: AccountEvent) -> Account:
         return attrs.evolve(
             self,
@@ -486,9 +496,9 @@ class Account:
     def login_failed(self, now: datetime, *, policy: AccountPolicy) -> Account:
         """Count a wrong password; the ``max_failed_logins``-th in a row locks (AC-2)."""
         counted = attrs.evolve(self, failed_logins=self.failed_logins + 1, challenge=None)
-        if counted.failed_logins >= policy.max_failed_logins:
-            return counted._lock(AccountEvent.LOCK, LockReason.FAILED_LOGINS, now)
-        return counted
+        return counted._lock_at_limit(
+            counted.failed_logins, policy.max_failed_logins, LockReason.FAILED_LOGINS, now
+        )
 
     def password_accepted(self) -> Account:
         """A right password resets the failure count (AC-2)."""
@@ -507,9 +517,9 @@ class Account:
     def code_failed(self, now: datetime, *, policy: AccountPolicy) -> Account:
         """Count a wrong code; the ``max_failed_codes``-th in a row locks like AC-2 (AC-5)."""
         counted = attrs.evolve(self, failed_codes=self.failed_codes + 1)
-        if counted.failed_codes >= policy.max_failed_codes:
-            return counted._lock(AccountEvent.LOCK, LockReason.FAILED_CODES, now)
-        return counted
+        return counted._lock_at_limit(
+            counted.failed_codes, policy.max_failed_codes, LockReason.FAILED_CODES, now
+        )
 
     def code_accepted(self) -> Account:
         """A right code is used up and resets the code failure count."""
@@ -545,9 +555,9 @@ class Account:
     def answers_failed(self, now: datetime, *, policy: AccountPolicy) -> Account:
         """Count wrong security answers; too many leave only the help desk (AC-4)."""
         counted = attrs.evolve(self, failed_answers=self.failed_answers + 1)
-        if counted.failed_answers >= policy.max_failed_answers:
-            return counted._lock(AccountEvent.LOCK_RECOVERY, LockReason.FAILED_ANSWERS, now)
-        return counted
+        return counted._lock_at_limit(
+            counted.failed_answers, policy.max_failed_answers, LockReason.FAILED_ANSWERS, now
+        )
 
     def answers_accepted(self) -> Account:
         """Right answers reset their failure count."""

@@ -445,15 +445,9 @@ class IdentityService:
                 return denied
             if not right:
                 updated = account.code_failed(tx.now, policy=self.account_policy)
-                repo.save(updated)
-                tx.record(
-                    "account.code_failed",
-                    subject=account.id,
-                    actor=None,
-                    failures=updated.failed_codes,
+                self._save_failure(
+                    tx, repo, account, updated, "account.code_failed", updated.failed_codes
                 )
-                if updated.locked:
-                    self._record_lock(tx, updated)
                 tx.commit()
                 return denied
             updated = account.code_accepted()
@@ -678,15 +672,9 @@ class IdentityService:
                 return RecoveryDenied()
             if not right:
                 updated = account.answers_failed(tx.now, policy=self.account_policy)
-                repo.save(updated)
-                tx.record(
-                    "account.answers_failed",
-                    subject=account.id,
-                    actor=None,
-                    failures=updated.failed_answers,
+                self._save_failure(
+                    tx, repo, account, updated, "account.answers_failed", updated.failed_answers
                 )
-                if updated.status is AccountStatus.HELP_DESK_REQUIRED:
-                    self._record_lock(tx, updated)
                 tx.commit()
                 return RecoveryDenied()
             if new_password is None:
@@ -1271,14 +1259,24 @@ class IdentityService:
         self, tx: Transaction, repo: Repository[Account], account: Account
     ) -> None:
         updated = account.login_failed(tx.now, policy=self.account_policy)
-        repo.save(updated)
-        tx.record(
-            "account.login_failed",
-            subject=account.id,
-            actor=None,
-            failures=updated.failed_logins,
+        self._save_failure(
+            tx, repo, account, updated, "account.login_failed", updated.failed_logins
         )
-        if updated.locked:
+
+    def _save_failure(
+        self,
+        tx: Transaction,
+        repo: Repository[Account],
+        account: Account,
+        updated: Account,
+        event: str,
+        failures: int,
+    ) -> None:
+        """Save a counted wrong password, code or answer (AC-2, AC-4, AC-5), record *event*
+        with the count, and record the lock when this failure locked the account."""
+        repo.save(updated)
+        tx.record(event, subject=account.id, actor=None, failures=failures)
+        if updated.status is not account.status:
             self._record_lock(tx, updated)
 
     def _record_lock(self, tx: Transaction, account: Account) -> None:

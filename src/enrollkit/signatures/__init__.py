@@ -6,35 +6,11 @@ send for signature, revise, sign, decline; the certificate (SG-8).
 """
 
 import enrollkit.enrollment  # noqa: F401  (signatures build on enrollment; load it first)
-from enrollkit.signatures._agenda import SIGNATURE_TARGET_DAYS, agenda_sources, signature_source
-from enrollkit.signatures._certificate import (
-    CertificateEntry,
-    SignatureCertificate,
-    build_certificate,
-)
-from enrollkit.signatures._service import SignatureService
-from enrollkit.signatures._sheet import (
-    SIGNATURE_REQUEST_MACHINE,
-    SIGNATURE_SHEETS,
-    Attestation,
-    RequestEvent,
-    RequestStatus,
-    Signature,
-    SignatureMethod,
-    SignatureRequest,
-    SignatureSheet,
-)
-from enrollkit.signatures._slots import (
-    Eligibility,
-    SignerFacts,
-    SignerSlot,
-    SlotParty,
-    eligibility,
-    listed_for,
-    paper_signers,
-    signer_slots,
-    slots_of,
-)
+from enrollkit.signatures._agenda import *
+from enrollkit.signatures._certificate import *
+from enrollkit.signatures._service import *
+from enrollkit.signatures._sheet import *
+from enrollkit.signatures._slots import *
 
 __all__ = [
     "SIGNATURE_REQUEST_MACHINE",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -18,13 +18,9 @@ from enrollkit.audit import AuditEntry, AuditLog
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment import Application
 from enrollkit.serialization import to_data
-from enrollkit.signatures._sheet import Signature, SignatureSheet
+from enrollkit.signatures._sheet import Signature, SignatureSheet, signed_event_data
 
 __all__ = ["CertificateEntry", "SignatureCertificate", "build_certificate"]
-
-
-def _utc(value: datetime) -> datetime:
-    return ensure_utc(value)
 
 
 @attrs.frozen
@@ -36,7 +32,7 @@ class CertificateEntry:
     role: str | None
     record_role: str | None
     method: str
-    signed_at: datetime = attrs.field(converter=_utc)
+    signed_at: datetime = attrs.field(converter=ensure_utc)
     revision: int
     digest: str
     statement_sha256: str | None
@@ -60,7 +56,7 @@ class SignatureCertificate:
     entries: tuple[CertificateEntry, ...]
     chain_intact: bool
     problems: tuple[str, ...]
-    generated_at: datetime = attrs.field(converter=_utc)
+    generated_at: datetime = attrs.field(converter=ensure_utc)
 
     @property
     def verified(self) -> bool:
@@ -107,17 +103,22 @@ class SignatureCertificate:
         return "\n".join(lines)
 
 
+#: The facts of a signature its certificate entry must find unchanged in its audit event.
+_CHECKED: Final = (
+    "slot",
+    "signer_id",
+    "signer_name",
+    "role",
+    "method",
+    "revision",
+    "digest",
+    "statement_sha256",
+)
+
+
 def _matches(signature: Signature, data: Mapping[str, Any]) -> bool:
-    return (
-        data.get("slot") == signature.slot
-        and data.get("signer_id") == signature.signer_id
-        and data.get("signer_name") == signature.signer_name
-        and data.get("role") == (signature.role.value if signature.role else None)
-        and data.get("method") == signature.method.value
-        and data.get("revision") == signature.revision
-        and data.get("digest") == signature.digest
-        and data.get("statement_sha256") == signature.statement_sha256
-    )
+    recorded = signed_event_data(signature)
+    return all(data.get(key) == recorded[key] for key in _CHECKED)
 
 
 def build_certificate(

@@ -50,6 +50,7 @@ from enrollkit.signatures._sheet import (
     SignatureMethod,
     SignatureRequest,
     SignatureSheet,
+    signed_event_data,
 )
 from enrollkit.signatures._slots import (
     SignerFacts,
@@ -616,23 +617,7 @@ class SignatureService:
         tx.repo(SIGNATURE_SHEETS).save(signed)
         stored = tx.repo(APPLICATIONS).save(app.record_signature(complete=complete, now=tx.now))
         acted = signature.uploaded_by or signature.signer_id or "?"
-        tx.record(
-            "signature.signed",
-            subject=app.id,
-            actor=acted,
-            signature_id=signature.id,
-            request_id=signature.request_id,
-            slot=signature.slot,
-            signer_id=signature.signer_id,
-            signer_name=signature.signer_name,
-            role=signature.role.value if signature.role else None,
-            record_role=signature.record_role.value if signature.record_role else None,
-            method=signature.method.value,
-            revision=signature.revision,
-            digest=signature.digest,
-            statement_sha256=signature.statement_sha256,
-            uploaded_by=signature.uploaded_by,
-        )
+        tx.record("signature.signed", subject=app.id, actor=acted, **signed_event_data(signature))
         if complete:
             tx.record(
                 "application.submitted",

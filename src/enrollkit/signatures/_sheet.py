@@ -16,7 +16,7 @@ from typing import Final
 import attrs
 
 from enrollkit.access import Role
-from enrollkit.clock import ensure_utc
+from enrollkit.clock import ensure_utc, ensure_utc_or_none
 from enrollkit.enrollment import OfficialRole, Revision
 from enrollkit.errors import InvalidTransitionError, NotFoundError
 from enrollkit.machine import StateMachine
@@ -34,14 +34,6 @@ __all__ = [
     "SignatureRequest",
     "SignatureSheet",
 ]
-
-
-def _utc(value: datetime) -> datetime:
-    return ensure_utc(value)
-
-
-def _utc_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else ensure_utc(value)
 
 
 class SignatureMethod(Enum):
@@ -102,12 +94,12 @@ class SignatureRequest:
     slot: SignerSlot
     revision: int
     digest: str
-    opened_at: datetime = attrs.field(converter=_utc)
+    opened_at: datetime = attrs.field(converter=ensure_utc)
     candidates: tuple[str, ...] = ()  #: account ids that may sign it, as known at opening
     #: the names listed on the record who may sign it on paper (SG-3), as known at opening
     paper_signers: tuple[str, ...] = ()
     status: RequestStatus = RequestStatus.OPEN
-    closed_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
+    closed_at: datetime | None = attrs.field(default=None, converter=ensure_utc_or_none)
     decline_reason: str | None = None
 
     @property
@@ -151,12 +143,12 @@ class Signature:
     role: Role | None
     record_role: OfficialRole | None
     method: SignatureMethod
-    signed_at: datetime = attrs.field(converter=_utc)
+    signed_at: datetime = attrs.field(converter=ensure_utc)
     revision: int
     digest: str
     statement_sha256: str | None = None  #: the uploaded certification statement (SG-3)
     uploaded_by: str | None = None
-    superseded_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
+    superseded_at: datetime | None = attrs.field(default=None, converter=ensure_utc_or_none)
     signer_name: str | None = None  #: the signer as listed on the record (paper, SG-3)
 
     @property
@@ -171,6 +163,25 @@ class Signature:
             and self.revision == revision.number
             and self.digest == revision.digest
         )
+
+
+def signed_event_data(signature: Signature) -> dict[str, str | int | None]:
+    """What the ``signature.signed`` audit event records of *signature*; the certificate
+    checks a signature against it (SG-8)."""
+    return {
+        "signature_id": signature.id,
+        "request_id": signature.request_id,
+        "slot": signature.slot,
+        "signer_id": signature.signer_id,
+        "signer_name": signature.signer_name,
+        "role": signature.role.value if signature.role else None,
+        "record_role": signature.record_role.value if signature.record_role else None,
+        "method": signature.method.value,
+        "revision": signature.revision,
+        "digest": signature.digest,
+        "statement_sha256": signature.statement_sha256,
+        "uploaded_by": signature.uploaded_by,
+    }
 
 
 @attrs.frozen(kw_only=True)

@@ -278,6 +278,27 @@ def _must(obj: A | None) -> A:
     return obj
 
 
+def _racing_adds(
+    storage: Storage,
+    first: Sequence[Note],
+    second: Sequence[Note],
+    *,
+    events: Sequence[DomainEvent] = (),
+) -> ConflictError:
+    """Two open units add *first* and *second* (the second also records *events*); the first
+    commits, and the second's commit must be refused: return that conflict."""
+    with storage.unit_of_work() as a, storage.unit_of_work() as b:
+        for note in first:
+            a.repository(NOTES).add(note)
+        for note in second:
+            b.repository(NOTES).add(note)
+        b.record(*events)
+        a.commit()
+        with pytest.raises(ConflictError) as info:
+            b.commit()
+    return info.value
+
+
 _fresh = itertools.count()
 
 
@@ -462,15 +483,13 @@ class StorageContract(abc.ABC):
 
     def test_st_1_a_commit_failing_on_a_unique_key_writes_nothing(self, storage: Storage) -> None:
         """A unique-key clash found at commit leaves none of the unit's writes behind."""
-        with storage.unit_of_work() as a, storage.unit_of_work() as b:
-            a.repository(NOTES).add(Note("n1", "ana", "Same"))
-            b.repository(NOTES).add(Note("n2", "bob", "Other"))
-            b.repository(NOTES).add(Note("n3", "bob", "same"))
-            b.record(_event())
-            a.commit()
-            with pytest.raises(ConflictError) as info:
-                b.commit()
-        assert info.value.code == "storage.unique"
+        conflict = _racing_adds(
+            storage,
+            [Note("n1", "ana", "Same")],
+            [Note("n2", "bob", "Other"), Note("n3", "bob", "same")],
+            events=[_event()],
+        )
+        assert conflict.code == "storage.unique"
         assert self.load(storage, "n2") is None
         assert self.load(storage, "n3") is None
         assert list(storage.audit.entries()) == []
@@ -595,13 +614,8 @@ class StorageContract(abc.ABC):
 
     def test_st_2_concurrent_adds_of_one_id_one_wins(self, storage: Storage) -> None:
         """Two units adding the same id: the first commit wins, the second is a conflict."""
-        with storage.unit_of_work() as a, storage.unit_of_work() as b:
-            a.repository(NOTES).add(Note("n1", "ana", "A"))
-            b.repository(NOTES).add(Note("n1", "bob", "B"))
-            a.commit()
-            with pytest.raises(ConflictError) as info:
-                b.commit()
-        assert info.value.code == "storage.duplicate"
+        conflict = _racing_adds(storage, [Note("n1", "ana", "A")], [Note("n1", "bob", "B")])
+        assert conflict.code == "storage.duplicate"
         assert _must(self.load(storage, "n1")).owner == "ana"
 
     def test_st_2_save_of_unknown_is_not_found(self, storage: Storage) -> None:
@@ -680,13 +694,8 @@ class StorageContract(abc.ABC):
 
     def test_unique_index_is_enforced_across_concurrent_units(self, storage: Storage) -> None:
         """Two units that both claim a unique key: the second commit is refused."""
-        with storage.unit_of_work() as a, storage.unit_of_work() as b:
-            a.repository(NOTES).add(Note("n1", "ana", "Same"))
-            b.repository(NOTES).add(Note("n2", "bob", "same"))
-            a.commit()
-            with pytest.raises(ConflictError) as info:
-                b.commit()
-        assert info.value.code == "storage.unique"
+        conflict = _racing_adds(storage, [Note("n1", "ana", "Same")], [Note("n2", "bob", "same")])
+        assert conflict.code == "storage.unique"
         assert self.load(storage, "n2") is None
 
     def test_unique_key_can_be_released_and_taken(self, storage: Storage) -> None:
