@@ -365,18 +365,30 @@ def main(argv: list[str] | None = None) -> None:
         print()
 
     content, documents = big_application()
+    # The digest is remembered per content object and document tuple: documents given as
+    # a list are digested afresh every time (the cost the target is about).
+    assert content_digest(content, list(documents)) == content_digest(content, documents)
     digest_samples = timed(
-        lambda: content_digest(content, documents),
+        lambda: content_digest(content, list(documents)),
         ops_per_call=1,
         calls=calls // 20 or 1,
         repeats=repeats,
     )
     median, p99 = summary(digest_samples)
+    remembered, _ = summary(
+        timed(
+            lambda: content_digest(content, documents),
+            ops_per_call=1,
+            calls=calls // 20 or 1,
+            repeats=repeats,
+        )
+    )
     print("Digest (EN-3): 20 practice locations, 5 documents")
     print(
-        f"  median {median / 1000:.1f} us   p99 {p99 / 1000:.1f} us   target < 1000 us: "
+        f"  computed: median {median / 1000:.1f} us   p99 {p99 / 1000:.1f} us   target < 1000 us: "
         f"{'met' if p99 < 1_000_000 else 'MISSED'}"
     )
+    print(f"  remembered (same content object and documents): median {remembered / 1000:.2f} us")
 
 
 if __name__ == "__main__":
