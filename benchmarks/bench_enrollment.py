@@ -7,7 +7,9 @@
    the connection cycle (pending -> approved -> removed) gets a ``reset`` edge
    back to pending in every machine, ours included, because CO-6 states are
    terminal. Also shown, for honesty: the aggregate-level step (the pure
-   ``Application`` methods that build a new frozen value each time).
+   ``Application`` methods that build a new frozen value each time), against
+   ``transitions`` (target: at least 5x faster); it must walk the same statuses
+   as the table before it is timed.
 2. Digest (EN-3) of an application with 20 practice locations and 5
    documents (target: under 1 ms).
 
@@ -149,8 +151,13 @@ def statemachine_application() -> Callable[[], None]:
     return step
 
 
-def ours_application_aggregate() -> Callable[[], None]:
-    """The pure aggregate methods: each builds a new frozen Application."""
+#: The aggregate step's target: at least this many times faster than ``transitions``.
+AGGREGATE_TARGET = 5.0
+
+
+def ours_application_aggregate() -> Callable[[], list[ApplicationStatus]]:
+    """The pure aggregate methods: each builds a new frozen Application (the statuses
+    walked are returned, to check against the table before timing)."""
     app = Application.start(
         id="app-1",
         profile_id="prof-1",
@@ -162,16 +169,25 @@ def ours_application_aggregate() -> Callable[[], None]:
     )
     due = T0 + timedelta(days=30)
 
-    def step() -> None:
+    def step() -> list[ApplicationStatus]:
         a = app.edit(app.content, now=T0)
-        a = a.send_for_signature(by="u", now=T0)
-        a = a.record_signature(complete=False, now=T0)
-        a = a.record_signature(complete=True, now=T0)
-        a = a.start_review(now=T0)
-        a = a.request_development(reason="x", due_at=due, now=T0)
-        a.edit(app.content, now=T0)
+        b = a.send_for_signature(by="u", now=T0)
+        c = b.record_signature(complete=False, now=T0)
+        d = c.record_signature(complete=True, now=T0)
+        e = d.start_review(now=T0)
+        f = e.request_development(reason="x", due_at=due, now=T0)
+        g = f.edit(app.content, now=T0)
+        return [x.status for x in (a, b, c, d, e, f, g)]
 
     return step
+
+
+def check_aggregate_agrees(step: Callable[[], list[ApplicationStatus]]) -> None:
+    """The aggregate walks the table's cycle (all but its REVISE row) before it is timed."""
+    expected = [new for _, event, new in APP_CYCLE if event is not E.REVISE]
+    for _ in range(2):  # twice: the second walk reuses what the first one cached
+        walked = step()
+        assert walked == expected, (walked, expected)
 
 
 # -- the connection machine --------------------------------------------------------------
@@ -335,27 +351,44 @@ def main(argv: list[str] | None = None) -> None:
         )
         if extra is not None:
             name, factory, ops = extra
+            step = factory()
+            check_aggregate_agrees(step)
             aggregate = row(
-                name, timed(factory(), ops_per_call=ops, calls=calls // 10 or 1, repeats=repeats)
+                name, timed(step, ops_per_call=ops, calls=calls // 10 or 1, repeats=repeats)
             )
+            ratio = peer_medians["transitions"] / aggregate
             print(
-                f"  ratio {fastest} / enrollkit aggregate step: {peer_medians[fastest] / aggregate:6.1f}x"
+                f"  ratio transitions / enrollkit aggregate step: {ratio:6.1f}x "
+                f"({'meets' if ratio >= AGGREGATE_TARGET else 'MISSES'} the "
+                f"{AGGREGATE_TARGET:.0f}x target)"
             )
         print()
 
     content, documents = big_application()
+    # The digest is remembered per content object and document tuple: documents given as
+    # a list are digested afresh every time (the cost the target is about).
+    assert content_digest(content, list(documents)) == content_digest(content, documents)
     digest_samples = timed(
-        lambda: content_digest(content, documents),
+        lambda: content_digest(content, list(documents)),
         ops_per_call=1,
         calls=calls // 20 or 1,
         repeats=repeats,
     )
     median, p99 = summary(digest_samples)
+    remembered, _ = summary(
+        timed(
+            lambda: content_digest(content, documents),
+            ops_per_call=1,
+            calls=calls // 20 or 1,
+            repeats=repeats,
+        )
+    )
     print("Digest (EN-3): 20 practice locations, 5 documents")
     print(
-        f"  median {median / 1000:.1f} us   p99 {p99 / 1000:.1f} us   target < 1000 us: "
+        f"  computed: median {median / 1000:.1f} us   p99 {p99 / 1000:.1f} us   target < 1000 us: "
         f"{'met' if p99 < 1_000_000 else 'MISSED'}"
     )
+    print(f"  remembered (same content object and documents): median {remembered / 1000:.2f} us")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,10 @@ PostgreSQL runs when ENROLLKIT_PG_DSN is set (a fresh schema, dropped after).
    and 5,000 staff associations: warm (a working set whose rows were read
    before: the decode cache serves the objects, the rows still come from the
    database) and cold (every profile and connection read for the first time);
+0. decoding one stored row: the median µs to read a Connection (CO-1) back from
+   its stored JSON text through the one converter (``kit.decode``, ST-4, no decode
+   cache), beside a plain-Python floor (``json.loads`` and the constructor called
+   by hand) and the ratio; both must build the stored object before either is timed;
 3. the 30-day sweep, ``AccessService.sweep_expired_connections()``, over 1M
    pending connections requested evenly over 30 days: on day 31 (one day's
    worth, about 33k, is overdue: the ordered deadline index makes the sweep
@@ -21,7 +25,7 @@ PostgreSQL runs when ENROLLKIT_PG_DSN is set (a fresh schema, dropped after).
    and decoding of 1M; with ``--full-sweep`` also expiring all of them in
    batches of ``limit=``). SQLite and in-memory.
 
-Targets (issue 6): a decision through SQLite under 50 µs median at 100k
+Targets (issue 6): a stored row decoded in at most 4 µs; a decision through SQLite under 50 µs median at 100k
 connections; the sweep over 1M under 10 s on SQLite. Printed with ratios to
 in-memory.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import statistics
 import tempfile
@@ -62,6 +67,7 @@ from enrollkit.access import (
     Side,
     System,
 )
+from enrollkit.adapters.kit import decode, encode
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.audit import DomainEvent
@@ -270,6 +276,56 @@ def bench_decide(storage: Storage, size: int, repetitions: int) -> dict[str, lis
     return {"warm": warm, "cold": cold}
 
 
+# -- 0. decoding one stored row --------------------------------------------------------------
+
+#: The decode target (issue 6), in µs per row.
+DECODE_TARGET_US = 4.0
+
+
+def connection_floor(text: str) -> Connection:
+    """The plain-Python floor: ``json.loads`` and the constructor, no converter (it checks
+    nothing the converter checks: extra keys, types, naive datetimes)."""
+    d = json.loads(text)
+    decided_at = d["decided_at"]
+    return Connection(
+        d["id"],
+        surrogate_id=d["surrogate_id"],
+        profile_id=d["profile_id"],
+        requested_systems=frozenset(System(v) for v in d["requested_systems"]),
+        approved_systems=frozenset(System(v) for v in d["approved_systems"]),
+        initiator=Side(d["initiator"]),
+        requested_by=d["requested_by"],
+        requested_at=datetime.fromisoformat(d["requested_at"]),
+        state=ConnectionState(d["state"]),
+        decided_at=None if decided_at is None else datetime.fromisoformat(decided_at),
+        decided_by=d["decided_by"],
+        version=d["version"],
+    )
+
+
+def bench_decode(repetitions: int, per_sample: int = 200) -> dict[str, list[float]]:
+    """ns per decoded row (one sample per *per_sample* decodes) of an approved connection:
+    ``kit.decode`` (the converter, no decode cache) and the plain-Python floor."""
+    stored = next(obj for collection, obj in decision_world(100) if collection is CONNECTIONS)
+    text = encode(stored)
+    ours = decode(CONNECTIONS, text)
+    floor = connection_floor(text)
+    assert ours == floor == stored, (ours, floor, stored)
+    assert encode(ours) == encode(floor) == text
+    engines: dict[str, Callable[[], object]] = {
+        "enrollkit": lambda: decode(CONNECTIONS, text),
+        "floor": lambda: connection_floor(text),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in engines}
+    for _ in range(repetitions):  # interleaved, so both see the same machine
+        for name, engine in engines.items():
+            start = time.perf_counter_ns()
+            for _ in range(per_sample):
+                engine()
+            samples[name].append((time.perf_counter_ns() - start) / per_sample)
+    return samples
+
+
 # -- 3. the 30-day sweep ----------------------------------------------------------------------
 
 
@@ -388,7 +444,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument(
-        "--only", choices=["commit", "decide", "sweep"], action="append", help="run these parts"
+        "--only",
+        choices=["decode", "commit", "decide", "sweep"],
+        action="append",
+        help="run these parts",
     )
     parser.add_argument(
         "--full-sweep",
@@ -414,11 +473,22 @@ def main(argv: list[str] | None = None) -> None:
         print("  (postgres: skipped, set ENROLLKIT_PG_DSN to include it)")
     if args.adapter:
         names = [name for name in names if name in args.adapter]
-    parts = set(args.only or ["commit", "decide", "sweep"])
+    parts = set(args.only or ["decode", "commit", "decide", "sweep"])
     print(
         f"enrollkit storage benchmark: commits x{commit_reps}; AccessService.decide at "
         f"{decide_size:,} connections x{decide_reps}; sweep over {sweep_size:,} pending"
     )
+    if "decode" in parts:
+        decoded = bench_decode(200 if args.quick else 2_000)
+        ours, floor = (statistics.median(decoded[name]) / 1000 for name in ("enrollkit", "floor"))
+        print("\n0. decode one stored Connection row (JSON text -> aggregate, no decode cache)")
+        print(f"  enrollkit (kit.decode)     median {ours:6.2f} µs/row")
+        print(f"  floor (json.loads + init)  median {floor:6.2f} µs/row")
+        print(
+            f"  ratio enrollkit / floor: {ours / floor:.2f}x; target <= {DECODE_TARGET_US:.0f} µs/row: "
+            f"{'met' if ours <= DECODE_TARGET_US else 'MISSED'}",
+            flush=True,
+        )
     commits: dict[str, tuple[float, float]] = {}
     warm: dict[str, tuple[float, float]] = {}
     cold: dict[str, tuple[float, float]] = {}

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import attrs
+import cattrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from enrollkit import NPI, NPIType
+from enrollkit.access import Connection
 from enrollkit.audit import AuditEntry, ChainHead, DomainEvent, chain
 from enrollkit.errors import SerializationError
 from enrollkit.npi import EIN
-from enrollkit.serialization import canonical_json, from_data, to_data
+from enrollkit.serialization import _fast, canonical_json, converter, from_data, to_data
+from enrollkit.testing import strategies as access_strategies
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -160,3 +163,40 @@ class TestGarbageIn:
             assert exc.fields["errors"]
         else:
             assert isinstance(value, DomainEvent)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3),
+    max_leaves=6,
+)
+
+
+def _outcome(conv: cattrs.Converter, data: object, cls: type) -> tuple[bool, object]:
+    try:
+        return True, conv.structure(data, cls)
+    except Exception as exc:  # the outcome is what is compared
+        return False, exc
+
+
+class TestFastMode:
+    @given(
+        st.one_of(
+            st.tuples(samples.map(to_data), st.just(Sample)),
+            st.tuples(access_strategies.connections().map(to_data), st.just(Connection)),
+        ),
+        st.data(),
+    )
+    def test_st_4_the_fast_mode_reads_what_the_detailed_mode_reads(
+        self, case: tuple[dict[str, object], type], data: st.DataObject
+    ) -> None:
+        """The fast mode accepts a value only if the detailed mode builds an equal one."""
+        raw, cls = case
+        if data.draw(st.booleans()):
+            field = data.draw(st.sampled_from(sorted(raw)))
+            raw = {**raw, field: data.draw(json_values | st.sampled_from(list(raw.values())))}
+        fast_ok, fast = _outcome(_fast, raw, cls)
+        detailed_ok, detailed = _outcome(converter, raw, cls)
+        if fast_ok:
+            assert detailed_ok
+            assert fast == detailed

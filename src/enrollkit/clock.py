@@ -28,6 +28,8 @@ __all__ = ["Clock", "FixedClock", "SystemClock", "days_left", "ensure_utc", "ens
 
 def ensure_utc(value: datetime, *, field: str = "datetime") -> datetime:
     """Return *value* converted to UTC; refuse a naive datetime with a ValidationError."""
+    if type(value) is datetime and value.tzinfo is UTC:  # already UTC: itself
+        return value
     if not isinstance(value, datetime):
         raise ValidationError(
             "time.not_datetime",

@@ -124,6 +124,32 @@ class TestRevisions:
             changed = [attrs.evolve(docs[0], sha256="0" * 64), *docs[1:]]
             assert (content_digest(content, changed) == base) == (docs[0].sha256 == "0" * 64)
 
+    @given(content=contents, first=st.lists(documents, max_size=3), second=st.lists(documents))
+    def test_en_3_a_remembered_digest_follows_the_documents(
+        self, content: ApplicationContent, first: list[DocumentRef], second: list[DocumentRef]
+    ) -> None:
+        """The digest remembered for a content object is the one its documents give: asked
+        with other documents for the same content, it is computed again."""
+        for docs in (first, second, first, second):
+            assert content_digest(content, tuple(docs)) == content_digest(content, iter(docs))
+
+    def test_en_4_a_transition_builds_what_evolve_builds(self) -> None:
+        """A transition's result equals the application attrs.evolve would build, and one
+        that changes nothing is the application itself."""
+        app = draft(now=T0)
+        later = T0 + timedelta(hours=1)
+        sent = app.send_for_signature(by="u-prep", now=later)
+        expected = attrs.evolve(
+            app,
+            status=S.PENDING_SIGNATURES,
+            status_changed_at=later,
+            revisions=(sent.revisions[0],),
+        )
+        assert sent == expected
+        assert type(sent) is Application
+        assert sent.record_signature(complete=False, now=later) is sent
+        assert app.edit(app.content, now=later) is app
+
     def test_en_3_a_change_while_out_for_signature_is_revision_2(self) -> None:
         """Revising a sent application freezes revision 2 with a new digest (SG-5)."""
         sent = draft(now=T0).send_for_signature(by="u-prep", now=T0)

@@ -1,17 +1,25 @@
 """The application aggregate: content, documents, revisions and status (Rules EN-1..EN-4).
 
-Every change is a pure function returning a new :class:`Application`
-(``attrs.evolve``); the status moves only through the transition table of
+Every change is a pure function returning a new :class:`Application`; the
+status moves only through the transition table of
 :mod:`enrollkit.enrollment._lifecycle`. Revisions are frozen copies of the
 content with the SHA-256 of its canonical serialization (Rule EN-3).
+
+A transition copies the application with the fields it changes set directly
+(:func:`_copier`): every value it sets was built or checked by the transition
+itself, and the fields it keeps were converted when the application was built,
+so ``attrs.evolve`` running every converter again would change nothing but the
+time taken. A content object's digest is computed once (:func:`content_digest`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -65,12 +73,44 @@ class _DigestedContent:
     documents: tuple[_DigestedDocument, ...]
 
 
+#: Digests by content object (EN-3): id -> (a weak reference to the content, the documents
+#: the digest covers, the digest). Content is immutable, so an object has one digest per
+#: document list; an entry goes with its content object.
+_DIGESTS: Final[
+    dict[int, tuple[weakref.ref[ApplicationContent], tuple[DocumentRef, ...], str]]
+] = {}
+
+
+def _forget_digest(ref: weakref.ref[ApplicationContent], key: int) -> None:
+    entry = _DIGESTS.get(key)
+    if entry is not None and entry[0] is ref:
+        del _DIGESTS[key]
+
+
 def content_digest(content: ApplicationContent, documents: Iterable[DocumentRef] = ()) -> str:
     """SHA-256 (hex) of the canonical serialization of *content* and *documents* (Rule EN-3).
 
     Documents count by file name, type, size and SHA-256 (not by id or upload
     time), in a canonical order: attaching the same bytes again changes nothing.
+    Computed once per content object and document tuple, while the content lives.
     """
+    if type(documents) is not tuple:
+        return _digest(content, documents)
+    key = id(content)
+    entry = _DIGESTS.get(key)
+    if (
+        entry is not None
+        and entry[0]() is content
+        and (entry[1] is documents or entry[1] == documents)
+    ):
+        return entry[2]
+    digest = _digest(content, documents)
+    ref = weakref.ref(content, functools.partial(_forget_digest, key=key))
+    _DIGESTS[key] = (ref, documents, digest)
+    return digest
+
+
+def _digest(content: ApplicationContent, documents: Iterable[DocumentRef]) -> str:
     digested = tuple(
         sorted(
             (_DigestedDocument(d.filename, d.media_type, d.size, d.sha256) for d in documents),
@@ -171,11 +211,53 @@ class MacDecision:
     revalidation_due: date | None = attrs.field(default=None, validator=_month_end_or_none)
 
 
+def _copier(cls: type[Any], changed: tuple[str, ...]) -> Callable[..., Any]:
+    """A function ``copy(instance, *values)``: a new *cls* with the fields named in
+    *changed* set to *values* and every other field taken from *instance*, each slot set
+    directly (no ``__init__``: no converter or validator runs). For values that are
+    already what the class would hold; generated once per set of names, as attrs
+    generates ``__init__``."""
+    names = [field.name for field in attrs.fields(cls)]
+    if not set(changed) <= set(names) or {"self", "new"} & set(names):
+        raise TypeError(f"cannot copy {cls.__name__} changing {changed}")
+    lines = [f"def copy(self, {', '.join(changed)}):", "    new = new_object(cls)"]
+    lines += [
+        f"    set_{name}(new, {name if name in changed else 'self.' + name})" for name in names
+    ]
+    lines.append("    return new")
+    namespace: dict[str, Any] = {"new_object": object.__new__, "cls": cls}
+    namespace.update({f"set_{name}": getattr(cls, name).__set__ for name in names})
+    code = compile("\n".join(lines), f"<enrollkit copy {cls.__name__} {changed}>", "exec")
+    exec(code, namespace)  # noqa: S102 - generated from the class's own field names
+    return namespace["copy"]  # type: ignore[no-any-return]
+
+
+#: Copiers by (class, the names they change), made on first use.
+_COPIERS: Final[dict[tuple[Any, ...], Callable[..., Application]]] = {}
+
+
+def _copy(app: Application, changes: dict[str, Any]) -> Application:
+    """*app* with *changes*: values the transition built or checked itself (or kept from a
+    built application), set without running converters again. A copy that changes
+    nothing is *app* itself (an immutable value)."""
+    for name, value in changes.items():
+        if getattr(app, name) is not value:
+            break
+    else:
+        return app
+    key: tuple[Any, ...] = (type(app), *changes)
+    copy = _COPIERS.get(key)
+    if copy is None:
+        copy = _COPIERS[key] = _copier(type(app), tuple(changes))
+    return copy(app, *changes.values())
+
+
 #: EN-7 amended: the approvals that anchor the revalidation due date (a change never does).
 REVALIDATION_ANCHORS: Final = frozenset({Kind.INITIAL, Kind.REVALIDATION})
 #: Approvals after which an enrollment has no revalidation due (EN-7: terminated).
 TERMINATING_KINDS: Final = frozenset({Kind.VOLUNTARY_TERMINATION})
 
+_TRANSITIONS: Final = APPLICATION_MACHINE.transitions
 _EDITABLE: Final = frozenset({S.DRAFT, S.DEVELOPMENT_REQUESTED})
 _DEADLINE_RUNS: Final = frozenset({S.DEVELOPMENT_REQUESTED, S.DRAFT, S.PENDING_SIGNATURES})
 
@@ -326,10 +408,14 @@ class Application:
                 application_id=self.id,
                 due_at=due.isoformat() if due else None,
             )
-        new_status = APPLICATION_MACHINE.next(effective, event, application_id=self.id)
+        # The machine's table (EN-4); a missing row is the machine's refusal.
+        new_status = _TRANSITIONS.get((effective, event))
+        if new_status is None:
+            new_status = APPLICATION_MACHINE.next(effective, event, application_id=self.id)
         if new_status is not self.status:
+            changes["status"] = new_status
             changes["status_changed_at"] = now
-        return attrs.evolve(self, status=new_status, **changes)  # type: ignore[arg-type]
+        return _copy(self, changes)
 
     def _check_editable(self) -> None:
         if self.status is S.PENDING_SIGNATURES:
@@ -371,10 +457,8 @@ class Application:
         self, mismatches: Iterable[NppesMismatch], *, by: str, now: datetime
     ) -> Application:
         """Record that *by* accepts these NPPES mismatches (Rule EN-6)."""
-        return attrs.evolve(
-            self,
-            nppes_acknowledgement=NppesAcknowledgement(by=by, at=now, mismatches=tuple(mismatches)),
-        )
+        acknowledgement = NppesAcknowledgement(by=by, at=now, mismatches=tuple(mismatches))
+        return _copy(self, {"nppes_acknowledgement": acknowledgement})
 
     def _freeze(self, *, by: str, now: datetime) -> Revision:
         number = len(self.revisions) + 1
@@ -390,8 +474,9 @@ class Application:
     def send_for_signature(self, *, by: str, now: datetime) -> Application:
         """Freeze revision n of the working copy (Rule EN-3); signatures are asked next."""
         self._check_complete()
-        moved = self._move(E.SEND_FOR_SIGNATURE, now)
-        return attrs.evolve(moved, revisions=(*self.revisions, self._freeze(by=by, now=now)))
+        # Freezing first changes no outcome: a bad *now* is refused the same way by both.
+        revisions = (*self.revisions, self._freeze(by=by, now=now))
+        return self._move(E.SEND_FOR_SIGNATURE, now, revisions=revisions)
 
     def revise(
         self,
@@ -402,10 +487,12 @@ class Application:
         now: datetime,
     ) -> Application:
         """Change an application out for signature: revision n+1 is frozen (EN-3, SG-5)."""
-        changed = attrs.evolve(
+        changed = _copy(
             self,
-            content=self.content if content is None else content,
-            documents=self.documents if documents is None else documents,
+            {
+                "content": self.content if content is None else content,
+                "documents": self.documents if documents is None else documents,
+            },
         )
         if changed.digest == self.digest:
             raise ValidationError(
@@ -414,8 +501,8 @@ class Application:
                 application_id=self.id,
             )
         changed._check_complete()
-        moved = changed._move(E.REVISE, now)
-        return attrs.evolve(moved, revisions=(*self.revisions, changed._freeze(by=by, now=now)))
+        revisions = (*self.revisions, changed._freeze(by=by, now=now))
+        return changed._move(E.REVISE, now, revisions=revisions)
 
     def record_signature(self, *, complete: bool, now: datetime) -> Application:
         """A signature arrived; when *complete*, the application is submitted (Rule SG-6)."""
@@ -424,9 +511,7 @@ class Application:
         development = self.development
         if development is not None and development.open:
             development = attrs.evolve(development, responded_at=ensure_utc(now))
-        return self._move(
-            E.LAST_SIGNATURE, now, submitted_at=ensure_utc(now), development=development
-        )
+        return self._move(E.LAST_SIGNATURE, now, submitted_at=ensure_utc(now), development=development)
 
     def decline(self, *, now: datetime) -> Application:
         """A signer declined: back to draft (Rule SG-7)."""
@@ -474,7 +559,7 @@ class Application:
             by=by, at=now, previous_due_at=request.due_at, due_at=due_at, reason=reason
         )
         extended = attrs.evolve(request, due_at=due_at, extensions=(*request.extensions, extension))
-        return attrs.evolve(self, development=extended)
+        return _copy(self, {"development": extended})
 
     def approve(
         self,
