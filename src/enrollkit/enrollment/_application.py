@@ -511,7 +511,9 @@ class Application:
         development = self.development
         if development is not None and development.open:
             development = attrs.evolve(development, responded_at=ensure_utc(now))
-        return self._move(E.LAST_SIGNATURE, now, submitted_at=ensure_utc(now), development=development)
+        return self._move(
+            E.LAST_SIGNATURE, now, submitted_at=ensure_utc(now), development=development
+        )
 
     def decline(self, *, now: datetime) -> Application:
         """A signer declined: back to draft (Rule SG-7)."""
