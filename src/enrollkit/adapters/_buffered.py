@@ -362,7 +362,10 @@ class BufferedRepository(Repository[A]):
             return cast(A, written[1])
         if not self._readable(obj_id):
             return None
-        return cast("A | None", uow._backend.load(self._collection, obj_id))
+        found = uow._backend.load(self._collection, obj_id)
+        if found is not None:
+            uow._seen[(self._collection.name, obj_id)] = found.version
+        return cast("A | None", found)
 
     def add(self, obj: A) -> A:
         """Buffer a new aggregate; it is stored at version 1 when the unit commits."""
@@ -396,15 +399,23 @@ class BufferedRepository(Repository[A]):
         self._check_type(obj)
         key = (name, obj.id)
         written = uow._writes.get(key)
-        current = written[1] if written is not None else self.get(obj.id)
+        if written is not None:
+            current: int | None = written[1].version
+        else:
+            # The version this unit read (the commit checks it is still the stored one,
+            # ST-2); else the stored version now. A bulk change (the sweep) reads once.
+            current = uow._seen.get(key)
+            if current is None:
+                loaded = self.get(obj.id)
+                current = None if loaded is None else loaded.version
         if current is None:
             raise missing_error(name, obj.id)
-        if current.version != obj.version:
-            raise stale_version_error(name, obj.id, obj.version, current.version)
+        if current != obj.version:
+            raise stale_version_error(name, obj.id, obj.version, current)
         stored = attrs.evolve(cast(Any, obj), version=obj.version + 1)
         keys = self._keys(stored)
         self._check_unique(stored, keys)
-        base = written[2] if written is not None else current.version
+        base = written[2] if written is not None else current
         uow._buffer(self._collection, stored, base, keys)
         return cast(A, stored)
 
@@ -452,6 +463,7 @@ class BufferedRepository(Repository[A]):
         found: list[Any] = (
             uow._backend.find(self._collection, declared, key) if self._readable(key) else []
         )
+        uow._saw(name, found)
         written = uow._written.get(name)
         if not written:
             return found
@@ -482,6 +494,7 @@ class BufferedRepository(Repository[A]):
             if bound is not None and not self._readable(bound):
                 raise refuse_text(bound, f"{index.name} range bound")
         pairs = uow._backend.find_range(self._collection, declared, start, stop)
+        uow._saw(name, (obj for _key, obj in pairs))
         return merge_range(
             pairs, self._overlay(), lambda obj: index_keys(declared, obj), start, stop
         )
@@ -500,6 +513,12 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         self._written: dict[str, set[str]] = {}
         self._own_keys: dict[tuple[str, str], dict[str, set[str]]] = {}
         self._keys_of: dict[tuple[str, str], Keys] = {}
+        #: (collection, id) -> the committed version this unit read
+        self._seen: dict[tuple[str, str], int] = {}
+
+    def _saw(self, name: str, found: Iterable[Any]) -> None:
+        """Remember the versions of committed aggregates this unit read."""
+        self._seen.update(((name, obj.id), obj.version) for obj in found)
 
     def _buffer(self, collection: Collection[Any], obj: Any, base: int | None, keys: Keys) -> None:
         name = collection.name
@@ -522,6 +541,7 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         self._written = {}
         self._own_keys = {}
         self._keys_of = {}
+        self._seen = {}
 
     def repository(self, collection: Collection[A]) -> Repository[A]:
         """Return *collection*'s repository bound to this unit of work."""
