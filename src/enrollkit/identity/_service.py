@@ -46,7 +46,7 @@ import random
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
 import attrs
 import pyotp
@@ -345,12 +345,7 @@ class IdentityService:
                 return Denied()
             right = hasher.verify(account.password_hash, password)
             if account.locked:
-                tx.record(
-                    "account.login_refused",
-                    subject=account.id,
-                    actor=None,
-                    status=account.status.value,
-                )
+                _record_refused(tx, account, "account.login_refused")
                 tx.commit()
                 return Denied()  # even the right password (AC-2)
             if not right:
@@ -360,7 +355,7 @@ class IdentityService:
             updated = account.password_accepted()
             if hasher.needs_rehash(account.password_hash):  # AC-6
                 updated = updated.rehashed(hasher.hash(password))
-                tx.record("account.password_rehashed", subject=account.id, actor=account.id)
+                _record_own(tx, account, "account.password_rehashed")
             factor = _login_factor(updated, factor_kind)
             lifetime = self.account_policy.code_lifetime
             if factor.kind is FactorKind.AUTHENTICATOR_APP:
@@ -385,12 +380,8 @@ class IdentityService:
                 expires_at=tx.now + lifetime,
             )
             repo.save(updated.challenged(challenge))
-            tx.record(
-                "account.code_sent",
-                subject=account.id,
-                actor=account.id,
-                factor_id=factor.id,
-                factor_kind=factor.kind.value,
+            _record_own(
+                tx, account, "account.code_sent", factor_id=factor.id, factor_kind=factor.kind.value
             )
             tx.commit()
         hint = (
@@ -458,10 +449,10 @@ class IdentityService:
                 PrincipalKind.ACCOUNT, account.id, tx.now, AuthMethod.LOGIN
             )
             outcome = self._signed_in(updated, tx.now, principal)
-            tx.record(
+            _record_own(
+                tx,
+                account,
                 "account.logged_in",
-                subject=account.id,
-                actor=account.id,
                 outcome="authenticated"
                 if isinstance(outcome, Authenticated)
                 else "must_change_password",
@@ -532,25 +523,14 @@ class IdentityService:
                     account_id=account.id,
                     allowed_at=allowed_at.isoformat() if allowed_at else None,
                 )
-            policy.require(
-                new_password,
-                user_id=account.user_id,
-                first_name=account.profile.first_name,
-                last_name=account.profile.last_name,
-                history=account.recent_password_hashes(),
-                hasher=hasher,
-            )
+            self._require_new_password(account, new_password)
             expired = policy.is_expired(account.password_set_at, tx.now)
             updated = account.password_accepted().password_set(
                 hasher.hash(new_password), tx.now, history_depth=policy.history_depth
             )
             repo.save(updated)
-            tx.record(
-                "account.password_changed",
-                subject=account.id,
-                actor=account.id,
-                was_expired=expired,
-                was_reset=forced,
+            _record_own(
+                tx, account, "account.password_changed", was_expired=expired, was_reset=forced
             )
             tx.notify(
                 Notification(
@@ -662,12 +642,7 @@ class IdentityService:
                 return RecoveryDenied()
             right = self._answers_match(account, answers)
             if account.status in (AccountStatus.HELP_DESK_REQUIRED, AccountStatus.DISABLED):
-                tx.record(
-                    "account.recovery_refused",
-                    subject=account.id,
-                    actor=None,
-                    status=account.status.value,
-                )
+                _record_refused(tx, account, "account.recovery_refused")
                 tx.commit()
                 return RecoveryDenied()
             if not right:
@@ -682,18 +657,11 @@ class IdentityService:
                     self._save_unlock(tx, repo, account.self_service_unlocked(), None, event)
                 elif account.failed_answers:
                     repo.save(account.answers_accepted())
-                    tx.record("account.answers_accepted", subject=account.id, actor=account.id)
+                    _record_own(tx, account, "account.answers_accepted")
                 tx.commit()
                 return Recovered(account.user_id)
+            self._require_new_password(account, new_password)
             policy = self.password_policy
-            policy.require(
-                new_password,
-                user_id=account.user_id,
-                first_name=account.profile.first_name,
-                last_name=account.profile.last_name,
-                history=account.recent_password_hashes(),
-                hasher=hasher,
-            )
             updated = account.password_set(
                 hasher.hash(new_password),
                 tx.now,
@@ -701,10 +669,10 @@ class IdentityService:
                 event=event,
             )
             repo.save(updated)
-            tx.record(
+            _record_own(
+                tx,
+                account,
                 "account.password_reset",
-                subject=account.id,
-                actor=account.id,
                 method="security_answers",
                 was_locked=account.locked,
             )
@@ -715,6 +683,18 @@ class IdentityService:
             )
             tx.commit()
         return Recovered(account.user_id)
+
+    def _require_new_password(self, account: Account, password: str) -> None:
+        """Refuse *password* as the account's next one unless it obeys PW-1..PW-10: the
+        user ID, the names and the password history are the account's."""
+        self.password_policy.require(
+            password,
+            user_id=account.user_id,
+            first_name=account.profile.first_name,
+            last_name=account.profile.last_name,
+            history=account.recent_password_hashes(),
+            hasher=self.runtime.hasher,
+        )
 
     def _answers_match(self, account: Account, answers: Mapping[str, str]) -> bool:
         hasher = self.runtime.hasher
@@ -744,11 +724,8 @@ class IdentityService:
                 tx.now + policy.confirmation_lifetime,
             )
             repo.save(attrs.evolve(counted, pending_email=pending))
-            tx.record(
-                "account.email_change_requested",
-                subject=account.id,
-                actor=account.id,
-                new_email=mask_destination(new_email),
+            _record_own(
+                tx, account, "account.email_change_requested", new_email=mask_destination(new_email)
             )
             tx.notify(
                 Notification(
@@ -798,12 +775,7 @@ class IdentityService:
                         pending_email=attrs.evolve(pending, failed=failed) if keep else None,
                     )
                 )
-                tx.record(
-                    "account.email_change_code_failed",
-                    subject=account.id,
-                    actor=account.id,
-                    failures=failed,
-                )
+                _record_own(tx, account, "account.email_change_code_failed", failures=failed)
                 tx.commit()
                 raise NotPermittedError(
                     "email_change.wrong_code",
@@ -848,12 +820,7 @@ class IdentityService:
 
         def step(tx: Transaction, repo: Repository[Account], account: Account) -> None:
             repo.save(account.with_questions(questions))
-            tx.record(
-                "account.security_questions_changed",
-                subject=account.id,
-                actor=account.id,
-                questions=len(questions),
-            )
+            _record_own(tx, account, "account.security_questions_changed", questions=len(questions))
             tx.notify(
                 Notification(
                     account.profile.email,
@@ -880,10 +847,10 @@ class IdentityService:
         return self._upkeep(actor, step)
 
     def _factor_registered(self, tx: Transaction, account: Account, added: MfaFactor) -> None:
-        tx.record(
+        _record_own(
+            tx,
+            account,
             "account.factor_registered",
-            subject=account.id,
-            actor=account.id,
             factor_id=added.id,
             factor_kind=added.kind.value,
         )
@@ -907,12 +874,7 @@ class IdentityService:
 
         def step(tx: Transaction, repo: Repository[Account], account: Account) -> None:
             repo.save(account.without_factor(factor_id))
-            tx.record(
-                "account.factor_removed",
-                subject=account.id,
-                actor=account.id,
-                factor_id=factor_id,
-            )
+            _record_own(tx, account, "account.factor_removed", factor_id=factor_id)
             tx.notify(
                 Notification(account.profile.email, "mfa.factor_removed", {"factor_id": factor_id})
             )
@@ -940,12 +902,7 @@ class IdentityService:
                 tx.now + policy.confirmation_lifetime,
             )
             repo.save(attrs.evolve(account, pending_authenticator=pending))
-            tx.record(
-                "account.authenticator_started",
-                subject=account.id,
-                actor=account.id,
-                factor_id=pending.factor_id,
-            )
+            _record_own(tx, account, "account.authenticator_started", factor_id=pending.factor_id)
             return account, pending
 
         account, pending = self._upkeep(actor, step)
@@ -1307,6 +1264,17 @@ class IdentityService:
             )
         )
         return stored
+
+
+def _record_own(tx: Transaction, account: Account, name: str, **data: Any) -> None:
+    """Record event *name* on *account*, caused by its holder (AU-1)."""
+    tx.record(name, subject=account.id, actor=account.id, **data)
+
+
+def _record_refused(tx: Transaction, account: Account, name: str) -> None:
+    """Record event *name*: an attempt on *account* refused for its status, by nobody
+    authenticated (AC-2)."""
+    tx.record(name, subject=account.id, actor=None, status=account.status.value)
 
 
 def _hours(policy: PasswordPolicy) -> int:
