@@ -22,7 +22,6 @@ True
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Annotated, Self
 
 from enrollkit.access import AccessService, AuthorizedOfficialVerifier, ProviderProofer
@@ -161,10 +160,5 @@ class Enrollkit:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()

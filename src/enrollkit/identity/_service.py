@@ -46,7 +46,7 @@ import random
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
 import attrs
 import pyotp
@@ -345,12 +345,7 @@ class IdentityService:
                 return Denied()
             right = hasher.verify(account.password_hash, password)
             if account.locked:
-                tx.record(
-                    "account.login_refused",
-                    subject=account.id,
-                    actor=None,
-                    status=account.status.value,
-                )
+                _record_refused(tx, account, "account.login_refused")
                 tx.commit()
                 return Denied()  # even the right password (AC-2)
             if not right:
@@ -360,7 +355,7 @@ class IdentityService:
             updated = account.password_accepted()
             if hasher.needs_rehash(account.password_hash):  # AC-6
                 updated = updated.rehashed(hasher.hash(password))
-                tx.record("account.password_rehashed", subject=account.id, actor=account.id)
+                _record_own(tx, account, "account.password_rehashed")
             factor = _login_factor(updated, factor_kind)
             lifetime = self.account_policy.code_lifetime
             if factor.kind is FactorKind.AUTHENTICATOR_APP:
@@ -385,12 +380,8 @@ class IdentityService:
                 expires_at=tx.now + lifetime,
             )
             repo.save(updated.challenged(challenge))
-            tx.record(
-                "account.code_sent",
-                subject=account.id,
-                actor=account.id,
-                factor_id=factor.id,
-                factor_kind=factor.kind.value,
+            _record_own(
+                tx, account, "account.code_sent", factor_id=factor.id, factor_kind=factor.kind.value
             )
             tx.commit()
         hint = (
@@ -458,10 +449,10 @@ class IdentityService:
                 PrincipalKind.ACCOUNT, account.id, tx.now, AuthMethod.LOGIN
             )
             outcome = self._signed_in(updated, tx.now, principal)
-            tx.record(
+            _record_own(
+                tx,
+                account,
                 "account.logged_in",
-                subject=account.id,
-                actor=account.id,
                 outcome="authenticated"
                 if isinstance(outcome, Authenticated)
                 else "must_change_password",
@@ -532,25 +523,14 @@ class IdentityService:
                     account_id=account.id,
                     allowed_at=allowed_at.isoformat() if allowed_at else None,
                 )
-            policy.require(
-                new_password,
-                user_id=account.user_id,
-                first_name=account.profile.first_name,
-                last_name=account.profile.last_name,
-                history=account.recent_password_hashes(),
-                hasher=hasher,
-            )
+            self._require_new_password(account, new_password)
             expired = policy.is_expired(account.password_set_at, tx.now)
             updated = account.password_accepted().password_set(
                 hasher.hash(new_password), tx.now, history_depth=policy.history_depth
             )
             repo.save(updated)
-            tx.record(
-                "account.password_changed",
-                subject=account.id,
-                actor=account.id,
-                was_expired=expired,
-                was_reset=forced,
+            _record_own(
+                tx, account, "account.password_changed", was_expired=expired, was_reset=forced
             )
             tx.notify(
                 Notification(
@@ -662,12 +642,7 @@ class IdentityService:
                 return RecoveryDenied()
             right = self._answers_match(account, answers)
             if account.status in (AccountStatus.HELP_DESK_REQUIRED, AccountStatus.DISABLED):
-                tx.record(
-                    "account.recovery_refused",
-                    subject=account.id,
-                    actor=None,
-                    status=account.status.value,
-                )
+                _record_refused(tx, account, "account.recovery_refused")
                 tx.commit()
                 return RecoveryDenied()
             if not right:
@@ -682,18 +657,11 @@ class IdentityService:
                     self._save_unlock(tx, repo, account.self_service_unlocked(), None, event)
                 elif account.failed_answers:
                     repo.save(account.answers_accepted())
-                    tx.record("account.answers_accepted", subject=account.id, actor=account.id)
+                    _record_own(tx, account, "account.answers_accepted")
                 tx.commit()
                 return Recovered(account.user_id)
+            self._require_new_password(account, new_password)
             policy = self.password_policy
-            policy.require(
-                new_password,
-                user_id=account.user_id,
-                first_name=account.profile.first_name,
-                last_name=account.profile.last_name,
-                history=account.recent_password_hashes(),
-                hasher=hasher,
-            )
             updated = account.password_set(
                 hasher.hash(new_password),
                 tx.now,
@@ -701,10 +669,10 @@ class IdentityService:
                 event=event,
             )
             repo.save(updated)
-            tx.record(
+            _record_own(
+                tx,
+                account,
                 "account.password_reset",
-                subject=account.id,
-                actor=account.id,
                 method="security_answers",
                 was_locked=account.locked,
             )
@@ -715,6 +683,18 @@ class IdentityService:
             )
             tx.commit()
         return Recovered(account.user_id)
+
+    def _require_new_password(self, account: Account, password: str) -> None:
+        """Refuse *password* as the account's next one unless it obeys PW-1..PW-10: the
+        user ID, the names and the password history are the account's."""
+        self.password_policy.require(
+            password,
+            user_id=account.user_id,
+            first_name=account.profile.first_name,
+            last_name=account.profile.last_name,
+            history=account.recent_password_hashes(),
+            hasher=self.runtime.hasher,
+        )
 
     def _answers_match(self, account: Account, answers: Mapping[str, str]) -> bool:
         hasher = self.runtime.hasher
@@ -735,44 +715,36 @@ class IdentityService:
         validate_destination(FactorKind.EMAIL, new_email)
         policy = self.account_policy
 
-        def use_case() -> datetime:
-            with self.runtime.transaction() as tx:
-                principal = tx.act(actor, fresh_within=policy.step_up_window)
-                repo = tx.repo(ACCOUNTS)
-                account = require(repo, principal.id, what="account")
-                counted = account.code_sent(tx.now, policy=policy)
-                code = self._new_code()
-                pending = PendingEmail(
+        def step(tx: Transaction, repo: Repository[Account], account: Account) -> datetime:
+            counted = account.code_sent(tx.now, policy=policy)
+            code = self._new_code()
+            pending = PendingEmail(
+                new_email,
+                self.runtime.hasher.hash(code),
+                tx.now + policy.confirmation_lifetime,
+            )
+            repo.save(attrs.evolve(counted, pending_email=pending))
+            _record_own(
+                tx, account, "account.email_change_requested", new_email=mask_destination(new_email)
+            )
+            tx.notify(
+                Notification(
                     new_email,
-                    self.runtime.hasher.hash(code),
-                    tx.now + policy.confirmation_lifetime,
+                    "account.email_change_code",
+                    {"user_id": account.user_id},
+                    secret=code,
                 )
-                repo.save(attrs.evolve(counted, pending_email=pending))
-                tx.record(
+            )
+            tx.notify(
+                Notification(
+                    account.profile.email,
                     "account.email_change_requested",
-                    subject=account.id,
-                    actor=account.id,
-                    new_email=mask_destination(new_email),
+                    {"user_id": account.user_id, "new_email": mask_destination(new_email)},
                 )
-                tx.notify(
-                    Notification(
-                        new_email,
-                        "account.email_change_code",
-                        {"user_id": account.user_id},
-                        secret=code,
-                    )
-                )
-                tx.notify(
-                    Notification(
-                        account.profile.email,
-                        "account.email_change_requested",
-                        {"user_id": account.user_id, "new_email": mask_destination(new_email)},
-                    )
-                )
-                tx.commit()
+            )
             return pending.expires_at
 
-        return self.runtime.retrying(use_case)
+        return self._upkeep(actor, step)
 
     @boundary
     def confirm_email_change(self, *, actor: Principal, code: Secret) -> Profile:
@@ -780,54 +752,44 @@ class IdentityService:
         old and new addresses are told, and an e-mail factor at the old address moves to
         the new one. Three wrong codes cancel the change. Needs a recent login."""
 
-        def use_case() -> Profile:
-            with self.runtime.transaction() as tx:
-                principal = tx.act(actor, fresh_within=self.account_policy.step_up_window)
-                repo = tx.repo(ACCOUNTS)
-                account = require(repo, principal.id, what="account")
-                pending = account.pending_email
-                if pending is None:
-                    raise InvalidTransitionError(
-                        "email_change.none_pending",
-                        "No e-mail change is waiting; ask for one first (AC-9).",
-                    )
-                if tx.now >= pending.expires_at:
-                    repo.save(attrs.evolve(account, pending_email=None))
-                    tx.commit()
-                    raise ExpiredError(
-                        "email_change.expired",
-                        "The e-mail change code expired; ask for a new one (AC-9).",
-                    )
-                if not self.runtime.hasher.verify(pending.code_hash, code):
-                    failed = pending.failed + 1
-                    keep = failed < _EMAIL_CODE_TRIES
-                    repo.save(
-                        attrs.evolve(
-                            account,
-                            pending_email=attrs.evolve(pending, failed=failed) if keep else None,
-                        )
-                    )
-                    tx.record(
-                        "account.email_change_code_failed",
-                        subject=account.id,
-                        actor=account.id,
-                        failures=failed,
-                    )
-                    tx.commit()
-                    raise NotPermittedError(
-                        "email_change.wrong_code",
-                        "The code is not right"
-                        + ("; try again." if keep else "; the change is cancelled, ask again.")
-                        + " (AC-9)",
-                        tries_left=max(_EMAIL_CODE_TRIES - failed, 0),
-                    )
-                profile = attrs.evolve(account.profile, email=pending.email)
-                repo.save(account.with_profile(profile))
-                self._email_changed(tx, account, pending.email, actor=account.id)
+        def step(tx: Transaction, repo: Repository[Account], account: Account) -> Profile:
+            pending = account.pending_email
+            if pending is None:
+                raise InvalidTransitionError(
+                    "email_change.none_pending",
+                    "No e-mail change is waiting; ask for one first (AC-9).",
+                )
+            if tx.now >= pending.expires_at:
+                repo.save(attrs.evolve(account, pending_email=None))
                 tx.commit()
+                raise ExpiredError(
+                    "email_change.expired",
+                    "The e-mail change code expired; ask for a new one (AC-9).",
+                )
+            if not self.runtime.hasher.verify(pending.code_hash, code):
+                failed = pending.failed + 1
+                keep = failed < _EMAIL_CODE_TRIES
+                repo.save(
+                    attrs.evolve(
+                        account,
+                        pending_email=attrs.evolve(pending, failed=failed) if keep else None,
+                    )
+                )
+                _record_own(tx, account, "account.email_change_code_failed", failures=failed)
+                tx.commit()
+                raise NotPermittedError(
+                    "email_change.wrong_code",
+                    "The code is not right"
+                    + ("; try again." if keep else "; the change is cancelled, ask again.")
+                    + " (AC-9)",
+                    tries_left=max(_EMAIL_CODE_TRIES - failed, 0),
+                )
+            profile = attrs.evolve(account.profile, email=pending.email)
+            repo.save(account.with_profile(profile))
+            self._email_changed(tx, account, pending.email, actor=account.id)
             return profile
 
-        return self.runtime.retrying(use_case)
+        return self._upkeep(actor, step)
 
     def _email_changed(
         self, tx: Transaction, account: Account, new_email: str, *, actor: str, **data: str
@@ -856,29 +818,19 @@ class IdentityService:
         login (step-up). Returns the new questions."""
         questions = self._hashed_questions(answers)
 
-        def use_case() -> tuple[str, ...]:
-            with self.runtime.transaction() as tx:
-                principal = tx.act(actor, fresh_within=self.account_policy.step_up_window)
-                repo = tx.repo(ACCOUNTS)
-                account = require(repo, principal.id, what="account")
-                repo.save(account.with_questions(questions))
-                tx.record(
+        def step(tx: Transaction, repo: Repository[Account], account: Account) -> None:
+            repo.save(account.with_questions(questions))
+            _record_own(tx, account, "account.security_questions_changed", questions=len(questions))
+            tx.notify(
+                Notification(
+                    account.profile.email,
                     "account.security_questions_changed",
-                    subject=account.id,
-                    actor=account.id,
-                    questions=len(questions),
+                    {"user_id": account.user_id},
                 )
-                tx.notify(
-                    Notification(
-                        account.profile.email,
-                        "account.security_questions_changed",
-                        {"user_id": account.user_id},
-                    )
-                )
-                tx.commit()
-            return tuple(q.question for q in questions)
+            )
 
-        return self.runtime.retrying(use_case)
+        self._upkeep(actor, step)
+        return tuple(q.question for q in questions)
 
     @boundary
     def register_factor(self, *, actor: Principal, factor: NewFactor) -> MfaFactor:
@@ -886,24 +838,19 @@ class IdentityService:
         recent login. The owner is told. (Authenticator apps: begin_authenticator.)"""
         _check_factor(factor)
 
-        def use_case() -> MfaFactor:
-            with self.runtime.transaction() as tx:
-                principal = tx.act(actor, fresh_within=self.account_policy.step_up_window)
-                repo = tx.repo(ACCOUNTS)
-                account = require(repo, principal.id, what="account")
-                added = MfaFactor(tx.new_id("mfa"), factor.kind, factor.destination, tx.now)
-                repo.save(account.with_factor(added))
-                self._factor_registered(tx, account, added)
-                tx.commit()
+        def step(tx: Transaction, repo: Repository[Account], account: Account) -> MfaFactor:
+            added = MfaFactor(tx.new_id("mfa"), factor.kind, factor.destination, tx.now)
+            repo.save(account.with_factor(added))
+            self._factor_registered(tx, account, added)
             return added
 
-        return self.runtime.retrying(use_case)
+        return self._upkeep(actor, step)
 
     def _factor_registered(self, tx: Transaction, account: Account, added: MfaFactor) -> None:
-        tx.record(
+        _record_own(
+            tx,
+            account,
             "account.factor_registered",
-            subject=account.id,
-            actor=account.id,
             factor_id=added.id,
             factor_kind=added.kind.value,
         )
@@ -925,26 +872,14 @@ class IdentityService:
         """Remove a second factor (AC-5, AC-9); the last one cannot be removed. Needs a
         recent login."""
 
-        def use_case() -> None:
-            with self.runtime.transaction() as tx:
-                principal = tx.act(actor, fresh_within=self.account_policy.step_up_window)
-                repo = tx.repo(ACCOUNTS)
-                account = require(repo, principal.id, what="account")
-                repo.save(account.without_factor(factor_id))
-                tx.record(
-                    "account.factor_removed",
-                    subject=account.id,
-                    actor=account.id,
-                    factor_id=factor_id,
-                )
-                tx.notify(
-                    Notification(
-                        account.profile.email, "mfa.factor_removed", {"factor_id": factor_id}
-                    )
-                )
-                tx.commit()
+        def step(tx: Transaction, repo: Repository[Account], account: Account) -> None:
+            repo.save(account.without_factor(factor_id))
+            _record_own(tx, account, "account.factor_removed", factor_id=factor_id)
+            tx.notify(
+                Notification(account.profile.email, "mfa.factor_removed", {"factor_id": factor_id})
+            )
 
-        self.runtime.retrying(use_case)
+        self._upkeep(actor, step)
 
     @boundary
     def begin_authenticator(
@@ -957,72 +892,78 @@ class IdentityService:
             raise ValidationError("mfa.authenticator_label", "Name the authenticator app.")
         policy = self.account_policy
 
-        def use_case() -> AuthenticatorEnrollment:
-            with self.runtime.transaction() as tx:
-                principal = tx.act(actor, fresh_within=policy.step_up_window)
-                repo = tx.repo(ACCOUNTS)
-                account = require(repo, principal.id, what="account")
-                pending = PendingAuthenticator(
-                    tx.new_id("mfa"),
-                    secrets.token_hex(16),
-                    label.strip(),
-                    tx.now + policy.confirmation_lifetime,
-                )
-                repo.save(attrs.evolve(account, pending_authenticator=pending))
-                tx.record(
-                    "account.authenticator_started",
-                    subject=account.id,
-                    actor=account.id,
-                    factor_id=pending.factor_id,
-                )
-                tx.commit()
-            totp = self._totp(account.id, pending.factor_id, pending.seed)
-            return AuthenticatorEnrollment(
-                factor_id=pending.factor_id,
-                provisioning_uri=totp.provisioning_uri(
-                    name=account.user_id, issuer_name=policy.authenticator_issuer
-                ),
-                secret=totp.secret,
-                expires_at=pending.expires_at,
+        def step(
+            tx: Transaction, repo: Repository[Account], account: Account
+        ) -> tuple[Account, PendingAuthenticator]:
+            pending = PendingAuthenticator(
+                tx.new_id("mfa"),
+                secrets.token_hex(16),
+                label.strip(),
+                tx.now + policy.confirmation_lifetime,
             )
+            repo.save(attrs.evolve(account, pending_authenticator=pending))
+            _record_own(tx, account, "account.authenticator_started", factor_id=pending.factor_id)
+            return account, pending
 
-        return self.runtime.retrying(use_case)
+        account, pending = self._upkeep(actor, step)
+        totp = self._totp(account.id, pending.factor_id, pending.seed)
+        return AuthenticatorEnrollment(
+            factor_id=pending.factor_id,
+            provisioning_uri=totp.provisioning_uri(
+                name=account.user_id, issuer_name=policy.authenticator_issuer
+            ),
+            secret=totp.secret,
+            expires_at=pending.expires_at,
+        )
 
     @boundary
     def confirm_authenticator(self, *, actor: Principal, code: Secret) -> MfaFactor:
         """Register the authenticator app started with :meth:`begin_authenticator`, once
         it shows a right code (AC-9); the owner is told."""
 
-        def use_case() -> MfaFactor:
+        def step(tx: Transaction, repo: Repository[Account], account: Account) -> MfaFactor:
+            pending = account.pending_authenticator
+            if pending is None or tx.now >= pending.expires_at:
+                raise InvalidTransitionError(
+                    "mfa.no_authenticator_pending",
+                    "No authenticator app is waiting to be confirmed; start again (AC-9).",
+                )
+            candidate = MfaFactor(
+                pending.factor_id,
+                FactorKind.AUTHENTICATOR_APP,
+                pending.label,
+                tx.now,
+                seed=pending.seed,
+            )
+            totp_step = self._totp_step(account.id, candidate, code, tx.now)
+            if totp_step is None:
+                raise ValidationError(
+                    "mfa.authenticator_code",
+                    "That is not the code the app shows now; check the app's clock and "
+                    "type the current code (AC-9).",
+                )
+            added = attrs.evolve(candidate, last_step=totp_step)
+            repo.save(attrs.evolve(account.with_factor(added), pending_authenticator=None))
+            self._factor_registered(tx, account, added)
+            return added
+
+        return self._upkeep(actor, step)
+
+    def _upkeep(
+        self, actor: Principal, step: Callable[[Transaction, Repository[Account], Account], T]
+    ) -> T:
+        """Run *step* on the actor's own account in one unit of work (run again on a
+        concurrent change), once the actor logged in recently (step-up, AC-8, AC-9); the
+        unit of work commits after the step."""
+
+        def use_case() -> T:
             with self.runtime.transaction() as tx:
                 principal = tx.act(actor, fresh_within=self.account_policy.step_up_window)
                 repo = tx.repo(ACCOUNTS)
                 account = require(repo, principal.id, what="account")
-                pending = account.pending_authenticator
-                if pending is None or tx.now >= pending.expires_at:
-                    raise InvalidTransitionError(
-                        "mfa.no_authenticator_pending",
-                        "No authenticator app is waiting to be confirmed; start again (AC-9).",
-                    )
-                candidate = MfaFactor(
-                    pending.factor_id,
-                    FactorKind.AUTHENTICATOR_APP,
-                    pending.label,
-                    tx.now,
-                    seed=pending.seed,
-                )
-                step = self._totp_step(account.id, candidate, code, tx.now)
-                if step is None:
-                    raise ValidationError(
-                        "mfa.authenticator_code",
-                        "That is not the code the app shows now; check the app's clock and "
-                        "type the current code (AC-9).",
-                    )
-                added = attrs.evolve(candidate, last_step=step)
-                repo.save(attrs.evolve(account.with_factor(added), pending_authenticator=None))
-                self._factor_registered(tx, account, added)
+                result = step(tx, repo, account)
                 tx.commit()
-            return added
+            return result
 
         return self.runtime.retrying(use_case)
 
@@ -1323,6 +1264,17 @@ class IdentityService:
             )
         )
         return stored
+
+
+def _record_own(tx: Transaction, account: Account, name: str, **data: Any) -> None:
+    """Record event *name* on *account*, caused by its holder (AU-1)."""
+    tx.record(name, subject=account.id, actor=account.id, **data)
+
+
+def _record_refused(tx: Transaction, account: Account, name: str) -> None:
+    """Record event *name*: an attempt on *account* refused for its status, by nobody
+    authenticated (AC-2)."""
+    tx.record(name, subject=account.id, actor=None, status=account.status.value)
 
 
 def _hours(policy: PasswordPolicy) -> int:
