@@ -8,97 +8,17 @@ are asked about account ids, and an unknown or disabled account is denied.
 The one question every use case asks is :func:`decide` (CO-7, CO-8).
 """
 
-from enrollkit.access._associations import (
-    ASSOCIATION_MACHINE,
-    ASSOCIATIONS,
-    Association,
-    AssociationEvent,
-    AssociationState,
-    Employer,
-    Grant,
-    GrantBasis,
-)
-from enrollkit.access._claims import CLAIM_MACHINE, CLAIMS, ClaimEvent, ClaimState, ProfileClaim
-from enrollkit.access._connections import (
-    CONNECTION_MACHINE,
-    CONNECTIONS,
-    CONNECTIONS_PENDING_DEADLINE,
-    PENDING_LIFETIME,
-    Connection,
-    ConnectionEvent,
-    ConnectionState,
-    Side,
-)
-from enrollkit.access._decisions import (
-    Decision,
-    Denial,
-    Fixer,
-    GrantKind,
-    GrantPath,
-    decide,
-    decide_connection,
-    decide_for_organization,
-    decide_grant,
-    decide_manage,
-    decide_role_change,
-    decide_signing_authority,
-    employer_of,
-    roles_held,
-)
-from enrollkit.access._invitations import (
-    INVITATION_MACHINE,
-    INVITATIONS,
-    MIN_PIN_LENGTH,
-    PIN_ALPHABET,
-    Invitation,
-    InvitationEvent,
-    InvitationPolicy,
-    InvitationState,
-)
-from enrollkit.access._organizations import (
-    ORGANIZATIONS,
-    PROFILES,
-    Organization,
-    ProviderProfile,
-    normalize_legal_name,
-)
-from enrollkit.access._reads import AccessReads
-from enrollkit.access._roles import (
-    APPROVERS,
-    GRANTABLE_ROLES,
-    MANAGERS,
-    PERMISSIONS,
-    VERIFIED_ROLES,
-    Action,
-    EmployerKind,
-    Role,
-    System,
-    approvers_of,
-    can_grant,
-    can_manage,
-    permits,
-    render_grant_rules_markdown,
-    render_matrix_markdown,
-    require_grantable,
-    roles_permitting,
-)
-from enrollkit.access._scope import PendingConnection, Scope, pending_connections_for, scope_of
-from enrollkit.access._service import (
-    AccessService,
-    ClaimOutcome,
-    OrganizationRegistration,
-    ProfileTransfer,
-)
-from enrollkit.access._verification import (
-    AuthorizedOfficialVerifier,
-    InMemoryProofer,
-    InMemoryVerifier,
-    NpiRegistry,
-    NpiRegistryRecord,
-    ProviderProofer,
-    Verification,
-    VerificationStatus,
-)
+from enrollkit.access._associations import *
+from enrollkit.access._claims import *
+from enrollkit.access._connections import *
+from enrollkit.access._decisions import *
+from enrollkit.access._invitations import *
+from enrollkit.access._organizations import *
+from enrollkit.access._reads import *
+from enrollkit.access._roles import *
+from enrollkit.access._scope import *
+from enrollkit.access._service import *
+from enrollkit.access._verification import *
 
 __all__ = [
     "APPROVERS",

@@ -35,10 +35,6 @@ from enrollkit.storage import Collection, Index, compose_key
 
 __all__ = [
     "ASSOCIATIONS",
-    "ASSOCIATIONS_ACTIVE_ROLE",
-    "ASSOCIATIONS_BY_EMPLOYER",
-    "ASSOCIATIONS_BY_USER",
-    "ASSOCIATIONS_LIVE",
     "ASSOCIATION_MACHINE",
     "Association",
     "AssociationEvent",

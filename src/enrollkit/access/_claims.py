@@ -38,8 +38,6 @@ from enrollkit.storage import Collection, Index, compose_key
 
 __all__ = [
     "CLAIMS",
-    "CLAIMS_BY_CLAIMANT",
-    "CLAIMS_BY_NPI",
     "CLAIM_MACHINE",
     "ClaimEvent",
     "ClaimState",

@@ -40,19 +40,13 @@ from enrollkit.storage import Collection, Index, compose_key, time_key
 
 __all__ = [
     "CONNECTIONS",
-    "CONNECTIONS_BY_PROFILE",
-    "CONNECTIONS_BY_SURROGATE",
-    "CONNECTIONS_BY_SURROGATE_PROFILE",
     "CONNECTIONS_PENDING_DEADLINE",
-    "CONNECTIONS_PENDING_PAIR",
     "CONNECTION_MACHINE",
     "PENDING_LIFETIME",
     "Connection",
     "ConnectionEvent",
     "ConnectionState",
     "Side",
-    "systems_label",
-    "systems_of",
 ]
 
 #: Rule CO-5: a pending request is expired as of this long after it was requested.

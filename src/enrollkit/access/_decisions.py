@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from enum import Enum
 from functools import partial
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 import attrs
 
@@ -106,8 +106,34 @@ class GrantKind(Enum):
     VERIFICATION = "verification"
 
 
+_COMPOSE: Final = "_compose_explanation"
+
+
+class _WrittenWhenRead:
+    """A frozen attrs class (``slots=False``) whose field named ``_LATER`` may be left
+    unwritten, with the function that writes it stored under ``_COMPOSE``: the field is
+    written when it is first read, and copies and pickles carry it written."""
+
+    _LATER: ClassVar[str]
+
+    if not TYPE_CHECKING:  # the type checker keeps its view of the fields
+
+        def __getattr__(self, name: str) -> object:
+            # Called only for an attribute not found: a field left unwritten.
+            compose = self.__dict__.get(_COMPOSE) if name == self._LATER else None
+            if compose is None:
+                raise AttributeError(name)
+            self.__dict__[name] = value = compose()
+            return value
+
+    def __getstate__(self) -> dict[str, object]:
+        """Copied or pickled with the field written (the facts it reads stay behind)."""
+        getattr(self, self._LATER)
+        return {k: v for k, v in self.__dict__.items() if k != _COMPOSE}
+
+
 @attrs.frozen(slots=False)
-class GrantPath:
+class GrantPath(_WrittenWhenRead):
     """How an allowed decision was reached (CO-8).
 
     A plain value: ``explanation`` is one sentence. The decision functions leave
@@ -127,23 +153,9 @@ class GrantPath:
     rule: str = "CO-7"
     reference: str | None = None  #: the verifier's reference, for a VERIFICATION grant
 
-    if not TYPE_CHECKING:  # the type checker keeps its view of the fields
-
-        def __getattr__(self, name: str) -> str:
-            # Called only for an attribute not found: an explanation left unwritten.
-            compose = self.__dict__.get(_COMPOSE) if name == "explanation" else None
-            if compose is None:
-                raise AttributeError(name)
-            self.__dict__["explanation"] = sentence = compose()
-            return sentence
-
-    def __getstate__(self) -> dict[str, object]:
-        """Copied or pickled with its sentence written (the facts it reads stay behind)."""
-        _ = self.explanation
-        return {k: v for k, v in self.__dict__.items() if k != _COMPOSE}
+    _LATER = "explanation"  #: composed when first read
 
 
-_COMPOSE: Final = "_compose_explanation"
 _GRANT_DEFAULTS: Final = {
     a.name: a.default for a in attrs.fields(GrantPath) if a.default is not attrs.NOTHING
 }
@@ -178,7 +190,7 @@ def _regrant(
 
 
 @attrs.frozen(slots=False)
-class Decision:
+class Decision(_WrittenWhenRead):
     """The answer to "may U do A": allowed with a grant path, or denied with a denial.
 
     A decision read through a :class:`~enrollkit.runtime.ReadView` leaves its denial
@@ -191,20 +203,7 @@ class Decision:
     grant: GrantPath | None
     denial: Denial | None
 
-    if not TYPE_CHECKING:  # the type checker keeps its view of the fields
-
-        def __getattr__(self, name: str) -> Denial:
-            # Called only for an attribute not found: a denial left unwritten.
-            compose = self.__dict__.get(_COMPOSE) if name == "denial" else None
-            if compose is None:
-                raise AttributeError(name)
-            self.__dict__["denial"] = denial = compose()
-            return denial
-
-    def __getstate__(self) -> dict[str, object]:
-        """Copied or pickled with its denial written (the facts it reads stay behind)."""
-        _ = self.denial
-        return {k: v for k, v in self.__dict__.items() if k != _COMPOSE}
+    _LATER = "denial"  #: composed when first read (through a read view)
 
     def __attrs_post_init__(self) -> None:
         if self.allowed != (self.grant is not None) or self.allowed == (self.denial is not None):

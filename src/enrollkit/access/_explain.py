@@ -226,6 +226,16 @@ class Names:
 # -- grant sentences (composed only when read) ----------------------------------------
 
 
+def _is_role_of(user_id: str, role: Role, where: str) -> str:
+    """Who the user is to whom, the start of most grant sentences."""
+    return f"{user_id} is {role.label} of {where}"
+
+
+def _may_change(user_id: str, held: Role, where: str, association: Association) -> str:
+    """RO-6: the user's role lets them change *association*."""
+    return f"{_is_role_of(user_id, held, where)}, who may change association {association.id}"
+
+
 def own_profile_sentence(user_id: str, profile: ProviderProfile) -> str:
     """Path 1 of CO-7."""
     return f"{user_id} is the individual provider of {profile.label} (CO-7)."
@@ -236,7 +246,7 @@ def association_sentence(
 ) -> str:
     """Path 2 of CO-7, or an organization-level grant (RO-2)."""
     return (
-        f"{user_id} is {association.role.label} of {where} (association {association.id}), "
+        f"{_is_role_of(user_id, association.role, where)} (association {association.id}), "
         f"which permits {action.label} ({rules})."
     )
 
@@ -251,7 +261,7 @@ def connection_sentence(
 ) -> str:
     """Path 3 of CO-7."""
     return (
-        f"{user_id} is {association.role.label} of {surrogate} (association {association.id}),"
+        f"{_is_role_of(user_id, association.role, surrogate)} (association {association.id}),"
         f" which connection {connection.id} lets act on behalf of {profile.label} in "
         f"{system.value} (CO-7)."
     )
@@ -259,19 +269,16 @@ def connection_sentence(
 
 def may_grant_sentence(user_id: str, held: Role, where: str, role: Role) -> str:
     """RO-3, RO-4: the user may grant or approve *role*."""
-    return (
-        f"{user_id} is {held.label} of {where}, who may grant the {role.label} role (RO-3, RO-4)."
-    )
+    holder = _is_role_of(user_id, held, where)
+    return f"{holder}, who may grant the {role.label} role (RO-3, RO-4)."
 
 
 def role_change_sentence(
     user_id: str, held: Role, where: str, association: Association, role: Role
 ) -> str:
     """RO-6 with RO-4: the user may give the association another role."""
-    return (
-        f"{user_id} is {held.label} of {where}, who may change association {association.id} "
-        f"from {association.role.label} to {role.label} (RO-4, RO-6)."
-    )
+    may_change = _may_change(user_id, held, where, association)
+    return f"{may_change} from {association.role.label} to {role.label} (RO-4, RO-6)."
 
 
 def verified_role_change_sentence(
@@ -285,16 +292,15 @@ def verified_role_change_sentence(
     """RO-6 with RO-3: the verifier verified the association's user in *role*."""
     ticket = f" (reference {reference})" if reference else ""
     return (
-        f"{user_id} is {held.label} of {where}, who may change association {association.id}, "
-        f"and the verifier verified {association.user_id} as {role.label}{ticket} "
-        "(RO-3, RO-6)."
+        f"{_may_change(user_id, held, where, association)}, and the verifier verified "
+        f"{association.user_id} as {role.label}{ticket} (RO-3, RO-6)."
     )
 
 
 def official_sentence(user_id: str, held: Role, where: str) -> str:
     """RO-8: the user holds an official role in I&A and is listed on the record."""
     return (
-        f"{user_id} is {held.label} of {where} in I&A and listed as an official on the "
+        f"{_is_role_of(user_id, held, where)} in I&A and listed as an official on the "
         "enrollment record (RO-8)."
     )
 

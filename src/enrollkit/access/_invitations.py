@@ -46,8 +46,6 @@ from enrollkit.storage import Collection, Index
 
 __all__ = [
     "INVITATIONS",
-    "INVITATIONS_BY_EMAIL",
-    "INVITATIONS_BY_EMPLOYER",
     "INVITATION_MACHINE",
     "MIN_PIN_LENGTH",
     "PIN_ALPHABET",
@@ -55,9 +53,6 @@ __all__ = [
     "InvitationEvent",
     "InvitationPolicy",
     "InvitationState",
-    "generate_pin",
-    "normalize_email",
-    "normalize_pin",
 ]
 
 #: Upper-case letters and digits without the look-alikes 0/O and 1/I/L (RO-7).

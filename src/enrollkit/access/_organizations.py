@@ -29,13 +29,7 @@ from enrollkit.storage import Collection, Index
 
 __all__ = [
     "ORGANIZATIONS",
-    "ORGANIZATIONS_BY_EIN",
-    "ORGANIZATIONS_BY_NAME",
-    "ORGANIZATIONS_BY_NPI",
     "PROFILES",
-    "PROFILES_BY_NPI",
-    "PROFILES_BY_ORGANIZATION",
-    "PROFILES_BY_OWNER",
     "Organization",
     "ProviderProfile",
     "normalize_legal_name",

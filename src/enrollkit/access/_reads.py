@@ -57,7 +57,7 @@ from enrollkit.principals import Principal
 from enrollkit.runtime import Runtime
 from enrollkit.storage import compose_key, require
 
-__all__ = ["AccessReads", "Text"]
+__all__ = ["AccessReads"]
 
 #: Ids and names: at most this long (ER-1).
 Text = Annotated[str, Limit(chars=500)]

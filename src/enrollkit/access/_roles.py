@@ -33,7 +33,6 @@ __all__ = [
     "VERIFIED_ROLES",
     "Action",
     "EmployerKind",
-    "IdentityEnum",
     "Role",
     "System",
     "approvers_of",

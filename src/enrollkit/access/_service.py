@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import Annotated, Final
+from typing import Annotated, Final, TypeVar
 
 import attrs
 
@@ -108,11 +108,13 @@ from enrollkit.notify import Notification
 from enrollkit.npi import EIN, NPI, NPIType
 from enrollkit.principals import Principal, PrincipalKind
 from enrollkit.runtime import Runtime, Transaction, use_case
-from enrollkit.storage import compose_key, guard, require, time_key
+from enrollkit.storage import Aggregate, Collection, compose_key, guard, require, time_key
 
 __all__ = ["AccessService", "ClaimOutcome", "OrganizationRegistration", "ProfileTransfer"]
 
 _CLAIM_ACTORS: Final = frozenset({PrincipalKind.ACCOUNT, PrincipalKind.HELP_DESK})
+
+_A = TypeVar("_A", bound=Aggregate)
 
 
 @attrs.frozen
@@ -150,6 +152,57 @@ class ClaimOutcome:
 
 def _systems(systems: Iterable[System]) -> list[str]:
     return [s.value for s in System if s in set(systems)]
+
+
+def _save(
+    tx: Transaction,
+    collection: Collection[_A],
+    changed: _A,
+    event: str,
+    *,
+    actor: str | None,
+    **data: object,
+) -> _A:
+    """Save *changed* and record *event* about it (AU-1: every state change is an event)."""
+    saved = tx.repo(collection).save(changed)
+    tx.record(event, subject=saved.id, actor=actor, **data)
+    return saved
+
+
+def _save_association(
+    tx: Transaction, changed: Association, event: str, *, actor: str | None, **data: object
+) -> Association:
+    """:func:`_save` for an association: its events name its role."""
+    return _save(tx, ASSOCIATIONS, changed, event, actor=actor, role=changed.role.value, **data)
+
+
+#: The fact an ``association.approved`` event names its grant's reference by, per basis.
+_REFERENCE_FACT: Final = {GrantBasis.VERIFIER: "reference", GrantBasis.INVITATION: "invitation_id"}
+
+
+def _record_approval(tx: Transaction, association: Association, grant: Grant) -> None:
+    """Record that *association* was approved, in the words of its *grant*: who approved
+    it (no one for the verifier), on what basis, with which role of theirs (RO-3, RO-4),
+    and the verifier's reference or the invitation (RO-7)."""
+    facts: dict[str, object] = {"basis": grant.basis.value}
+    if grant.by_role is not None:
+        facts["approver_role"] = grant.by_role.value
+    if grant.basis in _REFERENCE_FACT:
+        facts[_REFERENCE_FACT[grant.basis]] = grant.reference
+    tx.record(
+        "association.approved",
+        subject=association.id,
+        actor=grant.by,
+        role=association.role.value,
+        **facts,
+    )
+
+
+def _asks_for_another(principal: Principal, requester_id: str) -> bool:
+    """RO-3, RO-9: whether *principal* asks the verifier or the proofing port about
+    someone else's request. The requester may ask again, and so may a help-desk operator
+    recording the outcome (the principal is one of ``_CLAIM_ACTORS``); no other account."""
+    return principal.kind is PrincipalKind.ACCOUNT and principal.id != requester_id
 
 
 class AccessService(AccessReads):
@@ -298,7 +351,7 @@ class AccessService(AccessReads):
         with self.runtime.transaction() as tx:
             principal = tx.act(actor, kinds=_CLAIM_ACTORS)
             claim = require(tx.repo(CLAIMS), claim_id, what="profile claim")
-            if principal.kind is PrincipalKind.ACCOUNT and principal.id != claim.claimant_id:
+            if _asks_for_another(principal, claim.claimant_id):
                 raise NotPermittedError(
                     "claim.not_yours",
                     "Only the claimant (or the help desk) asks about a claim (RO-9).",
@@ -348,10 +401,11 @@ class AccessService(AccessReads):
     def _apply_proofing(self, tx: Transaction, claim: ProfileClaim, actor: str) -> ClaimOutcome:
         outcome = self.proofer.proof(claim.npi, claim.claimant_id)
         if outcome.status is VerificationStatus.REJECTED:
-            rejected = tx.repo(CLAIMS).save(claim.reject(now=tx.now, reason=outcome.reason))
-            tx.record(
+            rejected = _save(
+                tx,
+                CLAIMS,
+                claim.reject(now=tx.now, reason=outcome.reason),
                 "profile.claim_rejected",
-                subject=claim.id,
                 actor=actor,
                 npi=claim.npi.value,
                 reason=outcome.reason,
@@ -380,12 +434,11 @@ class AccessService(AccessReads):
             profile = held[0]
         else:
             profile, transfer = self._transfer(tx, held[0], claim.claimant_id, actor)
-        verified = tx.repo(CLAIMS).save(
-            claim.verify(now=tx.now, profile_id=profile.id, reference=outcome.reference)
-        )
-        tx.record(
+        verified = _save(
+            tx,
+            CLAIMS,
+            claim.verify(now=tx.now, profile_id=profile.id, reference=outcome.reference),
             "profile.claim_verified",
-            subject=claim.id,
             actor=actor,
             npi=claim.npi.value,
             profile_id=profile.id,
@@ -404,50 +457,32 @@ class AccessService(AccessReads):
         employer = Employer.individual_provider(profile.id)
         now = tx.now
         ended: list[str] = []
-        associations = tx.repo(ASSOCIATIONS)
-        for association in associations.find(ASSOCIATIONS_BY_EMPLOYER, employer.key):
+        why = "profile_transferred"
+        for association in tx.repo(ASSOCIATIONS).find(ASSOCIATIONS_BY_EMPLOYER, employer.key):
             if association.state is AssociationState.ACTIVE:
-                associations.save(association.end(now=now, actor=actor))
+                closing = association.end(now=now, actor=actor)
             elif association.state is AssociationState.PENDING:
-                associations.save(association.reject(now=now, actor=actor))
+                closing = association.reject(now=now, actor=actor)
             else:
                 continue
+            _save_association(tx, closing, "association.ended", actor=actor, reason=why)
             ended.append(association.id)
-            tx.record(
-                "association.ended",
-                subject=association.id,
-                actor=actor,
-                role=association.role.value,
-                reason="profile_transferred",
-            )
         revoked: list[str] = []
-        invitations = tx.repo(INVITATIONS)
-        for invitation in invitations.find(INVITATIONS_BY_EMPLOYER, employer.key):
+        for invitation in tx.repo(INVITATIONS).find(INVITATIONS_BY_EMPLOYER, employer.key):
             if invitation.effective_state(now) is InvitationState.SENT:
-                invitations.save(invitation.revoke(now))
+                revoking = invitation.revoke(now)
+                _save(tx, INVITATIONS, revoking, "invitation.revoked", actor=actor, reason=why)
                 revoked.append(invitation.id)
-                tx.record(
-                    "invitation.revoked",
-                    subject=invitation.id,
-                    actor=actor,
-                    reason="profile_transferred",
-                )
         closed: list[str] = []
         review: list[Connection] = []
-        connections = tx.repo(CONNECTIONS)
-        for connection in connections.find(CONNECTIONS_BY_PROFILE, profile.id):
+        for connection in tx.repo(CONNECTIONS).find(CONNECTIONS_BY_PROFILE, profile.id):
             state = connection.effective_state(now)
             if state is ConnectionState.APPROVED:
                 review.append(connection)
             elif state is ConnectionState.PENDING and connection.initiator is Side.PROVIDER:
-                connections.save(connection.withdraw(now=now, actor=actor))
+                withdrawing = connection.withdraw(now=now, actor=actor)
+                _save(tx, CONNECTIONS, withdrawing, "connection.withdrawn", actor=actor, reason=why)
                 closed.append(connection.id)
-                tx.record(
-                    "connection.withdrawn",
-                    subject=connection.id,
-                    actor=actor,
-                    reason="profile_transferred",
-                )
         tx.record(
             "profile.transferred",
             subject=profile.id,
@@ -566,21 +601,13 @@ class AccessService(AccessReads):
         if outcome.status is VerificationStatus.VERIFIED:
             grant = Grant(GrantBasis.VERIFIER, None, None, tx.now, reference=outcome.reference)
             association = tx.repo(ASSOCIATIONS).save(association.approve(now=tx.now, grant=grant))
-            tx.record(
-                "association.approved",
-                subject=association.id,
-                actor=None,
-                role=association.role.value,
-                basis=GrantBasis.VERIFIER.value,
-                reference=outcome.reference,
-            )
+            _record_approval(tx, association, grant)
         elif outcome.status is VerificationStatus.REJECTED:
-            association = tx.repo(ASSOCIATIONS).save(association.reject(now=tx.now, actor=None))
-            tx.record(
+            association = _save_association(
+                tx,
+                association.reject(now=tx.now, actor=None),
                 "association.rejected",
-                subject=association.id,
                 actor=None,
-                role=association.role.value,
                 basis=GrantBasis.VERIFIER.value,
                 reason=outcome.reason,
             )
@@ -593,7 +620,7 @@ class AccessService(AccessReads):
         with self.runtime.transaction() as tx:
             principal = tx.act(actor, kinds=_CLAIM_ACTORS)
             association = require(tx.repo(ASSOCIATIONS), association_id, what="association")
-            if principal.kind is PrincipalKind.ACCOUNT and principal.id != association.user_id:
+            if _asks_for_another(principal, association.user_id):
                 raise NotPermittedError(
                     "association.not_yours",
                     "Only the requester (or the help desk) asks the verifier again (RO-3).",
@@ -629,14 +656,7 @@ class AccessService(AccessReads):
             ).require()
             grant = Grant(GrantBasis.ROLE, who, path.role, tx.now)
             association = tx.repo(ASSOCIATIONS).save(association.approve(now=tx.now, grant=grant))
-            tx.record(
-                "association.approved",
-                subject=association.id,
-                actor=who,
-                role=association.role.value,
-                basis=GrantBasis.ROLE.value,
-                approver_role=path.role.value,
-            )
+            _record_approval(tx, association, grant)
             tx.commit()
         return association
 
@@ -649,13 +669,8 @@ class AccessService(AccessReads):
             decide_grant(
                 tx, user_id=who, employer=association.employer, role=association.role
             ).require()
-            association = tx.repo(ASSOCIATIONS).save(association.reject(now=tx.now, actor=who))
-            tx.record(
-                "association.rejected",
-                subject=association.id,
-                actor=who,
-                role=association.role.value,
-            )
+            rejected = association.reject(now=tx.now, actor=who)
+            association = _save_association(tx, rejected, "association.rejected", actor=who)
             tx.commit()
         return association
 
@@ -677,15 +692,13 @@ class AccessService(AccessReads):
                 grant = Grant(GrantBasis.ROLE, who, path.role, tx.now)
             if association.role is not role:
                 self._keep_an_ao(tx, association)
-            previous = association.role
-            association = tx.repo(ASSOCIATIONS).save(
-                association.modify_role(role=role, grant=grant)
-            )
-            tx.record(
+            association = _save(
+                tx,
+                ASSOCIATIONS,
+                association.modify_role(role=role, grant=grant),
                 "association.role_modified",
-                subject=association.id,
                 actor=who,
-                previous_role=previous.value,
+                previous_role=association.role.value,
                 role=role.value,
                 basis=grant.basis.value,
             )
@@ -707,13 +720,8 @@ class AccessService(AccessReads):
                     association_id=association_id,
                 )
             self._keep_an_ao(tx, association)
-            association = tx.repo(ASSOCIATIONS).save(association.cancel(now=tx.now))
-            tx.record(
-                "association.cancelled",
-                subject=association.id,
-                actor=who,
-                role=association.role.value,
-            )
+            cancelled = association.cancel(now=tx.now)
+            association = _save_association(tx, cancelled, "association.cancelled", actor=who)
             tx.commit()
         return association
 
@@ -726,13 +734,8 @@ class AccessService(AccessReads):
             association = require(tx.repo(ASSOCIATIONS), association_id, what="association")
             decide_manage(tx, user_id=who, association=association).require()
             self._keep_an_ao(tx, association)
-            association = tx.repo(ASSOCIATIONS).save(association.end(now=tx.now, actor=who))
-            tx.record(
-                "association.ended",
-                subject=association.id,
-                actor=who,
-                role=association.role.value,
-            )
+            ended = association.end(now=tx.now, actor=who)
+            association = _save_association(tx, ended, "association.ended", actor=who)
             tx.commit()
         return association
 
@@ -906,21 +909,12 @@ class AccessService(AccessReads):
                     )
                 )
                 activated.append(association)
-                tx.record(
-                    "association.approved",
-                    subject=association.id,
-                    actor=invitation.invited_by,
-                    role=association.role.value,
-                    basis=GrantBasis.INVITATION.value,
-                    approver_role=path.role.value,
-                    invitation_id=invitation.id,
-                )
-            tx.repo(INVITATIONS).save(
-                invitation.accept(tx.now, user_id=who, association_ids=[a.id for a in activated])
-            )
-            tx.record(
+                _record_approval(tx, association, grant)
+            _save(
+                tx,
+                INVITATIONS,
+                invitation.accept(tx.now, user_id=who, association_ids=[a.id for a in activated]),
                 "invitation.accepted",
-                subject=invitation.id,
                 actor=who,
                 associations=[a.id for a in activated],
             )
@@ -936,8 +930,9 @@ class AccessService(AccessReads):
             invitation = require(tx.repo(INVITATIONS), invitation_id, what="invitation")
             for employer in invitation.employers:
                 decide_grant(tx, user_id=who, employer=employer, role=invitation.role).require()
-            invitation = tx.repo(INVITATIONS).save(invitation.revoke(tx.now))
-            tx.record("invitation.revoked", subject=invitation.id, actor=who)
+            invitation = _save(
+                tx, INVITATIONS, invitation.revoke(tx.now), "invitation.revoked", actor=who
+            )
             tx.commit()
         return invitation
 
@@ -1023,10 +1018,11 @@ class AccessService(AccessReads):
                 )
             if c.state is ConnectionState.PENDING:
                 # Rejected as of day 30 (CO-5): record it, which frees CO-10's pending key.
-                repo.save(c.expire(now=tx.now))
-                tx.record(
+                _save(
+                    tx,
+                    CONNECTIONS,
+                    c.expire(now=tx.now),
                     "connection.expired",
-                    subject=c.id,
                     actor=None,
                     deadline=c.deadline.isoformat(),
                 )
@@ -1086,16 +1082,15 @@ class AccessService(AccessReads):
         decide_connection(
             tx, user_id=who, connection=connection, event=ConnectionEvent.APPROVE
         ).require()
-        connection = tx.repo(CONNECTIONS).save(
-            connection.approve(now=tx.now, actor=who, systems=systems)
-        )
-        tx.record(
+        approved = connection.approve(now=tx.now, actor=who, systems=systems)
+        return _save(
+            tx,
+            CONNECTIONS,
+            approved,
             "connection.approved",
-            subject=connection.id,
             actor=who,
-            systems=_systems(connection.approved_systems),
+            systems=_systems(approved.approved_systems),
         )
-        return connection
 
     @use_case
     def approve_selected(
@@ -1158,8 +1153,9 @@ class AccessService(AccessReads):
                 connection = connection.withdraw(now=tx.now, actor=who)
             else:
                 connection = connection.remove(now=tx.now, actor=who)
-            connection = tx.repo(CONNECTIONS).save(connection)
-            tx.record(f"connection.{connection.state.value}", subject=connection.id, actor=who)
+            connection = _save(
+                tx, CONNECTIONS, connection, f"connection.{connection.state.value}", actor=who
+            )
             tx.commit()
         return connection
 

@@ -72,32 +72,43 @@ class AuthorizedOfficialVerifier(Protocol):
         ...
 
 
-class InMemoryVerifier:
-    """Outcomes recorded by hand; unknown pairs answer *default* (pending)."""
+class _RecordedOutcomes:
+    """Outcomes recorded by hand for pairs of ids; unknown pairs answer *default* (pending)."""
 
     def __init__(self, *, default: VerificationStatus = VerificationStatus.PENDING) -> None:
         self.default = default
         self._outcomes: dict[tuple[str, str], Verification] = {}
 
     def __repr__(self) -> str:
-        return f"InMemoryVerifier(default={self.default.value}, outcomes={len(self._outcomes)})"
+        return (
+            f"{type(self).__name__}(default={self.default.value}, outcomes={len(self._outcomes)})"
+        )
+
+    def _approve(self, pair: tuple[str, str], reference: str | None) -> None:
+        self._outcomes[pair] = Verification(VerificationStatus.VERIFIED, reference=reference)
+
+    def _reject(self, pair: tuple[str, str], reason: str) -> None:
+        self._outcomes[pair] = Verification(VerificationStatus.REJECTED, reason=reason)
+
+    def _outcome(self, pair: tuple[str, str]) -> Verification:
+        found = self._outcomes.get(pair)
+        return found if found is not None else Verification(self.default)
+
+
+class InMemoryVerifier(_RecordedOutcomes):
+    """Outcomes recorded by hand; unknown pairs answer *default* (pending)."""
 
     def approve(self, organization_id: str, user_id: str, *, reference: str | None = None) -> None:
         """Record that *user_id* is verified as an AO of *organization_id*."""
-        self._outcomes[(organization_id, user_id)] = Verification(
-            VerificationStatus.VERIFIED, reference=reference
-        )
+        self._approve((organization_id, user_id), reference)
 
     def reject(self, organization_id: str, user_id: str, *, reason: str) -> None:
         """Record that *user_id* is not an AO of *organization_id*."""
-        self._outcomes[(organization_id, user_id)] = Verification(
-            VerificationStatus.REJECTED, reason=reason
-        )
+        self._reject((organization_id, user_id), reason)
 
     def verify(self, organization: Organization, user_id: str) -> Verification:
         """Return the recorded outcome, or the default."""
-        found = self._outcomes.get((organization.id, user_id))
-        return found if found is not None else Verification(self.default)
+        return self._outcome((organization.id, user_id))
 
 
 @runtime_checkable
@@ -109,32 +120,20 @@ class ProviderProofer(Protocol):
         ...
 
 
-class InMemoryProofer:
+class InMemoryProofer(_RecordedOutcomes):
     """Proofing outcomes recorded by hand; unknown pairs answer *default* (pending)."""
-
-    def __init__(self, *, default: VerificationStatus = VerificationStatus.PENDING) -> None:
-        self.default = default
-        self._outcomes: dict[tuple[str, str], Verification] = {}
-
-    def __repr__(self) -> str:
-        return f"InMemoryProofer(default={self.default.value}, outcomes={len(self._outcomes)})"
 
     def approve(self, npi: NPI | str, account_id: str, *, reference: str | None = None) -> None:
         """Record that *account_id* is proven to be the provider of *npi*."""
-        self._outcomes[(str(npi), account_id)] = Verification(
-            VerificationStatus.VERIFIED, reference=reference
-        )
+        self._approve((str(npi), account_id), reference)
 
     def reject(self, npi: NPI | str, account_id: str, *, reason: str) -> None:
         """Record that *account_id* is not the provider of *npi*."""
-        self._outcomes[(str(npi), account_id)] = Verification(
-            VerificationStatus.REJECTED, reason=reason
-        )
+        self._reject((str(npi), account_id), reason)
 
     def proof(self, npi: NPI, account_id: str) -> Verification:
         """Return the recorded outcome, or the default."""
-        found = self._outcomes.get((str(npi), account_id))
-        return found if found is not None else Verification(self.default)
+        return self._outcome((str(npi), account_id))
 
 
 class NpiRegistryRecord(Protocol):
