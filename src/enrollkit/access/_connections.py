@@ -37,6 +37,7 @@ from enrollkit.access._roles import IdentityEnum, System
 from enrollkit.errors import ExpiredError, InvalidTransitionError, ValidationError
 from enrollkit.machine import StateMachine
 from enrollkit.storage import Collection, Index, compose_key, time_key
+from enrollkit.values import replace
 
 __all__ = [
     "CONNECTIONS",
@@ -236,9 +237,7 @@ class Connection:
                 requested=sorted(s.value for s in self.requested_systems),
                 given=sorted(s.value for s in chosen),
             )
-        return attrs.evolve(
-            self, state=state, approved_systems=chosen, decided_at=now, decided_by=actor
-        )
+        return replace(self, state=state, approved_systems=chosen, decided_at=now, decided_by=actor)
 
     def reject(self, *, now: datetime, actor: str) -> Connection:
         """Refuse a pending request (CO-4)."""
@@ -262,11 +261,11 @@ class Connection:
                 connection_id=self.id,
             )
         state = CONNECTION_MACHINE.next(self.state, ConnectionEvent.EXPIRE, connection_id=self.id)
-        return attrs.evolve(self, state=state, decided_at=self.deadline)
+        return replace(self, state=state, decided_at=self.deadline)
 
     def _decide(self, event: ConnectionEvent, now: datetime, actor: str) -> Connection:
         state = self._next(event, now)
-        return attrs.evolve(self, state=state, decided_at=now, decided_by=actor)
+        return replace(self, state=state, decided_at=now, decided_by=actor)
 
 
 def _pending_deadline_keys(c: Connection) -> list[str]:

@@ -26,8 +26,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, Protocol, Self, TypeVar, cast
 
-import attrs
-
 from enrollkit.audit import DomainEvent
 from enrollkit.errors import (
     EnrollkitError,
@@ -46,6 +44,7 @@ from enrollkit.storage import (
     stale_version_error,
     unique_error,
 )
+from enrollkit.values import replace
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -379,11 +378,11 @@ class BufferedRepository(Repository[A]):
             raise refuse_text(obj.id, "id")
         if self.get(obj.id) is not None:
             raise duplicate_error(name, obj.id)
-        stored = attrs.evolve(cast(Any, obj), version=1)
+        stored = replace(obj, version=1)
         keys = self._keys(stored)
         self._check_unique(stored, keys)
         uow._buffer(self._collection, stored, None, keys)
-        return cast(A, stored)
+        return stored
 
     def save(self, obj: A) -> A:
         """Buffer a change of a loaded aggregate (ST-2: refused at once if already stale)."""
@@ -406,12 +405,12 @@ class BufferedRepository(Repository[A]):
             raise missing_error(name, obj.id)
         if current != obj.version:
             raise stale_version_error(name, obj.id, obj.version, current)
-        stored = attrs.evolve(cast(Any, obj), version=obj.version + 1)
+        stored = replace(obj, version=obj.version + 1)
         keys = self._keys(stored)
         self._check_unique(stored, keys)
         base = written[2] if written is not None else current
         uow._buffer(self._collection, stored, base, keys)
-        return cast(A, stored)
+        return stored
 
     def _check_type(self, obj: object) -> None:
         collection = self._collection

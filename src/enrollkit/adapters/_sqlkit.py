@@ -228,6 +228,9 @@ class SqlStatements:
 
 C = TypeVar("C")
 
+#: Rows above which a range read decodes without the decode cache.
+BULK_ROWS: Final = 1_000
+
 
 class _Slot(Generic[C]):
     """Holds one thread's connection; closing it when the thread's locals go."""
@@ -656,6 +659,10 @@ class SqlBackend(BufferedStorage, abc.ABC):
         sql = self.statements.ranges[(start is not None, stop is not None)]
         with self._reading(f"querying a range of {collection.name} by {index.name}") as conn:
             rows = conn.execute(sql, params).fetchall()
+        if len(rows) > BULK_ROWS:
+            # A bulk read (a sweep's backlog) decodes straight through: the cache would
+            # only evict its working set, one locked insertion per row.
+            return [(key, decode(collection, text)) for key, _id, _version, text in rows]
         decode_row = self.decode_cache.decode
         return [
             (key, decode_row(collection, obj_id, int(version), text))

@@ -6,7 +6,7 @@ status moves only through the transition table of
 content with the SHA-256 of its canonical serialization (Rule EN-3).
 
 A transition copies the application with the fields it changes set directly
-(:func:`_copier`): every value it sets was built or checked by the transition
+(:func:`enrollkit.values.replace`): every value it sets was built or checked by the transition
 itself, and the fields it keeps were converted when the application was built,
 so ``attrs.evolve`` running every converter again would change nothing but the
 time taken. A content object's digest is computed once (:func:`content_digest`).
@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
@@ -41,6 +41,7 @@ from enrollkit.enrollment._nppes import NppesMismatch, NppesRecord, compare_with
 from enrollkit.errors import ExpiredError, InvalidTransitionError, NotFoundError, ValidationError
 from enrollkit.serialization import canonical_json
 from enrollkit.storage import Collection, Index, time_key
+from enrollkit.values import replace
 
 __all__ = [
     "APPLICATIONS",
@@ -211,45 +212,10 @@ class MacDecision:
     revalidation_due: date | None = attrs.field(default=None, validator=_month_end_or_none)
 
 
-def _copier(cls: type[Any], changed: tuple[str, ...]) -> Callable[..., Any]:
-    """A function ``copy(instance, *values)``: a new *cls* with the fields named in
-    *changed* set to *values* and every other field taken from *instance*, each slot set
-    directly (no ``__init__``: no converter or validator runs). For values that are
-    already what the class would hold; generated once per set of names, as attrs
-    generates ``__init__``."""
-    names = [field.name for field in attrs.fields(cls)]
-    if not set(changed) <= set(names) or {"self", "new"} & set(names):
-        raise TypeError(f"cannot copy {cls.__name__} changing {changed}")
-    lines = [f"def copy(self, {', '.join(changed)}):", "    new = new_object(cls)"]
-    lines += [
-        f"    set_{name}(new, {name if name in changed else 'self.' + name})" for name in names
-    ]
-    lines.append("    return new")
-    namespace: dict[str, Any] = {"new_object": object.__new__, "cls": cls}
-    namespace.update({f"set_{name}": getattr(cls, name).__set__ for name in names})
-    code = compile("\n".join(lines), f"<enrollkit copy {cls.__name__} {changed}>", "exec")
-    exec(code, namespace)  # noqa: S102 - generated from the class's own field names
-    return namespace["copy"]  # type: ignore[no-any-return]
-
-
-#: Copiers by (class, the names they change), made on first use.
-_COPIERS: Final[dict[tuple[Any, ...], Callable[..., Application]]] = {}
-
-
 def _copy(app: Application, changes: dict[str, Any]) -> Application:
     """*app* with *changes*: values the transition built or checked itself (or kept from a
-    built application), set without running converters again. A copy that changes
-    nothing is *app* itself (an immutable value)."""
-    for name, value in changes.items():
-        if getattr(app, name) is not value:
-            break
-    else:
-        return app
-    key: tuple[Any, ...] = (type(app), *changes)
-    copy = _COPIERS.get(key)
-    if copy is None:
-        copy = _COPIERS[key] = _copier(type(app), tuple(changes))
-    return copy(app, *changes.values())
+    built application), set without running converters again (:func:`enrollkit.values.replace`)."""
+    return replace(app, **changes)
 
 
 #: EN-7 amended: the approvals that anchor the revalidation due date (a change never does).
