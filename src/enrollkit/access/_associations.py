@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Employer:
     """Whom an association is with: an organization or an IP's own (Type 1) profile."""
 
@@ -128,7 +128,7 @@ class GrantBasis(Enum):
     VERIFIER = "verifier"  #: the external AO verification (the help desk)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Grant:
     """Evidence of who granted an association its role (RO-3, RO-4)."""
 
@@ -140,7 +140,7 @@ class Grant:
     reference: str | None = None  #: the verifier's reference or the invitation id
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Association:
     """User *user_id* holds (or asks for) *role* with *employer* (RO-5, RO-6)."""
 

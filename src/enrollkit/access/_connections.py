@@ -167,7 +167,7 @@ def _non_empty(_instance: object, _attribute: object, value: frozenset[System]) 
         )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Connection:
     """Surrogate organization *surrogate_id* may act for profile *profile_id* (CO-1, CO-2)."""
 
