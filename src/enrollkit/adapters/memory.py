@@ -51,19 +51,22 @@ _Ids = str | tuple[str, ...] | list[str]
 
 
 class _IndexStore:
-    """Committed entries of one index: key -> its ids; sorted (key, id) pairs when ordered.
+    """Committed entries of one index: key -> its ids; when ordered, every (key, id)
+    entry sorted, as two parallel lists of keys and ids.
 
     The ids under a key take as little memory as their number allows: one id is held as
     itself, a few as a sorted tuple, more as a sorted list (8 bytes an id, where a set
-    takes 30 to 100). A write into a large list shifts it, a fast memory move, as the
-    ordered pairs do.
+    takes 30 to 100). The ordered entries take two list slots each (16 bytes, where a
+    list of (key, id) tuples takes 64). A write into a large list shifts it, a fast
+    memory move.
     """
 
-    __slots__ = ("by_key", "pairs")
+    __slots__ = ("by_key", "ordered_ids", "ordered_keys")
 
     def __init__(self, *, ordered: bool) -> None:
         self.by_key: dict[str, _Ids] = {}
-        self.pairs: list[tuple[str, str]] | None = [] if ordered else None
+        self.ordered_keys: list[str] | None = [] if ordered else None  #: None: not ordered
+        self.ordered_ids: list[str] = []
 
     def change(self, removed: list[tuple[str, str]], added: list[tuple[str, str]]) -> None:
         """Remove then add (key, id) entries; large batches rebuild each touched key and the
@@ -84,15 +87,16 @@ class _IndexStore:
             new.setdefault(key, set()).add(obj_id)
         for key in gone.keys() | new.keys():
             self._merge(key, gone.get(key, set()), new.get(key, set()))
-        pairs = self.pairs
-        if pairs is None:
+        if self.ordered_keys is None:
             return
+        pairs = list(zip(self.ordered_keys, self.ordered_ids, strict=True))
         if removed:
             dropped = set(removed)
             pairs = [pair for pair in pairs if pair not in dropped]
         pairs.extend(added)
         pairs.sort()  # two sorted runs: a linear merge
-        self.pairs = pairs
+        self.ordered_keys = [key for key, _ in pairs]
+        self.ordered_ids = [obj_id for _, obj_id in pairs]
 
     def _merge(self, key: str, gone: set[str], new: set[str]) -> None:
         """Remove the ids *gone* from *key*, then add the ids *new*, in one pass."""
@@ -130,8 +134,11 @@ class _IndexStore:
                 grown = list(current)
                 grown.insert(position, obj_id)
                 by_key[key] = grown
-        if self.pairs is not None:
-            bisect.insort(self.pairs, (key, obj_id))
+        if self.ordered_keys is not None:
+            position, found = self._ordered_position(key, obj_id)
+            if not found:
+                self.ordered_keys.insert(position, key)
+                self.ordered_ids.insert(position, obj_id)
 
     def remove(self, key: str, obj_id: str) -> None:
         """Remove the entry (key, id) if it is there."""
@@ -149,10 +156,21 @@ class _IndexStore:
                     del current[position]
                 else:
                     by_key[key] = current[:position] + current[position + 1 :]
-        if self.pairs is not None:
-            position = bisect.bisect_left(self.pairs, (key, obj_id))
-            if position < len(self.pairs) and self.pairs[position] == (key, obj_id):
-                del self.pairs[position]
+        if self.ordered_keys is not None:
+            position, found = self._ordered_position(key, obj_id)
+            if found:
+                del self.ordered_keys[position]
+                del self.ordered_ids[position]
+
+    def _ordered_position(self, key: str, obj_id: str) -> tuple[int, bool]:
+        """Where the entry (key, id) is or would go in the ordered entries, and whether it
+        is there."""
+        keys, ids = self.ordered_keys, self.ordered_ids
+        assert keys is not None
+        low = bisect.bisect_left(keys, key)
+        high = bisect.bisect_right(keys, key, low)
+        position = bisect.bisect_left(ids, obj_id, low, high)
+        return position, position < high and ids[position] == obj_id
 
     def ids(self, key: str) -> Iterable[str]:
         """The ids under *key*, sorted."""
@@ -164,10 +182,12 @@ class _IndexStore:
         return current
 
     def range(self, start: str | None, stop: str | None) -> list[tuple[str, str]]:
-        assert self.pairs is not None
-        low = 0 if start is None else bisect.bisect_left(self.pairs, (start, ""))
-        high = len(self.pairs) if stop is None else bisect.bisect_left(self.pairs, (stop, ""))
-        return self.pairs[low:high]
+        """The ordered (key, id) entries with ``start <= key < stop``, by key then id."""
+        keys, ids = self.ordered_keys, self.ordered_ids
+        assert keys is not None
+        low = 0 if start is None else bisect.bisect_left(keys, start)
+        high = len(keys) if stop is None else bisect.bisect_left(keys, stop)
+        return list(zip(keys[low:high], ids[low:high], strict=True))
 
 
 def _holds(ids: list[str], obj_id: str) -> bool:
