@@ -80,7 +80,9 @@ class TestMemoryAdapter:
         assert "'notes': 1" in repr(storage)
 
 
-_ENTRY = st.tuples(st.sampled_from("abc"), st.text("uvwxyz", min_size=1, max_size=3))
+#: Enough keys that a large commit also changes some keys by only a few ids.
+_KEYS = "abcdefghijklmnop"
+_ENTRY = st.tuples(st.sampled_from(_KEYS), st.text("uvwxyz", min_size=1, max_size=3))
 #: Batches from one entry to past the size that rebuilds each touched key at once.
 _BATCH = st.lists(_ENTRY, max_size=3) | st.lists(_ENTRY, min_size=130, max_size=200)
 
@@ -107,7 +109,7 @@ class TestIndexEntries:
             added = [entry for entry in dict.fromkeys(drawn_added) if entry not in left]
             store.change(removed, added)
             model = (model - set(removed)) | set(added)
-            for key in "abc":
+            for key in _KEYS:
                 assert list(store.ids(key)) == sorted(i for k, i in model if k == key)
             assert set(store.by_key) == {k for k, _ in model}
             if ordered:

@@ -99,7 +99,14 @@ class _IndexStore:
         self.ordered_ids = [obj_id for _, obj_id in pairs]
 
     def _merge(self, key: str, gone: set[str], new: set[str]) -> None:
-        """Remove the ids *gone* from *key*, then add the ids *new*, in one pass."""
+        """Remove the ids *gone* from *key*, then add the ids *new*, in one pass (a few into
+        a long list: in place, a shift being cheaper than a rebuild)."""
+        if isinstance(self.by_key.get(key), list) and len(gone) + len(new) <= _TUPLE_MAX:
+            for obj_id in gone:
+                self._remove_id(key, obj_id)
+            for obj_id in new:
+                self._add_id(key, obj_id)
+            return
         kept = [obj_id for obj_id in self.ids(key) if obj_id not in gone]
         fresh = sorted(obj_id for obj_id in new if not _holds(kept, obj_id))
         kept.extend(fresh)
@@ -113,6 +120,23 @@ class _IndexStore:
 
     def add(self, key: str, obj_id: str) -> None:
         """Add the entry (key, id); adding it again changes nothing."""
+        self._add_id(key, obj_id)
+        if self.ordered_keys is not None:
+            position, found = self._ordered_position(key, obj_id)
+            if not found:
+                self.ordered_keys.insert(position, key)
+                self.ordered_ids.insert(position, obj_id)
+
+    def remove(self, key: str, obj_id: str) -> None:
+        """Remove the entry (key, id) if it is there."""
+        self._remove_id(key, obj_id)
+        if self.ordered_keys is not None:
+            position, found = self._ordered_position(key, obj_id)
+            if found:
+                del self.ordered_keys[position]
+                del self.ordered_ids[position]
+
+    def _add_id(self, key: str, obj_id: str) -> None:
         by_key = self.by_key
         current = by_key.get(key)
         if current is None:
@@ -134,14 +158,8 @@ class _IndexStore:
                 grown = list(current)
                 grown.insert(position, obj_id)
                 by_key[key] = grown
-        if self.ordered_keys is not None:
-            position, found = self._ordered_position(key, obj_id)
-            if not found:
-                self.ordered_keys.insert(position, key)
-                self.ordered_ids.insert(position, obj_id)
 
-    def remove(self, key: str, obj_id: str) -> None:
-        """Remove the entry (key, id) if it is there."""
+    def _remove_id(self, key: str, obj_id: str) -> None:
         by_key = self.by_key
         current = by_key.get(key)
         if isinstance(current, str):
@@ -156,11 +174,6 @@ class _IndexStore:
                     del current[position]
                 else:
                     by_key[key] = current[:position] + current[position + 1 :]
-        if self.ordered_keys is not None:
-            position, found = self._ordered_position(key, obj_id)
-            if found:
-                del self.ordered_keys[position]
-                del self.ordered_ids[position]
 
     def _ordered_position(self, key: str, obj_id: str) -> tuple[int, bool]:
         """Where the entry (key, id) is or would go in the ordered entries, and whether it
