@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from enrollkit.adapters.memory import MemoryStorage
+from enrollkit.adapters.memory import MemoryStorage, _IndexStore
 from enrollkit.errors import NotFoundError, StorageError
 from enrollkit.storage import Collection, Index, compose_key, require
 
@@ -76,3 +78,39 @@ class TestMemoryAdapter:
             uow.commit()
         assert "secret-owner" not in repr(storage)
         assert "'notes': 1" in repr(storage)
+
+
+#: Enough keys that a large commit also changes some keys by only a few ids.
+_KEYS = "abcdefghijklmnop"
+_ENTRY = st.tuples(st.sampled_from(_KEYS), st.text("uvwxyz", min_size=1, max_size=3))
+#: Batches from one entry to past the size that rebuilds each touched key at once.
+_BATCH = st.lists(_ENTRY, max_size=3) | st.lists(_ENTRY, min_size=130, max_size=200)
+
+
+class TestIndexEntries:
+    @given(
+        ordered=st.booleans(),
+        changes=st.lists(st.tuples(_BATCH, _BATCH), min_size=1, max_size=6),
+    )
+    def test_entries_behave_as_a_set_of_pairs(
+        self,
+        ordered: bool,
+        changes: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]],
+    ) -> None:
+        """However the ids under a key are held (one id, a tuple, a list), small and large
+        commits leave exactly the entries a set of (key, id) pairs would, each key's ids
+        sorted and unique, and the ordered pairs sorted. (A commit removes entries at most
+        once and adds entries not left in the index, as the adapter's commits do.)"""
+        store = _IndexStore(ordered=ordered)
+        model: set[tuple[str, str]] = set()
+        for drawn_removed, drawn_added in changes:
+            removed = list(dict.fromkeys(drawn_removed))
+            left = model - set(removed)
+            added = [entry for entry in dict.fromkeys(drawn_added) if entry not in left]
+            store.change(removed, added)
+            model = (model - set(removed)) | set(added)
+            for key in _KEYS:
+                assert list(store.ids(key)) == sorted(i for k, i in model if k == key)
+            assert set(store.by_key) == {k for k, _ in model}
+            if ordered:
+                assert store.range(None, None) == sorted(model)

@@ -61,7 +61,7 @@ def _luhn_check_digit(base9: str) -> int:
     return (10 - total % 10) % 10
 
 
-@attrs.frozen(repr=False, order=True)
+@attrs.frozen(repr=False, order=True, weakref_slot=False)
 class NPI:
     """A syntactically valid NPI: 10 ASCII digits, first 1 or 2, Luhn check digit.
 
@@ -166,7 +166,7 @@ def _nine_digits(value: object) -> bool:
     return isinstance(value, str) and len(value) == 9 and value.isascii() and value.isdigit()
 
 
-@attrs.frozen(repr=False, order=True)
+@attrs.frozen(repr=False, order=True, weakref_slot=False)
 class EIN:
     """An Employer Identification Number, stored as 9 digits, shown as ``12-3456789``.
 

@@ -29,6 +29,7 @@ from typing import Final
 
 import attrs
 
+from enrollkit._interning import shared, shared_or_none
 from enrollkit.access._roles import EmployerKind, IdentityEnum, Role
 from enrollkit.machine import StateMachine
 from enrollkit.storage import Collection, Index, compose_key
@@ -45,12 +46,12 @@ __all__ = [
 ]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Employer:
     """Whom an association is with: an organization or an IP's own (Type 1) profile."""
 
     kind: EmployerKind
-    id: str
+    id: str = attrs.field(converter=shared)
 
     @classmethod
     def organization(cls, organization_id: str) -> Employer:
@@ -127,30 +128,31 @@ class GrantBasis(Enum):
     VERIFIER = "verifier"  #: the external AO verification (the help desk)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Grant:
     """Evidence of who granted an association its role (RO-3, RO-4)."""
 
     basis: GrantBasis
-    by: str | None  #: the granting user's id; None for the verifier
+    #: the granting user's id; None for the verifier
+    by: str | None = attrs.field(converter=shared_or_none)
     by_role: Role | None  #: the role the granter held with the employer (or IP)
     at: datetime
     reference: str | None = None  #: the verifier's reference or the invitation id
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Association:
     """User *user_id* holds (or asks for) *role* with *employer* (RO-5, RO-6)."""
 
     id: str
-    user_id: str
+    user_id: str = attrs.field(converter=shared)
     employer: Employer
     role: Role
     state: AssociationState
     requested_at: datetime
     grant: Grant | None = None
     decided_at: datetime | None = None
-    decided_by: str | None = None
+    decided_by: str | None = attrs.field(default=None, converter=shared_or_none)
     version: int = 0
 
     @property

@@ -33,6 +33,7 @@ from typing import Final
 
 import attrs
 
+from enrollkit._interning import shared, shared_or_none
 from enrollkit.access._roles import IdentityEnum, System
 from enrollkit.errors import ExpiredError, InvalidTransitionError, ValidationError
 from enrollkit.machine import StateMachine
@@ -167,23 +168,23 @@ def _non_empty(_instance: object, _attribute: object, value: frozenset[System]) 
         )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Connection:
     """Surrogate organization *surrogate_id* may act for profile *profile_id* (CO-1, CO-2)."""
 
     id: str
-    surrogate_id: str = attrs.field(kw_only=True)
-    profile_id: str = attrs.field(kw_only=True)
+    surrogate_id: str = attrs.field(kw_only=True, converter=shared)
+    profile_id: str = attrs.field(kw_only=True, converter=shared)
     requested_systems: frozenset[System] = attrs.field(
         kw_only=True, converter=systems_of, validator=_non_empty
     )
     approved_systems: frozenset[System] = attrs.field(kw_only=True, converter=systems_of)
     initiator: Side = attrs.field(kw_only=True)
-    requested_by: str = attrs.field(kw_only=True)
+    requested_by: str = attrs.field(kw_only=True, converter=shared)
     requested_at: datetime = attrs.field(kw_only=True)
     state: ConnectionState = attrs.field(kw_only=True)
     decided_at: datetime | None = attrs.field(default=None, kw_only=True)
-    decided_by: str | None = attrs.field(default=None, kw_only=True)
+    decided_by: str | None = attrs.field(default=None, kw_only=True, converter=shared_or_none)
     version: int = attrs.field(default=0, kw_only=True)
 
     @property

@@ -23,6 +23,7 @@ from typing import Final
 
 import attrs
 
+from enrollkit._interning import shared, shared_or_none
 from enrollkit.errors import ValidationError
 from enrollkit.npi import EIN, NPI, NPIType
 from enrollkit.storage import Collection, Index
@@ -54,11 +55,11 @@ def _legal_name(_instance: object, attribute: attrs.Attribute[str], value: objec
         )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Organization:
     """An organization: a Type 2 NPI organization, or one without NPI (Rule NPI-4)."""
 
-    id: str
+    id: str = attrs.field(converter=shared)  #: named by connections, profiles, employers
     legal_name: str = attrs.field(validator=_legal_name)
     npi: NPI | None = attrs.field(
         validator=attrs.validators.optional(attrs.validators.instance_of(NPI))
@@ -96,7 +97,7 @@ ORGANIZATIONS: Final = Collection(
 )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ProviderProfile:
     """What a connection points at (Rule CO-1): a Type 1 or Type 2 NPI profile (NPI-3).
 
@@ -104,12 +105,12 @@ class ProviderProfile:
     organization; a Type 2 profile belongs to an organization and has no owner.
     """
 
-    id: str
+    id: str = attrs.field(converter=shared)  #: named by connections
     npi: NPI = attrs.field(validator=attrs.validators.instance_of(NPI))
     npi_type: NPIType = attrs.field(validator=attrs.validators.instance_of(NPIType))
     legal_name: str = attrs.field(validator=_legal_name)
-    owner_id: str | None
-    organization_id: str | None
+    owner_id: str | None = attrs.field(converter=shared_or_none)
+    organization_id: str | None = attrs.field(converter=shared_or_none)
     version: int = 0
 
     def __attrs_post_init__(self) -> None:

@@ -40,68 +40,153 @@ __all__ = ["MemoryAuditLog", "MemoryStorage"]
 A = TypeVar("A", bound=Aggregate)
 
 
-#: Entries changed in one ordered index by one commit above which it is rebuilt once.
+#: Entries changed in one index by one commit above which each touched key (and the
+#: ordered pairs) is rebuilt once instead of changed entry by entry.
 _REBUILD_AT = 128
+#: The ids under one key are a sorted tuple up to this many, a sorted list above.
+_TUPLE_MAX = 8
+
+#: The ids under one key: the id itself, or several in a sorted tuple or list.
+_Ids = str | tuple[str, ...] | list[str]
 
 
 class _IndexStore:
-    """Committed entries of one index: key -> id or set of ids; sorted pairs when ordered."""
+    """Committed entries of one index: key -> its ids; when ordered, every (key, id)
+    entry sorted, as two parallel lists of keys and ids.
 
-    __slots__ = ("by_key", "pairs")
+    The ids under a key take as little memory as their number allows: one id is held as
+    itself, a few as a sorted tuple, more as a sorted list (8 bytes an id, where a set
+    takes 30 to 100). The ordered entries take two list slots each (16 bytes, where a
+    list of (key, id) tuples takes 64). A write into a large list shifts it, a fast
+    memory move.
+    """
+
+    __slots__ = ("by_key", "ordered_ids", "ordered_keys")
 
     def __init__(self, *, ordered: bool) -> None:
-        self.by_key: dict[str, str | set[str]] = {}
-        self.pairs: list[tuple[str, str]] | None = [] if ordered else None
+        self.by_key: dict[str, _Ids] = {}
+        self.ordered_keys: list[str] | None = [] if ordered else None  #: None: not ordered
+        self.ordered_ids: list[str] = []
 
     def change(self, removed: list[tuple[str, str]], added: list[tuple[str, str]]) -> None:
-        """Remove then add (key, id) entries; large batches rebuild the ordered pairs once
-        (a commit expiring 30k deadlines must not shift a 1M-entry list 30k times; a
-        shift is a fast memory move, a rebuild a Python-speed pass: the break-even is
-        about a hundred entries whatever the index size)."""
-        pairs = self.pairs
-        small = pairs is None or len(removed) + len(added) <= _REBUILD_AT
-        for key, obj_id in removed:
-            self.remove(key, obj_id, ordered=small)
-        for key, obj_id in added:
-            self.add(key, obj_id, ordered=small)
-        if small or pairs is None:
+        """Remove then add (key, id) entries; large batches rebuild each touched key and the
+        ordered pairs once (a commit expiring 30k deadlines must not shift a 1M-entry list
+        30k times; a shift is a fast memory move, a rebuild a Python-speed pass: the
+        break-even is about a hundred entries whatever the index size)."""
+        if len(removed) + len(added) <= _REBUILD_AT:
+            for key, obj_id in removed:
+                self.remove(key, obj_id)
+            for key, obj_id in added:
+                self.add(key, obj_id)
             return
+        gone: dict[str, set[str]] = {}
+        for key, obj_id in removed:
+            gone.setdefault(key, set()).add(obj_id)
+        new: dict[str, set[str]] = {}
+        for key, obj_id in added:
+            new.setdefault(key, set()).add(obj_id)
+        for key in gone.keys() | new.keys():
+            self._merge(key, gone.get(key, set()), new.get(key, set()))
+        if self.ordered_keys is None:
+            return
+        pairs = list(zip(self.ordered_keys, self.ordered_ids, strict=True))
         if removed:
-            gone = set(removed)
-            pairs = [pair for pair in pairs if pair not in gone]
+            dropped = set(removed)
+            pairs = [pair for pair in pairs if pair not in dropped]
         pairs.extend(added)
         pairs.sort()  # two sorted runs: a linear merge
-        self.pairs = pairs
+        self.ordered_keys = [key for key, _ in pairs]
+        self.ordered_ids = [obj_id for _, obj_id in pairs]
 
-    def add(self, key: str, obj_id: str, *, ordered: bool = True) -> None:
-        current = self.by_key.get(key)
-        if current is None:
-            self.by_key[key] = obj_id
-        elif isinstance(current, str):
-            if current != obj_id:
-                self.by_key[key] = {current, obj_id}
+    def _merge(self, key: str, gone: set[str], new: set[str]) -> None:
+        """Remove the ids *gone* from *key*, then add the ids *new*, in one pass (a few into
+        a long list: in place, a shift being cheaper than a rebuild)."""
+        if isinstance(self.by_key.get(key), list) and len(gone) + len(new) <= _TUPLE_MAX:
+            for obj_id in gone:
+                self._remove_id(key, obj_id)
+            for obj_id in new:
+                self._add_id(key, obj_id)
+            return
+        kept = [obj_id for obj_id in self.ids(key) if obj_id not in gone]
+        fresh = sorted(obj_id for obj_id in new if not _holds(kept, obj_id))
+        kept.extend(fresh)
+        kept.sort()  # two sorted runs: a linear merge
+        if not kept:
+            self.by_key.pop(key, None)
+        elif len(kept) == 1:
+            self.by_key[key] = kept[0]
         else:
-            current.add(obj_id)
-        if ordered and self.pairs is not None:
-            bisect.insort(self.pairs, (key, obj_id))
+            self.by_key[key] = tuple(kept) if len(kept) <= _TUPLE_MAX else kept
 
-    def remove(self, key: str, obj_id: str, *, ordered: bool = True) -> None:
-        current = self.by_key.get(key)
+    def add(self, key: str, obj_id: str) -> None:
+        """Add the entry (key, id); adding it again changes nothing."""
+        self._add_id(key, obj_id)
+        if self.ordered_keys is not None:
+            position, found = self._ordered_position(key, obj_id)
+            if not found:
+                self.ordered_keys.insert(position, key)
+                self.ordered_ids.insert(position, obj_id)
+
+    def remove(self, key: str, obj_id: str) -> None:
+        """Remove the entry (key, id) if it is there."""
+        self._remove_id(key, obj_id)
+        if self.ordered_keys is not None:
+            position, found = self._ordered_position(key, obj_id)
+            if found:
+                del self.ordered_keys[position]
+                del self.ordered_ids[position]
+
+    def _add_id(self, key: str, obj_id: str) -> None:
+        by_key = self.by_key
+        current = by_key.get(key)
+        if current is None:
+            by_key[key] = obj_id
+        elif isinstance(current, str):
+            if obj_id < current:
+                by_key[key] = (obj_id, current)
+            elif obj_id != current:
+                by_key[key] = (current, obj_id)
+        else:
+            position = bisect.bisect_left(current, obj_id)
+            if position < len(current) and current[position] == obj_id:
+                pass
+            elif isinstance(current, list):
+                current.insert(position, obj_id)
+            elif len(current) < _TUPLE_MAX:
+                by_key[key] = (*current[:position], obj_id, *current[position:])
+            else:
+                grown = list(current)
+                grown.insert(position, obj_id)
+                by_key[key] = grown
+
+    def _remove_id(self, key: str, obj_id: str) -> None:
+        by_key = self.by_key
+        current = by_key.get(key)
         if isinstance(current, str):
             if current == obj_id:
-                del self.by_key[key]
+                del by_key[key]
         elif current is not None:
-            current.discard(obj_id)
-            if len(current) == 1:
-                self.by_key[key] = next(iter(current))
-            elif not current:
-                del self.by_key[key]
-        if ordered and self.pairs is not None:
-            position = bisect.bisect_left(self.pairs, (key, obj_id))
-            if position < len(self.pairs) and self.pairs[position] == (key, obj_id):
-                del self.pairs[position]
+            position = bisect.bisect_left(current, obj_id)
+            if position < len(current) and current[position] == obj_id:
+                if len(current) == 2:
+                    by_key[key] = current[1 - position]
+                elif isinstance(current, list):
+                    del current[position]
+                else:
+                    by_key[key] = current[:position] + current[position + 1 :]
+
+    def _ordered_position(self, key: str, obj_id: str) -> tuple[int, bool]:
+        """Where the entry (key, id) is or would go in the ordered entries, and whether it
+        is there."""
+        keys, ids = self.ordered_keys, self.ordered_ids
+        assert keys is not None
+        low = bisect.bisect_left(keys, key)
+        high = bisect.bisect_right(keys, key, low)
+        position = bisect.bisect_left(ids, obj_id, low, high)
+        return position, position < high and ids[position] == obj_id
 
     def ids(self, key: str) -> Iterable[str]:
+        """The ids under *key*, sorted."""
         current = self.by_key.get(key)
         if current is None:
             return ()
@@ -110,10 +195,18 @@ class _IndexStore:
         return current
 
     def range(self, start: str | None, stop: str | None) -> list[tuple[str, str]]:
-        assert self.pairs is not None
-        low = 0 if start is None else bisect.bisect_left(self.pairs, (start, ""))
-        high = len(self.pairs) if stop is None else bisect.bisect_left(self.pairs, (stop, ""))
-        return self.pairs[low:high]
+        """The ordered (key, id) entries with ``start <= key < stop``, by key then id."""
+        keys, ids = self.ordered_keys, self.ordered_ids
+        assert keys is not None
+        low = 0 if start is None else bisect.bisect_left(keys, start)
+        high = len(keys) if stop is None else bisect.bisect_left(keys, stop)
+        return list(zip(keys[low:high], ids[low:high], strict=True))
+
+
+def _holds(ids: list[str], obj_id: str) -> bool:
+    """Whether the sorted *ids* hold *obj_id*."""
+    position = bisect.bisect_left(ids, obj_id)
+    return position < len(ids) and ids[position] == obj_id
 
 
 class MemoryAuditLog:
