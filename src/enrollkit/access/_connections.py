@@ -37,7 +37,7 @@ from enrollkit._interning import shared, shared_or_none
 from enrollkit.access._roles import IdentityEnum, System
 from enrollkit.errors import ExpiredError, InvalidTransitionError, ValidationError
 from enrollkit.machine import StateMachine
-from enrollkit.storage import Collection, Index, compose_key, time_key
+from enrollkit.storage import Collection, Index, ReadRepository, compose_key, time_key
 from enrollkit.values import replace
 
 __all__ = [
@@ -277,9 +277,6 @@ def _pending_pair_keys(c: Connection) -> list[str]:
     return [compose_key(c.surrogate_id, c.profile_id)] if c.state is ConnectionState.PENDING else []
 
 
-CONNECTIONS_BY_SURROGATE_PROFILE: Final = Index[Connection](
-    "surrogate_profile", lambda c: [compose_key(c.surrogate_id, c.profile_id)]
-)
 CONNECTIONS_BY_PROFILE: Final = Index[Connection]("profile", lambda c: [c.profile_id])
 CONNECTIONS_BY_SURROGATE: Final = Index[Connection]("surrogate", lambda c: [c.surrogate_id])
 #: Stored-pending connections by deadline: the sweep reads only what is due (CO-5).
@@ -297,10 +294,19 @@ CONNECTIONS: Final = Collection(
     "access_connections",
     Connection,
     indexes=(
-        CONNECTIONS_BY_SURROGATE_PROFILE,
         CONNECTIONS_BY_PROFILE,
         CONNECTIONS_BY_SURROGATE,
         CONNECTIONS_PENDING_DEADLINE,
         CONNECTIONS_PENDING_PAIR,
     ),
 )
+
+
+def connections_between(
+    repo: ReadRepository[Connection], surrogate_id: str, profile_id: str
+) -> list[Connection]:
+    """Every connection between surrogate *surrogate_id* and profile *profile_id*, by id:
+    the profile's (a profile has a few) of that surrogate."""
+    return [
+        c for c in repo.find(CONNECTIONS_BY_PROFILE, profile_id) if c.surrogate_id == surrogate_id
+    ]

@@ -24,9 +24,9 @@ from enrollkit.access._connections import (
     CONNECTIONS,
     CONNECTIONS_BY_PROFILE,
     CONNECTIONS_BY_SURROGATE,
-    CONNECTIONS_BY_SURROGATE_PROFILE,
     Connection,
     ConnectionState,
+    connections_between,
 )
 from enrollkit.access._decisions import Decision, decide, decide_for_organization
 from enrollkit.access._invitations import (
@@ -55,7 +55,7 @@ from enrollkit.errors import ValidationError
 from enrollkit.npi import EIN, NPI
 from enrollkit.principals import Principal
 from enrollkit.runtime import Runtime
-from enrollkit.storage import compose_key, require
+from enrollkit.storage import require
 
 __all__ = ["AccessReads"]
 
@@ -249,11 +249,7 @@ class AccessReads:
         with self.runtime.transaction() as tx:
             repo = tx.repo(CONNECTIONS)
             if profile_id is not None and surrogate_id is not None:
-                return tuple(
-                    repo.find(
-                        CONNECTIONS_BY_SURROGATE_PROFILE, compose_key(surrogate_id, profile_id)
-                    )
-                )
+                return tuple(connections_between(repo, surrogate_id, profile_id))
             if profile_id is not None:
                 return tuple(repo.find(CONNECTIONS_BY_PROFILE, profile_id))
             if surrogate_id is not None:

@@ -41,12 +41,12 @@ from enrollkit.access._claims import CLAIMS, ClaimState, ProfileClaim
 from enrollkit.access._connections import (
     CONNECTIONS,
     CONNECTIONS_BY_PROFILE,
-    CONNECTIONS_BY_SURROGATE_PROFILE,
     CONNECTIONS_PENDING_DEADLINE,
     Connection,
     ConnectionEvent,
     ConnectionState,
     Side,
+    connections_between,
     systems_label,
     systems_of,
 )
@@ -1002,9 +1002,7 @@ class AccessService(AccessReads):
                 profile_id=profile_id,
             )
         repo = tx.repo(CONNECTIONS)
-        existing = repo.find(
-            CONNECTIONS_BY_SURROGATE_PROFILE, compose_key(surrogate_id, profile_id)
-        )
+        existing = connections_between(repo, surrogate_id, profile_id)
         covered: set[System] = set()
         for c in existing:
             state = c.effective_state(tx.now)

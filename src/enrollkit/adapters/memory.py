@@ -15,10 +15,9 @@ they are: nothing a caller holds can change what is stored.
 from __future__ import annotations
 
 import bisect
-import operator
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 from enrollkit import audit
 from enrollkit.adapters import kit
@@ -327,13 +326,10 @@ class MemoryStorage(kit.BufferedStorage):
     def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
         """Committed aggregates holding *key* in *index*, ordered by id."""
         rows = self._data[collection.name]
-        with self._lock:
-            found = [
+        with self._lock:  # the ids are kept sorted
+            return [
                 rows[obj_id] for obj_id in self._indexes[(collection.name, index.name)].ids(key)
             ]
-        if len(found) > 1:
-            found.sort(key=_id_of)
-        return found
 
     def reader(self) -> _MemoryReader:
         """The committed state, read without a unit of work: dictionary lookups under the
@@ -445,9 +441,5 @@ class _MemoryReader(kit.CommittedReader):
                 elif isinstance(ids, str):
                     answers.append((rows[ids],))
                 else:
-                    answers.append(sorted((rows[i] for i in ids), key=_id_of))
+                    answers.append([rows[i] for i in ids])  # kept in id order
         return answers
-
-
-#: The sort key of found aggregates: their id (C-level, no Python call per item).
-_id_of: Final = operator.attrgetter("id")
