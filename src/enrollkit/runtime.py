@@ -212,21 +212,20 @@ class _ReadRepository:
 class ReadView:
     """Committed state as of :attr:`now`, read without a unit of work (:class:`Reads`)."""
 
-    __slots__ = ("_reader", "_runtime", "now")
+    __slots__ = ("_reader", "_runtime", "fetch", "now")
     explains_later: Final = True
 
     def __init__(self, runtime: Runtime, reader: Reader, now: datetime) -> None:
         self._runtime = runtime
         self._reader = reader
         self.now = now
+        #: Answer several lookups in one consistent read (one statement on SQL): the
+        #: reader's own, bound here (a decision calls it once).
+        self.fetch = reader.fetch
 
     def repo(self, collection: Collection[A]) -> ReadRepository[A]:
         """Read the committed aggregates of *collection*."""
         return _ReadRepository(self._reader, collection)
-
-    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
-        """Answer several lookups in one consistent read (one statement on SQL)."""
-        return self._reader.fetch(lookups)
 
     def account_is_known(self, account_id: str) -> bool:
         """Whether *account_id* names an account that is not disabled (AC-8)."""

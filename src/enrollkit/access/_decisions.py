@@ -159,18 +159,57 @@ class GrantPath(_WrittenWhenRead):
 _GRANT_DEFAULTS: Final = {
     a.name: a.default for a in attrs.fields(GrantPath) if a.default is not attrs.NOTHING
 }
+_DEFAULT_RULE: Final = _GRANT_DEFAULTS["rule"]
 
 
 def _grant(
     kind: GrantKind, role: Role, compose: Callable[[], str], **facts: str | None
 ) -> GrantPath:
     """A grant path whose explanation *compose* writes when first read (CO-8)."""
-    path = object.__new__(GrantPath)
-    fields = path.__dict__
-    fields.update(_GRANT_DEFAULTS)
-    fields.update(facts)
-    fields["kind"], fields["role"], fields[_COMPOSE] = kind, role, compose
+    path = _new(GrantPath)
+    _set(
+        path,
+        "__dict__",
+        {**_GRANT_DEFAULTS, **facts, "kind": kind, "role": role, _COMPOSE: compose},
+    )
     return path
+
+
+def _allowed(
+    kind: GrantKind,
+    role: Role,
+    compose: Callable[[], str],
+    profile_id: str,
+    organization_id: str | None = None,
+    association_id: str | None = None,
+    connection_id: str | None = None,
+) -> Decision:
+    """``Decision.allow(_grant(...))`` for the profile-level grants, built in one step
+    (every access decision that is allowed ends here)."""
+    path = _new(GrantPath)
+    _set(
+        path,
+        "__dict__",
+        {  # every field but the explanation (a literal: a merged dictionary costs more)
+            "kind": kind,
+            "role": role,
+            "profile_id": profile_id,
+            "organization_id": organization_id,
+            "association_id": association_id,
+            "connection_id": connection_id,
+            "rule": _DEFAULT_RULE,
+            "reference": None,
+            _COMPOSE: compose,
+        },
+    )
+    decision = _new(Decision)
+    _set(decision, "__dict__", {"allowed": True, "grant": path, "denial": None})
+    return decision
+
+
+_new: Final = object.__new__
+#: Gives a new instance its whole ``__dict__`` (the frozen classes refuse attributes).
+_set: Final = object.__setattr__
 
 
 def _regrant(
@@ -242,8 +281,8 @@ class Decision(_WrittenWhenRead):
 
 def _allow(grant: GrantPath) -> Decision:
     """:meth:`Decision.allow` for a grant built here (the shape needs no check)."""
-    decision = object.__new__(Decision)
-    decision.__dict__.update(allowed=True, grant=grant, denial=None)
+    decision = _new(Decision)
+    _set(decision, "__dict__", {"allowed": True, "grant": grant, "denial": None})
     return decision
 
 
@@ -251,9 +290,8 @@ def _deny(tx: Reads, compose: Callable[[], Denial]) -> Decision:
     """A denial *compose* writes: when first read if *tx* can be read later, else now."""
     if not tx.explains_later:
         return Decision.deny(compose())
-    decision = object.__new__(Decision)
-    decision.__dict__.update(allowed=False, grant=None)
-    decision.__dict__[_COMPOSE] = compose
+    decision = _new(Decision)
+    _set(decision, "__dict__", {"allowed": False, "grant": None, _COMPOSE: compose})
     return decision
 
 
@@ -322,13 +360,8 @@ def decide(
         return _deny(tx, partial(_explain.unknown_account, user_id))
     # Path 1: the user is the profile's individual provider.
     if profile.owner_id == user_id and permits(_IP, action):
-        return _allow(
-            _grant(
-                _OWN_PROFILE,
-                _IP,
-                partial(_explain.own_profile_sentence, user_id, profile),
-                profile_id=profile.id,
-            )
+        return _allowed(
+            _OWN_PROFILE, _IP, partial(_explain.own_profile_sentence, user_id, profile), profile.id
         )
     kind, employer_id = _employer_ref(profile)
     own = _own_association(associations, kind, employer_id)
@@ -340,15 +373,13 @@ def decide(
             if organization
             else f"the individual provider {profile.legal_name}"
         )
-        return _allow(
-            _grant(
-                _BY_ASSOCIATION,
-                own.role,
-                partial(_association_sentence, tx, user_id, own, where, action, "RO-2, CO-7"),
-                profile_id=profile.id,
-                organization_id=employer_id if organization else None,
-                association_id=own.id,
-            )
+        return _allowed(
+            _BY_ASSOCIATION,
+            own.role,
+            partial(_association_sentence, tx, user_id, own, where, action, "RO-2, CO-7"),
+            profile.id,
+            employer_id if organization else None,
+            own.id,
         )
     # Path 3: a surrogate organization of the user with an approved connection covering it.
     now = tx.now
@@ -356,18 +387,14 @@ def decide(
         for a, c in _surrogate_links(associations, connections):
             if a.is_active and c.covers(system, now):
                 surrogate = _name_for_later(tx, c.surrogate_id)
-                return _allow(
-                    _grant(
-                        _BY_CONNECTION,
-                        _SURROGATE,
-                        partial(
-                            _connection_sentence, tx, user_id, a, surrogate, c, profile, system
-                        ),
-                        profile_id=profile.id,
-                        organization_id=c.surrogate_id,
-                        association_id=a.id,
-                        connection_id=c.id,
-                    )
+                return _allowed(
+                    _BY_CONNECTION,
+                    _SURROGATE,
+                    partial(_connection_sentence, tx, user_id, a, surrogate, c, profile, system),
+                    profile.id,
+                    c.surrogate_id,
+                    a.id,
+                    c.id,
                 )
     return _deny(
         tx,

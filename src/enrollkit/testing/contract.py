@@ -104,7 +104,7 @@ from enrollkit.identity import AccountStates
 from enrollkit.npi import NPI
 from enrollkit.runtime import Runtime, SequentialIds
 from enrollkit.serialization import from_data, to_data
-from enrollkit.storage import Aggregate, Collection, Index, Storage, guard, time_key
+from enrollkit.storage import Aggregate, Collection, Index, Storage, guard, reader_of, time_key
 from enrollkit.testing.strategies import DOMAIN_STRATEGIES
 
 __all__ = [
@@ -683,6 +683,36 @@ class StorageContract(abc.ABC):
             repo = uow.repository(NOTES)
             assert _ids(repo.find(BY_OWNER, "ana")) == ["n1", "n10", "n3"]
             assert list(repo.find(BY_OWNER, "nobody")) == []
+
+    def test_a_reader_answers_as_a_unit_of_work_does(self, storage: Storage) -> None:
+        """The read path of pure questions (``reader_of(storage)``: the store's own
+        ``reader()``, or one over units of work) answers gets, finds and a batch of both
+        in one ``fetch`` as a unit of work would, each find ordered by id, and nothing
+        for an id or key the store cannot hold."""
+        self.add(
+            storage,
+            Note("n3", "ana", "C"),
+            Note("n1", "ana", "A"),
+            Note("n2", "bob", "B"),
+            Note("n10", "ana", "D"),
+        )
+        reader = reader_of(storage)
+        assert _must(reader.get(NOTES, "n2")).title == "B"
+        assert reader.get(NOTES, "none") is None
+        anas: Sequence[Note] = reader.find(NOTES, BY_OWNER, "ana")
+        assert _ids(anas) == ["n1", "n10", "n3"]
+        found = reader.fetch(
+            [
+                (NOTES, None, "n3"),
+                (NOTES, BY_OWNER, "ana"),
+                (NOTES, None, "none"),
+                (NOTES, BY_OWNER, "bob"),
+                (NOTES, BY_OWNER, "a\x00b"),
+            ]
+        )
+        assert [_ids(answer) for answer in found] == [["n3"], ["n1", "n10", "n3"], [], ["n2"], []]
+        with storage.unit_of_work() as uow:
+            assert list(found[1]) == list(uow.repository(NOTES).find(BY_OWNER, "ana"))
 
     def test_unique_index_is_enforced(self, storage: Storage) -> None:
         """A unique index refuses a second holder of a key (as AC-1 needs)."""
