@@ -229,16 +229,15 @@ class SignatureService:
             sheets.add(opened)
         else:
             sheets.save(opened)
-        stored = tx.repo(APPLICATIONS).save(after)
-        superseded = [r.id for r in sheet.open_requests()]
-        tx.record(
+        stored = tx.save(
+            APPLICATIONS,
+            after,
             event,
-            subject=after.id,
             actor=actor,
             revision=revision.number,
             digest=revision.digest,
             status_before=before.status.value,
-            superseded_requests=superseded,
+            superseded_requests=[r.id for r in sheet.open_requests()],
             slots=[s.name for s in slots],
         )
         for request in opened.requests_for(revision):
@@ -352,18 +351,19 @@ class SignatureService:
         with self.runtime.transaction() as tx:
             app, who = self._load_for(tx, application_id, actor)
             before = app.status_at(tx.now)
-            stored = tx.repo(APPLICATIONS).save(app.withdraw(now=tx.now))
+            withdrawn = app.withdraw(now=tx.now)
             sheet = tx.repo(SIGNATURE_SHEETS).get(app.id)
             closed = [r.id for r in sheet.open_requests()] if sheet is not None else []
-            if sheet is not None and closed:
-                tx.repo(SIGNATURE_SHEETS).save(sheet.supersede(now=tx.now))
-            tx.record(
+            stored = tx.save(
+                APPLICATIONS,
+                withdrawn,
                 "application.withdrawn",
-                subject=app.id,
                 actor=who,
                 status_before=before.value,
                 superseded_requests=closed,
             )
+            if sheet is not None and closed:
+                tx.repo(SIGNATURE_SHEETS).save(sheet.supersede(now=tx.now))
             tx.commit()
         return stored
 
@@ -502,10 +502,10 @@ class SignatureService:
             )
             declined = app.decline(now=tx.now)
             tx.repo(SIGNATURE_SHEETS).save(sheet.decline(request.id, reason=reason, now=tx.now))
-            stored = tx.repo(APPLICATIONS).save(declined)
-            tx.record(
+            stored = tx.save(
+                APPLICATIONS,
+                declined,
                 "signature.declined",
-                subject=app.id,
                 actor=signer_id,
                 request_id=request.id,
                 slot=slot,
@@ -615,9 +615,14 @@ class SignatureService:
         signed = sheet.add_signature(signature)
         complete = signed.is_complete(revision)
         tx.repo(SIGNATURE_SHEETS).save(signed)
-        stored = tx.repo(APPLICATIONS).save(app.record_signature(complete=complete, now=tx.now))
         acted = signature.uploaded_by or signature.signer_id or "?"
-        tx.record("signature.signed", subject=app.id, actor=acted, **signed_event_data(signature))
+        stored = tx.save(
+            APPLICATIONS,
+            app.record_signature(complete=complete, now=tx.now),
+            "signature.signed",
+            actor=acted,
+            **signed_event_data(signature),
+        )
         if complete:
             tx.record(
                 "application.submitted",
