@@ -18,7 +18,6 @@ from enrollkit.access import System
 from enrollkit.boundary import Limit, boundary
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._access import (
-    AccountIdContacts,
     Contacts,
     require_application_access,
     require_pecos_access,
@@ -35,16 +34,15 @@ from enrollkit.enrollment._deadlines import ChangeKind, DeadlinePolicy
 from enrollkit.enrollment._documents import (
     DocumentPolicy,
     DocumentStore,
-    InMemoryDocumentStore,
     inspect_document,
 )
 from enrollkit.enrollment._forms import Form, Kind, ProviderCategory
 from enrollkit.enrollment._nppes import (
-    InMemoryNppesDirectory,
     NppesDirectory,
     NppesMismatch,
     compare_with_nppes,
 )
+from enrollkit.enrollment._ports import EnrollmentPorts
 from enrollkit.enrollment._reports import (
     ApprovedEnrollmentRecord,
     MedicareIdRow,
@@ -76,8 +74,9 @@ Prose = Annotated[str, Limit(chars=5000)]
 class EnrollmentService:
     """Prepare applications and record the MAC's handling of them.
 
-    Ports: ``documents`` keeps document bytes (EN-5), ``nppes`` answers the
-    EN-6 comparison, ``contacts`` turns account ids into e-mail addresses.
+    Ports (:class:`~enrollkit.enrollment.EnrollmentPorts`): ``documents`` keeps document
+    bytes (EN-5), ``nppes`` answers the EN-6 comparison, ``contacts`` turns account ids
+    into e-mail addresses; in-memory ones for those left out.
     """
 
     def __init__(
@@ -91,11 +90,9 @@ class EnrollmentService:
         deadlines: DeadlinePolicy = _DEADLINES,
     ) -> None:
         self.runtime = runtime
-        self.documents: DocumentStore = (
-            documents if documents is not None else InMemoryDocumentStore()
+        self.documents, self.nppes, self.contacts = EnrollmentPorts.of(
+            documents=documents, nppes=nppes, contacts=contacts
         )
-        self.nppes: NppesDirectory = nppes if nppes is not None else InMemoryNppesDirectory()
-        self.contacts: Contacts = contacts if contacts is not None else AccountIdContacts()
         self.document_policy = document_policy
         self.deadlines = deadlines
 
@@ -191,15 +188,8 @@ class EnrollmentService:
         inspected = inspect_document(filename, data, policy=self.document_policy)
         with self.runtime.transaction() as tx:
             app, who = self._load_for(tx, application_id, actor)
-            ref = DocumentRef(
-                id=tx.new_id("doc"),
-                filename=inspected.filename,
-                media_type=inspected.media_type,
-                size=inspected.size,
-                sha256=inspected.sha256,
-                uploaded_at=tx.now,
-                uploaded_by=who,
-                description=description,
+            ref = inspected.ref(
+                id=tx.new_id("doc"), uploaded_at=tx.now, uploaded_by=who, description=description
             )
             changed = app.attach(ref, now=tx.now)
             self.documents.put(inspected.sha256, bytes(data))

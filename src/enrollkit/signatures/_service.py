@@ -15,7 +15,6 @@ from enrollkit.access import PROFILES, ProviderProfile, Role, decide_signing_aut
 from enrollkit.boundary import Limit, boundary
 from enrollkit.enrollment import (
     APPLICATIONS,
-    AccountIdContacts,
     Application,
     ApplicationContent,
     ApplicationStatus,
@@ -23,8 +22,7 @@ from enrollkit.enrollment import (
     DocumentPolicy,
     DocumentRef,
     DocumentStore,
-    InMemoryDocumentStore,
-    InMemoryNppesDirectory,
+    EnrollmentPorts,
     NppesDirectory,
     NppesRecord,
     Revision,
@@ -96,11 +94,9 @@ class SignatureService:
     ) -> None:
         self.runtime = runtime
         self.signing_window = signing_window
-        self.nppes: NppesDirectory = nppes if nppes is not None else InMemoryNppesDirectory()
-        self.documents: DocumentStore = (
-            documents if documents is not None else InMemoryDocumentStore()
+        self.documents, self.nppes, self.contacts = EnrollmentPorts.of(
+            documents=documents, nppes=nppes, contacts=contacts
         )
-        self.contacts: Contacts = contacts if contacts is not None else AccountIdContacts()
         self.document_policy = document_policy
 
     # -- reading ------------------------------------------------------------------------
@@ -177,16 +173,7 @@ class SignatureService:
                 d for d in app.documents if d.id not in removed
             )
             documents += tuple(
-                DocumentRef(
-                    id=tx.new_id("doc"),
-                    filename=i.filename,
-                    media_type=i.media_type,
-                    size=i.size,
-                    sha256=i.sha256,
-                    uploaded_at=tx.now,
-                    uploaded_by=who,
-                )
-                for i in inspected
+                i.ref(id=tx.new_id("doc"), uploaded_at=tx.now, uploaded_by=who) for i in inspected
             )
             revised = app.revise(content=content, documents=documents, by=who, now=tx.now)
             revised.require_nppes_consistent(self._nppes_record(revised.content))
