@@ -33,9 +33,8 @@ from enrollkit.enrollment import (
     Agenda,
     AgendaItem,
     DocumentStore,
+    EnrollmentPorts,
     EnrollmentService,
-    InMemoryDocumentStore,
-    InMemoryNppesDirectory,
     NppesDirectory,
     password_expiry_source,
 )
@@ -99,11 +98,8 @@ class Enrollkit:
             hasher=hasher if hasher is not None else Argon2Hasher(),
             ids=ids if ids is not None else RandomIds(),
         )
-        self.documents: DocumentStore = (
-            documents if documents is not None else InMemoryDocumentStore()
-        )
-        self.nppes: NppesDirectory = nppes if nppes is not None else InMemoryNppesDirectory()
-        contacts = AccountContacts()
+        ports = EnrollmentPorts.of(documents=documents, nppes=nppes, contacts=AccountContacts())
+        self.documents, self.nppes = ports.documents, ports.nppes
         self.identity = IdentityService(
             self.runtime, password_policy=password_policy, account_policy=account_policy
         )
@@ -111,10 +107,10 @@ class Enrollkit:
             self.runtime, verifier=verifier, proofer=proofer, nppes=self.nppes
         )
         self.enrollment = EnrollmentService(
-            self.runtime, documents=self.documents, nppes=self.nppes, contacts=contacts
+            self.runtime, documents=ports.documents, nppes=ports.nppes, contacts=ports.contacts
         )
         self.signatures = SignatureService(
-            self.runtime, nppes=self.nppes, documents=self.documents, contacts=contacts
+            self.runtime, documents=ports.documents, nppes=ports.nppes, contacts=ports.contacts
         )
         self._agenda = Agenda(
             self.runtime,

@@ -314,6 +314,33 @@ class Transaction:
         """Record a domain event at this transaction's time (AU-1)."""
         self._uow.record(DomainEvent(name, subject=subject, actor=actor, at=self.now, data=data))
 
+    def add(
+        self, collection: Collection[A], new: A, event: str, /, *, actor: str | None, **data: Any
+    ) -> A:
+        """Store the new aggregate *new* in *collection* and record *event* about it
+        (subject: its id) with *data*, in one step (AU-1: every change is an event).
+        Returns it as stored (version 1)."""
+        stored = self.repo(collection).add(new)
+        self.record(event, subject=stored.id, actor=actor, **data)
+        return stored
+
+    def save(
+        self,
+        collection: Collection[A],
+        changed: A,
+        event: str,
+        /,
+        *,
+        actor: str | None,
+        **data: Any,
+    ) -> A:
+        """Save the changed aggregate *changed* in *collection* (ST-2: only over the
+        version it was loaded at) and record *event* about it (subject: its id) with
+        *data*, in one step (AU-1: every change is an event). Returns it as stored."""
+        stored = self.repo(collection).save(changed)
+        self.record(event, subject=stored.id, actor=actor, **data)
+        return stored
+
     def notify(self, notification: Notification) -> None:
         """Queue a notification, delivered after a successful commit."""
         self._notifications.append(notification)

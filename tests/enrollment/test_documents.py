@@ -9,13 +9,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from enrollkit.enrollment import (
+    AccountIdContacts,
     DocumentPolicy,
+    DocumentRef,
+    EnrollmentPorts,
+    EnrollmentService,
     InMemoryDocumentStore,
+    InMemoryNppesDirectory,
     MediaType,
     inspect_document,
     sniff_media_type,
 )
 from enrollkit.errors import NotFoundError, ValidationError
+from enrollkit.runtime import Runtime
+from enrollkit.signatures import SignatureService
+from tests.conftest import T0
 
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n"
 TIFF_LE = b"II*\x00\x08\x00\x00\x00" + b"\x00" * 16
@@ -87,6 +95,40 @@ class TestDocumentStore:
         """Unknown hashes raise NotFoundError."""
         with pytest.raises(NotFoundError):
             InMemoryDocumentStore().get("0" * 64)
+
+
+class TestDocumentRecord:
+    def test_en_5_the_record_keeps_what_the_bytes_showed_and_who_uploaded_them(self) -> None:
+        """InspectedDocument.ref keeps name, type, size and SHA-256, with the upload's facts."""
+        inspected = inspect_document("w9.pdf", PDF)
+        ref = inspected.ref(id="doc-1", uploaded_at=T0, uploaded_by="acct-1", description="W-9")
+        assert ref == DocumentRef(
+            id="doc-1",
+            filename="w9.pdf",
+            media_type=MediaType.PDF,
+            size=len(PDF),
+            sha256=hashlib.sha256(PDF).hexdigest(),
+            uploaded_at=T0,
+            uploaded_by="acct-1",
+            description="W-9",
+        )
+
+
+class TestEnrollmentPorts:
+    def test_each_port_left_out_is_an_in_memory_one(self) -> None:
+        """EnrollmentPorts.of keeps the ports given and fills in the in-memory defaults."""
+        store = InMemoryDocumentStore()
+        ports = EnrollmentPorts.of(documents=store)
+        assert ports.documents is store
+        assert isinstance(ports.nppes, InMemoryNppesDirectory)
+        assert isinstance(ports.contacts, AccountIdContacts)
+
+    def test_services_built_alone_get_their_own_in_memory_ports(self, runtime: Runtime) -> None:
+        """Two services built without ports do not share a document store by accident."""
+        enrollment, signatures = EnrollmentService(runtime), SignatureService(runtime)
+        assert isinstance(enrollment.documents, InMemoryDocumentStore)
+        assert enrollment.documents is not signatures.documents
+        assert enrollment.nppes is not signatures.nppes
 
 
 class TestSniffingProperties:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Final
 
 import attrs
 
@@ -108,13 +108,11 @@ from enrollkit.notify import Notification
 from enrollkit.npi import EIN, NPI, NPIType
 from enrollkit.principals import Principal, PrincipalKind
 from enrollkit.runtime import Runtime, Transaction, use_case
-from enrollkit.storage import Aggregate, Collection, compose_key, guard, require, time_key
+from enrollkit.storage import compose_key, guard, require, time_key
 
 __all__ = ["AccessService", "ClaimOutcome", "OrganizationRegistration", "ProfileTransfer"]
 
 _CLAIM_ACTORS: Final = frozenset({PrincipalKind.ACCOUNT, PrincipalKind.HELP_DESK})
-
-_A = TypeVar("_A", bound=Aggregate)
 
 
 @attrs.frozen
@@ -154,47 +152,38 @@ def _systems(systems: Iterable[System]) -> list[str]:
     return [s.value for s in System if s in set(systems)]
 
 
-def _save(
-    tx: Transaction,
-    collection: Collection[_A],
-    changed: _A,
-    event: str,
-    *,
-    actor: str | None,
-    **data: object,
-) -> _A:
-    """Save *changed* and record *event* about it (AU-1: every state change is an event)."""
-    saved = tx.repo(collection).save(changed)
-    tx.record(event, subject=saved.id, actor=actor, **data)
-    return saved
-
-
 def _save_association(
     tx: Transaction, changed: Association, event: str, *, actor: str | None, **data: object
 ) -> Association:
-    """:func:`_save` for an association: its events name its role."""
-    return _save(tx, ASSOCIATIONS, changed, event, actor=actor, role=changed.role.value, **data)
+    """:meth:`Transaction.save` for an association: its events name its role."""
+    return tx.save(ASSOCIATIONS, changed, event, actor=actor, role=changed.role.value, **data)
 
 
 #: The fact an ``association.approved`` event names its grant's reference by, per basis.
 _REFERENCE_FACT: Final = {GrantBasis.VERIFIER: "reference", GrantBasis.INVITATION: "invitation_id"}
 
 
-def _record_approval(tx: Transaction, association: Association, grant: Grant) -> None:
-    """Record that *association* was approved, in the words of its *grant*: who approved
-    it (no one for the verifier), on what basis, with which role of theirs (RO-3, RO-4),
-    and the verifier's reference or the invitation (RO-7)."""
+def _approval_facts(grant: Grant) -> dict[str, object]:
+    """What an ``association.approved`` event says beside the role, in the words of its
+    *grant*: on what basis, with which role of the approver's (RO-3, RO-4), and the
+    verifier's reference or the invitation (RO-7). The approver is the event's actor
+    (no one for the verifier)."""
     facts: dict[str, object] = {"basis": grant.basis.value}
     if grant.by_role is not None:
         facts["approver_role"] = grant.by_role.value
     if grant.basis in _REFERENCE_FACT:
         facts[_REFERENCE_FACT[grant.basis]] = grant.reference
-    tx.record(
+    return facts
+
+
+def _save_approval(tx: Transaction, association: Association, grant: Grant) -> Association:
+    """Approve the pending *association* on *grant*, save it and record that (RO-3, RO-4)."""
+    return _save_association(
+        tx,
+        association.approve(now=tx.now, grant=grant),
         "association.approved",
-        subject=association.id,
         actor=grant.by,
-        role=association.role.value,
-        **facts,
+        **_approval_facts(grant),
     )
 
 
@@ -254,16 +243,15 @@ class AccessService(AccessReads):
             who = tx.act(actor).id
             if parsed_npi is not None:
                 self._check_npi_free(tx, parsed_npi)
-            org = tx.repo(ORGANIZATIONS).add(
-                Organization(tx.new_id("org"), legal_name, npi=parsed_npi, ein=parsed_ein)
-            )
-            tx.record(
+            new = Organization(tx.new_id("org"), legal_name, npi=parsed_npi, ein=parsed_ein)
+            org = tx.add(
+                ORGANIZATIONS,
+                new,
                 "organization.registered",
-                subject=org.id,
                 actor=who,
-                legal_name=org.legal_name,
-                npi=str(org.npi) if org.npi else None,
-                ein=str(org.ein) if org.ein else None,
+                legal_name=new.legal_name,
+                npi=str(new.npi) if new.npi else None,
+                ein=str(new.ein) if new.ein else None,
             )
             profile = None
             if parsed_npi is not None:
@@ -323,7 +311,8 @@ class AccessService(AccessReads):
                     "ask again with verify_profile_claim (RO-9).",
                     claim_id=live[0].id,
                 )
-            claim = claims.add(
+            claim = tx.add(
+                CLAIMS,
                 ProfileClaim(
                     tx.new_id("claim"),
                     parsed,
@@ -331,11 +320,8 @@ class AccessService(AccessReads):
                     legal_name,
                     ClaimState.PENDING,
                     requested_at=tx.now,
-                )
-            )
-            tx.record(
+                ),
                 "profile.claimed",
-                subject=claim.id,
                 actor=who,
                 npi=parsed.value,
                 profile_id=held[0].id if held else None,
@@ -401,8 +387,7 @@ class AccessService(AccessReads):
     def _apply_proofing(self, tx: Transaction, claim: ProfileClaim, actor: str) -> ClaimOutcome:
         outcome = self.proofer.proof(claim.npi, claim.claimant_id)
         if outcome.status is VerificationStatus.REJECTED:
-            rejected = _save(
-                tx,
+            rejected = tx.save(
                 CLAIMS,
                 claim.reject(now=tx.now, reason=outcome.reason),
                 "profile.claim_rejected",
@@ -434,8 +419,7 @@ class AccessService(AccessReads):
             profile = held[0]
         else:
             profile, transfer = self._transfer(tx, held[0], claim.claimant_id, actor)
-        verified = _save(
-            tx,
+        verified = tx.save(
             CLAIMS,
             claim.verify(now=tx.now, profile_id=profile.id, reference=outcome.reference),
             "profile.claim_verified",
@@ -471,7 +455,7 @@ class AccessService(AccessReads):
         for invitation in tx.repo(INVITATIONS).find(INVITATIONS_BY_EMPLOYER, employer.key):
             if invitation.effective_state(now) is InvitationState.SENT:
                 revoking = invitation.revoke(now)
-                _save(tx, INVITATIONS, revoking, "invitation.revoked", actor=actor, reason=why)
+                tx.save(INVITATIONS, revoking, "invitation.revoked", actor=actor, reason=why)
                 revoked.append(invitation.id)
         closed: list[str] = []
         review: list[Connection] = []
@@ -481,7 +465,7 @@ class AccessService(AccessReads):
                 review.append(connection)
             elif state is ConnectionState.PENDING and connection.initiator is Side.PROVIDER:
                 withdrawing = connection.withdraw(now=now, actor=actor)
-                _save(tx, CONNECTIONS, withdrawing, "connection.withdrawn", actor=actor, reason=why)
+                tx.save(CONNECTIONS, withdrawing, "connection.withdrawn", actor=actor, reason=why)
                 closed.append(connection.id)
         tx.record(
             "profile.transferred",
@@ -512,17 +496,16 @@ class AccessService(AccessReads):
     def _add_profile(
         self, tx: Transaction, profile: ProviderProfile, actor: str
     ) -> ProviderProfile:
-        stored = tx.repo(PROFILES).add(profile)
-        tx.record(
+        return tx.add(
+            PROFILES,
+            profile,
             "profile.registered",
-            subject=stored.id,
             actor=actor,
-            npi=stored.npi.value,
-            npi_type=stored.npi_type.value,
-            owner_id=stored.owner_id,
-            organization_id=stored.organization_id,
+            npi=profile.npi.value,
+            npi_type=profile.npi_type.value,
+            owner_id=profile.owner_id,
+            organization_id=profile.organization_id,
         )
-        return stored
 
     # -- employer associations (RO-3..RO-6) ---------------------------------------------
 
@@ -543,7 +526,8 @@ class AccessService(AccessReads):
         self._check_employer(tx, employer, user_id)
         require_grantable(employer.kind, role)
         self._check_no_live(tx, user_id, employer)
-        association = tx.repo(ASSOCIATIONS).add(
+        association = tx.add(
+            ASSOCIATIONS,
             Association(
                 tx.new_id("asc"),
                 user_id,
@@ -551,11 +535,8 @@ class AccessService(AccessReads):
                 role,
                 AssociationState.PENDING,
                 requested_at=tx.now,
-            )
-        )
-        tx.record(
+            ),
             "association.requested",
-            subject=association.id,
             actor=user_id,
             employer_kind=employer.kind.value,
             employer_id=employer.id,
@@ -600,8 +581,7 @@ class AccessService(AccessReads):
         outcome: Verification = self.verifier.verify(org, association.user_id)
         if outcome.status is VerificationStatus.VERIFIED:
             grant = Grant(GrantBasis.VERIFIER, None, None, tx.now, reference=outcome.reference)
-            association = tx.repo(ASSOCIATIONS).save(association.approve(now=tx.now, grant=grant))
-            _record_approval(tx, association, grant)
+            association = _save_approval(tx, association, grant)
         elif outcome.status is VerificationStatus.REJECTED:
             association = _save_association(
                 tx,
@@ -655,8 +635,7 @@ class AccessService(AccessReads):
                 tx, user_id=who, employer=association.employer, role=association.role
             ).require()
             grant = Grant(GrantBasis.ROLE, who, path.role, tx.now)
-            association = tx.repo(ASSOCIATIONS).save(association.approve(now=tx.now, grant=grant))
-            _record_approval(tx, association, grant)
+            association = _save_approval(tx, association, grant)
             tx.commit()
         return association
 
@@ -692,8 +671,7 @@ class AccessService(AccessReads):
                 grant = Grant(GrantBasis.ROLE, who, path.role, tx.now)
             if association.role is not role:
                 self._keep_an_ao(tx, association)
-            association = _save(
-                tx,
+            association = tx.save(
                 ASSOCIATIONS,
                 association.modify_role(role=role, grant=grant),
                 "association.role_modified",
@@ -785,28 +763,27 @@ class AccessService(AccessReads):
                 self._check_employer(tx, employer, user_id="")
                 decide_grant(tx, user_id=who, employer=employer, role=role).require()
             pin = generate_pin(policy.pin_length)
-            invitation = tx.repo(INVITATIONS).add(
-                Invitation(
-                    tx.new_id("inv"),
-                    chosen,
-                    role,
-                    name=name,
-                    email=email,
-                    pin_hash=self.runtime.hasher.hash(pin),
-                    invited_by=who,
-                    sent_at=tx.now,
-                    expires_at=tx.now + policy.lifetime,
-                    max_attempts=policy.max_attempts,
-                )
+            new = Invitation(
+                tx.new_id("inv"),
+                chosen,
+                role,
+                name=name,
+                email=email,
+                pin_hash=self.runtime.hasher.hash(pin),
+                invited_by=who,
+                sent_at=tx.now,
+                expires_at=tx.now + policy.lifetime,
+                max_attempts=policy.max_attempts,
             )
-            tx.record(
+            invitation = tx.add(
+                INVITATIONS,
+                new,
                 "invitation.sent",
-                subject=invitation.id,
                 actor=who,
-                employers=[{"kind": e.kind.value, "id": e.id} for e in invitation.employers],
+                employers=[{"kind": e.kind.value, "id": e.id} for e in new.employers],
                 role=role.value,
-                email=invitation.email,
-                expires_at=invitation.expires_at.isoformat(),
+                email=new.email,
+                expires_at=new.expires_at.isoformat(),
             )
             tx.notify(
                 Notification(
@@ -856,11 +833,12 @@ class AccessService(AccessReads):
                     invitation_id=invitation_id,
                 )
             if not self.runtime.hasher.verify(invitation.pin_hash, normalize_pin(pin)):
-                failed = tx.repo(INVITATIONS).save(invitation.wrong_pin(tx.now))
+                failed = invitation.wrong_pin(tx.now)
                 locked = failed.state is InvitationState.LOCKED
-                tx.record(
+                tx.save(
+                    INVITATIONS,
+                    failed,
                     "invitation.locked" if locked else "invitation.wrong_pin",
-                    subject=failed.id,
                     actor=who,
                     failed_attempts=failed.failed_attempts,
                     attempts_left=failed.attempts_left,
@@ -895,7 +873,8 @@ class AccessService(AccessReads):
                     tx.now,
                     reference=invitation.id,
                 )
-                association = tx.repo(ASSOCIATIONS).add(
+                association = tx.add(
+                    ASSOCIATIONS,
                     Association(
                         tx.new_id("asc"),
                         who,
@@ -906,12 +885,14 @@ class AccessService(AccessReads):
                         grant=grant,
                         decided_at=tx.now,
                         decided_by=invitation.invited_by,
-                    )
+                    ),
+                    "association.approved",
+                    actor=grant.by,
+                    role=invitation.role.value,
+                    **_approval_facts(grant),
                 )
                 activated.append(association)
-                _record_approval(tx, association, grant)
-            _save(
-                tx,
+            tx.save(
                 INVITATIONS,
                 invitation.accept(tx.now, user_id=who, association_ids=[a.id for a in activated]),
                 "invitation.accepted",
@@ -930,8 +911,8 @@ class AccessService(AccessReads):
             invitation = require(tx.repo(INVITATIONS), invitation_id, what="invitation")
             for employer in invitation.employers:
                 decide_grant(tx, user_id=who, employer=employer, role=invitation.role).require()
-            invitation = _save(
-                tx, INVITATIONS, invitation.revoke(tx.now), "invitation.revoked", actor=who
+            invitation = tx.save(
+                INVITATIONS, invitation.revoke(tx.now), "invitation.revoked", actor=who
             )
             tx.commit()
         return invitation
@@ -1016,8 +997,7 @@ class AccessService(AccessReads):
                 )
             if c.state is ConnectionState.PENDING:
                 # Rejected as of day 30 (CO-5): record it, which frees CO-10's pending key.
-                _save(
-                    tx,
+                tx.save(
                     CONNECTIONS,
                     c.expire(now=tx.now),
                     "connection.expired",
@@ -1032,30 +1012,28 @@ class AccessService(AccessReads):
                 f"Approved connections already cover {systems_label(requested)} (CO-2).",
                 systems=_systems(requested),
             )
-        connection = repo.add(
-            Connection(
-                tx.new_id("conn"),
-                surrogate_id=surrogate_id,
-                profile_id=profile_id,
-                requested_systems=requested,
-                approved_systems=frozenset(),
-                initiator=initiator,
-                requested_by=actor_id,
-                requested_at=tx.now,
-                state=ConnectionState.PENDING,
-            )
+        new = Connection(
+            tx.new_id("conn"),
+            surrogate_id=surrogate_id,
+            profile_id=profile_id,
+            requested_systems=requested,
+            approved_systems=frozenset(),
+            initiator=initiator,
+            requested_by=actor_id,
+            requested_at=tx.now,
+            state=ConnectionState.PENDING,
         )
-        tx.record(
+        return tx.add(
+            CONNECTIONS,
+            new,
             "connection.requested",
-            subject=connection.id,
             actor=actor_id,
             surrogate_id=surrogate_id,
             profile_id=profile_id,
             initiator=initiator.value,
             systems=_systems(requested),
-            deadline=connection.deadline.isoformat(),
+            deadline=new.deadline.isoformat(),
         )
-        return connection
 
     @use_case
     def approve_connection(
@@ -1081,8 +1059,7 @@ class AccessService(AccessReads):
             tx, user_id=who, connection=connection, event=ConnectionEvent.APPROVE
         ).require()
         approved = connection.approve(now=tx.now, actor=who, systems=systems)
-        return _save(
-            tx,
+        return tx.save(
             CONNECTIONS,
             approved,
             "connection.approved",
@@ -1151,8 +1128,8 @@ class AccessService(AccessReads):
                 connection = connection.withdraw(now=tx.now, actor=who)
             else:
                 connection = connection.remove(now=tx.now, actor=who)
-            connection = _save(
-                tx, CONNECTIONS, connection, f"connection.{connection.state.value}", actor=who
+            connection = tx.save(
+                CONNECTIONS, connection, f"connection.{connection.state.value}", actor=who
             )
             tx.commit()
         return connection

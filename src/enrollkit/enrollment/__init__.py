@@ -15,6 +15,7 @@ from enrollkit.enrollment._documents import *
 from enrollkit.enrollment._forms import *
 from enrollkit.enrollment._lifecycle import *
 from enrollkit.enrollment._nppes import *
+from enrollkit.enrollment._ports import *
 from enrollkit.enrollment._reports import *
 from enrollkit.enrollment._revalidation import *
 from enrollkit.enrollment._service import *
@@ -51,6 +52,7 @@ __all__ = [
     "DocumentPolicy",
     "DocumentRef",
     "DocumentStore",
+    "EnrollmentPorts",
     "EnrollmentService",
     "Form",
     "InMemoryDocumentStore",

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from datetime import datetime
 from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
-from enrollkit.enrollment._content import MediaType
+from enrollkit.enrollment._content import DocumentRef, MediaType
 from enrollkit.errors import NotFoundError, ValidationError
 
 __all__ = [
@@ -64,6 +65,27 @@ class InspectedDocument:
     media_type: MediaType
     size: int
     sha256: str
+
+    def ref(
+        self, *, id: str, uploaded_at: datetime, uploaded_by: str, description: str = ""
+    ) -> DocumentRef:
+        """The record an application keeps of this document (Rule EN-5): its new *id*,
+        who uploaded it and when, beside what its bytes showed.
+
+        >>> from datetime import datetime, timezone
+        >>> doc = inspect_document("w9.pdf", b"%PDF-1.7 ...")
+        >>> ref = doc.ref(id="doc-1", uploaded_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        ...               uploaded_by="acct-1")
+        >>> ref.filename, ref.media_type.value, ref.size, ref.sha256 == doc.sha256
+        ('w9.pdf', 'application/pdf', 12, True)
+        """
+        return DocumentRef(
+            id=id,
+            uploaded_at=uploaded_at,
+            uploaded_by=uploaded_by,
+            description=description,
+            **attrs.asdict(self, recurse=False),  # every fact the bytes showed
+        )
 
 
 def inspect_document(

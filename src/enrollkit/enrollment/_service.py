@@ -18,7 +18,6 @@ from enrollkit.access import System
 from enrollkit.boundary import Limit, boundary
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._access import (
-    AccountIdContacts,
     Contacts,
     require_application_access,
     require_pecos_access,
@@ -35,16 +34,15 @@ from enrollkit.enrollment._deadlines import ChangeKind, DeadlinePolicy
 from enrollkit.enrollment._documents import (
     DocumentPolicy,
     DocumentStore,
-    InMemoryDocumentStore,
     inspect_document,
 )
 from enrollkit.enrollment._forms import Form, Kind, ProviderCategory
 from enrollkit.enrollment._nppes import (
-    InMemoryNppesDirectory,
     NppesDirectory,
     NppesMismatch,
     compare_with_nppes,
 )
+from enrollkit.enrollment._ports import EnrollmentPorts
 from enrollkit.enrollment._reports import (
     ApprovedEnrollmentRecord,
     MedicareIdRow,
@@ -76,8 +74,9 @@ Prose = Annotated[str, Limit(chars=5000)]
 class EnrollmentService:
     """Prepare applications and record the MAC's handling of them.
 
-    Ports: ``documents`` keeps document bytes (EN-5), ``nppes`` answers the
-    EN-6 comparison, ``contacts`` turns account ids into e-mail addresses.
+    Ports (:class:`~enrollkit.enrollment.EnrollmentPorts`): ``documents`` keeps document
+    bytes (EN-5), ``nppes`` answers the EN-6 comparison, ``contacts`` turns account ids
+    into e-mail addresses; in-memory ones for those left out.
     """
 
     def __init__(
@@ -91,11 +90,9 @@ class EnrollmentService:
         deadlines: DeadlinePolicy = _DEADLINES,
     ) -> None:
         self.runtime = runtime
-        self.documents: DocumentStore = (
-            documents if documents is not None else InMemoryDocumentStore()
+        self.documents, self.nppes, self.contacts = EnrollmentPorts.of(
+            documents=documents, nppes=nppes, contacts=contacts
         )
-        self.nppes: NppesDirectory = nppes if nppes is not None else InMemoryNppesDirectory()
-        self.contacts: Contacts = contacts if contacts is not None else AccountIdContacts()
         self.document_policy = document_policy
         self.deadlines = deadlines
 
@@ -124,10 +121,10 @@ class EnrollmentService:
                 content=content,
             )
             grant = require_application_access(tx, user_id=who, application=app)
-            stored = tx.repo(APPLICATIONS).add(app)
-            tx.record(
+            stored = tx.add(
+                APPLICATIONS,
+                app,
                 "application.created",
-                subject=app.id,
                 actor=who,
                 profile_id=profile_id,
                 form=form.value,
@@ -166,13 +163,13 @@ class EnrollmentService:
             app, who = self._load_for(tx, application_id, actor)
             before = app.status
             changed = app.edit(content, now=tx.now)
-            stored = tx.repo(APPLICATIONS).save(changed)
-            tx.record(
+            stored = tx.save(
+                APPLICATIONS,
+                changed,
                 "application.edited",
-                subject=app.id,
                 actor=who,
                 status_before=before.value,
-                status=stored.status.value,
+                status=changed.status.value,
             )
             tx.commit()
         return stored
@@ -191,22 +188,15 @@ class EnrollmentService:
         inspected = inspect_document(filename, data, policy=self.document_policy)
         with self.runtime.transaction() as tx:
             app, who = self._load_for(tx, application_id, actor)
-            ref = DocumentRef(
-                id=tx.new_id("doc"),
-                filename=inspected.filename,
-                media_type=inspected.media_type,
-                size=inspected.size,
-                sha256=inspected.sha256,
-                uploaded_at=tx.now,
-                uploaded_by=who,
-                description=description,
+            ref = inspected.ref(
+                id=tx.new_id("doc"), uploaded_at=tx.now, uploaded_by=who, description=description
             )
             changed = app.attach(ref, now=tx.now)
             self.documents.put(inspected.sha256, bytes(data))
-            tx.repo(APPLICATIONS).save(changed)
-            tx.record(
+            tx.save(
+                APPLICATIONS,
+                changed,
                 "application.document_attached",
-                subject=app.id,
                 actor=who,
                 document_id=ref.id,
                 filename=ref.filename,
@@ -223,10 +213,10 @@ class EnrollmentService:
         """Remove a supporting document from a draft."""
         with self.runtime.transaction() as tx:
             app, who = self._load_for(tx, application_id, actor)
-            stored = tx.repo(APPLICATIONS).save(app.detach(document_id, now=tx.now))
-            tx.record(
+            stored = tx.save(
+                APPLICATIONS,
+                app.detach(document_id, now=tx.now),
                 "application.document_detached",
-                subject=app.id,
                 actor=who,
                 document_id=document_id,
             )
@@ -269,10 +259,10 @@ class EnrollmentService:
                     "NPI type and status and the primary practice location (EN-6).",
                     application_id=app.id,
                 )
-            tx.repo(APPLICATIONS).save(app.acknowledge_nppes(mismatches, by=who, now=tx.now))
-            tx.record(
+            tx.save(
+                APPLICATIONS,
+                app.acknowledge_nppes(mismatches, by=who, now=tx.now),
                 "application.nppes_acknowledged",
-                subject=app.id,
                 actor=who,
                 mismatches=[m.as_dict() for m in mismatches],
             )
@@ -335,10 +325,10 @@ class EnrollmentService:
                 )
                 recorded = [attrs.evolve(first, counterpart_id=twin.id), twin]
             for item in recorded:
-                tx.repo(REPORTABLE_CHANGES).add(item)
-                tx.record(
+                tx.add(
+                    REPORTABLE_CHANGES,
+                    item,
                     "change.recorded",
-                    subject=item.id,
                     actor=who,
                     profile_id=profile_id,
                     form=form.value,
@@ -376,8 +366,12 @@ class EnrollmentService:
                     f"This change was already marked reported on {change.reported_at.date()}.",
                     change_id=change_id,
                 )
-            stored = tx.repo(REPORTABLE_CHANGES).save(attrs.evolve(change, reported_at=tx.now))
-            tx.record("change.reported", subject=change.id, actor=who)
+            stored = tx.save(
+                REPORTABLE_CHANGES,
+                attrs.evolve(change, reported_at=tx.now),
+                "change.reported",
+                actor=who,
+            )
             tx.commit()
         return stored
 
@@ -555,8 +549,10 @@ class EnrollmentService:
         with self.runtime.transaction() as tx:
             reviewer = tx.act(actor, kinds=_MAC).audit_id
             app = require(tx.repo(APPLICATIONS), application_id, what="application")
-            stored = tx.repo(APPLICATIONS).save(step(app, tx))
-            tx.record(event, subject=app.id, actor=reviewer, status=stored.status.value, **data)
+            changed = step(app, tx)
+            stored = tx.save(
+                APPLICATIONS, changed, event, actor=reviewer, status=changed.status.value, **data
+            )
             tx.commit()
         return stored
 

@@ -202,11 +202,11 @@ class IdentityService:
                 security_questions=questions,
                 mfa_factors=(MfaFactor(tx.new_id("mfa"), factor.kind, factor.destination, tx.now),),
             )
-            stored = repo.add(account)
-            tx.record(
+            stored = tx.add(
+                ACCOUNTS,
+                account,
                 "account.registered",
-                subject=stored.id,
-                actor=stored.id,
+                actor=account.id,
                 user_id=user_id,
                 factor_kind=factor.kind.value,
                 questions=len(questions),
@@ -349,13 +349,13 @@ class IdentityService:
                 tx.commit()
                 return Denied()  # even the right password (AC-2)
             if not right:
-                self._count_login_failure(tx, repo, account)
+                self._count_login_failure(tx, account)
                 tx.commit()
                 return Denied()
             updated = account.password_accepted()
             if hasher.needs_rehash(account.password_hash):  # AC-6
                 updated = updated.rehashed(hasher.hash(password))
-                _record_own(tx, account, "account.password_rehashed")
+                tx.record("account.password_rehashed", subject=account.id, actor=account.id)
             factor = _login_factor(updated, factor_kind)
             lifetime = self.account_policy.code_lifetime
             if factor.kind is FactorKind.AUTHENTICATOR_APP:
@@ -379,9 +379,12 @@ class IdentityService:
                 issued_at=tx.now,
                 expires_at=tx.now + lifetime,
             )
-            repo.save(updated.challenged(challenge))
-            _record_own(
-                tx, account, "account.code_sent", factor_id=factor.id, factor_kind=factor.kind.value
+            _save_own(
+                tx,
+                updated.challenged(challenge),
+                "account.code_sent",
+                factor_id=factor.id,
+                factor_kind=factor.kind.value,
             )
             tx.commit()
         hint = (
@@ -437,21 +440,20 @@ class IdentityService:
             if not right:
                 updated = account.code_failed(tx.now, policy=self.account_policy)
                 self._save_failure(
-                    tx, repo, account, updated, "account.code_failed", updated.failed_codes
+                    tx, account, updated, "account.code_failed", updated.failed_codes
                 )
                 tx.commit()
                 return denied
             updated = account.code_accepted()
             if step is not None:
                 updated = updated.with_factor_replaced(attrs.evolve(factor, last_step=step))
-            repo.save(updated)
             principal = self.runtime.secret_key.issue(
                 PrincipalKind.ACCOUNT, account.id, tx.now, AuthMethod.LOGIN
             )
             outcome = self._signed_in(updated, tx.now, principal)
-            _record_own(
+            _save_own(
                 tx,
-                account,
+                updated,
                 "account.logged_in",
                 outcome="authenticated"
                 if isinstance(outcome, Authenticated)
@@ -504,7 +506,7 @@ class IdentityService:
             repo = tx.repo(ACCOUNTS)
             account = require(repo, principal.id, what="account")
             if not hasher.verify(account.password_hash, current_password):
-                self._count_login_failure(tx, repo, account)
+                self._count_login_failure(tx, account)
                 tx.commit()
                 raise NotPermittedError(
                     "password.current_incorrect",
@@ -528,9 +530,8 @@ class IdentityService:
             updated = account.password_accepted().password_set(
                 hasher.hash(new_password), tx.now, history_depth=policy.history_depth
             )
-            repo.save(updated)
-            _record_own(
-                tx, account, "account.password_changed", was_expired=expired, was_reset=forced
+            _save_own(
+                tx, updated, "account.password_changed", was_expired=expired, was_reset=forced
             )
             tx.notify(
                 Notification(
@@ -648,16 +649,15 @@ class IdentityService:
             if not right:
                 updated = account.answers_failed(tx.now, policy=self.account_policy)
                 self._save_failure(
-                    tx, repo, account, updated, "account.answers_failed", updated.failed_answers
+                    tx, account, updated, "account.answers_failed", updated.failed_answers
                 )
                 tx.commit()
                 return RecoveryDenied()
             if new_password is None:
                 if account.can(event):
-                    self._save_unlock(tx, repo, account.self_service_unlocked(), None, event)
+                    self._save_unlock(tx, account.self_service_unlocked(), None, event)
                 elif account.failed_answers:
-                    repo.save(account.answers_accepted())
-                    _record_own(tx, account, "account.answers_accepted")
+                    _save_own(tx, account.answers_accepted(), "account.answers_accepted")
                 tx.commit()
                 return Recovered(account.user_id)
             self._require_new_password(account, new_password)
@@ -668,10 +668,9 @@ class IdentityService:
                 history_depth=policy.history_depth,
                 event=event,
             )
-            repo.save(updated)
-            _record_own(
+            _save_own(
                 tx,
-                account,
+                updated,
                 "account.password_reset",
                 method="security_answers",
                 was_locked=account.locked,
@@ -723,9 +722,11 @@ class IdentityService:
                 self.runtime.hasher.hash(code),
                 tx.now + policy.confirmation_lifetime,
             )
-            repo.save(attrs.evolve(counted, pending_email=pending))
-            _record_own(
-                tx, account, "account.email_change_requested", new_email=mask_destination(new_email)
+            _save_own(
+                tx,
+                attrs.evolve(counted, pending_email=pending),
+                "account.email_change_requested",
+                new_email=mask_destination(new_email),
             )
             tx.notify(
                 Notification(
@@ -769,13 +770,15 @@ class IdentityService:
             if not self.runtime.hasher.verify(pending.code_hash, code):
                 failed = pending.failed + 1
                 keep = failed < _EMAIL_CODE_TRIES
-                repo.save(
+                _save_own(
+                    tx,
                     attrs.evolve(
                         account,
                         pending_email=attrs.evolve(pending, failed=failed) if keep else None,
-                    )
+                    ),
+                    "account.email_change_code_failed",
+                    failures=failed,
                 )
-                _record_own(tx, account, "account.email_change_code_failed", failures=failed)
                 tx.commit()
                 raise NotPermittedError(
                     "email_change.wrong_code",
@@ -819,8 +822,12 @@ class IdentityService:
         questions = self._hashed_questions(answers)
 
         def step(tx: Transaction, repo: Repository[Account], account: Account) -> None:
-            repo.save(account.with_questions(questions))
-            _record_own(tx, account, "account.security_questions_changed", questions=len(questions))
+            _save_own(
+                tx,
+                account.with_questions(questions),
+                "account.security_questions_changed",
+                questions=len(questions),
+            )
             tx.notify(
                 Notification(
                     account.profile.email,
@@ -840,14 +847,14 @@ class IdentityService:
 
         def step(tx: Transaction, repo: Repository[Account], account: Account) -> MfaFactor:
             added = MfaFactor(tx.new_id("mfa"), factor.kind, factor.destination, tx.now)
-            repo.save(account.with_factor(added))
-            self._factor_registered(tx, account, added)
+            self._save_factor(tx, account.with_factor(added), added)
             return added
 
         return self._upkeep(actor, step)
 
-    def _factor_registered(self, tx: Transaction, account: Account, added: MfaFactor) -> None:
-        _record_own(
+    def _save_factor(self, tx: Transaction, account: Account, added: MfaFactor) -> None:
+        """Save *account* with the factor *added*, record that and tell its owner (AC-9)."""
+        _save_own(
             tx,
             account,
             "account.factor_registered",
@@ -873,8 +880,9 @@ class IdentityService:
         recent login."""
 
         def step(tx: Transaction, repo: Repository[Account], account: Account) -> None:
-            repo.save(account.without_factor(factor_id))
-            _record_own(tx, account, "account.factor_removed", factor_id=factor_id)
+            _save_own(
+                tx, account.without_factor(factor_id), "account.factor_removed", factor_id=factor_id
+            )
             tx.notify(
                 Notification(account.profile.email, "mfa.factor_removed", {"factor_id": factor_id})
             )
@@ -901,8 +909,12 @@ class IdentityService:
                 label.strip(),
                 tx.now + policy.confirmation_lifetime,
             )
-            repo.save(attrs.evolve(account, pending_authenticator=pending))
-            _record_own(tx, account, "account.authenticator_started", factor_id=pending.factor_id)
+            _save_own(
+                tx,
+                attrs.evolve(account, pending_authenticator=pending),
+                "account.authenticator_started",
+                factor_id=pending.factor_id,
+            )
             return account, pending
 
         account, pending = self._upkeep(actor, step)
@@ -943,8 +955,9 @@ class IdentityService:
                     "type the current code (AC-9).",
                 )
             added = attrs.evolve(candidate, last_step=totp_step)
-            repo.save(attrs.evolve(account.with_factor(added), pending_authenticator=None))
-            self._factor_registered(tx, account, added)
+            self._save_factor(
+                tx, attrs.evolve(account.with_factor(added), pending_authenticator=None), added
+            )
             return added
 
         return self._upkeep(actor, step)
@@ -1087,13 +1100,11 @@ class IdentityService:
                 account = require(repo, account_id, what="account")
                 changed = change(account, tx)
                 if unlock:
-                    stored = self._save_unlock(
-                        tx, repo, changed, operator, AccountEvent.HELP_DESK_UNLOCK
-                    )
+                    stored = self._save_unlock(tx, changed, operator, AccountEvent.HELP_DESK_UNLOCK)
+                elif event is not None:
+                    stored = tx.save(ACCOUNTS, changed, event, actor=operator, **data)
                 else:
                     stored = repo.save(changed)
-                if event is not None:
-                    tx.record(event, subject=account.id, actor=operator, **data)
                 if after is not None:
                     after(tx, account, operator)
                 tx.commit()
@@ -1132,10 +1143,10 @@ class IdentityService:
                     must_change=True,
                     event=AccountEvent.HELP_DESK_RESET,
                 )
-                stored = repo.save(updated)
-                tx.record(
+                stored = tx.save(
+                    ACCOUNTS,
+                    updated,
                     "account.password_reset",
-                    subject=account.id,
                     actor=operator,
                     method="help_desk",
                     was_locked=account.locked,
@@ -1196,18 +1207,13 @@ class IdentityService:
         digits = self.account_policy.code_digits
         return str(secrets.randbelow(10**digits)).zfill(digits)
 
-    def _count_login_failure(
-        self, tx: Transaction, repo: Repository[Account], account: Account
-    ) -> None:
+    def _count_login_failure(self, tx: Transaction, account: Account) -> None:
         updated = account.login_failed(tx.now, policy=self.account_policy)
-        self._save_failure(
-            tx, repo, account, updated, "account.login_failed", updated.failed_logins
-        )
+        self._save_failure(tx, account, updated, "account.login_failed", updated.failed_logins)
 
     def _save_failure(
         self,
         tx: Transaction,
-        repo: Repository[Account],
         account: Account,
         updated: Account,
         event: str,
@@ -1215,8 +1221,7 @@ class IdentityService:
     ) -> None:
         """Save a counted wrong password, code or answer (AC-2, AC-4, AC-5), record *event*
         with the count, and record the lock when this failure locked the account."""
-        repo.save(updated)
-        tx.record(event, subject=account.id, actor=None, failures=failures)
+        tx.save(ACCOUNTS, updated, event, actor=None, failures=failures)
         if updated.status is not account.status:
             self._record_lock(tx, updated)
 
@@ -1244,15 +1249,14 @@ class IdentityService:
     def _save_unlock(
         self,
         tx: Transaction,
-        repo: Repository[Account],
         unlocked: Account,
         actor: str | None,
         event: AccountEvent,
     ) -> Account:
-        stored = repo.save(unlocked)
-        tx.record(
+        stored = tx.save(
+            ACCOUNTS,
+            unlocked,
             "account.unlocked",
-            subject=unlocked.id,
             actor=actor if actor is not None else unlocked.id,
             method=event.value,
         )
@@ -1266,9 +1270,9 @@ class IdentityService:
         return stored
 
 
-def _record_own(tx: Transaction, account: Account, name: str, **data: Any) -> None:
-    """Record event *name* on *account*, caused by its holder (AU-1)."""
-    tx.record(name, subject=account.id, actor=account.id, **data)
+def _save_own(tx: Transaction, changed: Account, name: str, **data: Any) -> Account:
+    """Save the account *changed* by its holder and record event *name* about it (AU-1)."""
+    return tx.save(ACCOUNTS, changed, name, actor=changed.id, **data)
 
 
 def _record_refused(tx: Transaction, account: Account, name: str) -> None:

@@ -15,7 +15,6 @@ from enrollkit.access import PROFILES, ProviderProfile, Role, decide_signing_aut
 from enrollkit.boundary import Limit, boundary
 from enrollkit.enrollment import (
     APPLICATIONS,
-    AccountIdContacts,
     Application,
     ApplicationContent,
     ApplicationStatus,
@@ -23,8 +22,7 @@ from enrollkit.enrollment import (
     DocumentPolicy,
     DocumentRef,
     DocumentStore,
-    InMemoryDocumentStore,
-    InMemoryNppesDirectory,
+    EnrollmentPorts,
     NppesDirectory,
     NppesRecord,
     Revision,
@@ -96,11 +94,9 @@ class SignatureService:
     ) -> None:
         self.runtime = runtime
         self.signing_window = signing_window
-        self.nppes: NppesDirectory = nppes if nppes is not None else InMemoryNppesDirectory()
-        self.documents: DocumentStore = (
-            documents if documents is not None else InMemoryDocumentStore()
+        self.documents, self.nppes, self.contacts = EnrollmentPorts.of(
+            documents=documents, nppes=nppes, contacts=contacts
         )
-        self.contacts: Contacts = contacts if contacts is not None else AccountIdContacts()
         self.document_policy = document_policy
 
     # -- reading ------------------------------------------------------------------------
@@ -177,16 +173,7 @@ class SignatureService:
                 d for d in app.documents if d.id not in removed
             )
             documents += tuple(
-                DocumentRef(
-                    id=tx.new_id("doc"),
-                    filename=i.filename,
-                    media_type=i.media_type,
-                    size=i.size,
-                    sha256=i.sha256,
-                    uploaded_at=tx.now,
-                    uploaded_by=who,
-                )
-                for i in inspected
+                i.ref(id=tx.new_id("doc"), uploaded_at=tx.now, uploaded_by=who) for i in inspected
             )
             revised = app.revise(content=content, documents=documents, by=who, now=tx.now)
             revised.require_nppes_consistent(self._nppes_record(revised.content))
@@ -229,16 +216,15 @@ class SignatureService:
             sheets.add(opened)
         else:
             sheets.save(opened)
-        stored = tx.repo(APPLICATIONS).save(after)
-        superseded = [r.id for r in sheet.open_requests()]
-        tx.record(
+        stored = tx.save(
+            APPLICATIONS,
+            after,
             event,
-            subject=after.id,
             actor=actor,
             revision=revision.number,
             digest=revision.digest,
             status_before=before.status.value,
-            superseded_requests=superseded,
+            superseded_requests=[r.id for r in sheet.open_requests()],
             slots=[s.name for s in slots],
         )
         for request in opened.requests_for(revision):
@@ -352,18 +338,19 @@ class SignatureService:
         with self.runtime.transaction() as tx:
             app, who = self._load_for(tx, application_id, actor)
             before = app.status_at(tx.now)
-            stored = tx.repo(APPLICATIONS).save(app.withdraw(now=tx.now))
+            withdrawn = app.withdraw(now=tx.now)
             sheet = tx.repo(SIGNATURE_SHEETS).get(app.id)
             closed = [r.id for r in sheet.open_requests()] if sheet is not None else []
-            if sheet is not None and closed:
-                tx.repo(SIGNATURE_SHEETS).save(sheet.supersede(now=tx.now))
-            tx.record(
+            stored = tx.save(
+                APPLICATIONS,
+                withdrawn,
                 "application.withdrawn",
-                subject=app.id,
                 actor=who,
                 status_before=before.value,
                 superseded_requests=closed,
             )
+            if sheet is not None and closed:
+                tx.repo(SIGNATURE_SHEETS).save(sheet.supersede(now=tx.now))
             tx.commit()
         return stored
 
@@ -502,10 +489,10 @@ class SignatureService:
             )
             declined = app.decline(now=tx.now)
             tx.repo(SIGNATURE_SHEETS).save(sheet.decline(request.id, reason=reason, now=tx.now))
-            stored = tx.repo(APPLICATIONS).save(declined)
-            tx.record(
+            stored = tx.save(
+                APPLICATIONS,
+                declined,
                 "signature.declined",
-                subject=app.id,
                 actor=signer_id,
                 request_id=request.id,
                 slot=slot,
@@ -615,9 +602,14 @@ class SignatureService:
         signed = sheet.add_signature(signature)
         complete = signed.is_complete(revision)
         tx.repo(SIGNATURE_SHEETS).save(signed)
-        stored = tx.repo(APPLICATIONS).save(app.record_signature(complete=complete, now=tx.now))
         acted = signature.uploaded_by or signature.signer_id or "?"
-        tx.record("signature.signed", subject=app.id, actor=acted, **signed_event_data(signature))
+        stored = tx.save(
+            APPLICATIONS,
+            app.record_signature(complete=complete, now=tx.now),
+            "signature.signed",
+            actor=acted,
+            **signed_event_data(signature),
+        )
         if complete:
             tx.record(
                 "application.submitted",

@@ -1,0 +1,79 @@
+"""The runtime's Transaction: a change is saved and its event recorded in one step (AU-1)."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from enrollkit.errors import ConflictError
+from enrollkit.runtime import Runtime
+from enrollkit.storage import Collection
+from tests.conftest import T0
+
+
+@attrs.frozen
+class Note:
+    id: str
+    text: str
+    version: int = 0
+
+
+NOTES = Collection("runtime_notes", Note)
+
+
+class TestTransactionAddAndSave:
+    def test_au_1_add_stores_the_new_aggregate_and_records_its_event(
+        self, runtime: Runtime
+    ) -> None:
+        """tx.add stores at version 1 and records the event about it, data in order."""
+        with runtime.transaction() as tx:
+            stored = tx.add(
+                NOTES, Note(tx.new_id("note"), "hi"), "note.added", actor="ana", b=2, a=1
+            )
+            tx.commit()
+        assert stored == Note("note-000001", "hi", version=1)
+        (entry,) = runtime.storage.audit.entries()
+        assert entry.event.name == "note.added"
+        assert (entry.event.subject, entry.event.actor, entry.event.at) == (stored.id, "ana", T0)
+        assert list(entry.event.data.items()) == [("b", 2), ("a", 1)]
+
+    def test_au_1_save_stores_the_change_and_records_its_event(self, runtime: Runtime) -> None:
+        """tx.save returns the change at the next version and records its event."""
+        with runtime.transaction() as tx:
+            note = tx.repo(NOTES).add(Note("n1", "hi"))
+            tx.commit()
+        with runtime.transaction() as tx:
+            changed = tx.save(NOTES, attrs.evolve(note, text="ho"), "note.edited", actor=None)
+            tx.commit()
+        assert changed == Note("n1", "ho", version=2)
+        with runtime.transaction() as tx:
+            assert tx.repo(NOTES).get("n1") == changed
+        (entry,) = runtime.storage.audit.entries()
+        assert (entry.event.name, entry.event.subject, entry.event.actor) == (
+            "note.edited",
+            "n1",
+            None,
+        )
+        assert dict(entry.event.data) == {}
+
+    def test_st_2_a_stale_save_records_no_event(self, runtime: Runtime) -> None:
+        """A save over a version that is no longer stored is refused before any event."""
+        with runtime.transaction() as tx:
+            note = tx.repo(NOTES).add(Note("n1", "hi"))
+            tx.commit()
+        with runtime.transaction() as tx:
+            tx.repo(NOTES).save(note)
+            tx.commit()
+        with runtime.transaction() as tx, pytest.raises(ConflictError):
+            tx.save(NOTES, note, "note.edited", actor="ana")
+        assert list(runtime.storage.audit.entries()) == []
+
+    def test_st_1_without_commit_neither_the_change_nor_the_event_stays(
+        self, runtime: Runtime
+    ) -> None:
+        """A rolled-back transaction keeps neither what tx.add stored nor its event."""
+        with runtime.transaction() as tx:
+            tx.add(NOTES, Note("n1", "hi"), "note.added", actor="ana")
+        with runtime.transaction() as tx:
+            assert tx.repo(NOTES).get("n1") is None
+        assert list(runtime.storage.audit.entries()) == []
