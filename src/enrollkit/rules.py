@@ -115,7 +115,7 @@ CO-7  | design    | implemented | enrollkit design                      | Effect
 CO-9  | confirmed | implemented | credentialer's guide                  | My Pending Connections lists what a user may answer; Approve All Selected is atomic; auto-rejected reads rejected.
 CO-10 | design    | implemented | enrollkit design                      | One pending request per surrogate, profile and direction, also under races.
 CO-8  | design    | implemented | enrollkit design                      | Every access decision explains itself: grant path, or missing fact and fixer.
-EN-1  | confirmed | implemented | CMS PECOS guides                      | Kinds and forms (855I, 855B, 855A, 855S, 855R).
+EN-1  | confirmed | implemented | CMS PECOS guides                      | Kinds and forms (855I, 855B, 855A, 855S, 855R, 855O, 20134, 588).
 EN-2  | design    | implemented | enrollkit design                      | Anyone with effective PECOS access may prepare and edit an application.
 EN-3  | design    | implemented | enrollkit design                      | Sending for signature freezes a revision with a SHA-256 digest; changes make n+1.
 EN-4  | confirmed | implemented | MAC PECOS signature guidance          | Application statuses; development response due in 30 days.

@@ -30,7 +30,14 @@ from enrollkit.enrollment._content import (
     MediaType,
     ReassignmentParty,
 )
-from enrollkit.enrollment._forms import Form, Kind
+from enrollkit.enrollment._forms import (
+    PROVIDER_TYPES_BY_FORM,
+    Form,
+    Kind,
+    ProviderType,
+    check_form_kind,
+    check_provider_type,
+)
 from enrollkit.enrollment._lifecycle import (
     APPLICATION_MACHINE,
     FINAL_STATUSES,
@@ -228,11 +235,24 @@ _EDITABLE: Final = frozenset({S.DRAFT, S.DEVELOPMENT_REQUESTED})
 _DEADLINE_RUNS: Final = frozenset({S.DEVELOPMENT_REQUESTED, S.DRAFT, S.PENDING_SIGNATURES})
 
 
+def _default_provider_type(app: Application) -> ProviderType:
+    return check_provider_type(app.form, None)
+
+
+def _provider_type_of_form(
+    app: Application, _attribute: attrs.Attribute[ProviderType], value: ProviderType
+) -> None:
+    if value not in PROVIDER_TYPES_BY_FORM[app.form]:
+        check_provider_type(app.form, value)  # raises application.provider_type (EN-1)
+
+
 @attrs.frozen(kw_only=True)
 class Application:
     """A Medicare enrollment application for one provider profile (Rules EN-1..EN-4).
 
-    ``content`` and ``documents`` are the working copy; ``revisions`` the
+    ``provider_type`` says who files it (EN-1: the form's default unless told; a CMS-588
+    names it): the document checklist (EN-13), the fee (EN-15) and a 588's signer (SG-1)
+    depend on it. ``content`` and ``documents`` are the working copy; ``revisions`` the
     frozen ones, newest last. ``status`` is the stored status; read the
     effective one with :meth:`status_at` (a missed development deadline reads
     as rejected whether or not anything ran, Rule EN-4).
@@ -242,6 +262,10 @@ class Application:
     profile_id: str
     form: Form
     kind: Kind
+    provider_type: ProviderType = attrs.field(
+        default=attrs.Factory(_default_provider_type, takes_self=True),
+        validator=_provider_type_of_form,
+    )
     created_by: str
     created_at: datetime = attrs.field(converter=ensure_utc)
     status_changed_at: datetime = attrs.field(converter=ensure_utc)
@@ -268,27 +292,18 @@ class Application:
         created_by: str,
         now: datetime,
         content: ApplicationContent | None = None,
+        provider_type: ProviderType | None = None,
     ) -> Application:
-        """A new draft (Rule EN-1); reassignment kinds are filed on 855R or 855I."""
-        if kind is Kind.REASSIGNMENT and form not in (Form.CMS_855R, Form.CMS_855I):
-            raise ValidationError(
-                "application.form_kind",
-                f"A reassignment is filed on CMS-855R (or 855I), not CMS-{form.value}.",
-                form=form.value,
-                kind=kind.value,
-            )
-        if kind is Kind.REASSIGNMENT_TERMINATION and form is not Form.CMS_855R:
-            raise ValidationError(
-                "application.form_kind",
-                f"A reassignment is terminated on CMS-855R, not CMS-{form.value} (EN-12).",
-                form=form.value,
-                kind=kind.value,
-            )
+        """A new draft (Rule EN-1): the form must be filed for *kind* (reassignment kinds on
+        855R or 855I, :data:`FORM_KINDS`) and by *provider_type* (the form's default when
+        ``None``; a CMS-588 names it)."""
+        check_form_kind(form, kind)
         return cls(
             id=id,
             profile_id=profile_id,
             form=form,
             kind=kind,
+            provider_type=check_provider_type(form, provider_type),
             created_by=created_by,
             created_at=now,
             status_changed_at=now,
@@ -340,7 +355,11 @@ class Application:
         """The blocking NPPES differences of the working copy not yet acknowledged (EN-6);
         information (other locations, the mailing address) never blocks."""
         mismatches = tuple(
-            m for m in compare_with_nppes(self.content, record, form=self.form) if m.blocking
+            m
+            for m in compare_with_nppes(
+                self.content, record, form=self.form, provider_type=self.provider_type
+            )
+            if m.blocking
         )
         ack = self.nppes_acknowledgement
         if ack is None:
@@ -576,9 +595,10 @@ class Application:
         missing: list[str] = []
         if content.npi is None:
             missing.append("npi")
-        if self.form in (Form.CMS_855I, Form.CMS_855R) and content.practitioner is None:
+        organization = self.provider_type.is_organization
+        if not organization and content.practitioner is None:
             missing.append("practitioner")
-        if self.form.is_organizational and not content.legal_business_name:
+        if organization and not content.legal_business_name:
             missing.append("legal_business_name")
         if self.reassigns and content.reassignment is None:
             missing.append("reassignment")
@@ -588,7 +608,7 @@ class Application:
         if self.kind is Kind.REASSIGNMENT_TERMINATION:
             needs_officials = terminating is ReassignmentParty.ORGANIZATION
         else:
-            needs_officials = self.form.is_organizational or self.reassigns
+            needs_officials = organization or self.reassigns
         if needs_officials and not content.officials:
             missing.append("officials")
         return tuple(missing)

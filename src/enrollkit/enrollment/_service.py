@@ -36,7 +36,7 @@ from enrollkit.enrollment._documents import (
     DocumentStore,
     inspect_document,
 )
-from enrollkit.enrollment._forms import Form, Kind, ProviderCategory
+from enrollkit.enrollment._forms import Form, Kind, ProviderCategory, ProviderType
 from enrollkit.enrollment._nppes import (
     NppesDirectory,
     NppesMismatch,
@@ -107,8 +107,13 @@ class EnrollmentService:
         form: Form,
         kind: Kind,
         content: ApplicationContent | None = None,
+        provider_type: ProviderType | None = None,
     ) -> Application:
-        """Start a draft for *profile_id*; the actor needs PECOS access to it (EN-1, EN-2)."""
+        """Start a draft for *profile_id*; the actor needs PECOS access to it (EN-1, EN-2).
+
+        *provider_type* says who files it (the form's default when left out: a practitioner
+        group for an 855B; a CMS-588 must say): the documents (EN-13), the fee (EN-15) and
+        a 588's signer (SG-1) follow from it."""
         with self.runtime.transaction() as tx:
             who = tx.act(actor).id
             app = Application.start(
@@ -119,6 +124,7 @@ class EnrollmentService:
                 created_by=who,
                 now=tx.now,
                 content=content,
+                provider_type=provider_type,
             )
             grant = require_application_access(tx, user_id=who, application=app)
             stored = tx.add(
@@ -129,6 +135,7 @@ class EnrollmentService:
                 profile_id=profile_id,
                 form=form.value,
                 kind=kind.value,
+                provider_type=app.provider_type.value,
                 grant=grant.kind.value,
             )
             tx.commit()
@@ -232,7 +239,9 @@ class EnrollmentService:
         with self.runtime.transaction() as tx:
             app, _who = self._load_for(tx, application_id, actor)
         record = self.nppes.lookup(app.content.npi) if app.content.npi else None
-        return compare_with_nppes(app.content, record, form=app.form)
+        return compare_with_nppes(
+            app.content, record, form=app.form, provider_type=app.provider_type
+        )
 
     @use_case
     def acknowledge_nppes(
@@ -250,7 +259,11 @@ class EnrollmentService:
                 )
             record = self.nppes.lookup(app.content.npi) if app.content.npi else None
             mismatches = tuple(
-                m for m in compare_with_nppes(app.content, record, form=app.form) if m.blocking
+                m
+                for m in compare_with_nppes(
+                    app.content, record, form=app.form, provider_type=app.provider_type
+                )
+                if m.blocking
             )
             if not mismatches:
                 raise ValidationError(
