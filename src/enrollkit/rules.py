@@ -127,9 +127,9 @@ EN-9  | design    | implemented | enrollkit design                      | One ag
 EN-10 | confirmed | planned     | CMS PECOS guides                      | The enrollment record exists apart from applications and can be imported.
 EN-11 | confirmed | planned     | 42 CFR 424.520, 424.521, 424.540      | Effective dates, retrospective billing, deactivation and reactivation.
 EN-12 | confirmed | implemented | CMS-855R instructions                 | Either party may terminate a reassignment alone; only that party signs.
-EN-13 | confirmed | planned     | CMS PECOS guides                      | Each form and kind has a checklist of required documents.
+EN-13 | confirmed | implemented | CMS PECOS guides                      | Each form, kind and provider type has a checklist of required documents.
 EN-14 | confirmed | implemented | CMS PECOS guides                      | A PECOS change of name, address or structure creates an NPPES to-do, and back.
-EN-15 | confirmed | planned     | 42 CFR 424.514                        | Application fee by form, provider type and kind; receipt or hardship.
+EN-15 | confirmed | implemented | 42 CFR 424.514                        | Application fee by form, provider type and kind; receipt or hardship.
 SG-1  | confirmed | implemented | MAC PECOS signature guidance          | Required signer slots per form, kind and reassignment.
 SG-2  | design    | implemented | enrollkit design                      | Freezing a revision opens one signature request per slot, with a notification.
 SG-3  | confirmed | implemented | MAC PECOS signature guidance          | Electronic signatures, or paper from a signer listed on the record (slower).

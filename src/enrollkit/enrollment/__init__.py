@@ -9,6 +9,7 @@ from enrollkit.enrollment._access import *
 from enrollkit.enrollment._agenda import *
 from enrollkit.enrollment._application import *
 from enrollkit.enrollment._changes import *
+from enrollkit.enrollment._checklist import *
 from enrollkit.enrollment._content import *
 from enrollkit.enrollment._deadlines import *
 from enrollkit.enrollment._documents import *
@@ -24,8 +25,13 @@ __all__ = [
     "APPLICATIONS",
     "APPLICATION_MACHINE",
     "BOTH_SYSTEMS",
+    "CMS_APPLICATION_FEES",
+    "CMS_CHECKLIST",
     "DEFAULT_HORIZON_DAYS",
     "DEFAULT_MAX_DOCUMENT_BYTES",
+    "FEE_DOCUMENTS",
+    "FEE_FORMS",
+    "FEE_KINDS",
     "FINAL_STATUSES",
     "FORM_KINDS",
     "NPI_TYPES_BY_FORM",
@@ -44,6 +50,7 @@ __all__ = [
     "Application",
     "ApplicationContent",
     "ApplicationEvent",
+    "ApplicationFee",
     "ApplicationStatus",
     "ApprovedEnrollmentRecord",
     "ChangeKind",
@@ -51,11 +58,14 @@ __all__ = [
     "DeadlinePolicy",
     "DevelopmentExtension",
     "DevelopmentRequest",
+    "DocumentKind",
     "DocumentPolicy",
     "DocumentRef",
+    "DocumentRequirement",
     "DocumentStore",
     "EnrollmentPorts",
     "EnrollmentService",
+    "FeeSchedule",
     "Form",
     "InMemoryDocumentStore",
     "InMemoryNppesDirectory",
@@ -79,10 +89,14 @@ __all__ = [
     "ReassignmentParty",
     "ReassignmentRow",
     "ReportableChange",
+    "Requirements",
+    "RequirementsStatus",
     "RevalidationDue",
     "Revision",
     "Section",
     "SectionField",
+    "adds_location",
+    "adds_practice_location",
     "approved_record",
     "build_agenda",
     "change_report_source",
@@ -98,6 +112,7 @@ __all__ = [
     "inspect_document",
     "invitation_source",
     "medicare_id_report",
+    "missing_requirements",
     "month_end",
     "normalize",
     "normalize_address",

@@ -24,6 +24,11 @@ from typing import Any, Final
 import attrs
 
 from enrollkit.clock import ensure_utc, ensure_utc_or_none
+from enrollkit.enrollment._checklist import (
+    Requirements,
+    adds_practice_location,
+    missing_requirements,
+)
 from enrollkit.enrollment._content import (
     ApplicationContent,
     DocumentRef,
@@ -60,6 +65,7 @@ __all__ = [
     "MacDecision",
     "NppesAcknowledgement",
     "Revision",
+    "adds_location",
     "content_digest",
     "reassigns",
 ]
@@ -366,6 +372,42 @@ class Application:
             return mismatches
         return tuple(m for m in mismatches if m not in set(ack.mismatches))
 
+    def require_supporting_documents(
+        self, requirements: Requirements, *, year: int, new_location: bool = False
+    ) -> None:
+        """Refuse sending while the checklist's documents (Rule EN-13) or, where the fee is
+        due, its receipt or a hardship exception request (Rule EN-15) are missing from the
+        working copy, naming each. Checked when a revision is frozen for signature: the
+        last signature submits it (SG-6), so no revision lacking them is ever submitted."""
+        missing, fee = missing_requirements(
+            requirements,
+            self.form,
+            self.kind,
+            self.provider_type,
+            self.documents,
+            year=year,
+            new_location=new_location,
+        )
+        if not missing and fee is None:
+            return
+        names = list(missing)
+        if fee is not None:
+            names.append(
+                f"application fee receipt ({fee.describe()}) or hardship exception request"
+            )
+        raise ValidationError(
+            "application.missing_documents",
+            f"Missing supporting documents ({'; '.join(names)}) for this {self.form.title} "
+            f"{self.kind.value.replace('_', ' ')} by a {self.provider_type.label}: attach "
+            "each, saying what it is, before sending for signature (EN-13"
+            + (", EN-15" if fee is not None else "")
+            + ").",
+            application_id=self.id,
+            missing=names,
+            fee_amount=str(fee.amount) if fee is not None else None,
+            fee_year=fee.year if fee is not None else None,
+        )
+
     def require_nppes_consistent(self, record: NppesRecord | None) -> None:
         """Refuse sending while NPPES mismatches are neither resolved nor acknowledged (EN-6)."""
         blockers = self.nppes_blockers(record)
@@ -622,6 +664,24 @@ class Application:
                 application_id=self.id,
                 missing=list(missing),
             )
+
+
+def adds_location(app: Application, history: Iterable[Application]) -> bool:
+    """Whether *app*, a change of information, names a practice location the latest approved
+    enrollment on its form (in *history*, the profile's applications) lacks: such a change
+    pays the application fee (EN-15). [default] Without an approved enrollment known to
+    enrollkit, no."""
+    if app.kind is not Kind.CHANGE_OF_INFORMATION:
+        return False
+    approved = [
+        a
+        for a in history
+        if a.id != app.id and a.form is app.form and a.decision is not None and a.decision.approved
+    ]
+    if not approved:
+        return False
+    latest = max(approved, key=lambda a: a.decision.decided_at if a.decision else a.created_at)
+    return adds_practice_location(app.content.practice_locations, latest.content.practice_locations)
 
 
 def _revalidation_keys(app: Application) -> list[str]:
