@@ -263,3 +263,21 @@ class TestRemainingForms:
                 provider_type=PROVIDER_TYPES_BY_FORM[form][0],
             )
         assert info.value.code == "application.form_kind"
+
+
+class TestFormsTable:
+    def test_en_1_the_docs_table_is_rendered_from_the_data(self) -> None:
+        """The forms table names every form, the fee only where EN-15 charges one, and
+        the enrollment page renders it (SG-1, EN-13, EN-15)."""
+        from pathlib import Path
+
+        from enrollkit.signatures import render_forms_table
+
+        table = render_forms_table()
+        for form in Form:
+            assert f"| {form.value} |" in table
+        for line in table.splitlines():
+            if line.startswith(("| 855I ", "| 855O ")):
+                assert line.endswith("| none |")
+        page = Path(__file__).resolve().parents[2] / "docs" / "enrollment.md"
+        assert "enrollkit:render enrollkit.signatures:render_forms_table" in page.read_text()

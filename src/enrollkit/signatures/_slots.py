@@ -43,6 +43,7 @@ __all__ = [
     "eligibility",
     "listed_for",
     "paper_signers",
+    "render_forms_table",
     "signer_slots",
     "slots_of",
 ]
@@ -274,3 +275,59 @@ def eligibility(slot: SignerSlot, facts: SignerFacts) -> Eligibility:
         )
     role = authority.grant.role
     return Eligibility(True, role, "signature.eligible", authority.grant.explanation)
+
+
+def render_forms_table() -> str:
+    """The forms table of the docs (EN-1, SG-1, EN-13, EN-15), rendered from the data: each
+    form and filer, the kinds it is filed for, who signs, the documents and the fee.
+
+    >>> "| 855O | individual practitioner |" in render_forms_table()
+    True
+    """
+    from enrollkit.enrollment import (
+        FEE_FORMS,
+        FEE_KINDS,
+        FORM_KINDS,
+        PROVIDER_TYPES_BY_FORM,
+        Requirements,
+    )
+
+    rules = Requirements()
+    rows = [
+        "| form | filed by | kinds | signers | required documents | application fee |",
+        "|---|---|---|---|---|---|",
+    ]
+    for form in Form:
+        kinds = sorted(FORM_KINDS[form], key=lambda k: list(Kind).index(k))
+        for provider_type in PROVIDER_TYPES_BY_FORM[form]:
+            signers: list[str] = []
+            documents: list[str] = []
+            for kind in kinds:
+                party = (
+                    ReassignmentParty.INDIVIDUAL if kind is Kind.REASSIGNMENT_TERMINATION else None
+                )
+                slots = signer_slots(
+                    form, kind, reassignment=False, terminated_by=party, provider_type=provider_type
+                )
+                who = " and ".join(s.describe() for s in slots)
+                if kind is Kind.REASSIGNMENT_TERMINATION:
+                    who = "only the terminating party (EN-12)"
+                signers.append(f"{kind.value.replace('_', ' ')}: {who}")
+                for line in rules.checklist_for(form, kind, provider_type):
+                    text = f"{line.name}{' [default]' if line.default else ''}"
+                    entry = f"{text} ({kind.value.replace('_', ' ')})"
+                    documents.append(entry)
+            pays = provider_type in FEE_FORMS.get(form, frozenset())
+            fee = (
+                "yes: "
+                + ", ".join(k.value for k in sorted(FEE_KINDS, key=lambda k: k.value))
+                + ", new practice location"
+                if pays
+                else "none"
+            )
+            rows.append(
+                f"| {form.value} | {provider_type.label} | "
+                f"{', '.join(k.value.replace('_', ' ') for k in kinds)} | "
+                f"{'<br>'.join(signers)} | {'<br>'.join(documents) or 'none'} | {fee} |"
+            )
+    return "\n".join(rows) + "\n"
