@@ -59,6 +59,7 @@ from enrollkit.signatures import Attestation
 from enrollkit.testing.actors import Actors
 from tests.conftest import SECRET_KEY, T0
 from tests.enrollment.factories import MAIN_ST
+from tests.enrollment.world import send
 
 HUGE = "9" * 2_000_000
 #: Calls per method (the CI profile draws more: ENROLLKIT_FUZZ_EXAMPLES overrides).
@@ -183,7 +184,7 @@ def build_world() -> World:
         kind=Kind.INITIAL,
         content=CONTENT,
     )
-    sent = kit.signatures.send_for_signature(app.id, actor=people["cred"])
+    sent = send(kit, app.id, actor=people["cred"])
     assert clinic.profile is not None and sent.current_revision is not None
     ids = [
         jane.id,

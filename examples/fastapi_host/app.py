@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Final, assert_never
 
 import attrs
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -43,6 +43,7 @@ from enrollkit.enrollment import (
     DEFAULT_HORIZON_DAYS,
     Application,
     ApplicationContent,
+    DocumentKind,
     require_application_access,
 )
 from enrollkit.errors import clip, http_status
@@ -441,6 +442,29 @@ def signature_sheet(application_id: str, host: HostDep, principal: Me) -> JSONRe
     """Who is asked to sign which revision, and who signed (SG-1, SG-2)."""
     _readable(host, principal, application_id)
     return _json(host.kit.signatures.sheet(application_id))
+
+
+@router.post("/applications/{application_id}/documents", tags=["enrollment"])
+def attach_document(
+    application_id: str,
+    filename: str,
+    host: HostDep,
+    principal: Me,
+    data: Annotated[bytes, Body(media_type="application/pdf")],
+    kind: DocumentKind | None = None,
+) -> JSONResponse:
+    """Attach a PDF or TIFF, the raw bytes as the body (EN-5), saying what it is (*kind*:
+    the checklist and the fee count documents by kind, EN-13, EN-15)."""
+    ref = host.kit.enrollment.attach_document(
+        application_id, actor=principal, filename=filename, data=data, kind=kind
+    )
+    return _json(ref, status=201)
+
+
+@router.get("/applications/{application_id}/requirements", tags=["enrollment"])
+def requirements(application_id: str, host: HostDep, principal: Me) -> JSONResponse:
+    """The documents (EN-13) and fee (EN-15) the application needs, and what it lacks."""
+    return _json(host.kit.enrollment.requirements_of(application_id, actor=principal))
 
 
 @router.post("/applications/{application_id}/send-for-signature", tags=["signatures"])

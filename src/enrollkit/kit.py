@@ -36,6 +36,7 @@ from enrollkit.enrollment import (
     EnrollmentPorts,
     EnrollmentService,
     NppesDirectory,
+    Requirements,
     password_expiry_source,
 )
 from enrollkit.errors import ValidationError
@@ -70,7 +71,8 @@ class Enrollkit:
     minimum, random ids) except the notifier, the document store, the NPPES
     directory and the verification ports, whose in-memory defaults suit tests
     and demos: a host passes its mailer, its document store, its NPPES lookup,
-    its help desk's AO verifier and its identity proofing.
+    its help desk's AO verifier and its identity proofing. *requirements* is the document
+    checklist and fee schedule (EN-13, EN-15; CMS's as shipped, a host adds each year's fee).
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class Enrollkit:
         nppes: NppesDirectory | None = None,
         password_policy: PasswordPolicy = IA_PASSWORD_POLICY,
         account_policy: AccountPolicy = IA_ACCOUNT_POLICY,
+        requirements: Requirements | None = None,
     ) -> None:
         self.runtime = Runtime(
             storage=storage,
@@ -106,11 +109,20 @@ class Enrollkit:
         self.access = AccessService(
             self.runtime, verifier=verifier, proofer=proofer, nppes=self.nppes
         )
+        rules = requirements if requirements is not None else Requirements()
         self.enrollment = EnrollmentService(
-            self.runtime, documents=ports.documents, nppes=ports.nppes, contacts=ports.contacts
+            self.runtime,
+            documents=ports.documents,
+            nppes=ports.nppes,
+            contacts=ports.contacts,
+            requirements=rules,
         )
         self.signatures = SignatureService(
-            self.runtime, documents=ports.documents, nppes=ports.nppes, contacts=ports.contacts
+            self.runtime,
+            documents=ports.documents,
+            nppes=ports.nppes,
+            contacts=ports.contacts,
+            requirements=rules,
         )
         self._agenda = Agenda(
             self.runtime,

@@ -115,7 +115,7 @@ CO-7  | design    | implemented | enrollkit design                      | Effect
 CO-9  | confirmed | implemented | credentialer's guide                  | My Pending Connections lists what a user may answer; Approve All Selected is atomic; auto-rejected reads rejected.
 CO-10 | design    | implemented | enrollkit design                      | One pending request per surrogate, profile and direction, also under races.
 CO-8  | design    | implemented | enrollkit design                      | Every access decision explains itself: grant path, or missing fact and fixer.
-EN-1  | confirmed | implemented | CMS PECOS guides                      | Kinds and forms (855I, 855B, 855A, 855S, 855R).
+EN-1  | confirmed | implemented | CMS PECOS guides                      | Kinds and forms (855I, 855B, 855A, 855S, 855R, 855O, 20134, 588).
 EN-2  | design    | implemented | enrollkit design                      | Anyone with effective PECOS access may prepare and edit an application.
 EN-3  | design    | implemented | enrollkit design                      | Sending for signature freezes a revision with a SHA-256 digest; changes make n+1.
 EN-4  | confirmed | implemented | MAC PECOS signature guidance          | Application statuses; development response due in 30 days.
@@ -127,9 +127,9 @@ EN-9  | design    | implemented | enrollkit design                      | One ag
 EN-10 | confirmed | planned     | CMS PECOS guides                      | The enrollment record exists apart from applications and can be imported.
 EN-11 | confirmed | planned     | 42 CFR 424.520, 424.521, 424.540      | Effective dates, retrospective billing, deactivation and reactivation.
 EN-12 | confirmed | implemented | CMS-855R instructions                 | Either party may terminate a reassignment alone; only that party signs.
-EN-13 | confirmed | planned     | CMS PECOS guides                      | Each form and kind has a checklist of required documents.
+EN-13 | confirmed | implemented | CMS PECOS guides                      | Each form, kind and provider type has a checklist of required documents.
 EN-14 | confirmed | implemented | CMS PECOS guides                      | A PECOS change of name, address or structure creates an NPPES to-do, and back.
-EN-15 | confirmed | planned     | 42 CFR 424.514                        | Application fee by form, provider type and kind; receipt or hardship.
+EN-15 | confirmed | implemented | 42 CFR 424.514                        | Application fee by form, provider type and kind; receipt or hardship.
 SG-1  | confirmed | implemented | MAC PECOS signature guidance          | Required signer slots per form, kind and reassignment.
 SG-2  | design    | implemented | enrollkit design                      | Freezing a revision opens one signature request per slot, with a notification.
 SG-3  | confirmed | implemented | MAC PECOS signature guidance          | Electronic signatures, or paper from a signer listed on the record (slower).

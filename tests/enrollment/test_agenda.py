@@ -76,7 +76,7 @@ class TestAgendaDayByDay:
             kind=Kind.INITIAL,
             content=acme_855b(),
         )
-        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
+        kit.send(app.id, actor=kit.actor("u-ao"))
         access.request_connection(
             actor=kit.actor("u-other"),
             surrogate_id="org-other",
@@ -125,7 +125,7 @@ class TestAgendaDayByDay:
                 kit.enrollment.edit(
                     app.id, actor=kit.actor("u-ao"), content=acme_855b(effective_date=T0.date())
                 )
-                kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
+                kit.send(app.id, actor=kit.actor("u-ao"))
             elif day == 20:
                 kit.signatures.sign_electronically(
                     app.id,
@@ -172,7 +172,7 @@ class TestAgendaDayByDay:
             kind=Kind.INITIAL,
             content=acme_855b(),
         )
-        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-seu"))
+        kit.send(app.id, actor=kit.actor("u-seu"))
         (mine,) = agenda.for_user("u-ao")
         assert mine.kind == "signature.awaited" and mine.title.startswith("Sign the")
         assert mine.days_left == 30
@@ -200,7 +200,7 @@ class TestAgendaDayByDay:
             kind=Kind.INITIAL,
             content=acme_855b(),
         )
-        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
+        kit.send(app.id, actor=kit.actor("u-ao"))
         assert agenda.for_profile("prof-acme", horizon_days=29) == ()
         assert len(agenda.for_profile("prof-acme", horizon_days=30)) == 1
 
@@ -215,7 +215,7 @@ class TestAgendaDayByDay:
             kind=Kind.INITIAL,
             content=acme_855b(),
         )
-        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
+        kit.send(app.id, actor=kit.actor("u-ao"))
         kit.signatures.sign_electronically(
             app.id,
             actor=kit.actor("u-ao"),

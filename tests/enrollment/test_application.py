@@ -39,9 +39,12 @@ next_status = APPLICATION_MACHINE.next
 
 class TestFormsAndKinds:
     def test_en_1_forms_and_kinds(self) -> None:
-        """The forms are 855I/B/A/S/R and the kinds those of the rulebook, with the
-        reassignment termination of EN-1 amended and EN-12."""
-        assert {f.value for f in Form} == {"855I", "855B", "855A", "855S", "855R"}
+        """The forms are 855I/B/A/S/R, and (EN-1 amended) 855O, 20134 and 588; the kinds
+        those of the rulebook, with the reassignment termination of EN-1 amended and EN-12."""
+        assert {f.value for f in Form} == {
+            *("855I", "855B", "855A", "855S", "855R"),
+            *("855O", "20134", "588"),
+        }
         assert {k.value for k in Kind} == {
             "initial",
             "change_of_information",
@@ -51,9 +54,13 @@ class TestFormsAndKinds:
             "reassignment_termination",
         }
 
-    @pytest.mark.parametrize("form", [Form.CMS_855B, Form.CMS_855A, Form.CMS_855S])
+    @pytest.mark.parametrize(
+        "form",
+        [Form.CMS_855B, Form.CMS_855A, Form.CMS_855S, Form.CMS_20134, Form.CMS_855O],
+    )
     def test_en_1_reassignment_is_not_filed_on_organizational_forms(self, form: Form) -> None:
-        """A reassignment on 855B/A/S is refused with the form to use."""
+        """A reassignment on 855B/A/S/20134 (or 855O: it bills nothing) is refused with the
+        form to use."""
         with pytest.raises(ValidationError) as info:
             draft(form, Kind.REASSIGNMENT, now=T0)
         assert info.value.code == "application.form_kind"

@@ -225,9 +225,11 @@ class TestChangeReporting:
 
     @pytest.mark.parametrize("form", list(Form))
     def test_en_7_form_default_category(self, form: Form) -> None:
-        """[default] A form's category: 855A institutional, 855S DMEPOS, others practitioner."""
+        """[default] A form's category: 855A and 20134 (EN-7: other suppliers) institutional,
+        855S DMEPOS, others practitioner."""
         expected = {
             Form.CMS_855A: ProviderCategory.INSTITUTIONAL,
+            Form.CMS_20134: ProviderCategory.INSTITUTIONAL,
             Form.CMS_855S: ProviderCategory.DMEPOS,
         }.get(form, ProviderCategory.PRACTITIONER)
         assert form.default_category is expected

@@ -48,7 +48,7 @@ def through(
     app = kit.enrollment.create(
         actor=kit.actor("u-cred"), profile_id="prof-ana", form=form, kind=kind, content=content
     )
-    app = kit.signatures.send_for_signature(app.id, actor=kit.actor("u-cred"))
+    app = kit.send(app.id, actor=kit.actor("u-cred"))
     for request in kit.signatures.sheet(app.id).open_requests():
         signer = SIGNERS[request.slot.name]
         app = kit.signatures.sign_electronically(

@@ -120,7 +120,7 @@ class TestNppesGate:
             "Acme Health Partners PLLC",
         )
         with pytest.raises(ValidationError) as info:
-            kit.signatures.send_for_signature(app_id, actor=kit.actor("u-ao"))
+            kit.send(app_id, actor=kit.actor("u-ao"))
         assert info.value.code == "application.nppes_mismatch"
         assert info.value.fields["mismatches"][0]["nppes"] == "Acme Health Partners PLLC"
 
@@ -131,7 +131,7 @@ class TestNppesGate:
         kit.enrollment.acknowledge_nppes(app_id, actor=kit.actor("u-ao"))
         ack = kit.enrollment.get(app_id).nppes_acknowledgement
         assert ack is not None and ack.by == "u-ao"
-        sent = kit.signatures.send_for_signature(app_id, actor=kit.actor("u-ao"))
+        sent = kit.send(app_id, actor=kit.actor("u-ao"))
         assert sent.status is ApplicationStatus.PENDING_SIGNATURES
         assert "application.nppes_acknowledged" in kit.events(app_id)
 
@@ -151,7 +151,7 @@ class TestNppesGate:
             app_id, actor=kit.actor("u-ao"), content=acme_855b(legal_business_name="Acme X")
         )
         with pytest.raises(ValidationError):
-            kit.signatures.send_for_signature(app_id, actor=kit.actor("u-ao"))
+            kit.send(app_id, actor=kit.actor("u-ao"))
 
     def test_en_6_information_never_blocks_sending(self, kit: Kit) -> None:
         """EN-6 amended: a second practice location NPPES does not list and another mailing
@@ -182,7 +182,7 @@ class TestNppesGate:
         with pytest.raises(ValidationError) as info:
             kit.enrollment.acknowledge_nppes(app.id, actor=kit.actor("u-ao"))
         assert info.value.code == "nppes.nothing_to_acknowledge"
-        sent = kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
+        sent = kit.send(app.id, actor=kit.actor("u-ao"))
         assert sent.status is ApplicationStatus.PENDING_SIGNATURES
 
     def test_en_6_a_type_2_npi_on_an_855i_blocks(self, kit: Kit) -> None:
@@ -198,7 +198,7 @@ class TestNppesGate:
         assert record is not None
         kit.nppes.put(attrs.evolve(record, npi_type=NPIType.ORGANIZATION))
         with pytest.raises(ValidationError) as info:
-            kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ana"))
+            kit.send(app.id, actor=kit.actor("u-ana"))
         assert [m["field"] for m in info.value.fields["mismatches"]] == ["npi_type"]
 
 
@@ -211,7 +211,7 @@ class TestMacSide:
             kind=Kind.INITIAL,
             content=ana_855i(),
         )
-        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ana"))
+        kit.send(app.id, actor=kit.actor("u-ana"))
         from enrollkit.signatures import Attestation
 
         kit.signatures.sign_electronically(
@@ -338,7 +338,7 @@ class TestMacSide:
         )
         kit.signatures.withdraw(app.id, actor=kit.actor("u-ana"))
         with pytest.raises(InvalidTransitionError):
-            kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ana"))
+            kit.send(app.id, actor=kit.actor("u-ana"))
 
 
 class TestChanges:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from enrollkit import Enrollkit
 from enrollkit.access import (
     ASSOCIATIONS,
     CONNECTIONS,
@@ -27,7 +28,10 @@ from enrollkit.access import (
     System,
 )
 from enrollkit.enrollment import (
+    Application,
     ApplicationContent,
+    DocumentKind,
+    EnrollmentService,
     NppesRecord,
     Official,
     OfficialRole,
@@ -186,6 +190,43 @@ class Kit:
         revision = self.enrollment.get(application_id).current_revision
         return revision.digest if revision is not None else "0" * 64
 
+    def attach_required(self, application_id: str, *, actor: Principal) -> None:
+        """Attach, as *actor*, one document of each kind the checklist still wants and the
+        fee receipt where one is due (EN-13, EN-15), as a preparer would before sending."""
+        attach_required(self.enrollment, application_id, actor=actor)
+
+    def send(self, application_id: str, *, actor: Principal) -> Application:
+        """Attach what the checklist wants (EN-13, EN-15), then send for signature (SG-2)."""
+        self.attach_required(application_id, actor=actor)
+        return self.signatures.send_for_signature(application_id, actor=actor)
+
     def events(self, subject: str) -> list[str]:
         """Names of the committed audit events about *subject*."""
         return [e.event.name for e in self.runtime.storage.audit.for_subject(subject)]
+
+
+def attach_required(
+    enrollment: EnrollmentService, application_id: str, *, actor: Principal
+) -> None:
+    """Attach, as *actor*, a small PDF for each checklist line the application misses and
+    the fee receipt where the fee is due and not covered (EN-13, EN-15)."""
+    status = enrollment.requirements_of(application_id, actor=actor)
+    kinds = [
+        min(r.accepts, key=lambda k: k.value) for r in status.required if r.name in status.missing
+    ]
+    if status.fee is not None and not status.fee_covered:
+        kinds.append(DocumentKind.FEE_RECEIPT)
+    for kind in kinds:
+        enrollment.attach_document(
+            application_id,
+            actor=actor,
+            filename=f"{kind.value}.pdf",
+            data=b"%PDF-1.7\n" + kind.value.encode() + b"\n%%EOF\n",
+            kind=kind,
+        )
+
+
+def send(kit: Enrollkit, application_id: str, *, actor: Principal) -> Application:
+    """On the facade: attach what the checklist wants (EN-13, EN-15), send for signature."""
+    attach_required(kit.enrollment, application_id, actor=actor)
+    return kit.signatures.send_for_signature(application_id, actor=actor)

@@ -168,6 +168,19 @@ def story(world: World) -> World:
     return world
 
 
+def _attach_license(world: World, application_id: str) -> None:
+    """The credentialer attaches Ana's state license, raw PDF bytes (EN-5, EN-13)."""
+    ref = world.ok(
+        "POST",
+        f"/applications/{application_id}/documents?filename=license.pdf&kind=state_license",
+        status=201,
+        as_user="CMendez3",
+        content=b"%PDF-1.7 state license",
+        headers={"Content-Type": "application/pdf"},
+    )
+    assert (ref["kind"], ref["media_type"]) == ("state_license", "application/pdf")
+
+
 def _content() -> dict[str, Any]:
     return {
         "legal_business_name": "Ana Rivera MD",
@@ -320,6 +333,16 @@ class TestTheIntegratorsPath:
             },
         )
         assert (app["id"], app["status"]) == ("app-000001", "draft")
+        # An initial 855I needs the state license (EN-13): sending without it names it.
+        missing = world.call(
+            "POST", f"/applications/{app['id']}/send-for-signature", as_user="CMendez3"
+        )
+        assert missing.status_code == 422
+        assert missing.json()["code"] == "application.missing_documents"
+        assert "state license" in missing.json()["message"]
+        _attach_license(world, app["id"])
+        needs = world.ok("GET", f"/applications/{app['id']}/requirements", as_user="CMendez3")
+        assert needs["missing"] == [] and needs["fee"] is None
         sent = world.ok("POST", f"/applications/{app['id']}/send-for-signature", as_user="CMendez3")
         assert sent["status"] == "pending_signatures"
         assert world.outbox.last(EMAILS["ARivera1"], "signature.requested") is not None
@@ -515,6 +538,7 @@ class TestErrorMapping:
                 "content": _content(),
             },
         )
+        _attach_license(story, app["id"])
         story.ok("POST", f"/applications/{app['id']}/send-for-signature", as_user="CMendez3")
         digest = story.ok("GET", f"/applications/{app['id']}", as_user="CMendez3")["revisions"][0][
             "digest"

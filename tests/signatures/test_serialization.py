@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from enrollkit.access import Role
 from enrollkit.enrollment import (
+    FORM_KINDS,
+    PROVIDER_TYPES_BY_FORM,
     AgendaItem,
     ChangeKind,
     Form,
@@ -31,10 +33,11 @@ from enrollkit.testing.strategies import moments, sha256s
 slots = st.sampled_from(
     [
         s
-        for f, k in [(f, k) for f in Form for k in Kind]
-        if not (k is Kind.REASSIGNMENT and f.is_organizational)
-        and k is not Kind.REASSIGNMENT_TERMINATION
-        for s in signer_slots(f, k, reassignment=False)
+        for f in Form
+        for k in sorted(FORM_KINDS[f], key=lambda k: k.value)
+        if k is not Kind.REASSIGNMENT_TERMINATION
+        for t in PROVIDER_TYPES_BY_FORM[f]
+        for s in signer_slots(f, k, reassignment=False, provider_type=t)
     ]
 )
 requests = st.builds(

@@ -63,7 +63,7 @@ def reassignment(kit: Kit, *, send: bool = True) -> Application:
         kind=Kind.REASSIGNMENT,
         content=ana_855r(),
     )
-    return kit.signatures.send_for_signature(app.id, actor=kit.actor("u-cred")) if send else app
+    return kit.send(app.id, actor=kit.actor("u-cred")) if send else app
 
 
 def sign(kit: Kit, app_id: str, user: str, slot: str) -> Application:
@@ -141,7 +141,7 @@ class TestRequests:
             ),
         )
         with pytest.raises(ValidationError) as info:
-            kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
+            kit.send(app.id, actor=kit.actor("u-ao"))
         assert info.value.code == "signature.no_signer"
         assert kit.enrollment.get(app.id).status is ApplicationStatus.DRAFT
 
@@ -160,7 +160,7 @@ class TestPaper:
             kind=Kind.INITIAL,
             content=content,
         )
-        return kit.signatures.send_for_signature(app.id, actor=kit.actor("u-seu"))
+        return kit.send(app.id, actor=kit.actor("u-seu"))
 
     def test_sg_3_a_round_opens_for_an_official_without_an_account(
         self, kit: Kit, notifier: InMemoryNotifier
@@ -234,7 +234,7 @@ class TestPaper:
             kind=Kind.INITIAL,
             content=acme_855b(),
         )
-        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-seu"))
+        kit.send(app.id, actor=kit.actor("u-seu"))
         on_paper(kit, app.id, actor="u-seu", slot="authorized_official", name="Olga Ortiz")
         (signature,) = kit.signatures.sheet(app.id).signatures
         assert (signature.signer_id, signature.role, signature.method) == (
@@ -356,7 +356,7 @@ class TestSigning:
             kind=Kind.REVALIDATION,
             content=acme_855b(officials=acme_855b().officials[1:]),
         )
-        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
+        kit.send(app.id, actor=kit.actor("u-ao"))
         with pytest.raises(NotPermittedError) as info:
             sign(kit, app.id, "u-ao", "authorized_or_delegated_official")
         assert info.value.code == "access.not_listed_on_record"
@@ -372,7 +372,7 @@ class TestSigning:
             kind=Kind.INITIAL,
             content=acme_855b(),
         )
-        kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ao"))
+        kit.send(app.id, actor=kit.actor("u-ao"))
         (request,) = kit.signatures.sheet(app.id).open_requests()
         assert request.candidates == ("u-ao",)
         with pytest.raises(NotPermittedError):
@@ -440,7 +440,7 @@ class TestRevisionsAndDeclines:
         sent = notifier.last("u-cred", "signature.declined")
         assert sent is not None and sent.fields["reason"] == "Wrong start date"
         assert kit.signatures.sheet(app.id).open_requests() == ()
-        again = kit.signatures.send_for_signature(app.id, actor=kit.actor("u-cred"))
+        again = kit.send(app.id, actor=kit.actor("u-cred"))
         assert again.current_revision is not None and again.current_revision.number == 2
 
     def test_sg_7_only_an_eligible_signer_declines(self, kit: Kit) -> None:
@@ -756,7 +756,7 @@ def termination(kit: Kit, actor: str, party: ReassignmentParty) -> Application:
         kind=Kind.REASSIGNMENT_TERMINATION,
         content=content,
     )
-    return kit.signatures.send_for_signature(app.id, actor=kit.actor(actor))
+    return kit.send(app.id, actor=kit.actor(actor))
 
 
 class TestReassignmentTermination:
@@ -801,7 +801,7 @@ class TestReassignmentTermination:
             content=ana_855r(),
         )
         with pytest.raises(ValidationError) as info:
-            kit.signatures.send_for_signature(app.id, actor=kit.actor("u-ana"))
+            kit.send(app.id, actor=kit.actor("u-ana"))
         assert info.value.fields["missing"] == ["reassignment.terminated_by"]
 
     def test_en_12_a_terminated_reassignment_leaves_the_report(

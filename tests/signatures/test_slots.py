@@ -5,9 +5,20 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from enrollkit.access import Decision, Denial, GrantKind, GrantPath, Role
-from enrollkit.enrollment import Form, Kind, Official, OfficialRole, ReassignmentParty
+from enrollkit.enrollment import (
+    FORM_KINDS,
+    PROVIDER_TYPES_BY_FORM,
+    Form,
+    Kind,
+    Official,
+    OfficialRole,
+    ProviderType,
+    ReassignmentParty,
+)
 from enrollkit.errors import NotPermittedError, ValidationError
 from enrollkit.signatures import SignerFacts, eligibility, listed_for, signer_slots
 
@@ -27,11 +38,16 @@ for _kind in Kind:
     SG_1_TABLE[(F.CMS_855I, _kind, True)] = (IND, RECV)
     SG_1_TABLE[(F.CMS_855R, _kind, False)] = (IND, RECV)
     SG_1_TABLE[(F.CMS_855R, _kind, True)] = (IND, RECV)
-    for _form in (F.CMS_855B, F.CMS_855A, F.CMS_855S):
+    for _form in (F.CMS_855B, F.CMS_855A, F.CMS_855S, F.CMS_20134):
         for _flag in (False, True):
             SG_1_TABLE[(_form, _kind, _flag)] = (
                 REFUSED if _kind is K.REASSIGNMENT else (AO,) if _kind is K.INITIAL else (AO_DO,)
             )
+    for _flag in (False, True):  # EN-1 amended: 855O, the practitioner signs; never reassigns
+        SG_1_TABLE[(F.CMS_855O, _kind, _flag)] = REFUSED if _kind is K.REASSIGNMENT else (IND,)
+        # a CMS-588 is a new EFT authorization or a change to one (FORM_KINDS); the
+        # provider type decides its signer (TestEft below): without one, refused
+        SG_1_TABLE[(F.CMS_588, _kind, _flag)] = REFUSED
 
 
 class TestReassignmentTermination:
@@ -162,3 +178,106 @@ class TestEligibility:
         (change,) = signer_slots(Form.CMS_855S, Kind.REVALIDATION, reassignment=False)
         assert listed_for(initial, officials) == ("u-ao",)
         assert listed_for(change, officials) == ("u-ao", "u-do")
+
+
+#: Every (form, kind, provider type, terminating party) an application can have (EN-1).
+FILED = sorted(
+    (
+        (form, kind, provider_type, party)
+        for form in Form
+        for kind in FORM_KINDS[form]
+        for provider_type in PROVIDER_TYPES_BY_FORM[form]
+        for party in ((*ReassignmentParty,) if kind is K.REASSIGNMENT_TERMINATION else (None,))
+    ),
+    key=str,
+)
+
+
+class TestRemainingForms:
+    @given(st.sampled_from(FILED), st.booleans())
+    def test_sg_1_every_form_and_kind_has_slots(
+        self,
+        filed: tuple[Form, Kind, ProviderType, ReassignmentParty | None],
+        reassignment: bool,
+    ) -> None:
+        """Every form × kind × provider type an application can be filed with has at least one
+        slot, none open to SEUs or Surrogates, all with an I&A role (SG-1, EN-1)."""
+        form, kind, provider_type, party = filed
+        slots = signer_slots(
+            form,
+            kind,
+            reassignment=reassignment,
+            terminated_by=party,
+            provider_type=provider_type,
+        )
+        assert slots
+        for slot in slots:
+            assert slot.roles and not slot.roles & {Role.STAFF_END_USER, Role.SURROGATE}
+
+    @given(st.sampled_from(sorted(FORM_KINDS[Form.CMS_855O], key=str)), st.booleans())
+    def test_sg_1_855o_the_practitioner_signs_alone(self, kind: Kind, flag: bool) -> None:
+        """CMS-855O (ordering, referring, certifying): the practitioner, and no one else."""
+        assert [s.name for s in signer_slots(Form.CMS_855O, kind, reassignment=flag)] == [IND]
+
+    def test_sg_1_20134_initial_by_an_ao_changes_by_an_ao_or_do(self) -> None:
+        """CMS-20134 (MDPP): an AO signs an initial enrollment; an AO or DO the rest."""
+        (initial,) = signer_slots(Form.CMS_20134, Kind.INITIAL, reassignment=False)
+        assert initial.roles == {Role.AUTHORIZED_OFFICIAL}
+        assert initial.record_roles == {OfficialRole.AUTHORIZED_OFFICIAL}
+        for kind in FORM_KINDS[Form.CMS_20134] - {Kind.INITIAL}:
+            (slot,) = signer_slots(Form.CMS_20134, kind, reassignment=False)
+            assert slot.name == AO_DO
+            assert slot.roles == {Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER}
+
+    @given(
+        st.sampled_from(sorted(FORM_KINDS[Form.CMS_588], key=str)),
+        st.sampled_from(ProviderType),
+    )
+    def test_sg_1_588_practitioner_or_an_ao_or_do(
+        self, kind: Kind, provider_type: ProviderType
+    ) -> None:
+        """CMS-588 (EFT): the practitioner for an individual; an AO or DO of an organization,
+        on a new authorization as on a change (SG-1, EN-1 amended)."""
+        slots = signer_slots(Form.CMS_588, kind, reassignment=False, provider_type=provider_type)
+        expected = AO_DO if provider_type.is_organization else IND
+        assert [s.name for s in slots] == [expected]
+
+    def test_en_1_588_must_say_who_files_it(self) -> None:
+        """A CMS-588 without a provider type is refused: its signer depends on it."""
+        with pytest.raises(ValidationError) as info:
+            signer_slots(Form.CMS_588, Kind.INITIAL, reassignment=False)
+        assert info.value.code == "application.provider_type"
+
+    @given(st.sampled_from(Form), st.sampled_from(Kind))
+    def test_en_1_a_form_is_signed_only_for_its_kinds(self, form: Form, kind: Kind) -> None:
+        """Slots exist exactly for the kinds a form is filed for (FORM_KINDS); others are
+        refused with application.form_kind (EN-1)."""
+        if kind in FORM_KINDS[form]:
+            return
+        with pytest.raises(ValidationError) as info:
+            signer_slots(
+                form,
+                kind,
+                reassignment=False,
+                terminated_by=ReassignmentParty.INDIVIDUAL,
+                provider_type=PROVIDER_TYPES_BY_FORM[form][0],
+            )
+        assert info.value.code == "application.form_kind"
+
+
+class TestFormsTable:
+    def test_en_1_the_docs_table_is_rendered_from_the_data(self) -> None:
+        """The forms table names every form, the fee only where EN-15 charges one, and
+        the enrollment page renders it (SG-1, EN-13, EN-15)."""
+        from pathlib import Path
+
+        from enrollkit.signatures import render_forms_table
+
+        table = render_forms_table()
+        for form in Form:
+            assert f"| {form.value} |" in table
+        for line in table.splitlines():
+            if line.startswith(("| 855I ", "| 855O ")):
+                assert line.endswith("| none |")
+        page = Path(__file__).resolve().parents[2] / "docs" / "enrollment.md"
+        assert "enrollkit:render enrollkit.signatures:render_forms_table" in page.read_text()

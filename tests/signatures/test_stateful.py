@@ -121,11 +121,7 @@ class SignatureRound(RuleBasedStateMachine):
 
     @rule()
     def send(self) -> None:
-        self._attempt(
-            lambda: self.kit.signatures.send_for_signature(
-                self.app_id, actor=self.kit.actor("u-cred")
-            )
-        )
+        self._attempt(lambda: self.kit.send(self.app_id, actor=self.kit.actor("u-cred")))
 
     @rule(mailing=st.integers(0, len(MAILING) - 1), doc=st.none() | st.integers(0, len(DOCS) - 1))
     def revise(self, mailing: int, doc: int | None) -> None:

@@ -55,6 +55,7 @@ from enrollkit.signatures import Attestation, SignatureMethod
 from enrollkit.storage import Storage
 from enrollkit.testing.actors import Actors
 from tests.conftest import SECRET_KEY
+from tests.enrollment.world import send
 from tests.storage.pg import drop_schemas, new_schema, require_dsn
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -238,7 +239,7 @@ def test_fidelity_rules_hold_and_persist_on_every_adapter(opener: Opener) -> Non
     )
     (info,) = kit.enrollment.check_nppes(app.id, actor=actors("sue"))
     assert (info.field, info.blocking) == ("practice_locations[1]", False)
-    app = kit.signatures.send_for_signature(app.id, actor=actors("sue"))
+    app = send(kit, app.id, actor=actors("sue"))
     assert s.outbox.last("grace@rp.example", "signature.paper_requested") is not None
     (warning,) = [i for i in kit.agenda(for_profile=pllc.profile.id) if i.kind == "signature.paper"]
     assert "Grace Lee" in warning.title and "slower" in warning.title
@@ -276,7 +277,7 @@ def test_fidelity_rules_hold_and_persist_on_every_adapter(opener: Opener) -> Non
             officials=(ben_listed,),
         ),
     )
-    ending = kit.signatures.send_for_signature(ending.id, actor=actors("ben"))
+    ending = send(kit, ending.id, actor=actors("ben"))
     assert [r.slot.name for r in kit.signatures.sheet(ending.id).open_requests()] == [
         "receiving_organization"
     ]

@@ -24,13 +24,25 @@ from typing import Any, Final
 import attrs
 
 from enrollkit.clock import ensure_utc, ensure_utc_or_none
+from enrollkit.enrollment._checklist import (
+    Requirements,
+    adds_practice_location,
+    missing_requirements,
+)
 from enrollkit.enrollment._content import (
     ApplicationContent,
     DocumentRef,
     MediaType,
     ReassignmentParty,
 )
-from enrollkit.enrollment._forms import Form, Kind
+from enrollkit.enrollment._forms import (
+    PROVIDER_TYPES_BY_FORM,
+    Form,
+    Kind,
+    ProviderType,
+    check_form_kind,
+    check_provider_type,
+)
 from enrollkit.enrollment._lifecycle import (
     APPLICATION_MACHINE,
     FINAL_STATUSES,
@@ -53,6 +65,7 @@ __all__ = [
     "MacDecision",
     "NppesAcknowledgement",
     "Revision",
+    "adds_location",
     "content_digest",
     "reassigns",
 ]
@@ -228,11 +241,24 @@ _EDITABLE: Final = frozenset({S.DRAFT, S.DEVELOPMENT_REQUESTED})
 _DEADLINE_RUNS: Final = frozenset({S.DEVELOPMENT_REQUESTED, S.DRAFT, S.PENDING_SIGNATURES})
 
 
+def _default_provider_type(app: Application) -> ProviderType:
+    return check_provider_type(app.form, None)
+
+
+def _provider_type_of_form(
+    app: Application, _attribute: attrs.Attribute[ProviderType], value: ProviderType
+) -> None:
+    if value not in PROVIDER_TYPES_BY_FORM[app.form]:
+        check_provider_type(app.form, value)  # raises application.provider_type (EN-1)
+
+
 @attrs.frozen(kw_only=True)
 class Application:
     """A Medicare enrollment application for one provider profile (Rules EN-1..EN-4).
 
-    ``content`` and ``documents`` are the working copy; ``revisions`` the
+    ``provider_type`` says who files it (EN-1: the form's default unless told; a CMS-588
+    names it): the document checklist (EN-13), the fee (EN-15) and a 588's signer (SG-1)
+    depend on it. ``content`` and ``documents`` are the working copy; ``revisions`` the
     frozen ones, newest last. ``status`` is the stored status; read the
     effective one with :meth:`status_at` (a missed development deadline reads
     as rejected whether or not anything ran, Rule EN-4).
@@ -242,6 +268,10 @@ class Application:
     profile_id: str
     form: Form
     kind: Kind
+    provider_type: ProviderType = attrs.field(
+        default=attrs.Factory(_default_provider_type, takes_self=True),
+        validator=_provider_type_of_form,
+    )
     created_by: str
     created_at: datetime = attrs.field(converter=ensure_utc)
     status_changed_at: datetime = attrs.field(converter=ensure_utc)
@@ -268,27 +298,18 @@ class Application:
         created_by: str,
         now: datetime,
         content: ApplicationContent | None = None,
+        provider_type: ProviderType | None = None,
     ) -> Application:
-        """A new draft (Rule EN-1); reassignment kinds are filed on 855R or 855I."""
-        if kind is Kind.REASSIGNMENT and form not in (Form.CMS_855R, Form.CMS_855I):
-            raise ValidationError(
-                "application.form_kind",
-                f"A reassignment is filed on CMS-855R (or 855I), not CMS-{form.value}.",
-                form=form.value,
-                kind=kind.value,
-            )
-        if kind is Kind.REASSIGNMENT_TERMINATION and form is not Form.CMS_855R:
-            raise ValidationError(
-                "application.form_kind",
-                f"A reassignment is terminated on CMS-855R, not CMS-{form.value} (EN-12).",
-                form=form.value,
-                kind=kind.value,
-            )
+        """A new draft (Rule EN-1): the form must be filed for *kind* (reassignment kinds on
+        855R or 855I, :data:`FORM_KINDS`) and by *provider_type* (the form's default when
+        ``None``; a CMS-588 names it)."""
+        check_form_kind(form, kind)
         return cls(
             id=id,
             profile_id=profile_id,
             form=form,
             kind=kind,
+            provider_type=check_provider_type(form, provider_type),
             created_by=created_by,
             created_at=now,
             status_changed_at=now,
@@ -340,12 +361,52 @@ class Application:
         """The blocking NPPES differences of the working copy not yet acknowledged (EN-6);
         information (other locations, the mailing address) never blocks."""
         mismatches = tuple(
-            m for m in compare_with_nppes(self.content, record, form=self.form) if m.blocking
+            m
+            for m in compare_with_nppes(
+                self.content, record, form=self.form, provider_type=self.provider_type
+            )
+            if m.blocking
         )
         ack = self.nppes_acknowledgement
         if ack is None:
             return mismatches
         return tuple(m for m in mismatches if m not in set(ack.mismatches))
+
+    def require_supporting_documents(
+        self, requirements: Requirements, *, year: int, new_location: bool = False
+    ) -> None:
+        """Refuse sending while the checklist's documents (Rule EN-13) or, where the fee is
+        due, its receipt or a hardship exception request (Rule EN-15) are missing from the
+        working copy, naming each. Checked when a revision is frozen for signature: the
+        last signature submits it (SG-6), so no revision lacking them is ever submitted."""
+        missing, fee = missing_requirements(
+            requirements,
+            self.form,
+            self.kind,
+            self.provider_type,
+            self.documents,
+            year=year,
+            new_location=new_location,
+        )
+        if not missing and fee is None:
+            return
+        names = list(missing)
+        if fee is not None:
+            names.append(
+                f"application fee receipt ({fee.describe()}) or hardship exception request"
+            )
+        raise ValidationError(
+            "application.missing_documents",
+            f"Missing supporting documents ({'; '.join(names)}) for this {self.form.title} "
+            f"{self.kind.value.replace('_', ' ')} by a {self.provider_type.label}: attach "
+            "each, saying what it is, before sending for signature (EN-13"
+            + (", EN-15" if fee is not None else "")
+            + ").",
+            application_id=self.id,
+            missing=names,
+            fee_amount=str(fee.amount) if fee is not None else None,
+            fee_year=fee.year if fee is not None else None,
+        )
 
     def require_nppes_consistent(self, record: NppesRecord | None) -> None:
         """Refuse sending while NPPES mismatches are neither resolved nor acknowledged (EN-6)."""
@@ -576,9 +637,10 @@ class Application:
         missing: list[str] = []
         if content.npi is None:
             missing.append("npi")
-        if self.form in (Form.CMS_855I, Form.CMS_855R) and content.practitioner is None:
+        organization = self.provider_type.is_organization
+        if not organization and content.practitioner is None:
             missing.append("practitioner")
-        if self.form.is_organizational and not content.legal_business_name:
+        if organization and not content.legal_business_name:
             missing.append("legal_business_name")
         if self.reassigns and content.reassignment is None:
             missing.append("reassignment")
@@ -588,7 +650,7 @@ class Application:
         if self.kind is Kind.REASSIGNMENT_TERMINATION:
             needs_officials = terminating is ReassignmentParty.ORGANIZATION
         else:
-            needs_officials = self.form.is_organizational or self.reassigns
+            needs_officials = organization or self.reassigns
         if needs_officials and not content.officials:
             missing.append("officials")
         return tuple(missing)
@@ -602,6 +664,24 @@ class Application:
                 application_id=self.id,
                 missing=list(missing),
             )
+
+
+def adds_location(app: Application, history: Iterable[Application]) -> bool:
+    """Whether *app*, a change of information, names a practice location the latest approved
+    enrollment on its form (in *history*, the profile's applications) lacks: such a change
+    pays the application fee (EN-15). [default] Without an approved enrollment known to
+    enrollkit, no."""
+    if app.kind is not Kind.CHANGE_OF_INFORMATION:
+        return False
+    approved = [
+        a
+        for a in history
+        if a.id != app.id and a.form is app.form and a.decision is not None and a.decision.approved
+    ]
+    if not approved:
+        return False
+    latest = max(approved, key=lambda a: a.decision.decided_at if a.decision else a.created_at)
+    return adds_practice_location(app.content.practice_locations, latest.content.practice_locations)
 
 
 def _revalidation_keys(app: Application) -> list[str]:

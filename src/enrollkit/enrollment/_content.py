@@ -19,6 +19,7 @@ from enrollkit.npi import NPI
 __all__ = [
     "Address",
     "ApplicationContent",
+    "DocumentKind",
     "DocumentRef",
     "MediaType",
     "Official",
@@ -190,6 +191,22 @@ class ApplicationContent:
         return None
 
 
+class DocumentKind(Enum):
+    """What a supporting document is, as declared when it is attached (EN-13, EN-15)."""
+
+    #: the IRS letter confirming the legal business name and EIN (CP-575 or 147C)
+    IRS_EIN_LETTER = "irs_ein_letter"
+    STATE_LICENSE = "state_license"  #: a state (or local) license to practice or operate
+    CERTIFICATION = "certification"  #: a certification or registration required to operate
+    ACCREDITATION = "accreditation"  #: by a CMS-approved accrediting organization (DMEPOS)
+    SURETY_BOND = "surety_bond"  #: the DMEPOS supplier's surety bond
+    CDC_RECOGNITION = "cdc_recognition"  #: CDC Diabetes Prevention Recognition (MDPP)
+    VOIDED_CHECK_OR_BANK_LETTER = "voided_check_or_bank_letter"  #: for the CMS-588 (EFT)
+    FEE_RECEIPT = "fee_receipt"  #: the receipt of the application fee paid (EN-15)
+    HARDSHIP_EXCEPTION_REQUEST = "hardship_exception_request"  #: instead of the fee (EN-15)
+    OTHER = "other"  #: anything else the applicant supports the application with
+
+
 class MediaType(Enum):
     """The only document types accepted, recognised by content (Rule EN-5)."""
 
@@ -207,7 +224,9 @@ class DocumentRef:
 
     The bytes live behind a :class:`~enrollkit.enrollment.DocumentStore`;
     the digest of a revision covers ``filename``, ``media_type``, ``size``
-    and ``sha256`` (Rule EN-3), not the id or upload time.
+    and ``sha256`` (Rule EN-3), not the id or upload time. ``kind`` is what the
+    uploader declares it to be (:class:`~enrollkit.enrollment.DocumentKind`, the
+    checklist's currency, EN-13); like the description it is not covered by the digest.
     """
 
     id: str
@@ -218,3 +237,4 @@ class DocumentRef:
     uploaded_at: datetime = attrs.field(converter=_utc)
     uploaded_by: str
     description: str = ""
+    kind: DocumentKind | None = None

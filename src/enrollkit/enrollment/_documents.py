@@ -17,7 +17,7 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
-from enrollkit.enrollment._content import DocumentRef, MediaType
+from enrollkit.enrollment._content import DocumentKind, DocumentRef, MediaType
 from enrollkit.errors import NotFoundError, ValidationError
 
 __all__ = [
@@ -67,10 +67,17 @@ class InspectedDocument:
     sha256: str
 
     def ref(
-        self, *, id: str, uploaded_at: datetime, uploaded_by: str, description: str = ""
+        self,
+        *,
+        id: str,
+        uploaded_at: datetime,
+        uploaded_by: str,
+        description: str = "",
+        kind: DocumentKind | None = None,
     ) -> DocumentRef:
         """The record an application keeps of this document (Rule EN-5): its new *id*,
-        who uploaded it and when, beside what its bytes showed.
+        who uploaded it and when, and what they declare it to be (*kind*, EN-13), beside
+        what its bytes showed.
 
         >>> from datetime import datetime, timezone
         >>> doc = inspect_document("w9.pdf", b"%PDF-1.7 ...")
@@ -84,6 +91,7 @@ class InspectedDocument:
             uploaded_at=uploaded_at,
             uploaded_by=uploaded_by,
             description=description,
+            kind=kind,
             **attrs.asdict(self, recurse=False),  # every fact the bytes showed
         )
 

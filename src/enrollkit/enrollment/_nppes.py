@@ -35,7 +35,7 @@ from typing import Final, Protocol, runtime_checkable
 import attrs
 
 from enrollkit.enrollment._content import Address, ApplicationContent
-from enrollkit.enrollment._forms import Form
+from enrollkit.enrollment._forms import Form, ProviderType
 from enrollkit.npi import NPI, NPIType
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "NppesMismatch",
     "NppesRecord",
     "compare_with_nppes",
+    "expected_npi_types",
     "normalize",
     "normalize_address",
 ]
@@ -236,14 +237,32 @@ def normalize_address(address: Address) -> str:
 
 
 #: EN-6 amended: the NPI type each form enrolls; [default] an 855S may be a sole
-#: proprietor's Type 1 NPI or an organization's Type 2.
+#: proprietor's Type 1 NPI or an organization's Type 2. An 855O enrolls a practitioner
+#: (Type 1), an MDPP supplier (20134) an organization (Type 2); a CMS-588 is filed by
+#: either, and its provider type decides (:func:`expected_npi_types`).
 NPI_TYPES_BY_FORM: Final[Mapping[Form, frozenset[NPIType]]] = {
     Form.CMS_855I: frozenset({NPIType.INDIVIDUAL}),
     Form.CMS_855R: frozenset({NPIType.INDIVIDUAL}),
     Form.CMS_855B: frozenset({NPIType.ORGANIZATION}),
     Form.CMS_855A: frozenset({NPIType.ORGANIZATION}),
     Form.CMS_855S: frozenset(NPIType),
+    Form.CMS_855O: frozenset({NPIType.INDIVIDUAL}),
+    Form.CMS_20134: frozenset({NPIType.ORGANIZATION}),
+    Form.CMS_588: frozenset(NPIType),
 }
+
+
+def expected_npi_types(form: Form, provider_type: ProviderType | None = None) -> frozenset[NPIType]:
+    """The NPI types an application on *form* by *provider_type* enrolls (EN-6, NPI-3).
+
+    >>> sorted(t.value for t in expected_npi_types(Form.CMS_588, ProviderType.SUPPLIER))
+    [2]
+    """
+    expected = NPI_TYPES_BY_FORM[form]
+    if provider_type is not None and form is Form.CMS_588:
+        wanted = NPIType.ORGANIZATION if provider_type.is_organization else NPIType.INDIVIDUAL
+        return expected & {wanted}
+    return expected
 
 
 def _names_match(content: ApplicationContent, record: NppesRecord) -> tuple[str, str] | None:
@@ -264,22 +283,26 @@ def _names_match(content: ApplicationContent, record: NppesRecord) -> tuple[str,
 
 
 def compare_with_nppes(
-    content: ApplicationContent, record: NppesRecord | None, *, form: Form | None = None
+    content: ApplicationContent,
+    record: NppesRecord | None,
+    *,
+    form: Form | None = None,
+    provider_type: ProviderType | None = None,
 ) -> tuple[NppesMismatch, ...]:
-    """Every difference between *content* (filed on *form*) and the NPPES *record*
-    (Rule EN-6 amended): blocking ones first, information after."""
+    """Every difference between *content* (filed on *form* by *provider_type*) and the
+    NPPES *record* (Rule EN-6 amended): blocking ones first, information after."""
     if record is None:
         npi = str(content.npi) if content.npi else "(none)"
         return (NppesMismatch("npi", npi, "(no NPPES record for this NPI)"),)
     found: list[NppesMismatch] = []
     if not record.active:
         found.append(NppesMismatch("npi_status", "active", "deactivated"))
-    expected = NPI_TYPES_BY_FORM.get(form) if form is not None else None
+    expected = expected_npi_types(form, provider_type) if form is not None else None
     if expected is not None and record.npi_type is not None and record.npi_type not in expected:
         wanted = " or ".join(sorted(t.label for t in expected))
         found.append(
             NppesMismatch(
-                "npi_type", f"CMS-{form.value if form else '?'}: {wanted}", record.npi_type.label
+                "npi_type", f"{form.title if form else 'CMS-?'}: {wanted}", record.npi_type.label
             )
         )
     names = _names_match(content, record)

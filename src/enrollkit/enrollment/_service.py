@@ -22,21 +22,22 @@ from enrollkit.enrollment._access import (
     require_application_access,
     require_pecos_access,
 )
-from enrollkit.enrollment._application import APPLICATIONS, Application
+from enrollkit.enrollment._application import APPLICATIONS, Application, adds_location
 from enrollkit.enrollment._changes import (
     BOTH_SYSTEMS,
     REPORTABLE_CHANGES,
     REPORTING_SYSTEMS,
     ReportableChange,
 )
-from enrollkit.enrollment._content import ApplicationContent, DocumentRef
+from enrollkit.enrollment._checklist import FEE_DOCUMENTS, Requirements, RequirementsStatus
+from enrollkit.enrollment._content import ApplicationContent, DocumentKind, DocumentRef
 from enrollkit.enrollment._deadlines import ChangeKind, DeadlinePolicy
 from enrollkit.enrollment._documents import (
     DocumentPolicy,
     DocumentStore,
     inspect_document,
 )
-from enrollkit.enrollment._forms import Form, Kind, ProviderCategory
+from enrollkit.enrollment._forms import Form, Kind, ProviderCategory, ProviderType
 from enrollkit.enrollment._nppes import (
     NppesDirectory,
     NppesMismatch,
@@ -63,6 +64,7 @@ __all__ = ["EnrollmentService"]
 
 _DOCUMENT_POLICY: Final = DocumentPolicy()
 _DEADLINES: Final = DeadlinePolicy()
+_REQUIREMENTS: Final = Requirements()
 _MAC: Final = frozenset({PrincipalKind.MAC})
 
 #: Ids, file names and short texts (ER-1).
@@ -76,7 +78,8 @@ class EnrollmentService:
 
     Ports (:class:`~enrollkit.enrollment.EnrollmentPorts`): ``documents`` keeps document
     bytes (EN-5), ``nppes`` answers the EN-6 comparison, ``contacts`` turns account ids
-    into e-mail addresses; in-memory ones for those left out.
+    into e-mail addresses; in-memory ones for those left out. *requirements* holds the
+    document checklist (EN-13) and the fee schedule (EN-15): CMS's as shipped.
     """
 
     def __init__(
@@ -88,8 +91,10 @@ class EnrollmentService:
         contacts: Contacts | None = None,
         document_policy: DocumentPolicy = _DOCUMENT_POLICY,
         deadlines: DeadlinePolicy = _DEADLINES,
+        requirements: Requirements = _REQUIREMENTS,
     ) -> None:
         self.runtime = runtime
+        self.requirements = requirements
         self.documents, self.nppes, self.contacts = EnrollmentPorts.of(
             documents=documents, nppes=nppes, contacts=contacts
         )
@@ -107,8 +112,13 @@ class EnrollmentService:
         form: Form,
         kind: Kind,
         content: ApplicationContent | None = None,
+        provider_type: ProviderType | None = None,
     ) -> Application:
-        """Start a draft for *profile_id*; the actor needs PECOS access to it (EN-1, EN-2)."""
+        """Start a draft for *profile_id*; the actor needs PECOS access to it (EN-1, EN-2).
+
+        *provider_type* says who files it (the form's default when left out: a practitioner
+        group for an 855B; a CMS-588 must say): the documents (EN-13), the fee (EN-15) and
+        a 588's signer (SG-1) follow from it."""
         with self.runtime.transaction() as tx:
             who = tx.act(actor).id
             app = Application.start(
@@ -119,6 +129,7 @@ class EnrollmentService:
                 created_by=who,
                 now=tx.now,
                 content=content,
+                provider_type=provider_type,
             )
             grant = require_application_access(tx, user_id=who, application=app)
             stored = tx.add(
@@ -129,6 +140,7 @@ class EnrollmentService:
                 profile_id=profile_id,
                 form=form.value,
                 kind=kind.value,
+                provider_type=app.provider_type.value,
                 grant=grant.kind.value,
             )
             tx.commit()
@@ -183,13 +195,20 @@ class EnrollmentService:
         filename: Text,
         data: bytes,
         description: Prose = "",
+        kind: DocumentKind | None = None,
     ) -> DocumentRef:
-        """Attach a PDF or TIFF (by content, EN-5); the bytes go to the document store."""
+        """Attach a PDF or TIFF (by content, EN-5); the bytes go to the document store.
+        *kind* says what it is (an IRS letter, a state license, the fee receipt...): the
+        checklist (EN-13) and the fee (EN-15) count documents by kind."""
         inspected = inspect_document(filename, data, policy=self.document_policy)
         with self.runtime.transaction() as tx:
             app, who = self._load_for(tx, application_id, actor)
             ref = inspected.ref(
-                id=tx.new_id("doc"), uploaded_at=tx.now, uploaded_by=who, description=description
+                id=tx.new_id("doc"),
+                uploaded_at=tx.now,
+                uploaded_by=who,
+                description=description,
+                kind=kind,
             )
             changed = app.attach(ref, now=tx.now)
             self.documents.put(inspected.sha256, bytes(data))
@@ -202,6 +221,7 @@ class EnrollmentService:
                 filename=ref.filename,
                 media_type=ref.media_type.value,
                 size=ref.size,
+                kind=kind.value if kind is not None else None,
             )
             tx.commit()
         return ref
@@ -223,6 +243,33 @@ class EnrollmentService:
             tx.commit()
         return stored
 
+    # -- checklist and fee (EN-13, EN-15) ----------------------------------------------
+
+    @boundary
+    def requirements_of(self, application_id: Text, *, actor: Principal) -> RequirementsStatus:
+        """What the application needs before it is sent for signature and what it still
+        lacks: the checklist's documents (EN-13) and, where due, the application fee for
+        this calendar year (EN-15); the actor needs PECOS access (EN-2)."""
+        with self.runtime.transaction() as tx:
+            app, _who = self._load_for(tx, application_id, actor)
+            history = tx.repo(APPLICATIONS).find(APPLICATIONS.index("profile"), app.profile_id)
+            year = tx.now.year
+        rules = self.requirements
+        required = rules.checklist_for(app.form, app.kind, app.provider_type)
+        fee = rules.fee_for(
+            app.form,
+            app.kind,
+            app.provider_type,
+            year=year,
+            new_location=adds_location(app, history),
+        )
+        return RequirementsStatus(
+            required=required,
+            missing=tuple(r.name for r in required if not r.met_by(app.documents)),
+            fee=fee,
+            fee_covered=any(d.kind in FEE_DOCUMENTS for d in app.documents),
+        )
+
     # -- NPPES (EN-6) -------------------------------------------------------------------
 
     @boundary
@@ -232,7 +279,9 @@ class EnrollmentService:
         with self.runtime.transaction() as tx:
             app, _who = self._load_for(tx, application_id, actor)
         record = self.nppes.lookup(app.content.npi) if app.content.npi else None
-        return compare_with_nppes(app.content, record, form=app.form)
+        return compare_with_nppes(
+            app.content, record, form=app.form, provider_type=app.provider_type
+        )
 
     @use_case
     def acknowledge_nppes(
@@ -250,7 +299,11 @@ class EnrollmentService:
                 )
             record = self.nppes.lookup(app.content.npi) if app.content.npi else None
             mismatches = tuple(
-                m for m in compare_with_nppes(app.content, record, form=app.form) if m.blocking
+                m
+                for m in compare_with_nppes(
+                    app.content, record, form=app.form, provider_type=app.provider_type
+                )
+                if m.blocking
             )
             if not mismatches:
                 raise ValidationError(

@@ -35,6 +35,7 @@ __all__ = [
     "eligibility",
     "listed_for",
     "paper_signers",
+    "render_forms_table",
     "signature_source",
     "signer_slots",
     "slots_of",

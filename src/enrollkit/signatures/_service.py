@@ -19,13 +19,16 @@ from enrollkit.enrollment import (
     ApplicationContent,
     ApplicationStatus,
     Contacts,
+    DocumentKind,
     DocumentPolicy,
     DocumentRef,
     DocumentStore,
     EnrollmentPorts,
     NppesDirectory,
     NppesRecord,
+    Requirements,
     Revision,
+    adds_location,
     inspect_document,
     require_application_access,
     same_name,
@@ -64,6 +67,7 @@ from enrollkit.storage import require
 __all__ = ["SignatureService"]
 
 _DOCUMENT_POLICY: Final = DocumentPolicy()
+_REQUIREMENTS: Final = Requirements()
 _BOTH: Final = frozenset(Attestation)
 #: AC-8 [default]: a signature needs a login (or host assertion) at most this old.
 SIGNING_WINDOW: Final = timedelta(minutes=15)
@@ -79,7 +83,8 @@ class SignatureService:
 
     One service for the whole signature round because every one of these use
     cases changes the application (status, revisions) and its signature sheet
-    together.
+    together. *requirements* is the document checklist (EN-13) and fee schedule (EN-15)
+    checked whenever a revision is frozen for signature.
     """
 
     def __init__(
@@ -91,8 +96,10 @@ class SignatureService:
         contacts: Contacts | None = None,
         document_policy: DocumentPolicy = _DOCUMENT_POLICY,
         signing_window: timedelta = SIGNING_WINDOW,
+        requirements: Requirements = _REQUIREMENTS,
     ) -> None:
         self.runtime = runtime
+        self.requirements = requirements
         self.signing_window = signing_window
         self.documents, self.nppes, self.contacts = EnrollmentPorts.of(
             documents=documents, nppes=nppes, contacts=contacts
@@ -144,10 +151,12 @@ class SignatureService:
 
     @use_case
     def send_for_signature(self, application_id: Text, *, actor: Principal) -> Application:
-        """Freeze revision n, check NPPES (EN-6), open one request per slot (SG-2)."""
+        """Freeze revision n, check NPPES (EN-6), the supporting documents (EN-13) and the
+        fee (EN-15), open one request per slot (SG-2)."""
         with self.runtime.transaction() as tx:
             app, who = self._load_for(tx, application_id, actor)
             app.require_nppes_consistent(self._nppes_record(app.content))
+            self._require_supporting(tx, app)
             sent = app.send_for_signature(by=who, now=tx.now)
             stored = self._open_round(tx, app, sent, who, "application.sent_for_signature")
             tx.commit()
@@ -160,12 +169,15 @@ class SignatureService:
         *,
         actor: Principal,
         content: ApplicationContent | None = None,
-        attach: Sequence[tuple[Text, bytes]] = (),
+        attach: Sequence[tuple[Text, bytes] | tuple[Text, bytes, DocumentKind]] = (),
         detach: Iterable[Text] = (),
     ) -> Application:
         """Change an application out for signature: revision n+1 supersedes every signature
-        and open request of revision n and asks every slot again (EN-3, SG-5)."""
-        inspected = [inspect_document(n, d, policy=self.document_policy) for n, d in attach]
+        and open request of revision n and asks every slot again (EN-3, SG-5). Each of
+        *attach* is (file name, bytes) or (file name, bytes, what it is: EN-13); the new
+        revision must still carry its checklist and fee documents (EN-13, EN-15)."""
+        inspected = [inspect_document(a[0], a[1], policy=self.document_policy) for a in attach]
+        kinds = [a[2] if len(a) == 3 else None for a in attach]
         with self.runtime.transaction() as tx:
             app, who = self._load_for(tx, application_id, actor)
             removed = set(detach)
@@ -173,15 +185,25 @@ class SignatureService:
                 d for d in app.documents if d.id not in removed
             )
             documents += tuple(
-                i.ref(id=tx.new_id("doc"), uploaded_at=tx.now, uploaded_by=who) for i in inspected
+                i.ref(id=tx.new_id("doc"), uploaded_at=tx.now, uploaded_by=who, kind=k)
+                for i, k in zip(inspected, kinds, strict=True)
             )
             revised = app.revise(content=content, documents=documents, by=who, now=tx.now)
             revised.require_nppes_consistent(self._nppes_record(revised.content))
-            for (_name, data), info in zip(attach, inspected, strict=True):
-                self.documents.put(info.sha256, bytes(data))
+            self._require_supporting(tx, revised)
+            for given, info in zip(attach, inspected, strict=True):
+                self.documents.put(info.sha256, bytes(given[1]))
             stored = self._open_round(tx, app, revised, who, "application.revised")
             tx.commit()
         return stored
+
+    def _require_supporting(self, tx: Transaction, app: Application) -> None:
+        """The checklist's documents (EN-13) and, where the fee is due this calendar year,
+        its receipt or a hardship exception request (EN-15), before anyone signs."""
+        history = tx.repo(APPLICATIONS).find(APPLICATIONS.index("profile"), app.profile_id)
+        app.require_supporting_documents(
+            self.requirements, year=tx.now.year, new_location=adds_location(app, history)
+        )
 
     def _open_round(
         self, tx: Transaction, before: Application, after: Application, actor: str, event: str

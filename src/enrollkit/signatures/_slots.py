@@ -28,7 +28,10 @@ from enrollkit.enrollment import (
     Kind,
     Official,
     OfficialRole,
+    ProviderType,
     ReassignmentParty,
+    check_form_kind,
+    check_provider_type,
 )
 from enrollkit.errors import NotPermittedError, ValidationError
 
@@ -40,6 +43,7 @@ __all__ = [
     "eligibility",
     "listed_for",
     "paper_signers",
+    "render_forms_table",
     "signer_slots",
     "slots_of",
 ]
@@ -105,12 +109,27 @@ AUTHORIZED_OR_DELEGATED: Final = SignerSlot(
 )
 
 
+#: Rule SG-1 as data: each form's slots for an initial enrollment and for every other kind
+#: (changes, revalidations, terminations). Forms an individual files (855I, 855O, and a
+#: 588 for an individual) take the practitioner; reassignments are decided in code
+#: (855R, an 855I naming one: both parties; a termination: only the terminating one).
+_ORGANIZATION_SLOTS: Final[dict[Form, tuple[SignerSlot, SignerSlot]]] = {
+    Form.CMS_855B: (AUTHORIZED_OFFICIAL, AUTHORIZED_OR_DELEGATED),
+    Form.CMS_855A: (AUTHORIZED_OFFICIAL, AUTHORIZED_OR_DELEGATED),
+    Form.CMS_855S: (AUTHORIZED_OFFICIAL, AUTHORIZED_OR_DELEGATED),
+    Form.CMS_20134: (AUTHORIZED_OFFICIAL, AUTHORIZED_OR_DELEGATED),
+    # CMS-588: "signed by an authorized or delegated official", whatever the kind
+    Form.CMS_588: (AUTHORIZED_OR_DELEGATED, AUTHORIZED_OR_DELEGATED),
+}
+
+
 def signer_slots(
     form: Form,
     kind: Kind,
     *,
     reassignment: bool,
     terminated_by: ReassignmentParty | None = None,
+    provider_type: ProviderType | None = None,
 ) -> tuple[SignerSlot, ...]:
     """The required signer slots of an application (Rule SG-1).
 
@@ -118,8 +137,11 @@ def signer_slots(
       855R) also an AO or AM/DO of the receiving organization (section 4B).
     * A reassignment termination (855R): only the party ending it, the
       individual or the receiving organization (EN-12).
-    * 855B, 855A, 855S: an AO for an initial enrollment; an AO or AM/DO for
-      changes, revalidations and terminations.
+    * 855O: the practitioner, whatever the kind.
+    * 855B, 855A, 855S, 20134: an AO for an initial enrollment; an AO or AM/DO
+      for changes, revalidations and terminations.
+    * 588: the practitioner for an individual; an AO or AM/DO for an organization
+      (*provider_type* says which; EN-1).
 
     >>> from enrollkit.enrollment import ReassignmentParty as Party
     >>> (slot,) = signer_slots(
@@ -127,15 +149,13 @@ def signer_slots(
     ...     terminated_by=Party.ORGANIZATION)
     >>> slot.name
     'receiving_organization'
+    >>> (eft,) = signer_slots(Form.CMS_588, Kind.INITIAL, reassignment=False,
+    ...                       provider_type=ProviderType.PRACTITIONER_GROUP)
+    >>> eft.name
+    'authorized_or_delegated_official'
     """
+    check_form_kind(form, kind)  # EN-1
     if kind is Kind.REASSIGNMENT_TERMINATION:
-        if form is not Form.CMS_855R:
-            raise ValidationError(
-                "application.form_kind",
-                f"A reassignment is terminated on CMS-855R, not CMS-{form.value} (EN-12).",
-                form=form.value,
-                kind=kind.value,
-            )
         if terminated_by is None:
             raise ValidationError(
                 "application.incomplete",
@@ -150,20 +170,21 @@ def signer_slots(
         if form is Form.CMS_855R or reassignment or kind is Kind.REASSIGNMENT:
             return (INDIVIDUAL, RECEIVING_ORGANIZATION)
         return (INDIVIDUAL,)
-    if kind is Kind.REASSIGNMENT:
-        raise ValidationError(
-            "application.form_kind",
-            f"A reassignment is filed on CMS-855R (or 855I), not CMS-{form.value}.",
-            form=form.value,
-            kind=kind.value,
-        )
-    return (AUTHORIZED_OFFICIAL,) if kind is Kind.INITIAL else (AUTHORIZED_OR_DELEGATED,)
+    filer = check_provider_type(form, provider_type)
+    if not filer.is_organization:  # 855O; a 588 for an individual
+        return (INDIVIDUAL,)
+    initial, other = _ORGANIZATION_SLOTS[form]
+    return (initial,) if kind is Kind.INITIAL else (other,)
 
 
 def slots_of(app: Application) -> tuple[SignerSlot, ...]:
     """The required signer slots of *app* (SG-1, EN-12)."""
     return signer_slots(
-        app.form, app.kind, reassignment=app.reassigns, terminated_by=app.terminating_party
+        app.form,
+        app.kind,
+        reassignment=app.reassigns,
+        terminated_by=app.terminating_party,
+        provider_type=app.provider_type,
     )
 
 
@@ -254,3 +275,59 @@ def eligibility(slot: SignerSlot, facts: SignerFacts) -> Eligibility:
         )
     role = authority.grant.role
     return Eligibility(True, role, "signature.eligible", authority.grant.explanation)
+
+
+def render_forms_table() -> str:
+    """The forms table of the docs (EN-1, SG-1, EN-13, EN-15), rendered from the data: each
+    form and filer, the kinds it is filed for, who signs, the documents and the fee.
+
+    >>> "| 855O | individual practitioner |" in render_forms_table()
+    True
+    """
+    from enrollkit.enrollment import (
+        FEE_FORMS,
+        FEE_KINDS,
+        FORM_KINDS,
+        PROVIDER_TYPES_BY_FORM,
+        Requirements,
+    )
+
+    rules = Requirements()
+    rows = [
+        "| form | filed by | kinds | signers | required documents | application fee |",
+        "|---|---|---|---|---|---|",
+    ]
+    for form in Form:
+        kinds = sorted(FORM_KINDS[form], key=lambda k: list(Kind).index(k))
+        for provider_type in PROVIDER_TYPES_BY_FORM[form]:
+            signers: list[str] = []
+            documents: list[str] = []
+            for kind in kinds:
+                party = (
+                    ReassignmentParty.INDIVIDUAL if kind is Kind.REASSIGNMENT_TERMINATION else None
+                )
+                slots = signer_slots(
+                    form, kind, reassignment=False, terminated_by=party, provider_type=provider_type
+                )
+                who = " and ".join(s.describe() for s in slots)
+                if kind is Kind.REASSIGNMENT_TERMINATION:
+                    who = "only the terminating party (EN-12)"
+                signers.append(f"{kind.value.replace('_', ' ')}: {who}")
+                for line in rules.checklist_for(form, kind, provider_type):
+                    text = f"{line.name}{' [default]' if line.default else ''}"
+                    entry = f"{text} ({kind.value.replace('_', ' ')})"
+                    documents.append(entry)
+            pays = provider_type in FEE_FORMS.get(form, frozenset())
+            fee = (
+                "yes: "
+                + ", ".join(k.value for k in sorted(FEE_KINDS, key=lambda k: k.value))
+                + ", new practice location"
+                if pays
+                else "none"
+            )
+            rows.append(
+                f"| {form.value} | {provider_type.label} | "
+                f"{', '.join(k.value.replace('_', ' ') for k in kinds)} | "
+                f"{'<br>'.join(signers)} | {'<br>'.join(documents) or 'none'} | {fee} |"
+            )
+    return "\n".join(rows) + "\n"

@@ -49,6 +49,8 @@ from enrollkit.access import (
 )
 from enrollkit.enrollment import (
     APPLICATIONS,
+    FORM_KINDS,
+    PROVIDER_TYPES_BY_FORM,
     REPORTABLE_CHANGES,
     REPORTING_SYSTEMS,
     Address,
@@ -391,11 +393,13 @@ def applications(draw: st.DrawFn) -> Application:
         )
         for n in range(draw(st.integers(0, 2)))
     )
+    form = draw(st.sampled_from(Form))
     return Application(
         id=draw(_ids),
         profile_id=draw(_ids),
-        form=draw(st.sampled_from(Form)),
-        kind=draw(st.sampled_from(Kind)),
+        form=form,
+        kind=draw(st.sampled_from(sorted(FORM_KINDS[form], key=lambda k: k.value))),
+        provider_type=draw(st.sampled_from(PROVIDER_TYPES_BY_FORM[form])),
         created_by=draw(_ids),
         created_at=created,
         status_changed_at=draw(moments),
@@ -480,11 +484,13 @@ _slots = st.sampled_from(
     [
         slot
         for form in Form
-        for kind in Kind
+        for kind in sorted(FORM_KINDS[form], key=lambda k: k.value)
         for party in (None, *ReassignmentParty)
-        if not (kind is Kind.REASSIGNMENT and form.is_organizational)
-        and (kind is Kind.REASSIGNMENT_TERMINATION) == (form is Form.CMS_855R and party is not None)
-        for slot in signer_slots(form, kind, reassignment=False, terminated_by=party)
+        for provider_type in PROVIDER_TYPES_BY_FORM[form]
+        if (kind is Kind.REASSIGNMENT_TERMINATION) == (party is not None)
+        for slot in signer_slots(
+            form, kind, reassignment=False, terminated_by=party, provider_type=provider_type
+        )
     ]
 )
 _requests = st.builds(
