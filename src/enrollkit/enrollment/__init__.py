@@ -16,6 +16,7 @@ from enrollkit.enrollment._forms import *
 from enrollkit.enrollment._lifecycle import *
 from enrollkit.enrollment._nppes import *
 from enrollkit.enrollment._ports import *
+from enrollkit.enrollment._record import *
 from enrollkit.enrollment._reports import *
 from enrollkit.enrollment._revalidation import *
 from enrollkit.enrollment._service import *
@@ -26,6 +27,7 @@ __all__ = [
     "BOTH_SYSTEMS",
     "DEFAULT_HORIZON_DAYS",
     "DEFAULT_MAX_DOCUMENT_BYTES",
+    "ENROLLMENT_RECORDS",
     "FINAL_STATUSES",
     "NPI_TYPES_BY_FORM",
     "REPORTABLE_CHANGES",
@@ -53,12 +55,16 @@ __all__ = [
     "DocumentRef",
     "DocumentStore",
     "EnrollmentPorts",
+    "EnrollmentRecord",
     "EnrollmentService",
+    "Fact",
+    "FactSource",
     "Form",
     "InMemoryDocumentStore",
     "InMemoryNppesDirectory",
     "InspectedDocument",
     "Kind",
+    "LocationPtan",
     "MacDecision",
     "MediaType",
     "MedicareIdRow",
@@ -75,6 +81,9 @@ __all__ = [
     "Reassignment",
     "ReassignmentParty",
     "ReassignmentRow",
+    "RecordReassignment",
+    "RecordSource",
+    "RecordStatus",
     "ReportableChange",
     "RevalidationDue",
     "Revision",
@@ -83,6 +92,7 @@ __all__ = [
     "approved_record",
     "build_agenda",
     "change_report_source",
+    "check_enrollment_id",
     "compare_with_nppes",
     "connection_source",
     "content_digest",
@@ -100,6 +110,7 @@ __all__ = [
     "profiles_in_scope",
     "reassignment_report",
     "reassigns",
+    "record_id",
     "require_application_access",
     "require_pecos_access",
     "revalidation_due",
