@@ -36,6 +36,7 @@ from enrollkit.enrollment import (
     EnrollmentPorts,
     EnrollmentService,
     NppesDirectory,
+    RecordService,
     password_expiry_source,
 )
 from enrollkit.errors import ValidationError
@@ -109,6 +110,7 @@ class Enrollkit:
         self.enrollment = EnrollmentService(
             self.runtime, documents=ports.documents, nppes=ports.nppes, contacts=ports.contacts
         )
+        self.records = RecordService(self.runtime)
         self.signatures = SignatureService(
             self.runtime, documents=ports.documents, nppes=ports.nppes, contacts=ports.contacts
         )

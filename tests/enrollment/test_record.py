@@ -14,7 +14,9 @@ from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.enrollment import (
     ENROLLMENT_RECORDS,
     EnrollmentRecord,
+    Form,
     RecordStatus,
+    billing_window,
     check_enrollment_id,
     month_end,
 )
@@ -122,3 +124,25 @@ class TestDeactivationOnRead:
             assert read is status
         else:
             assert read in (RecordStatus.APPROVED, RecordStatus.DEACTIVATED)
+
+
+class TestEffectiveDate:
+    @given(st.dates(date(2000, 1, 1), date(2040, 1, 1)), st.integers(-200, 200), st.booleans())
+    def test_en_11_effective_from_the_later_date_billing_30_or_90_days_back(
+        self, filed: date, offset: int, disaster: bool
+    ) -> None:
+        """Effective date: the later of filing and first service; billing starts 30 days
+        before it, 90 after a declared disaster (424.520(d), 424.521)."""
+        served = filed + timedelta(days=offset)
+        window = billing_window(
+            Form.CMS_855I, filed_on=filed, first_served_on=served, declared_disaster=disaster
+        )
+        assert window.effective_date == max(filed, served)
+        assert window.effective_date - window.bills_from == timedelta(days=90 if disaster else 30)
+
+    @pytest.mark.parametrize("form", [Form.CMS_855A, Form.CMS_855S, Form.CMS_855R])
+    def test_en_11_only_855i_and_855b_get_this_effective_date(self, form: Form) -> None:
+        """Other forms are refused with a stable code."""
+        with pytest.raises(ValidationError) as info:
+            billing_window(form, filed_on=date(2026, 1, 1), first_served_on=date(2026, 1, 1))
+        assert info.value.code == "record.effective_form"

@@ -12,11 +12,14 @@ from enrollkit.enrollment._changes import *
 from enrollkit.enrollment._content import *
 from enrollkit.enrollment._deadlines import *
 from enrollkit.enrollment._documents import *
+from enrollkit.enrollment._effective import *
 from enrollkit.enrollment._forms import *
+from enrollkit.enrollment._import import *
 from enrollkit.enrollment._lifecycle import *
 from enrollkit.enrollment._nppes import *
 from enrollkit.enrollment._ports import *
 from enrollkit.enrollment._record import *
+from enrollkit.enrollment._record_service import *
 from enrollkit.enrollment._reports import *
 from enrollkit.enrollment._revalidation import *
 from enrollkit.enrollment._service import *
@@ -29,10 +32,13 @@ __all__ = [
     "DEFAULT_MAX_DOCUMENT_BYTES",
     "ENROLLMENT_RECORDS",
     "FINAL_STATUSES",
+    "HEADER_LINE",
     "NPI_TYPES_BY_FORM",
     "REPORTABLE_CHANGES",
     "REPORTING_SYSTEMS",
+    "RETROSPECTIVE_DAYS",
     "REVALIDATION_ANCHORS",
+    "REVALIDATION_LIST_COLUMNS",
     "TERMINATING_KINDS",
     "THIRTY_DAY_CHANGES",
     "AccountIdContacts",
@@ -46,6 +52,7 @@ __all__ = [
     "ApplicationEvent",
     "ApplicationStatus",
     "ApprovedEnrollmentRecord",
+    "BillingWindow",
     "ChangeKind",
     "Contacts",
     "DeadlinePolicy",
@@ -64,6 +71,8 @@ __all__ = [
     "InMemoryNppesDirectory",
     "InspectedDocument",
     "Kind",
+    "ListProblem",
+    "ListedEnrollment",
     "LocationPtan",
     "MacDecision",
     "MediaType",
@@ -82,14 +91,18 @@ __all__ = [
     "ReassignmentParty",
     "ReassignmentRow",
     "RecordReassignment",
+    "RecordService",
     "RecordSource",
     "RecordStatus",
     "ReportableChange",
     "RevalidationDue",
+    "RevalidationImport",
+    "RevalidationListError",
     "Revision",
     "Section",
     "SectionField",
     "approved_record",
+    "billing_window",
     "build_agenda",
     "change_report_source",
     "check_enrollment_id",
@@ -108,12 +121,14 @@ __all__ = [
     "password_expiry_source",
     "pending_reassignments",
     "profiles_in_scope",
+    "read_revalidation_list",
     "reassignment_report",
     "reassigns",
     "record_id",
     "require_application_access",
     "require_pecos_access",
     "revalidation_due",
+    "revalidation_list_lines",
     "revalidation_source",
     "same_name",
     "sniff_media_type",

@@ -65,6 +65,7 @@ from enrollkit.enrollment import (
     FactSource,
     Form,
     Kind,
+    ListedEnrollment,
     LocationPtan,
     MacDecision,
     MediaType,
@@ -123,6 +124,7 @@ __all__ = [
     "enrollment_ids",
     "enrollment_records",
     "invitations",
+    "listed_enrollments",
     "moments",
     "npis",
     "organizations",
@@ -594,6 +596,32 @@ def enrollment_records(draw: st.DrawFn) -> EnrollmentRecord:
         development_due_on=draw(_maybe(_dates)),
         listed=draw(st.booleans()),
         sources=tuple(draw(st.lists(_fact_sources, max_size=3))),
+    )
+
+
+#: Cell text as CMS writes it: letters, spaces and punctuation, quotes and commas included.
+_cells = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ abc-,.'\"&/", max_size=20).map(str.strip)
+
+
+@st.composite
+def listed_enrollments(draw: st.DrawFn, *, line: int = 0) -> ListedEnrollment:
+    """Rows of CMS's revalidation due-date list (EN-10): due dates at month ends or TBD."""
+    organization = draw(st.booleans())
+    return ListedEnrollment(
+        line=line,
+        enrollment_id=draw(enrollment_ids),
+        npi=draw(npis),
+        first_name="" if organization else draw(_cells),
+        last_name="" if organization else draw(_cells),
+        organization_name=draw(_cells) if organization else "",
+        state=draw(st.sampled_from(["MD", "VA", "CA", "NY", "TX"])),
+        enrollment_type=draw(st.sampled_from(["1", "2", "3"])),
+        provider_type=draw(_cells),
+        specialty=draw(_cells),
+        revalidation_due=draw(_maybe(_dates.map(month_end))),
+        adjusted_due=draw(_maybe(_dates.map(month_end))),
+        employer_associations=draw(_maybe(st.integers(0, 500))),
+        group_reassignments=draw(_maybe(st.integers(0, 5000))),
     )
 
 
