@@ -182,6 +182,7 @@ class TestJsonEverywhere:
             "audit show",
             "audit head",
             "check-password",
+            "import-revalidation",
             "npi",
             "rules",
         }

@@ -50,7 +50,7 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Set
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Final, TypeVar, cast
 
@@ -84,12 +84,15 @@ MAX_YEAR: Final = 9000
 @attrs.frozen
 class Limit:
     """Bounds for one annotated argument: ``Annotated[int, Limit(low=0, high=3650)]``,
-    ``Annotated[str, Limit(chars=200)]``."""
+    ``Annotated[str, Limit(chars=200)]``. ``stream=True`` on an ``Iterable`` reads it
+    lazily (a file of a million lines): each item is checked as it is read, and
+    ``items`` does not apply."""
 
     chars: int = MAX_TEXT
     low: int = -MAX_INT
     high: int = MAX_INT
     items: int = MAX_ITEMS
+    stream: bool = False
 
 
 _DEFAULT_LIMIT: Final = Limit()
@@ -314,6 +317,22 @@ def _sequence_checker(item: Checker, limit: Limit, result: type) -> Checker:
     return check
 
 
+def _stream_checker(item: Checker) -> Checker:
+    def check(value: Any, name: str) -> Iterator[Any]:
+        if isinstance(value, str | bytes | bytearray | memoryview | Mapping) or not isinstance(
+            value, Iterable
+        ):
+            raise _wrong_type(name, "an iterable (read lazily)", value)
+
+        def checked() -> Iterator[Any]:
+            for i, element in enumerate(value):
+                yield item(element, f"{name}[{i}]")
+
+        return checked()
+
+    return check
+
+
 def _fixed_tuple_checker(items: list[Checker]) -> Checker:
     def check(value: Any, name: str) -> tuple[Any, ...]:
         if not isinstance(value, tuple | list) or len(value) != len(items):
@@ -397,6 +416,14 @@ def _compile(tp: Any, *, convert: bool, limit: Limit = _DEFAULT_LIMIT) -> Checke
             return value
 
         return literal
+    if origin in (Callable, typing.Callable):
+
+        def function(value: Any, name: str) -> Any:
+            if not callable(value):
+                raise _wrong_type(name, "a function", value)
+            return value
+
+        return function
     if origin in (tuple,):
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
@@ -405,6 +432,9 @@ def _compile(tp: Any, *, convert: bool, limit: Limit = _DEFAULT_LIMIT) -> Checke
     if origin in (frozenset, set, Set):
         (arg,) = typing.get_args(tp)
         return _sequence_checker(_compile(arg, convert=convert), limit, frozenset)
+    if origin in (Iterable, typing.Iterable) and limit.stream:
+        (arg,) = typing.get_args(tp)
+        return _stream_checker(_compile(arg, convert=convert))
     if origin in (list, Sequence, Iterable, typing.Iterable, typing.Sequence):
         (arg,) = typing.get_args(tp)
         return _sequence_checker(_compile(arg, convert=convert), limit, tuple)

@@ -36,6 +36,7 @@ from enrollkit.enrollment import (
     EnrollmentPorts,
     EnrollmentService,
     NppesDirectory,
+    RecordService,
     Requirements,
     password_expiry_source,
 )
@@ -117,6 +118,7 @@ class Enrollkit:
             contacts=ports.contacts,
             requirements=rules,
         )
+        self.records = RecordService(self.runtime)
         self.signatures = SignatureService(
             self.runtime,
             documents=ports.documents,

@@ -8,6 +8,9 @@
 * ``check-password [--stdin] [--user-id ..] [--first-name ..] [--last-name ..] [--json]``
   reads the password at a prompt, or as the first line of standard input with
   ``--stdin``, never from the command line;
+* ``import-revalidation FILE --db PATH [--json] [--no-progress]`` imports CMS's
+  revalidation due-date list (EN-10) into a database (created if missing), all or
+  nothing, with a progress bar when the ``cli`` extra (rich) is installed;
 * ``npi NUMBER... [--json]``; ``rules [--json | --markdown]``.
 
 ``KEY`` is the audit key of a keyed chain, never given on the command line:
@@ -54,6 +57,7 @@ from enrollkit.errors import EnrollkitError, ValidationError
 from enrollkit.identity import IA_PASSWORD_POLICY
 from enrollkit.kit import Enrollkit
 from enrollkit.npi import NPI
+from enrollkit.principals import PrincipalKind
 from enrollkit.rules import RULES, Status, render_markdown
 
 if TYPE_CHECKING:
@@ -380,6 +384,65 @@ def _cmd_agenda(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(path: str, *, enabled: bool) -> Any:
+    """A rich progress bar over the file's bytes (the ``cli`` extra), or None without it."""
+    if not enabled:
+        return None
+    try:
+        from rich.progress import Progress
+    except ImportError:  # the cli extra is not installed: no bar
+        return None
+    return Progress(transient=True, console=None)
+
+
+def _cmd_import_revalidation(args: argparse.Namespace) -> int:
+    path = args.file
+    try:
+        file = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or "it cannot be opened"
+        raise ValidationError(
+            "cli.unreadable_file", f"Cannot read {shown(path)}: {reason}.", path=shown(path)
+        ) from None
+    bar = _progress_bar(
+        path, enabled=not args.json and not args.no_progress and sys.stderr.isatty()
+    )
+    storage = SQLiteStorage(args.db)
+    try:
+        kit = Enrollkit(storage=storage, secret_key=secrets.token_bytes(32))
+        operator = kit.identity.assert_operator(
+            f"cli:{getpass.getuser()}", kind=PrincipalKind.HELP_DESK, asserted_by="enrollkit-cli"
+        )
+        with file:
+            if bar is None:
+                summary = kit.records.import_revalidation_list(
+                    actor=operator, lines=file, source=Path(path).name or "list"
+                )
+            else:
+                with bar:
+                    task = bar.add_task("Importing", total=None)
+                    summary = kit.records.import_revalidation_list(
+                        actor=operator,
+                        lines=file,
+                        source=Path(path).name or "list",
+                        progress=lambda rows: bar.update(task, completed=rows),
+                    )
+    except UnicodeDecodeError:
+        raise ValidationError(
+            "cli.not_text", f"{shown(path)} is not UTF-8 text; it is not CMS's CSV list."
+        ) from None
+    finally:
+        storage.close()
+    if args.json:
+        _print_json({**summary.as_dict(), "gone_ids": list(summary.gone)})
+        return 0
+    counts = summary.as_dict()
+    _out(f"Imported {counts['rows']} rows from {shown(path, limit=200)}:")
+    for key in ("new", "due_set", "due_adjusted", "updated", "gone", "unchanged"):
+        _out(f"  {key.replace('_', ' '):<13}{counts[key]:>10}")
+    return 0
+
+
 def _head_data(head: ChainHead | None) -> dict[str, Any] | None:
     return None if head is None else {"count": head.count, "last_hash": head.last_hash}
 
@@ -682,6 +745,15 @@ def build_parser() -> argparse.ArgumentParser:
     npi.add_argument("values", nargs="+", metavar="NPI")
     npi.add_argument("--json", action="store_true", help="print the results as JSON")
     npi.set_defaults(handler=_cmd_npi)
+
+    imp = commands.add_parser(
+        "import-revalidation", help="import CMS's revalidation due-date list (EN-10)"
+    )
+    imp.add_argument("file", help="the CSV list as CMS publishes it")
+    imp.add_argument("--db", required=True, help="an enrollkit SQLite database (made if missing)")
+    imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    imp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    imp.set_defaults(handler=_cmd_import_revalidation)
 
     rules = commands.add_parser("rules", help="print the rule catalogue")
     fmt = rules.add_mutually_exclusive_group()

@@ -35,6 +35,7 @@ days; NPPES data within 30 days:
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -97,7 +98,7 @@ def month_end(day: date) -> date:
     >>> month_end(date(2028, 2, 3)), month_end(date(2026, 12, 31))
     (datetime.date(2028, 2, 29), datetime.date(2026, 12, 31))
     """
-    return day + relativedelta(day=31)
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 @attrs.frozen(kw_only=True)

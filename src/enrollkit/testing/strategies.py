@@ -49,6 +49,7 @@ from enrollkit.access import (
 )
 from enrollkit.enrollment import (
     APPLICATIONS,
+    ENROLLMENT_RECORDS,
     FORM_KINDS,
     PROVIDER_TYPES_BY_FORM,
     REPORTABLE_CHANGES,
@@ -61,8 +62,13 @@ from enrollkit.enrollment import (
     DevelopmentExtension,
     DevelopmentRequest,
     DocumentRef,
+    EnrollmentRecord,
+    Fact,
+    FactSource,
     Form,
     Kind,
+    ListedEnrollment,
+    LocationPtan,
     MacDecision,
     MediaType,
     NppesAcknowledgement,
@@ -74,6 +80,9 @@ from enrollkit.enrollment import (
     ProviderCategory,
     Reassignment,
     ReassignmentParty,
+    RecordReassignment,
+    RecordSource,
+    RecordStatus,
     ReportableChange,
     Revision,
     Section,
@@ -114,7 +123,10 @@ __all__ = [
     "connections",
     "contents",
     "documents",
+    "enrollment_ids",
+    "enrollment_records",
     "invitations",
+    "listed_enrollments",
     "moments",
     "npis",
     "organizations",
@@ -536,6 +548,89 @@ signature_sheets: Final = st.builds(
 # -- every collection --------------------------------------------------------------------
 
 
+#: PECOS enrollment IDs (EN-10): I or O, a creation date, a 6-digit sequence.
+enrollment_ids: Final = st.builds(
+    lambda letter, day, seq: f"{letter}{day:%Y%m%d}{seq:06d}",
+    st.sampled_from("IO"),
+    _dates,
+    st.integers(0, 999_999),
+)
+_reassignments = st.builds(
+    RecordReassignment,
+    individual_enrollment_id=enrollment_ids,
+    receiving_enrollment_id=enrollment_ids,
+    since=_dates,
+    until=_maybe(_dates),
+)
+_fact_sources = st.builds(
+    FactSource,
+    fact=st.sampled_from(Fact),
+    source=st.sampled_from(RecordSource),
+    reference=_words,
+    recorded_at=moments,
+)
+
+
+@st.composite
+def enrollment_records(draw: st.DrawFn) -> EnrollmentRecord:
+    """Enrollment records in every status, with PTANs, reassignments, due dates or TBD,
+    and fact sources (EN-10)."""
+    enrollment_id = draw(enrollment_ids)
+    return EnrollmentRecord(
+        id=enrollment_id,
+        enrollment_id=enrollment_id,
+        npi=draw(npis),
+        state=draw(st.sampled_from(["MD", "VA", "CA", "NY", ""])),
+        enrollment_type=draw(st.sampled_from(["1", "2", "3"])),
+        provider_type=draw(_words),
+        specialty=draw(_words),
+        first_name=draw(_words),
+        last_name=draw(_words),
+        organization_name=draw(st.just("") | _words),
+        status=draw(st.sampled_from(RecordStatus)),
+        status_since=draw(_maybe(_dates)),
+        effective_date=draw(_maybe(_dates)),
+        ptans=tuple(
+            draw(st.lists(st.builds(LocationPtan, ptan=_ids, location=_words), max_size=2))
+        ),
+        reassignments=tuple(draw(st.lists(_reassignments, max_size=2))),
+        employer_associations=draw(_maybe(st.integers(0, 500))),
+        group_reassignments=draw(_maybe(st.integers(0, 5000))),
+        revalidation_due=draw(_maybe(_dates.map(month_end))),
+        adjusted_due=draw(_maybe(_dates.map(month_end))),
+        revalidation_filed_on=draw(_maybe(_dates)),
+        development_due_on=draw(_maybe(_dates)),
+        listed=draw(st.booleans()),
+        sources=tuple(draw(st.lists(_fact_sources, max_size=3))),
+    )
+
+
+#: Cell text as CMS writes it: letters, spaces and punctuation, quotes and commas included.
+_cells = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ abc-,.'\"&/", max_size=20).map(str.strip)
+
+
+@st.composite
+def listed_enrollments(draw: st.DrawFn, *, line: int = 0) -> ListedEnrollment:
+    """Rows of CMS's revalidation due-date list (EN-10): due dates at month ends or TBD."""
+    organization = draw(st.booleans())
+    return ListedEnrollment(
+        line=line,
+        enrollment_id=draw(enrollment_ids),
+        npi=draw(npis),
+        first_name="" if organization else draw(_cells),
+        last_name="" if organization else draw(_cells),
+        organization_name=draw(_cells) if organization else "",
+        state=draw(st.sampled_from(["MD", "VA", "CA", "NY", "TX"])),
+        enrollment_type=draw(st.sampled_from(["1", "2", "3"])),
+        provider_type=draw(_cells),
+        specialty=draw(_cells),
+        revalidation_due=draw(_maybe(_dates.map(month_end))),
+        adjusted_due=draw(_maybe(_dates.map(month_end))),
+        employer_associations=draw(_maybe(st.integers(0, 500))),
+        group_reassignments=draw(_maybe(st.integers(0, 5000))),
+    )
+
+
 #: Every collection enrollkit defines, with a strategy for its aggregates (the contract
 #: suite's default round-trip cases are built from this).
 DOMAIN_STRATEGIES: Final[tuple[tuple[Collection[Any], st.SearchStrategy[Any]], ...]] = (
@@ -549,4 +644,5 @@ DOMAIN_STRATEGIES: Final[tuple[tuple[Collection[Any], st.SearchStrategy[Any]], .
     (APPLICATIONS, applications()),
     (REPORTABLE_CHANGES, reportable_changes),
     (SIGNATURE_SHEETS, signature_sheets),
+    (ENROLLMENT_RECORDS, enrollment_records()),
 )
