@@ -305,9 +305,9 @@ def employer_of(profile: ProviderProfile) -> Employer:
 
 def _employer_ref(profile: ProviderProfile) -> tuple[EmployerKind, str]:
     """:func:`employer_of` as (kind, id), without building the Employer."""
-    if profile.npi_type is NPIType.ORGANIZATION and profile.organization_id is not None:
-        return EmployerKind.ORGANIZATION, profile.organization_id
-    return EmployerKind.INDIVIDUAL_PROVIDER, profile.id
+    if profile.npi_type is _TYPE_2 and profile.organization_id is not None:
+        return _ORGANIZATION, profile.organization_id
+    return _INDIVIDUAL_PROVIDER, profile.id
 
 
 def _user_associations(tx: Reads, user_id: str) -> Sequence[Association]:
@@ -497,6 +497,8 @@ def _connection_sentence(
 _IP: Final = Role.INDIVIDUAL_PROVIDER
 _SURROGATE: Final = Role.SURROGATE
 _ORGANIZATION: Final = EmployerKind.ORGANIZATION
+_INDIVIDUAL_PROVIDER: Final = EmployerKind.INDIVIDUAL_PROVIDER
+_TYPE_2: Final = NPIType.ORGANIZATION
 _OWN_PROFILE: Final = GrantKind.OWN_PROFILE
 _BY_ASSOCIATION: Final = GrantKind.ASSOCIATION
 _BY_CONNECTION: Final = GrantKind.CONNECTION
