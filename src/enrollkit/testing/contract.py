@@ -670,8 +670,8 @@ class StorageContract(abc.ABC):
 
     # -- indexes: the queries use cases make ----------------------------------------------
 
-    def test_find_returns_matches_ordered_by_id(self, storage: Storage) -> None:
-        """find() returns every aggregate holding the key, ordered by id, and nothing else."""
+    def _add_owned_notes(self, storage: Storage) -> None:
+        """Three notes of ana's (ids that sort differently as text and as numbers), one of bob's."""
         self.add(
             storage,
             Note("n3", "ana", "C"),
@@ -679,6 +679,10 @@ class StorageContract(abc.ABC):
             Note("n2", "bob", "B"),
             Note("n10", "ana", "D"),
         )
+
+    def test_find_returns_matches_ordered_by_id(self, storage: Storage) -> None:
+        """find() returns every aggregate holding the key, ordered by id, and nothing else."""
+        self._add_owned_notes(storage)
         with storage.unit_of_work() as uow:
             repo = uow.repository(NOTES)
             assert _ids(repo.find(BY_OWNER, "ana")) == ["n1", "n10", "n3"]
@@ -689,13 +693,7 @@ class StorageContract(abc.ABC):
         ``reader()``, or one over units of work) answers gets, finds and a batch of both
         in one ``fetch`` as a unit of work would, each find ordered by id, and nothing
         for an id or key the store cannot hold."""
-        self.add(
-            storage,
-            Note("n3", "ana", "C"),
-            Note("n1", "ana", "A"),
-            Note("n2", "bob", "B"),
-            Note("n10", "ana", "D"),
-        )
+        self._add_owned_notes(storage)
         reader = reader_of(storage)
         assert _must(reader.get(NOTES, "n2")).title == "B"
         assert reader.get(NOTES, "none") is None
