@@ -96,6 +96,8 @@ class Limit:
 
 
 _DEFAULT_LIMIT: Final = Limit()
+#: A keyword the caller did not give (the generated wrappers' default).
+_MISSING: Final = object()
 
 Checker = Callable[[Any, str], Any]
 
@@ -501,7 +503,7 @@ def check_value(value: Any, annotation: Any, *, name: str = "value") -> Any:
 
 
 class _Signature:
-    __slots__ = ("by_name", "positional", "qualname", "required")
+    __slots__ = ("by_name", "defaults", "positional", "qualname", "required")
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         hints = typing.get_type_hints(fn, include_extras=True)
@@ -510,6 +512,7 @@ class _Signature:
         self.by_name: dict[str, Checker] = {}
         self.positional: list[str] = []
         self.required: set[str] = set()
+        self.defaults: dict[str, Any] = {}
         for parameter in parameters:
             if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
                 raise TypeError(f"boundary: {fn.__qualname__} takes *args or **kwargs")
@@ -520,6 +523,51 @@ class _Signature:
                 self.positional.append(parameter.name)
             if parameter.default is parameter.empty:
                 self.required.add(parameter.name)
+            else:
+                self.defaults[parameter.name] = parameter.default
+
+    def wrapper(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """A wrapper of *fn* whose keyword parameters are *fn*'s own: the common call
+        binds without a dictionary of keywords and checks each argument inline; any
+        other call is bound by :meth:`bind`, which says what is wrong."""
+        names = list(self.by_name)
+        if {"self", "args", "extra"} & set(names):
+            raise TypeError(f"boundary: {self.qualname} has a parameter the wrapper uses")
+        missing = _MISSING
+        required = [name for name in names if name in self.required]
+        namespace: dict[str, Any] = {"fn": fn, "slow": self._slow(fn), "M": missing}
+        checks = []
+        for position, name in enumerate(names):
+            namespace[f"_c{position}"] = self.by_name[name]
+            if name in self.required:
+                checks.append(f"{name}=_c{position}({name}, {name!r})")
+            else:
+                namespace[f"_d{position}"] = self.defaults[name]
+                checks.append(
+                    f"{name}=_d{position} if {name} is M else _c{position}({name}, {name!r})"
+                )
+        given = " or ".join(["args", "extra", *(f"{name} is M" for name in required)])
+        values = ", ".join(f"({name!r}, {name})" for name in names)
+        lines = [
+            f"def checked(self, *args, {', '.join(f'{name}=M' for name in names)}, **extra):"
+            if names
+            else "def checked(self, *args, **extra):",
+            f"    if {given}:",
+            f"        return slow(self, args, {{k: v for k, v in ({values},) if v is not M}}"
+            " | extra)"
+            if names
+            else "        return slow(self, args, extra)",
+            f"    return fn(self, {', '.join(checks)})",
+        ]
+        code = compile("\n".join(lines), f"<boundary {self.qualname}>", "exec")
+        exec(code, namespace)  # noqa: S102 - generated from the method's own parameter names
+        return cast("Callable[..., Any]", namespace["checked"])
+
+    def _slow(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def slow(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            return fn(owner, **self.bind(args, kwargs))
+
+        return slow
 
     def bind_keywords(self, kwargs: dict[str, Any]) -> dict[str, Any] | None:
         """The common call, every argument by name: *kwargs* checked in place, or None
@@ -565,19 +613,32 @@ class _Signature:
 
 
 def boundary(fn: F) -> F:
-    """Check every argument of the public method *fn* against its annotations (ER-1)."""
-    signature: _Signature | None = None
+    """Check every argument of the public method *fn* against its annotations (ER-1).
 
-    @functools.wraps(fn)
-    def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal signature
-        if signature is None:
-            signature = _Signature(fn)
-        if not args:
-            values = signature.bind_keywords(kwargs)
-            if values is not None:
-                return fn(self, **values)
-        return fn(self, **signature.bind(args, kwargs))
+    The checks are compiled once, when the annotations can be resolved (at decoration,
+    or at the first call for names defined later): the common call, every argument by
+    name, runs a generated wrapper that checks each argument in turn; any other call
+    (positional arguments, an unknown or missing name) goes through :meth:`_Signature.bind`,
+    which names what is wrong.
+    """
+    try:
+        signature: _Signature | None = _Signature(fn)
+    except NameError:  # an annotation names something defined after the method
+        signature = None
+    if signature is not None:
+        checked = signature.wrapper(fn)
+    else:
 
+        def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+            nonlocal signature
+            if signature is None:
+                signature = _Signature(fn)
+            if not args:
+                values = signature.bind_keywords(kwargs)
+                if values is not None:
+                    return fn(self, **values)
+            return fn(self, **signature.bind(args, kwargs))
+
+    functools.update_wrapper(checked, fn)
     checked.__enrollkit_boundary__ = True  # type: ignore[attr-defined]
     return cast(F, checked)
