@@ -36,7 +36,7 @@ facts of its sentence, composed only when someone reads
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from enum import Enum
 from functools import partial
@@ -383,22 +383,22 @@ def decide(
         )
     # Path 3: a surrogate organization of the user with an approved connection covering it.
     now = tx.now
-    if connections and permits(_SURROGATE, action):
-        for a, c in _surrogate_links(associations, connections):
-            if a.is_active and c.covers(system, now):
-                surrogate = _name_for_later(tx, c.surrogate_id)
-                return _allowed(
-                    _BY_CONNECTION,
-                    _SURROGATE,
-                    partial(_connection_sentence, tx, user_id, a, surrogate, c, profile, system),
-                    profile.id,
-                    c.surrogate_id,
-                    a.id,
-                    c.id,
-                )
+    links = _surrogate_links(associations, connections) if permits(_SURROGATE, action) else []
+    for a, c in links:
+        if a.is_active and c.covers(system, now):
+            surrogate = _name_for_later(tx, c.surrogate_id)
+            return _allowed(
+                _BY_CONNECTION,
+                _SURROGATE,
+                partial(_connection_sentence, tx, user_id, a, surrogate, c, profile, system),
+                profile.id,
+                c.surrogate_id,
+                a.id,
+                c.id,
+            )
     return _deny(
         tx,
-        partial(_profile_denial, tx, action, profile, system, own, associations, connections, now),
+        partial(_profile_denial, tx, action, profile, system, own, associations, links, now),
     )
 
 
@@ -416,16 +416,16 @@ def _own_association(
 
 def _surrogate_links(
     associations: Sequence[Association], connections: Sequence[Connection]
-) -> Iterator[tuple[Association, Connection]]:
+) -> list[tuple[Association, Connection]]:
     """Each live organization association of the user with each connection of the
     profile to that organization, in id order (path 3 of CO-7)."""
-    for a in associations:
-        if a.employer.kind is not _ORGANIZATION or a.state.is_terminal:
-            continue
-        surrogate_id = a.employer.id
-        for c in connections:
-            if c.surrogate_id == surrogate_id:
-                yield a, c
+    return [
+        (a, c)
+        for a in associations
+        if a.employer.kind is _ORGANIZATION and not a.state.is_terminal
+        for c in connections
+        if c.surrogate_id == a.employer.id
+    ]
 
 
 def _profile_denial(
@@ -435,14 +435,10 @@ def _profile_denial(
     system: System,
     own: Association | None,
     associations: Sequence[Association],
-    connections: Sequence[Connection],
+    links: Sequence[tuple[Association, Connection]],
     now: datetime,
 ) -> Denial:
-    tried = (
-        [SurrogateLink(a, c) for a, c in _surrogate_links(associations, connections)]
-        if permits(Role.SURROGATE, action)
-        else []
-    )
+    tried = [SurrogateLink(a, c) for a, c in links]
     return _explain.profile_denial(
         Names(tx),
         action=action,
