@@ -11,11 +11,14 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from enrollkit.cli import build_parser, main, shown
+from enrollkit.cli.demo import SAMPLE_REVALIDATION_LIST
+from enrollkit.npi import NPI
 from enrollkit.rules import RULES
 
 
@@ -59,7 +62,39 @@ class TestDemo:
         names = [entry["event"] for entry in audit["entries"]]
         assert names.count("application.submitted") == 3
         assert names.count("signature.signed") == 5
-        assert names[-1] == "connection.expired"
+        # the story's last step imports the sample list (EN-10) after the CO-5 expiry
+        assert names[-1] == "records.revalidation_list_imported"
+        between = names[names.index("connection.expired") + 1 : -1]
+        assert all(n.startswith("account.") for n in between)  # Carla signs in to import
+
+    def test_demo_imports_a_sample_revalidation_list_and_shows_its_agenda(
+        self, demo_db: tuple[Path, dict[str, object]]
+    ) -> None:
+        """Item 9 (EN-7, EN-9, EN-10, EN-11): the demo imports the shipped sample list
+        (fictitious providers, valid NPIs), and Ana's agenda shows the MAC notice for
+        her Maryland enrollment and reactivation for the Virginia one whose date passed;
+        the fictitious strangers' enrollments are not hers to see."""
+        _path, report = demo_db
+        steps = report["steps"]
+        assert isinstance(steps, list)
+        (step,) = [s for s in steps if s["title"].startswith("Summit imports CMS's")]
+        text = "\n".join(step["lines"])
+        assert "5 rows of a sample list (fictitious providers)" in text
+        assert "5 enrollment records (EN-10)" in text
+        assert "I20160414000101 in MD: due 2026-07-31" in text
+        assert "MAC should send the revalidation notice" in text
+        assert "file a reactivation application" in text and "I20190902000102" in text
+        assert "Quentin" not in text and "Sample Imaging" not in text
+        agenda = report["agenda"]
+        assert isinstance(agenda, list)
+        kinds = {i["kind"] for i in agenda}
+        assert {"revalidation.due", "revalidation.mac_notice", "record.reactivate"} <= kinds
+        for line in (
+            (resources.files("enrollkit.cli") / SAMPLE_REVALIDATION_LIST)
+            .read_text(encoding="utf-8")
+            .splitlines()[1:]
+        ):
+            assert NPI.is_valid(line.split(",")[1].strip('"'))  # NPI-2: valid check digits
 
     def test_demo_text_reads_as_a_story(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -114,8 +149,11 @@ class TestInspection:
             )
             == 0
         )
-        (item,) = json.loads(capsys.readouterr().out)
+        items = {i["kind"]: i for i in json.loads(capsys.readouterr().out)}
+        item = items.pop("password.expiry")
         assert (item["kind"], item["days_left"], item["rule"]) == ("password.expiry", 17, "PW-12")
+        # EN-10: the imported sample list's items (the demo's last step)
+        assert set(items) <= {"revalidation.due", "revalidation.mac_notice", "record.reactivate"}
 
     def test_missing_database_is_a_clear_error(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -357,7 +395,8 @@ class TestKeyedAudit:
         assert main(["audit", "show", "--db", str(keyed_db), "--key-env", key_env, "--json"]) == 0
         shown = json.loads(capsys.readouterr().out)
         assert len(shown["entries"]) == _entries(keyed_db)
-        assert shown["entries"][-1]["event"] == "connection.expired"
+        assert shown["entries"][-1]["event"] == "records.revalidation_list_imported"
+        assert "connection.expired" in [e["event"] for e in shown["entries"]]
         assert shown["verification"]["ok"] is True
 
 

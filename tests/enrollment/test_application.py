@@ -52,6 +52,7 @@ class TestFormsAndKinds:
             "reassignment",
             "voluntary_termination",
             "reassignment_termination",
+            "reactivation",
         }
 
     @pytest.mark.parametrize(

@@ -36,8 +36,9 @@ for _kind in Kind:
         continue
     SG_1_TABLE[(F.CMS_855I, _kind, False)] = (IND, RECV) if _kind is K.REASSIGNMENT else (IND,)
     SG_1_TABLE[(F.CMS_855I, _kind, True)] = (IND, RECV)
-    SG_1_TABLE[(F.CMS_855R, _kind, False)] = (IND, RECV)
-    SG_1_TABLE[(F.CMS_855R, _kind, True)] = (IND, RECV)
+    # EN-11 [default]: an 855R is not reactivated on its own (its 855I is)
+    SG_1_TABLE[(F.CMS_855R, _kind, False)] = REFUSED if _kind is K.REACTIVATION else (IND, RECV)
+    SG_1_TABLE[(F.CMS_855R, _kind, True)] = REFUSED if _kind is K.REACTIVATION else (IND, RECV)
     for _form in (F.CMS_855B, F.CMS_855A, F.CMS_855S, F.CMS_20134):
         for _flag in (False, True):
             SG_1_TABLE[(_form, _kind, _flag)] = (

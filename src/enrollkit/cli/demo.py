@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from importlib import resources
 from typing import Any, TypeVar
 
 import attrs
@@ -59,11 +60,23 @@ from enrollkit.storage import Storage
 
 T = TypeVar("T")
 
-__all__ = ["DEMO_START", "DemoReport", "DemoStep", "play"]
+__all__ = [
+    "DEMO_START",
+    "RECORD_ITEM_KINDS",
+    "SAMPLE_REVALIDATION_LIST",
+    "DemoReport",
+    "DemoStep",
+    "play",
+]
 
 #: When the story starts (the demo's clock then moves by hand).
 DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
+#: Item 9 of issue 13: a small revalidation list shipped with the package, as CMS writes it;
+#: fictitious people and organizations (the NPIs have valid check digits, NPI-2).
+SAMPLE_REVALIDATION_LIST = "sample_revalidation_list.csv"
+#: The agenda items the enrollment record drives (EN-7, EN-11).
+RECORD_ITEM_KINDS = ("revalidation.due", "revalidation.mac_notice", "record.reactivate")
 _ANA_NPI = "1234567893"  # Type 1: Dr. Ana Rivera
 _PLLC_NPI = "1245319599"  # Type 2: Rivera Pediatrics PLLC
 _OFFICE = Address("480 Harbor Boulevard", "Annapolis", "MD", "21401", line2="Suite 210")
@@ -526,6 +539,27 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
         say.append(f"30 days later a plain read sees it {state.label}, no sweep needed (CO-5).")
         swept = access.sweep_expired_connections()
         say.append(f"The optional sweep records {len(swept)} expiry as an audit event.")
+
+    with story.step("Summit imports CMS's revalidation list; the agenda it drives") as say:
+        sample = resources.files("enrollkit.cli").joinpath(SAMPLE_REVALIDATION_LIST)
+        with sample.open(encoding="utf-8") as lines:
+            imported = kit.records.import_revalidation_list(
+                actor=story.login(carla).principal,
+                lines=lines,
+                source="sample revalidation list (fictitious providers)",
+            )
+        say.append(
+            f"{imported.rows} rows of a sample list (fictitious providers) land in one unit "
+            f"of work: {len(imported.new)} enrollment records (EN-10)."
+        )
+        for record in kit.records.for_npi(NPI(_ANA_NPI)):
+            due_text = record.due.isoformat() if record.due else "TBD"
+            say.append(
+                f"Ana's enrollment {record.enrollment_id} in {record.state}: due {due_text}."
+            )
+        for item in kit.agenda(for_user=ana):
+            if item.kind in RECORD_ITEM_KINDS:
+                say.append(f"Ana's agenda ({item.rule}): {item.title}")
 
     agenda = kit.agenda(for_user=ana)
     audit = storage.audit

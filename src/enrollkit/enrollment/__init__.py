@@ -21,6 +21,7 @@ from enrollkit.enrollment._nppes import *
 from enrollkit.enrollment._ports import *
 from enrollkit.enrollment._record import *
 from enrollkit.enrollment._record_service import *
+from enrollkit.enrollment._record_sync import *
 from enrollkit.enrollment._reports import *
 from enrollkit.enrollment._revalidation import *
 from enrollkit.enrollment._service import *
@@ -40,6 +41,7 @@ __all__ = [
     "FINAL_STATUSES",
     "FORM_KINDS",
     "HEADER_LINE",
+    "MAC_NOTICE_MONTHS",
     "NPI_TYPES_BY_FORM",
     "PROVIDER_TYPES_BY_FORM",
     "REPORTABLE_CHANGES",
@@ -113,6 +115,7 @@ __all__ = [
     "RevalidationDue",
     "RevalidationImport",
     "RevalidationListError",
+    "RevalidationRow",
     "Revision",
     "Section",
     "SectionField",
@@ -134,6 +137,7 @@ __all__ = [
     "expected_npi_types",
     "inspect_document",
     "invitation_source",
+    "mac_notice_window",
     "medicare_id_report",
     "missing_requirements",
     "month_end",
@@ -145,12 +149,19 @@ __all__ = [
     "read_revalidation_list",
     "reassignment_report",
     "reassigns",
+    "record_after_approval",
     "record_id",
+    "record_items",
+    "record_medicare_ids",
+    "record_source",
+    "records_in_scope",
     "require_application_access",
     "require_pecos_access",
     "revalidation_due",
+    "revalidation_list",
     "revalidation_list_lines",
     "revalidation_source",
     "same_name",
     "sniff_media_type",
+    "sync_record",
 ]

@@ -11,11 +11,12 @@ are whole UTC calendar days (0 on the day).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Final, Protocol
 
 import attrs
+from dateutil.relativedelta import relativedelta
 
 from enrollkit.access import (
     ASSOCIATIONS,
@@ -39,11 +40,13 @@ from enrollkit.enrollment._deadlines import DeadlinePolicy, days_left
 from enrollkit.enrollment._forms import Form, Kind
 from enrollkit.enrollment._lifecycle import ApplicationStatus
 from enrollkit.enrollment._nppes import NppesDirectory
+from enrollkit.enrollment._record import ENROLLMENT_RECORDS, EnrollmentRecord, RecordStatus
 from enrollkit.enrollment._revalidation import revalidation_due
 from enrollkit.runtime import Runtime, Transaction
 
 __all__ = [
     "DEFAULT_HORIZON_DAYS",
+    "MAC_NOTICE_MONTHS",
     "Agenda",
     "AgendaItem",
     "AgendaQuery",
@@ -54,8 +57,12 @@ __all__ = [
     "development_source",
     "enrollment_agenda_sources",
     "invitation_source",
+    "mac_notice_window",
     "password_expiry_source",
     "profiles_in_scope",
+    "record_items",
+    "record_source",
+    "records_in_scope",
     "revalidation_source",
 ]
 
@@ -191,6 +198,8 @@ def revalidation_source(policy: DeadlinePolicy = _POLICY) -> AgendaSource:
 
     def source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
         for profile_id in profiles_in_scope(tx, query):
+            if any(r.due is not None for r in _profile_records(tx, profile_id)):
+                continue  # EN-10: CMS's date on the record wins (record_source); no estimate
             apps = _applications(tx, profile_id)
             for form in sorted({a.form for a in apps if a.form.revalidates}, key=_form_order):
                 due = revalidation_due(apps, form, policy=policy)
@@ -225,6 +234,148 @@ def revalidation_source(policy: DeadlinePolicy = _POLICY) -> AgendaSource:
 
 def _form_order(form: Form) -> str:
     return form.value
+
+
+# -- the enrollment record (EN-10, EN-11) ------------------------------------------------
+
+#: EN-7 [default]: a MAC sends the revalidation notice 3 to 4 months before the due date;
+#: the agenda shows "your MAC should send the notice" from 4 months before to 3 months
+#: before, both days included.
+MAC_NOTICE_MONTHS: Final = (4, 3)
+
+
+def mac_notice_window(due: date) -> tuple[date, date]:
+    """The first and last day the MAC's revalidation notice is expected for *due* (EN-7):
+    4 to 3 months before it, calendar months (python-dateutil).
+
+    >>> mac_notice_window(date(2027, 1, 31))
+    (datetime.date(2026, 9, 30), datetime.date(2026, 10, 31))
+    """
+    first, last = MAC_NOTICE_MONTHS
+    return due - relativedelta(months=first), due - relativedelta(months=last)
+
+
+def _profile_records(tx: Transaction, profile_id: str) -> tuple[EnrollmentRecord, ...]:
+    profile = tx.repo(PROFILES).get(profile_id)
+    if profile is None:
+        return ()
+    found = tx.repo(ENROLLMENT_RECORDS).find(ENROLLMENT_RECORDS.index("npi"), profile.npi.value)
+    return tuple(sorted(found, key=lambda r: r.enrollment_id))
+
+
+def records_in_scope(
+    tx: Transaction, query: AgendaQuery
+) -> tuple[tuple[str, EnrollmentRecord], ...]:
+    """The enrollment records an agenda covers (EN-10), each with its profile: the records
+    whose NPI is the NPI of a profile in scope (:func:`profiles_in_scope`: the access
+    decision), each once."""
+    seen: set[str] = set()
+    found: list[tuple[str, EnrollmentRecord]] = []
+    for profile_id in profiles_in_scope(tx, query):
+        for record in _profile_records(tx, profile_id):
+            if record.enrollment_id not in seen:
+                seen.add(record.enrollment_id)
+                found.append((profile_id, record))
+    return tuple(found)
+
+
+def _record_label(record: EnrollmentRecord) -> str:
+    name = f" of {record.name}" if record.name else ""
+    return f"enrollment {record.enrollment_id}{name} (NPI {record.npi.value})"
+
+
+def record_items(
+    record: EnrollmentRecord, query: AgendaQuery, profile_id: str | None = None
+) -> Iterator[AgendaItem]:
+    """What one enrollment record puts on the agenda at ``query.now`` (EN-7, EN-9, EN-11):
+
+    * deactivated (on read: a missed revalidation or an unanswered development request,
+      or as imported): a ``record.reactivate`` item pointing to a reactivation application
+      (``Kind.REACTIVATION``), due the day billing stopped;
+    * else its revalidation due date, unless a revalidation was filed
+      (``revalidation.due``), and in the window 4 to 3 months before it the MAC's notice
+      (``revalidation.mac_notice``);
+    * an open development request: answer it or the enrollment is deactivated
+      (``record.development``).
+    """
+    today = query.now.date()
+    status = record.status_on(query.now)
+    label = _record_label(record)
+    if status is RecordStatus.DEACTIVATED:
+        reason = record.deactivation_reason(query.now)
+        since = _deactivated_on(record, today)
+        why = f": {reason}" if reason else ""
+        yield _item(
+            "record.reactivate",
+            _midnight(since),
+            query,
+            f"Billing privileges of {label} are deactivated{why}; file a "
+            f"{Kind.REACTIVATION.value} application to reinstate them (EN-11).",
+            record.enrollment_id,
+            profile_id,
+            "EN-11",
+        )
+        return
+    if status is not RecordStatus.APPROVED:
+        return
+    due = record.due
+    if due is not None and record.revalidation_filed_on is None:
+        yield _item(
+            "revalidation.due",
+            _midnight(due),
+            query,
+            f"Revalidate {label} by {due.isoformat()} (CMS's date); without it billing is "
+            "deactivated (EN-7, EN-11).",
+            record.enrollment_id,
+            profile_id,
+            "EN-7",
+        )
+        first, last = mac_notice_window(due)
+        if first <= today <= last:
+            yield _item(
+                "revalidation.mac_notice",
+                _midnight(last),
+                query,
+                f"Your MAC should send the revalidation notice for {label} by "
+                f"{last.isoformat()} (3 to 4 months before the due date {due.isoformat()}); "
+                "you may revalidate without waiting for it (EN-7).",
+                record.enrollment_id,
+                profile_id,
+                "EN-7",
+            )
+    if record.development_due_on is not None:
+        yield _item(
+            "record.development",
+            _midnight(record.development_due_on),
+            query,
+            f"Answer the MAC's development request on {label} by "
+            f"{record.development_due_on.isoformat()}, or billing is deactivated (EN-11).",
+            record.enrollment_id,
+            profile_id,
+            "EN-11",
+        )
+
+
+def _deactivated_on(record: EnrollmentRecord, today: date) -> date:
+    """The first day billing stopped (EN-11), as far as the record knows."""
+    stops = [
+        d + timedelta(days=1)
+        for d in (
+            None if record.revalidation_filed_on else record.due,
+            record.development_due_on,
+        )
+        if d is not None and d < today
+    ]
+    if stops:
+        return min(stops)
+    return record.status_since or today
+
+
+def record_source(tx: Transaction, query: AgendaQuery) -> Iterable[AgendaItem]:
+    """The enrollment records in scope (EN-10): revalidation due dates (imported or
+    CMS-assigned), the MAC's notice window and deactivation risk (:func:`record_items`)."""
+    for profile_id, record in records_in_scope(tx, query):
+        yield from record_items(record, query, profile_id)
 
 
 def change_report_source(
@@ -368,6 +519,7 @@ def enrollment_agenda_sources(
     return (
         development_source,
         revalidation_source(policy),
+        record_source,
         change_report_source(policy, nppes=nppes),
         connection_source,
         invitation_source,

@@ -76,7 +76,8 @@ class DocumentRequirement:
 
 _F, _K, _D = Form, Kind, DocumentKind
 _ORGANIZATION_FORMS: Final = frozenset({_F.CMS_855B, _F.CMS_855A, _F.CMS_855S, _F.CMS_20134})
-_ENROLLING: Final = frozenset({_K.INITIAL, _K.REVALIDATION})
+#: EN-11 [default]: a reactivation needs the documents of a revalidation.
+_ENROLLING: Final = frozenset({_K.INITIAL, _K.REVALIDATION, _K.REACTIVATION})
 
 #: Rule EN-13: the supporting documents of each form, kind and provider type.
 CMS_CHECKLIST: Final[tuple[DocumentRequirement, ...]] = (
@@ -145,8 +146,8 @@ FEE_FORMS: Final[Mapping[Form, frozenset[ProviderType]]] = MappingProxyType(
     }
 )
 #: Rule EN-15: the kinds that pay; a change of information pays only when it adds a
-#: practice location.
-FEE_KINDS: Final = frozenset({_K.INITIAL, _K.REVALIDATION})
+#: practice location. EN-11 [default]: a reactivation pays as a revalidation does.
+FEE_KINDS: Final = frozenset({_K.INITIAL, _K.REVALIDATION, _K.REACTIVATION})
 
 #: Rule EN-15: CMS's application fee per calendar year, in US dollars. [default] as
 #: shipped: the amounts CMS announced (2021 $599, 2022 $631, 2023 $688, 2024 $709,

@@ -108,6 +108,9 @@ class Kind(Enum):
     VOLUNTARY_TERMINATION = "voluntary_termination"
     #: one party ends a reassignment; only that party signs (EN-12)
     REASSIGNMENT_TERMINATION = "reassignment_termination"
+    #: EN-11: reinstates billing privileges after a deactivation (a missed revalidation or
+    #: an unanswered development request, 42 CFR 424.540)
+    REACTIVATION = "reactivation"
 
 
 class ProviderType(Enum):
@@ -165,16 +168,23 @@ PROVIDER_TYPES_BY_FORM: Final[Mapping[Form, tuple[ProviderType, ...]]] = Mapping
 
 _K = Kind
 _ORGANIZATION_KINDS: Final = frozenset(
-    {_K.INITIAL, _K.CHANGE_OF_INFORMATION, _K.REVALIDATION, _K.VOLUNTARY_TERMINATION}
+    {
+        _K.INITIAL,
+        _K.CHANGE_OF_INFORMATION,
+        _K.REVALIDATION,
+        _K.VOLUNTARY_TERMINATION,
+        _K.REACTIVATION,
+    }
 )
 
 #: Rule EN-1: the kinds of application each form is filed for. An 855O enrollee bills
-#: nothing, so never reassigns; a CMS-588 is a new EFT authorization (initial) or a
+#: nothing, so never reassigns; EN-11 [default]: reactivation is filed on the enrolling
+#: forms (an 855R reassignment follows its 855I, a 588 its enrollment); a CMS-588 is a new EFT authorization (initial) or a
 #: change to one [default: the 588 asks "new" or "change"; nothing else].
 FORM_KINDS: Final[Mapping[Form, frozenset[Kind]]] = MappingProxyType(
     {
         Form.CMS_855I: frozenset(Kind) - {_K.REASSIGNMENT_TERMINATION},
-        Form.CMS_855R: frozenset(Kind),
+        Form.CMS_855R: frozenset(Kind) - {_K.REACTIVATION},
         Form.CMS_855B: _ORGANIZATION_KINDS,
         Form.CMS_855A: _ORGANIZATION_KINDS,
         Form.CMS_855S: _ORGANIZATION_KINDS,

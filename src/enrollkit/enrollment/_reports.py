@@ -4,24 +4,29 @@
 * approved enrollment record: what was approved (the frozen revision) and its identifiers;
 * pending reassignment applications: reassignments not yet decided;
 * reassignment report: approved reassignments with PTAN, effective date and
-  revalidation due date.
+  revalidation due date;
+* EN-10: the enrollment records (imported, or written by approvals) feed the Medicare ID
+  report (:func:`record_medicare_ids`), the reassignment report's due dates and the
+  revalidation list (:func:`revalidation_list`); an application a record already stems
+  from is listed once.
 
 Rows are frozen attrs values: JSON-ready through the one converter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 import attrs
 
-from enrollkit.clock import ensure_utc
+from enrollkit.clock import days_left, ensure_utc
 from enrollkit.enrollment._application import Application, Revision
 from enrollkit.enrollment._content import Reassignment
 from enrollkit.enrollment._deadlines import DeadlinePolicy
 from enrollkit.enrollment._forms import Form, Kind
 from enrollkit.enrollment._lifecycle import FINAL_STATUSES, ApplicationStatus
+from enrollkit.enrollment._record import EnrollmentRecord, Fact, RecordStatus
 from enrollkit.enrollment._revalidation import revalidation_due
 from enrollkit.errors import InvalidTransitionError
 
@@ -30,26 +35,32 @@ __all__ = [
     "MedicareIdRow",
     "PendingReassignmentRow",
     "ReassignmentRow",
+    "RevalidationRow",
     "approved_record",
     "medicare_id_report",
     "pending_reassignments",
     "reassignment_report",
+    "record_medicare_ids",
+    "revalidation_list",
 ]
 
 
 @attrs.frozen
 class MedicareIdRow:
-    """One approved enrollment's Medicare identifiers."""
+    """One approved enrollment's Medicare identifiers: from an application approved in
+    enrollkit, or (EN-10) from an enrollment record (``application_id`` and ``form`` then
+    None unless an approval wrote it; ``enrollment_id`` set)."""
 
-    application_id: str
+    application_id: str | None
     profile_id: str
-    form: Form
+    form: Form | None
     npi: str | None
     legal_name: str
     ptan: str | None
     medicare_id: str | None
     effective_date: date | None
     approved_at: datetime = attrs.field(converter=ensure_utc)
+    enrollment_id: str | None = None  #: EN-10: the PECOS enrollment ID, when a record has it
 
 
 @attrs.frozen
@@ -201,6 +212,7 @@ def reassignment_report(
     applications: Iterable[Application],
     *,
     individual_enrollments: Iterable[Application] = (),
+    record_dues: Mapping[str, date] = {},
     policy: DeadlinePolicy = DeadlinePolicy(),  # noqa: B008
 ) -> tuple[ReassignmentRow, ...]:
     """Approved reassignments with PTAN, effective date and revalidation due date (EN-8).
@@ -209,7 +221,8 @@ def reassignment_report(
     EN-12) is left out. The revalidation due date is the individual's 855I enrollment's
     (EN-7), read from
     *individual_enrollments*: None when enrollkit knows no approved 855I initial enrollment
-    or revalidation of theirs (a reassignment itself never sets it).
+    or revalidation of theirs (a reassignment itself never sets it). EN-10: a due date
+    on the individual's enrollment record (*record_dues*, by profile) is CMS's and wins.
     """
     by_profile: dict[str, list[Application]] = {}
     for app in individual_enrollments:
@@ -242,6 +255,7 @@ def reassignment_report(
         if terminated is not None and terminated >= decision.decided_at:
             continue  # EN-12: terminated by either party since
         due = revalidation_due(by_profile.get(app.profile_id, ()), Form.CMS_855I, policy=policy)
+        on_record = record_dues.get(app.profile_id)
         rows.append(
             ReassignmentRow(
                 application_id=app.id,
@@ -250,8 +264,140 @@ def reassignment_report(
                 receiving_profile_id=target.target_profile_id,
                 ptan=decision.ptan,
                 effective_date=decision.effective_date or target.effective_date,
-                revalidation_due=due.due if due else None,
-                revalidation_due_assigned=due.assigned if due else False,
+                revalidation_due=on_record or (due.due if due else None),
+                revalidation_due_assigned=on_record is not None or (due.assigned if due else False),
             )
         )
     return tuple(sorted(rows, key=lambda r: (r.receiving_profile_id, r.application_id)))
+
+
+# -- the enrollment record (EN-10) -------------------------------------------------------
+
+
+def _from_application(record: EnrollmentRecord) -> str | None:
+    """The id of the approved application the record's status came from, if any."""
+    source = record.source_of(Fact.STATUS)
+    prefix = "approved application "
+    if source is None or not source.reference.startswith(prefix):
+        return None
+    return source.reference.removeprefix(prefix)
+
+
+def record_medicare_ids(
+    records: Iterable[EnrollmentRecord],
+    rows: Iterable[MedicareIdRow] = (),
+    *,
+    profile_id: str,
+    now: datetime,
+) -> tuple[MedicareIdRow, ...]:
+    """The Medicare ID report (EN-8) from the records (EN-10) and the *rows* made from
+    applications: one row per PTAN of a record in force (not revoked or ended); an
+    application's row whose record stems from it is replaced by the record's (no double
+    listing), every other application row kept. Oldest approval first."""
+    kept = {r.application_id: r for r in rows}
+    out: list[MedicareIdRow] = []
+    for record in records:
+        status = record.status_on(now)
+        if status not in (RecordStatus.APPROVED, RecordStatus.DEACTIVATED):
+            continue
+        origin = _from_application(record)
+        app_row = kept.pop(origin, None) if origin is not None else None
+        since = record.status_since or record.effective_date
+        at = (
+            app_row.approved_at
+            if app_row
+            else ensure_utc(
+                datetime.combine(since or now.date(), datetime.min.time(), tzinfo=now.tzinfo)
+            )
+        )
+        for ptan in record.ptans or (None,):
+            out.append(
+                MedicareIdRow(
+                    application_id=app_row.application_id if app_row else None,
+                    profile_id=profile_id,
+                    form=app_row.form if app_row else None,
+                    npi=record.npi.value,
+                    legal_name=record.name,
+                    ptan=ptan.ptan if ptan else None,
+                    medicare_id=app_row.medicare_id if app_row else None,
+                    effective_date=record.effective_date,
+                    approved_at=at,
+                    enrollment_id=record.enrollment_id,
+                )
+            )
+    out.extend(kept.values())
+    return tuple(
+        sorted(out, key=lambda r: (r.approved_at, r.application_id or "", r.enrollment_id or ""))
+    )
+
+
+@attrs.frozen
+class RevalidationRow:
+    """One line of the revalidation list (EN-7, EN-10): when an enrollment revalidates."""
+
+    profile_id: str
+    npi: str
+    name: str
+    due: date | None  #: None: CMS says "TBD"
+    days_left: int | None
+    assigned: bool  #: CMS's date (a record or an approval), not an estimate
+    status: RecordStatus | None  #: the record's status on read (EN-11); None: no record
+    filed_on: date | None = None  #: a revalidation was filed on
+    enrollment_id: str | None = None
+    application_id: str | None = None  #: the anchoring application, without a record
+
+
+def revalidation_list(
+    records: Iterable[tuple[str, EnrollmentRecord]],
+    applications: Mapping[str, Iterable[Application]],
+    *,
+    now: datetime,
+    policy: DeadlinePolicy = DeadlinePolicy(),  # noqa: B008
+) -> tuple[RevalidationRow, ...]:
+    """Every enrollment's revalidation due date (EN-7), soonest first, "TBD" last: the
+    records (EN-10, each with its profile) with their status on read (EN-11), and, for a
+    profile whose NPI has no record, the date its approved applications give (CMS's or
+    the estimate)."""
+    rows: list[RevalidationRow] = []
+    with_records: set[str] = set()
+    for profile_id, record in records:
+        with_records.add(profile_id)
+        due = record.due
+        rows.append(
+            RevalidationRow(
+                profile_id=profile_id,
+                npi=record.npi.value,
+                name=record.name,
+                due=due,
+                days_left=days_left(due, now) if due else None,
+                assigned=due is not None,
+                status=record.status_on(now),
+                filed_on=record.revalidation_filed_on,
+                enrollment_id=record.enrollment_id,
+            )
+        )
+    for profile_id, group in applications.items():
+        if profile_id in with_records:
+            continue
+        apps = tuple(group)
+        for form in sorted({a.form for a in apps if a.form.revalidates}, key=lambda f: f.value):
+            found = revalidation_due(apps, form, policy=policy)
+            if found is None:
+                continue
+            anchor = next(a for a in apps if a.id == found.anchor_application_id)
+            content = anchor.current_revision.content if anchor.current_revision else anchor.content
+            rows.append(
+                RevalidationRow(
+                    profile_id=profile_id,
+                    npi=content.npi.value if content.npi else "",
+                    name=_name(anchor),
+                    due=found.due,
+                    days_left=days_left(found.due, now),
+                    assigned=found.assigned,
+                    status=None,
+                    application_id=anchor.id,
+                )
+            )
+    return tuple(
+        sorted(rows, key=lambda r: (r.due is None, r.due or date.max, r.npi, r.enrollment_id or ""))
+    )

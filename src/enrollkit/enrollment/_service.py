@@ -22,6 +22,7 @@ from enrollkit.enrollment._access import (
     require_application_access,
     require_pecos_access,
 )
+from enrollkit.enrollment._agenda import AgendaQuery, profiles_in_scope, records_in_scope
 from enrollkit.enrollment._application import APPLICATIONS, Application, adds_location
 from enrollkit.enrollment._changes import (
     BOTH_SYSTEMS,
@@ -44,15 +45,19 @@ from enrollkit.enrollment._nppes import (
     compare_with_nppes,
 )
 from enrollkit.enrollment._ports import EnrollmentPorts
+from enrollkit.enrollment._record_sync import sync_record
 from enrollkit.enrollment._reports import (
     ApprovedEnrollmentRecord,
     MedicareIdRow,
     PendingReassignmentRow,
     ReassignmentRow,
+    RevalidationRow,
     approved_record,
     medicare_id_report,
     pending_reassignments,
     reassignment_report,
+    record_medicare_ids,
+    revalidation_list,
 )
 from enrollkit.errors import NotPermittedError, ValidationError
 from enrollkit.notify import Notification
@@ -440,9 +445,30 @@ class EnrollmentService:
     def medicare_id_report(
         self, profile_id: Text, *, actor: Principal
     ) -> tuple[MedicareIdRow, ...]:
-        """PTAN and Medicare ID of every approved enrollment of the profile (EN-8)."""
+        """PTAN and Medicare ID of every approved enrollment of the profile (EN-8): its
+        enrollment records (EN-10: imported, or written by approvals) and the approved
+        applications no record stems from, each enrollment once."""
         with self.runtime.transaction() as tx:
-            return medicare_id_report(self._profile_applications(tx, profile_id, actor))
+            rows = medicare_id_report(self._profile_applications(tx, profile_id, actor))
+            records = records_in_scope(tx, AgendaQuery(tx.now, profile_id=profile_id))
+            return record_medicare_ids(
+                (r for _, r in records), rows, profile_id=profile_id, now=tx.now
+            )
+
+    @boundary
+    def revalidation_list(self, *, actor: Principal) -> tuple[RevalidationRow, ...]:
+        """When each enrollment the actor may act for revalidates (EN-7, EN-10): the
+        records of the profiles in the actor's scope (the agenda's access decision, EN-9)
+        with their status on read (EN-11), and, where a profile has no record, the date
+        its approved applications give. Soonest first, "TBD" last."""
+        with self.runtime.transaction() as tx:
+            query = AgendaQuery(tx.now, user_id=tx.act(actor).id)
+            records = records_in_scope(tx, query)
+            apps = {
+                p: tx.repo(APPLICATIONS).find(APPLICATIONS.index("profile"), p)
+                for p in profiles_in_scope(tx, query)
+            }
+            return revalidation_list(records, apps, now=tx.now, policy=self.deadlines)
 
     @boundary
     def approved_record(
@@ -484,8 +510,17 @@ class EnrollmentService:
                     for p in {a.profile_id for a in reassigning}
                 )
             )
+            record_dues = {}  # EN-10: CMS's date on the individual's record wins
+            for individual in {a.profile_id for a in reassigning}:
+                query = AgendaQuery(tx.now, profile_id=individual)
+                dues = sorted(r.due for _, r in records_in_scope(tx, query) if r.due)
+                if dues:
+                    record_dues[individual] = dues[0]
             return reassignment_report(
-                reassigning, individual_enrollments=individuals, policy=self.deadlines
+                reassigning,
+                individual_enrollments=individuals,
+                record_dues=record_dues,
+                policy=self.deadlines,
             )
 
     # -- the MAC's side -----------------------------------------------------------------
@@ -559,10 +594,15 @@ class EnrollmentService:
         medicare_id: Text | None = None,
         effective_date: date | None = None,
         revalidation_due: date | None = None,
+        enrollment_id: Text | None = None,
     ) -> Application:
         """The MAC approves, issuing PTAN and Medicare ID (EN-4, EN-8) and, for an initial
         enrollment or a revalidation, the revalidation due date CMS assigned (EN-7: a
-        month end; without one, enrollkit estimates it)."""
+        month end; without one, enrollkit estimates it).
+
+        EN-10: the enrollment record follows (:func:`~enrollkit.enrollment.sync_record`):
+        the record of *enrollment_id* (the PECOS enrollment ID), else the NPI's only
+        record, is created or updated, each fact sourced "approved application"."""
         return self._mac(
             application_id,
             actor,
@@ -574,6 +614,7 @@ class EnrollmentService:
                 now=tx.now,
                 revalidation_due=revalidation_due,
             ),
+            enrollment_id=enrollment_id,
             ptan=ptan,
             medicare_id=medicare_id,
             effective_date=effective_date.isoformat() if effective_date else None,
@@ -597,15 +638,19 @@ class EnrollmentService:
         actor: Principal,
         event: str,
         step: Callable[[Application, Transaction], Application],
+        enrollment_id: str | None = None,
         **data: object,
     ) -> Application:
         with self.runtime.transaction() as tx:
             reviewer = tx.act(actor, kinds=_MAC).audit_id
             app = require(tx.repo(APPLICATIONS), application_id, what="application")
             changed = step(app, tx)
+            if enrollment_id is not None:
+                data["enrollment_id"] = enrollment_id
             stored = tx.save(
                 APPLICATIONS, changed, event, actor=reviewer, status=changed.status.value, **data
             )
+            sync_record(tx, stored, enrollment_id=enrollment_id)  # EN-10, EN-11
             tx.commit()
         return stored
 

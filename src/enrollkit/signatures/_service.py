@@ -32,6 +32,7 @@ from enrollkit.enrollment import (
     inspect_document,
     require_application_access,
     same_name,
+    sync_record,
 )
 from enrollkit.errors import (
     ConflictError,
@@ -633,6 +634,7 @@ class SignatureService:
             **signed_event_data(signature),
         )
         if complete:
+            sync_record(tx, stored)  # EN-10, EN-11: a filed revalidation, a development answered
             tx.record(
                 "application.submitted",
                 subject=app.id,

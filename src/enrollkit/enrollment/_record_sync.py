@@ -1,0 +1,166 @@
+"""An application moves, the enrollment record follows (Rules EN-10, EN-11).
+
+Called by the use cases that move an application, in their transaction:
+
+* the MAC approves: the record of the enrollment is created or updated (status approved,
+  or voluntarily terminated; effective date; PTAN; the revalidation due date CMS
+  assigned), each fact sourced "approved application";
+* a revalidation is filed (its last signature submits it): ``revalidation_filed_on``;
+* the MAC requests development: ``development_due_on``; the response clears it.
+
+Which record (EN-10): the enrollment ID the MAC gives with the approval, else
+[default] the NPI's only record; an NPI with several records and no ID given is left as
+it is (the application itself still feeds reports and the agenda), and an approval with
+no ID for an NPI without a record creates none (enrollkit never invents a PECOS ID).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Final
+
+import attrs
+
+from enrollkit.enrollment._application import REVALIDATION_ANCHORS, Application
+from enrollkit.enrollment._effective import billing_window
+from enrollkit.enrollment._forms import Form, Kind
+from enrollkit.enrollment._lifecycle import ApplicationStatus
+from enrollkit.enrollment._record import (
+    ENROLLMENT_RECORDS,
+    EnrollmentRecord,
+    Fact,
+    FactSource,
+    LocationPtan,
+    RecordSource,
+    RecordStatus,
+    check_enrollment_id,
+    record_id,
+)
+from enrollkit.runtime import Transaction
+
+__all__ = ["record_after_approval", "sync_record"]
+
+#: [default] forms whose approval is an enrollment of its own (855R and 588 ride on one).
+_ENROLLING_FORMS: Final = frozenset(Form) - {Form.CMS_855R, Form.CMS_588}
+#: EN-11: the kinds whose filing answers a revalidation due date.
+_FILES_REVALIDATION: Final = frozenset({Kind.REVALIDATION, Kind.REACTIVATION})
+
+
+def _facts(
+    record: EnrollmentRecord, facts: tuple[Fact, ...], source: tuple[FactSource, ...]
+) -> tuple[FactSource, ...]:
+    return tuple(s for s in record.sources if s.fact not in facts) + source
+
+
+def record_after_approval(
+    app: Application, record: EnrollmentRecord | None, *, enrollment_id: str
+) -> EnrollmentRecord:
+    """*record* (or a new one for *enrollment_id*) as the approval of *app* leaves it
+    (EN-10, EN-11): approved (a voluntary termination: voluntarily terminated) since the
+    decision; the effective date the MAC gave, else for an 855I or 855B the EN-11 date
+    (the filing date: [default] the first day of service is not known to enrollkit); the
+    PTAN at the first practice location; CMS's revalidation due date when assigned
+    (filing and development cleared by an initial, revalidation or reactivation)."""
+    decision = app.decision
+    assert decision is not None
+    assert decision.approved
+    content = app.current_revision.content if app.current_revision else app.content
+    assert content.npi is not None
+    decided = decision.decided_at.date()
+    effective = decision.effective_date
+    if effective is None and app.form in (Form.CMS_855I, Form.CMS_855B):
+        filed = (app.submitted_at or decision.decided_at).date()
+        effective = billing_window(app.form, filed_on=filed, first_served_on=filed).effective_date
+    source = RecordSource.APPLICATION
+    reference = f"approved application {app.id}"
+    base = record or EnrollmentRecord(
+        id=record_id(enrollment_id),
+        enrollment_id=enrollment_id,
+        npi=content.npi,
+        state=content.practice_locations[0].address.state if content.practice_locations else "",
+        first_name=content.practitioner.first_name if content.practitioner else "",
+        last_name=content.practitioner.last_name if content.practitioner else "",
+        organization_name=content.legal_business_name or "",
+    )
+    changes: dict[str, object] = {}
+    facts: list[Fact] = [] if record is not None else [Fact.IDENTITY]
+    status = (
+        RecordStatus.VOLUNTARILY_TERMINATED
+        if app.kind is Kind.VOLUNTARY_TERMINATION
+        else RecordStatus.APPROVED
+    )
+    if record is None or app.kind in (
+        *REVALIDATION_ANCHORS,
+        Kind.REACTIVATION,
+        Kind.VOLUNTARY_TERMINATION,
+    ):
+        changes.update(status=status, status_since=decided)
+        facts.append(Fact.STATUS)
+    if effective is not None and app.kind is not Kind.VOLUNTARY_TERMINATION:
+        changes["effective_date"] = effective
+        facts.append(Fact.EFFECTIVE_DATE)
+    if decision.ptan:
+        location = content.practice_locations[0].name if content.practice_locations else ""
+        others = tuple(p for p in base.ptans if p.ptan != decision.ptan)
+        changes["ptans"] = (LocationPtan(decision.ptan, location), *others)
+        facts.append(Fact.PTANS)
+    if app.kind in (*REVALIDATION_ANCHORS, Kind.REACTIVATION):
+        changes.update(revalidation_filed_on=None, development_due_on=None)
+        if decision.revalidation_due is not None:
+            changes.update(revalidation_due=decision.revalidation_due, adjusted_due=None)
+            facts.append(Fact.REVALIDATION_DUE)
+    sources = tuple(FactSource(f, source, reference, decision.decided_at) for f in facts)
+    changes["sources"] = _facts(base, tuple(facts), sources)
+    return attrs.evolve(base, **changes)  # type: ignore[arg-type]
+
+
+def _record_of(
+    tx: Transaction, app: Application, enrollment_id: str | None
+) -> tuple[str | None, EnrollmentRecord | None]:
+    repo = tx.repo(ENROLLMENT_RECORDS)
+    if enrollment_id is not None:
+        check_enrollment_id(enrollment_id)
+        return enrollment_id, repo.get(record_id(enrollment_id))
+    content = app.current_revision.content if app.current_revision else app.content
+    if content.npi is None:
+        return None, None
+    found = repo.find(ENROLLMENT_RECORDS.index("npi"), content.npi.value)
+    if len(found) == 1:
+        return found[0].enrollment_id, found[0]
+    return None, None
+
+
+def sync_record(
+    tx: Transaction, app: Application, *, enrollment_id: str | None = None
+) -> EnrollmentRecord | None:
+    """Bring the record of *app*'s enrollment up to date with *app* as just saved (EN-10,
+    EN-11), in *tx*; the record written, or None when there is none to write."""
+    if app.form not in _ENROLLING_FORMS or app.kind in (
+        Kind.REASSIGNMENT,
+        Kind.REASSIGNMENT_TERMINATION,
+    ):
+        return None
+    eid, record = _record_of(tx, app, enrollment_id)
+    if app.status is ApplicationStatus.APPROVED and app.decision is not None:
+        if eid is None:
+            return None
+        updated = record_after_approval(app, record, enrollment_id=eid)
+    elif record is None:
+        return None
+    elif app.status is ApplicationStatus.DEVELOPMENT_REQUESTED and app.development is not None:
+        updated = attrs.evolve(record, development_due_on=app.development.due_at.date())
+    elif app.status is ApplicationStatus.SUBMITTED and app.submitted_at is not None:
+        filed: date | None = record.revalidation_filed_on
+        if app.kind in _FILES_REVALIDATION and record.due is not None:
+            filed = app.submitted_at.date()
+        updated = attrs.evolve(record, revalidation_filed_on=filed, development_due_on=None)
+    else:
+        return None
+    if updated == record:
+        return record
+    repo = tx.repo(ENROLLMENT_RECORDS)
+    if record is None:
+        repo.add(updated)
+    else:
+        repo.save(updated)
+    return updated
