@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -174,7 +176,10 @@ class TestImportOnEveryAdapter:
 
 
 def _corrupt(kind: str, line: str) -> str:
-    cells = line.split('","')
+    """*line* with one fault of *kind*, read and written back as CSV (a cell may hold
+    quotes and commas)."""
+    ending = line[len(line.rstrip("\r\n")) :]
+    cells = next(csv.reader([line]))
     if kind == "date":
         cells[9] = "31/10/2026"
     elif kind == "month_end":
@@ -183,11 +188,12 @@ def _corrupt(kind: str, line: str) -> str:
         npi = cells[1]
         cells[1] = npi[:9] + str((int(npi[9]) + 1) % 10)
     elif kind == "enrollment_id":
-        cells[0] = '"X123'
+        cells[0] = "X123"
     elif kind == "cells":
         cells = cells[:-1]
-        cells[-1] += '"'
-    return '","'.join(cells)
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="").writerow(cells)
+    return out.getvalue() + ending
 
 
 CODES = {
