@@ -124,8 +124,8 @@ EN-6  | confirmed | implemented | MAC PECOS signature guidance          | Legal 
 EN-7  | confirmed | implemented | 42 CFR 424.515, 424.516               | Revalidation on CMS's date (else estimated); reporting windows per provider kind.
 EN-8  | confirmed | implemented | CMS PECOS guides                      | Reports: Medicare IDs, approved record, pending and active reassignments.
 EN-9  | design    | implemented | enrollkit design                      | One agenda of everything due, 7 months ahead, with one days-left count everywhere.
-EN-10 | confirmed | planned     | CMS PECOS guides                      | The enrollment record exists apart from applications and can be imported.
-EN-11 | confirmed | planned     | 42 CFR 424.520, 424.521, 424.540      | Effective dates, retrospective billing, deactivation and reactivation.
+EN-10 | confirmed | implemented | CMS PECOS guides                      | The enrollment record exists apart from applications and can be imported.
+EN-11 | confirmed | implemented | 42 CFR 424.520, 424.521, 424.540      | Effective dates, retrospective billing, deactivation and reactivation.
 EN-12 | confirmed | implemented | CMS-855R instructions                 | Either party may terminate a reassignment alone; only that party signs.
 EN-13 | confirmed | implemented | CMS PECOS guides                      | Each form, kind and provider type has a checklist of required documents.
 EN-14 | confirmed | implemented | CMS PECOS guides                      | A PECOS change of name, address or structure creates an NPPES to-do, and back.
