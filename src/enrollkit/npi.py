@@ -122,8 +122,7 @@ class NPI:
             return text
         if isinstance(text, str):
             text = text.strip()
-        cls._validate(text)
-        return cls(text)  # type: ignore[arg-type]  # validated as str above
+        return cls(text)  # type: ignore[arg-type]  # the constructor validates (NPI-1, NPI-2)
 
     @classmethod
     def is_valid(cls, text: object) -> bool:
