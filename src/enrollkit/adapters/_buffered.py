@@ -108,7 +108,11 @@ class Backend(Protocol):
 
 def index_keys(index: Index[Any], obj: Any) -> tuple[str, ...]:
     """The distinct keys of *obj* in *index*, in the order the index gives them."""
-    keys = tuple(dict.fromkeys(index.keys(obj)))
+    given = index.keys(obj)
+    if isinstance(given, list | tuple) and len(given) == 1 and type(given[0]) is str:
+        # the usual case, one key: as is
+        return (given[0],)
+    keys = tuple(dict.fromkeys(given))
     for key in keys:
         if not isinstance(key, str):
             raise ValidationError(
@@ -120,10 +124,14 @@ def index_keys(index: Index[Any], obj: Any) -> tuple[str, ...]:
     return keys
 
 
+#: ``json.dumps(..., separators=(",", ":"), ensure_ascii=True, allow_nan=False)``, built once.
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
 def encode(obj: Any) -> str:
     """The JSON text stored for an aggregate, through the one converter (ST-4)."""
     try:
-        return json.dumps(to_data(obj), separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+        return _ENCODER.encode(to_data(obj))
     except (TypeError, ValueError) as exc:
         raise ValidationError(
             "storage.unserializable",
