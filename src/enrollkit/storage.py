@@ -58,9 +58,11 @@ __all__ = [
     "Repository",
     "Storage",
     "UnitOfWork",
+    "add_many",
     "compose_key",
     "duplicate_error",
     "fingerprint",
+    "get_many",
     "guard",
     "lookup_in",
     "missing_error",
@@ -266,6 +268,35 @@ def require(repository: ReadRepository[A], obj_id: str, *, what: str) -> A:
     if obj is None:
         raise not_found_error(obj_id, what=what)
     return obj
+
+
+def get_many(repository: ReadRepository[A], ids: Sequence[str]) -> list[A | None]:
+    """Each aggregate of *ids* as of *repository*'s unit of work, or ``None``, in order.
+
+    A bulk read: a repository with a ``get_many`` method of its own (every kit store's,
+    ST-1) answers all of them in one read of the database; any other repository is
+    asked ``get()`` once per id, with the same answers.
+    """
+    bulk = getattr(repository, "get_many", None)
+    if bulk is not None:
+        return cast("list[A | None]", bulk(ids))
+    return [repository.get(obj_id) for obj_id in ids]
+
+
+def add_many(repository: Repository[A], objs: Iterable[A]) -> list[A]:
+    """Store new aggregates, as ``add()`` each in turn would (ST-1, ST-2), and return
+    them at version 1.
+
+    A bulk write for large loads: a repository with an ``add_many`` method of its own
+    (every kit store's) checks every id and unique key of the batch in one read of the
+    database instead of one per aggregate, and buffers none of them if one is refused;
+    any other repository is asked ``add()`` once per aggregate. The commit still
+    refuses an id or a unique key another unit took meanwhile.
+    """
+    bulk = getattr(repository, "add_many", None)
+    if bulk is not None:
+        return cast("list[A]", bulk(objs))
+    return [repository.add(obj) for obj in objs]
 
 
 def not_found_error(obj_id: str, *, what: str) -> NotFoundError:

@@ -108,7 +108,11 @@ class Backend(Protocol):
 
 def index_keys(index: Index[Any], obj: Any) -> tuple[str, ...]:
     """The distinct keys of *obj* in *index*, in the order the index gives them."""
-    keys = tuple(dict.fromkeys(index.keys(obj)))
+    given = index.keys(obj)
+    if isinstance(given, list | tuple) and len(given) == 1 and type(given[0]) is str:
+        # the usual case, one key: as is
+        return (given[0],)
+    keys = tuple(dict.fromkeys(given))
     for key in keys:
         if not isinstance(key, str):
             raise ValidationError(
@@ -120,10 +124,14 @@ def index_keys(index: Index[Any], obj: Any) -> tuple[str, ...]:
     return keys
 
 
+#: ``json.dumps(..., separators=(",", ":"), ensure_ascii=True, allow_nan=False)``, built once.
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
 def encode(obj: Any) -> str:
     """The JSON text stored for an aggregate, through the one converter (ST-4)."""
     try:
-        return json.dumps(to_data(obj), separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+        return _ENCODER.encode(to_data(obj))
     except (TypeError, ValueError) as exc:
         raise ValidationError(
             "storage.unserializable",
@@ -336,6 +344,18 @@ def merge_range(
 # -- the unit of work and its repositories ---------------------------------------------------
 
 
+def holders(held: str | set[str] | None) -> Iterable[str]:
+    """The ids of one entry of a unit's own index keys (None, one id, or a set of them)."""
+    if held is None:
+        return ()
+    return (held,) if isinstance(held, str) else held
+
+
+#: Lookups per :meth:`Backend.fetch` in a bulk read (SQLite allows 500 parts in a compound
+#: SELECT, and 32,766 parameters).
+FETCH_BATCH: Final = 250
+
+
 class BufferedRepository(Repository[A]):
     """A repository bound to a :class:`BufferedUnitOfWork`."""
 
@@ -382,6 +402,92 @@ class BufferedRepository(Repository[A]):
         keys = self._keys(stored)
         self._check_unique(stored, keys)
         uow._buffer(self._collection, stored, None, keys)
+        return stored
+
+    def get_many(self, ids: Sequence[str]) -> list[A | None]:
+        """Each aggregate of *ids* as of this unit (its own writes first), or None, in
+        order: what the unit did not write is read in one :meth:`Backend.fetch` per
+        :data:`FETCH_BATCH` ids (see :func:`enrollkit.storage.get_many`)."""
+        uow = self._uow
+        uow._check_open()
+        collection = self._collection
+        name = collection.name
+        writes = uow._writes
+        found: list[A | None] = [None] * len(ids)
+        asked: list[int] = []
+        for position, obj_id in enumerate(ids):
+            written = writes.get((name, obj_id))
+            if written is not None:
+                found[position] = written[1]
+            elif self._readable(obj_id):
+                asked.append(position)
+        for start in range(0, len(asked), FETCH_BATCH):
+            part = asked[start : start + FETCH_BATCH]
+            answers = uow._backend.fetch([(collection, None, ids[p]) for p in part])
+            for position, answer in zip(part, answers, strict=True):
+                if answer:
+                    obj = answer[0]
+                    uow._seen[(name, obj.id)] = obj.version
+                    found[position] = obj
+        return found
+
+    def add_many(self, objs: Iterable[A]) -> list[A]:
+        """Buffer new aggregates as :meth:`add` each would, checking their ids and unique
+        keys in a few reads (one per :data:`FETCH_BATCH`) instead of one each; if one is
+        refused, none is buffered (see :func:`enrollkit.storage.add_many`)."""
+        uow = self._uow
+        uow._check_open()
+        collection = self._collection
+        name = collection.name
+        objs = list(objs)
+        batch_ids: set[str] = set()
+        for obj in objs:
+            self._check_type(obj)
+            if obj.version != 0:
+                raise StorageError(
+                    "storage.add_version",
+                    f"A new {name} record has version 0; got {obj.version}. Use save() for "
+                    "a record that was loaded.",
+                    collection=name,
+                    id=obj.id,
+                )
+            if not self._readable(obj.id):
+                raise refuse_text(obj.id, "id")
+            if obj.id in batch_ids:
+                raise duplicate_error(name, obj.id)
+            batch_ids.add(obj.id)
+        for obj, existing in zip(objs, self.get_many([obj.id for obj in objs]), strict=True):
+            if existing is not None:
+                raise duplicate_error(name, obj.id)
+        stored = [replace(obj, version=1) for obj in objs]
+        all_keys = [self._keys(obj) for obj in stored]
+        # Unique keys: claimed within the batch, held by the unit's own writes, or by
+        # committed aggregates the unit did not rewrite (what find() would answer).
+        claims: dict[tuple[str, str], str] = {}
+        lookups: list[Lookup] = []
+        owners: list[tuple[str, str]] = []  #: (index, claiming id) of each lookup
+        for obj, keys in zip(stored, all_keys, strict=True):
+            for index, index_keys_ in keys:
+                if not index.unique:
+                    continue
+                own = uow._own_keys.get((name, index.name), {})
+                for key in index_keys_:
+                    if claims.setdefault((index.name, key), obj.id) != obj.id or any(
+                        other != obj.id for other in holders(own.get(key))
+                    ):
+                        raise unique_error(name, index.name)
+                    lookups.append((collection, index, key))
+                    owners.append((index.name, obj.id))
+        written = uow._written.get(name, set())
+        for start in range(0, len(lookups), FETCH_BATCH):
+            part = lookups[start : start + FETCH_BATCH]
+            claimed = owners[start : start + FETCH_BATCH]
+            for (index_name, owner), held in zip(claimed, uow._backend.fetch(part), strict=True):
+                uow._saw(name, held)
+                if any(h.id != owner and h.id not in written for h in held):
+                    raise unique_error(name, index_name)
+        for obj, keys in zip(stored, all_keys, strict=True):
+            uow._buffer(collection, obj, None, keys)
         return stored
 
     def save(self, obj: A) -> A:
@@ -462,7 +568,7 @@ class BufferedRepository(Repository[A]):
             return found
         # The unit's own writes replace what the database holds for those ids.
         found = [obj for obj in found if obj.id not in written]
-        own = uow._own_keys.get((name, declared.name), {}).get(key, ())
+        own = holders(uow._own_keys.get((name, declared.name), {}).get(key))
         found.extend(uow._writes[(name, obj_id)][1] for obj_id in own)
         found.sort(key=lambda obj: obj.id)
         return found
@@ -502,10 +608,11 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         self._events: list[DomainEvent] = []
         self._state = "new"
         # The unit's own writes, indexed, so its queries overlay them cheaply:
-        # collection -> ids written; (collection, index) -> key -> ids; (collection, id) -> keys.
+        # collection -> ids written; (collection, index) -> key -> the id holding it, or a
+        # set when several do (one id is a bare string: a bulk load keeps no set per key).
+        # Each write's own keys are in its Write.
         self._written: dict[str, set[str]] = {}
-        self._own_keys: dict[tuple[str, str], dict[str, set[str]]] = {}
-        self._keys_of: dict[tuple[str, str], Keys] = {}
+        self._own_keys: dict[tuple[str, str], dict[str, str | set[str]]] = {}
         #: (collection, id) -> the committed version this unit read
         self._seen: dict[tuple[str, str], int] = {}
 
@@ -516,15 +623,25 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
     def _buffer(self, collection: Collection[Any], obj: Any, base: int | None, keys: Keys) -> None:
         name = collection.name
         ident = (name, obj.id)
-        for index, old in self._keys_of.get(ident, ()):
+        previous = self._writes.get(ident)
+        for index, old in previous[3] if previous is not None else ():
             entries = self._own_keys[(name, index.name)]
             for key in old:
-                entries[key].discard(obj.id)
+                held = entries.get(key)
+                if held == obj.id:
+                    del entries[key]
+                elif isinstance(held, set):
+                    held.discard(obj.id)
         for index, new in keys:
             entries = self._own_keys.setdefault((name, index.name), {})
             for key in new:
-                entries.setdefault(key, set()).add(obj.id)
-        self._keys_of[ident] = keys
+                held = entries.get(key)
+                if held is None:
+                    entries[key] = obj.id
+                elif isinstance(held, set):
+                    held.add(obj.id)
+                elif held != obj.id:
+                    entries[key] = {held, obj.id}
         self._written.setdefault(name, set()).add(obj.id)
         self._writes[ident] = (collection, obj, base, keys)
 
@@ -533,7 +650,6 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         self._events = []
         self._written = {}
         self._own_keys = {}
-        self._keys_of = {}
         self._seen = {}
 
     def repository(self, collection: Collection[A]) -> Repository[A]:

@@ -683,7 +683,10 @@ class SqlBackend(BufferedStorage, abc.ABC):
         self._write_transaction(
             "committing a unit of work", lambda conn: self._apply(conn, rows, event_rows)
         )
-        for collection, obj, _base, text, _keys in rows:
+        # Only the last ``size`` rows would stay in the cache (least recently used go
+        # first): a bulk load puts those alone.
+        kept = self.decode_cache.size
+        for collection, obj, _base, text, _keys in rows[-kept:] if kept else ():
             self.decode_cache.put(collection, obj, text)
 
     def _apply(

@@ -46,10 +46,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Unpack
+from typing import Final, Unpack
 
 from enrollkit.adapters import kit
 from enrollkit.errors import StorageError, ValidationError
@@ -111,6 +111,8 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 )
 
 _CACHE_KIB: Final = 32 * 1024
+#: Rows per ``executemany`` of a large commit.
+_SLICE_ROWS: Final = 10_000
 _MMAP_BYTES: Final = 256 * 1024 * 1024
 
 #: The schema version this code writes (``PRAGMA user_version``).
@@ -287,46 +289,50 @@ class SQLiteStorage(kit.SqlBackend):
     # -- writes ------------------------------------------------------------------------------
 
     def _write_rows(self, conn: kit.Executor, rows: list[kit.Planned]) -> None:
-        """Large units (bulk loads, sweeps) as a few ``executemany`` calls; any refusal (an
-        existing id, a stale version, a unique key taken) rolls the batch back to its
-        savepoint and replays it row by row, which names the culprit precisely."""
+        """Large units (bulk loads, sweeps) as ``executemany`` calls of
+        :data:`_SLICE_ROWS` rows each, every aggregate first and then every index entry
+        (so a key one write releases is free for another, as row by row); any refusal
+        (an existing id, a stale version, a unique key taken) rolls the batch back to its
+        savepoint and replays it row by row, which names the culprit precisely (ST-1,
+        ST-2). Slices keep the parameter lists of a million-row unit small."""
         if len(rows) <= 1:
             super()._write_rows(conn, rows)
             return
-        inserts = [(c.name, o.id, o.version, text) for c, o, base, text, _k in rows if base is None]
-        updates = [
-            (o.version, text, c.name, o.id, base)
-            for c, o, base, text, _k in rows
-            if base is not None
-        ]
-        entries = [
-            (c.name, index.name, key, o.id, index.unique)
-            for c, o, _base, _text, keys in rows
-            for index, index_keys_ in keys
-            for key in index_keys_
-        ]
         conn.execute("SAVEPOINT enrollkit_batch")
-        if not self._batched(conn, inserts, updates, entries):
+        if not self._batched(conn, rows):
             conn.execute("ROLLBACK TO enrollkit_batch")
             super()._write_rows(conn, rows)
         conn.execute("RELEASE enrollkit_batch")
 
-    def _batched(
-        self,
-        conn: kit.Executor,
-        inserts: Sequence[Sequence[Any]],
-        updates: Sequence[Sequence[Any]],
-        entries: Sequence[Sequence[Any]],
-    ) -> bool:
+    def _batched(self, conn: kit.Executor, rows: list[kit.Planned]) -> bool:
         """Whether every batched row was written (ON CONFLICT DO NOTHING rows and stale
         updates show as missing row counts)."""
         statements = self.statements
-        if inserts and conn.executemany(statements.insert, inserts).rowcount != len(inserts):
-            return False
-        if updates:
-            if conn.executemany(statements.update, updates).rowcount != len(updates):
+        slices = [rows[start : start + _SLICE_ROWS] for start in range(0, len(rows), _SLICE_ROWS)]
+        for part in slices:
+            inserts = [
+                (c.name, o.id, o.version, text) for c, o, base, text, _k in part if base is None
+            ]
+            updates = [
+                (o.version, text, c.name, o.id, base)
+                for c, o, base, text, _k in part
+                if base is not None
+            ]
+            if inserts and conn.executemany(statements.insert, inserts).rowcount != len(inserts):
                 return False
-            conn.executemany(statements.delete_entries, [(u[2], u[3]) for u in updates])
-        return not entries or (
-            conn.executemany(statements.insert_entry, entries).rowcount == len(entries)
-        )
+            if updates:
+                if conn.executemany(statements.update, updates).rowcount != len(updates):
+                    return False
+                conn.executemany(statements.delete_entries, [(u[2], u[3]) for u in updates])
+        for part in slices:
+            entries = [
+                (c.name, index.name, key, o.id, index.unique)
+                for c, o, _base, _text, keys in part
+                for index, index_keys_ in keys
+                for key in index_keys_
+            ]
+            if entries and (
+                conn.executemany(statements.insert_entry, entries).rowcount != len(entries)
+            ):
+                return False
+        return True

@@ -33,7 +33,7 @@ from enrollkit.enrollment._record import (
 from enrollkit.npi import NPI
 from enrollkit.principals import Principal, PrincipalKind
 from enrollkit.runtime import Runtime
-from enrollkit.storage import require
+from enrollkit.storage import add_many, get_many, require
 
 __all__ = ["RecordService", "RevalidationImport"]
 
@@ -45,6 +45,9 @@ Line = Annotated[str, Limit(chars=14 * (MAX_FIELD_CHARS + 3))]
 Lines = Annotated[Iterable[Line], Limit(stream=True)]
 #: A source name or an enrollment ID (ER-1).
 Text = Annotated[str, Limit(chars=500)]
+
+#: Rows read, looked up and written together (one read of their records, ST-1).
+_BATCH_ROWS: Final = 1_000
 
 #: The facts CMS's list gives (EN-10).
 _LIST_FACTS: Final = (Fact.IDENTITY, Fact.REVALIDATION_DUE)
@@ -135,51 +138,66 @@ class RecordService:
             updated: list[str] = []
             listed_now: set[str] = set()
             unchanged = rows = 0
+            batch: list[ListedEnrollment] = []
+
+            def write(batch: list[ListedEnrollment]) -> None:
+                nonlocal unchanged
+                # One read for the batch's records, one for its new ones (ST-1).
+                olds = get_many(repo, [record_id(row.enrollment_id) for row in batch])
+                fresh: list[EnrollmentRecord] = []
+                for row, old in zip(batch, olds, strict=True):
+                    eid = row.enrollment_id
+                    identity = _identity(row)
+                    if old is None:
+                        fresh.append(
+                            EnrollmentRecord(
+                                id=eid,
+                                enrollment_id=eid,
+                                revalidation_due=row.revalidation_due,
+                                adjusted_due=row.adjusted_due,
+                                listed=True,
+                                sources=both,
+                                **identity,  # type: ignore[arg-type]
+                            )
+                        )
+                        new.append(eid)
+                        continue
+                    facts: list[Fact] = []
+                    if any(getattr(old, k) != v for k, v in identity.items()):
+                        facts.append(Fact.IDENTITY)
+                        updated.append(eid)
+                    old_due = (old.revalidation_due, old.adjusted_due)
+                    if old_due != (row.revalidation_due, row.adjusted_due):
+                        facts.append(Fact.REVALIDATION_DUE)
+                        (due_set if old_due == (None, None) else due_adjusted).append(eid)
+                    if not facts and old.listed:
+                        unchanged += 1
+                        continue
+                    repo.save(
+                        attrs.evolve(
+                            old,
+                            revalidation_due=row.revalidation_due,
+                            adjusted_due=row.adjusted_due,
+                            listed=True,
+                            sources=_with_sources(old, facts, sources),
+                            **identity,  # type: ignore[arg-type]
+                        )
+                    )
+                    if not facts:
+                        unchanged += 1
+                add_many(repo, fresh)
+
             for row in read_revalidation_list(lines):
                 rows += 1
                 if progress is not None and rows % 10_000 == 0:
                     progress(rows)
-                eid = row.enrollment_id
-                listed_now.add(eid)
-                identity = _identity(row)
-                old = repo.get(record_id(eid))
-                if old is None:
-                    repo.add(
-                        EnrollmentRecord(
-                            id=eid,
-                            enrollment_id=eid,
-                            revalidation_due=row.revalidation_due,
-                            adjusted_due=row.adjusted_due,
-                            listed=True,
-                            sources=both,
-                            **identity,  # type: ignore[arg-type]
-                        )
-                    )
-                    new.append(eid)
-                    continue
-                facts: list[Fact] = []
-                if any(getattr(old, k) != v for k, v in identity.items()):
-                    facts.append(Fact.IDENTITY)
-                    updated.append(eid)
-                old_due = (old.revalidation_due, old.adjusted_due)
-                if old_due != (row.revalidation_due, row.adjusted_due):
-                    facts.append(Fact.REVALIDATION_DUE)
-                    (due_set if old_due == (None, None) else due_adjusted).append(eid)
-                if not facts and old.listed:
-                    unchanged += 1
-                    continue
-                repo.save(
-                    attrs.evolve(
-                        old,
-                        revalidation_due=row.revalidation_due,
-                        adjusted_due=row.adjusted_due,
-                        listed=True,
-                        sources=_with_sources(old, facts, sources),
-                        **identity,  # type: ignore[arg-type]
-                    )
-                )
-                if not facts:
-                    unchanged += 1
+                listed_now.add(row.enrollment_id)
+                batch.append(row)
+                if len(batch) == _BATCH_ROWS:
+                    write(batch)
+                    batch = []
+            if batch:
+                write(batch)
             gone = []
             for old in repo.find(ENROLLMENT_RECORDS.index("listed"), LISTED_KEY):
                 if old.enrollment_id not in listed_now:

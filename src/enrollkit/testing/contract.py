@@ -104,7 +104,17 @@ from enrollkit.identity import AccountStates
 from enrollkit.npi import NPI
 from enrollkit.runtime import Runtime, SequentialIds
 from enrollkit.serialization import from_data, to_data
-from enrollkit.storage import Aggregate, Collection, Index, Storage, guard, reader_of, time_key
+from enrollkit.storage import (
+    Aggregate,
+    Collection,
+    Index,
+    Storage,
+    add_many,
+    get_many,
+    guard,
+    reader_of,
+    time_key,
+)
 from enrollkit.testing.strategies import DOMAIN_STRATEGIES
 
 __all__ = [
@@ -711,6 +721,104 @@ class StorageContract(abc.ABC):
         assert [_ids(answer) for answer in found] == [["n3"], ["n1", "n10", "n3"], [], ["n2"], []]
         with storage.unit_of_work() as uow:
             assert list(found[1]) == list(uow.repository(NOTES).find(BY_OWNER, "ana"))
+
+    # -- ST-1, ST-2: bulk reads and writes (storage.get_many, storage.add_many) ---------------
+
+    def test_st_1_get_many_answers_as_get_does(self, storage: Storage) -> None:
+        """get_many() gives each id's aggregate as of the unit (own writes first) or None,
+        in the order asked, across more ids than one bulk read holds."""
+        self.add(storage, *(Note(f"n{i:03d}", "ana", f"T{i}") for i in range(0, 600, 2)))
+        ids = [f"n{i:03d}" for i in reversed(range(600))] + ["nope", "n000"]
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            own = repo.add(Note("n001", "bob", "Own"))
+            changed = repo.save(attrs.evolve(_must(repo.get("n002")), title="Changed"))
+            found = get_many(repo, ids)
+            assert found == [repo.get(obj_id) for obj_id in ids]
+        assert found[ids.index("n001")] == own
+        assert found[ids.index("n002")] == changed
+        assert found[ids.index("n003")] is None
+        assert found[-2] is None
+        assert found[-1] == Note("n000", "ana", "T0", version=1)
+
+    def test_st_1_add_many_stores_like_add(self, storage: Storage) -> None:
+        """add_many() returns the aggregates at version 1; the unit reads them back and the
+        commit stores them with their index entries."""
+        notes = [Note(f"n{i:03d}", "ana" if i % 2 else "bob", f"T{i}") for i in range(300)]
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            stored = add_many(repo, notes)
+            assert stored == [attrs.evolve(note, version=1) for note in notes]
+            assert repo.get("n007") == stored[7]
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            assert get_many(repo, [n.id for n in notes]) == stored
+            assert _ids(repo.find(BY_TITLE, "t42")) == ["n042"]
+            assert len(repo.find(BY_OWNER, "ana")) == 150
+
+    def test_st_2_add_many_refuses_an_existing_id_and_buffers_nothing(
+        self, storage: Storage
+    ) -> None:
+        """add_many() of an id stored, written by the unit, or twice in the batch is a
+        conflict, and none of the batch is buffered."""
+        self.add(storage, Note("stored", "ana", "First"))
+        for r, taken in enumerate(("stored", "own", "twice")):
+            batch = [Note(f"a{r}", "bob", f"A{r}"), Note(taken, "bob", f"T{r}")]
+            if taken == "twice":
+                batch.append(Note(taken, "bob", f"U{r}"))
+            with storage.unit_of_work() as uow:
+                repo = uow.repository(NOTES)
+                repo.add(Note("own", "ana", "Own"))
+                with pytest.raises(ConflictError) as info:
+                    add_many(repo, batch)
+                assert info.value.code == "storage.duplicate"
+                assert repo.get(f"a{r}") is None
+                assert [n.id for n in repo.find(BY_OWNER, "bob")] == []
+        assert _must(self.load(storage, "stored")).owner == "ana"
+        assert self.load(storage, "own") is None
+
+    def test_st_2_add_many_refuses_a_taken_unique_key(self, storage: Storage) -> None:
+        """add_many() refuses a unique key held by a stored aggregate, by the unit's own
+        writes or twice in the batch; a key the unit released is free."""
+        self.add(storage, Note("n1", "ana", "Stored"), Note("n2", "ana", "Released"))
+        for batch in (
+            [Note("n3", "bob", "New"), Note("n4", "bob", "STORED")],
+            [Note("n3", "bob", "own")],
+            [Note("n3", "bob", "Twice"), Note("n4", "bob", "twice")],
+        ):
+            with storage.unit_of_work() as uow:
+                repo = uow.repository(NOTES)
+                repo.add(Note("n9", "ana", "Own"))
+                with pytest.raises(ConflictError) as info:
+                    add_many(repo, batch)
+                assert info.value.code == "storage.unique"
+                assert repo.get("n3") is None
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            repo.save(attrs.evolve(_must(repo.get("n2")), title="Other"))
+            add_many(repo, [Note("n3", "bob", "released")])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert _ids(uow.repository(NOTES).find(BY_TITLE, "released")) == ["n3"]
+
+    def test_st_2_add_many_conflicts_at_commit_with_a_concurrent_unit(
+        self, storage: Storage
+    ) -> None:
+        """A unit that took an id or a unique key after add_many() checked it commits
+        first; the bulk unit's commit is refused and writes nothing."""
+        for r, code in enumerate(("storage.duplicate", "storage.unique")):
+            mine = [Note(f"m{r}", "ana", f"Mine {r}"), Note(f"x{r}", "ana", f"Taken {r}")]
+            theirs = Note(f"x{r}" if r == 0 else f"y{r}", "bob", f"taken {r}")
+            with storage.unit_of_work() as a, storage.unit_of_work() as b:
+                add_many(b.repository(NOTES), mine)
+                a.repository(NOTES).add(theirs)
+                a.commit()
+                with pytest.raises(ConflictError) as info:
+                    b.commit()
+            assert info.value.code == code
+            assert self.load(storage, f"m{r}") is None
+            assert _must(self.load(storage, theirs.id)).owner == "bob"
 
     def test_unique_index_is_enforced(self, storage: Storage) -> None:
         """A unique index refuses a second holder of a key (as AC-1 needs)."""
