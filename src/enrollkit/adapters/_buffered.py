@@ -385,17 +385,7 @@ class BufferedRepository(Repository[A]):
         uow = self._uow
         uow._check_open()
         name = self._collection.name
-        self._check_type(obj)
-        if obj.version != 0:
-            raise StorageError(
-                "storage.add_version",
-                f"A new {name} record has version 0; got {obj.version}. Use save() for "
-                "a record that was loaded.",
-                collection=name,
-                id=obj.id,
-            )
-        if not self._readable(obj.id):
-            raise refuse_text(obj.id, "id")
+        self._check_new(obj)
         if self.get(obj.id) is not None:
             raise duplicate_error(name, obj.id)
         stored = replace(obj, version=1)
@@ -442,17 +432,7 @@ class BufferedRepository(Repository[A]):
         objs = list(objs)
         batch_ids: set[str] = set()
         for obj in objs:
-            self._check_type(obj)
-            if obj.version != 0:
-                raise StorageError(
-                    "storage.add_version",
-                    f"A new {name} record has version 0; got {obj.version}. Use save() for "
-                    "a record that was loaded.",
-                    collection=name,
-                    id=obj.id,
-                )
-            if not self._readable(obj.id):
-                raise refuse_text(obj.id, "id")
+            self._check_new(obj)
             if obj.id in batch_ids:
                 raise duplicate_error(name, obj.id)
             batch_ids.add(obj.id)
@@ -517,6 +497,22 @@ class BufferedRepository(Repository[A]):
         base = written[2] if written is not None else current
         uow._buffer(self._collection, stored, base, keys)
         return stored
+
+    def _check_new(self, obj: A) -> None:
+        """Refuse what cannot be added: another type, a version other than 0, an id the
+        database cannot hold."""
+        self._check_type(obj)
+        if obj.version != 0:
+            name = self._collection.name
+            raise StorageError(
+                "storage.add_version",
+                f"A new {name} record has version 0; got {obj.version}. Use save() for "
+                "a record that was loaded.",
+                collection=name,
+                id=obj.id,
+            )
+        if not self._readable(obj.id):
+            raise refuse_text(obj.id, "id")
 
     def _check_type(self, obj: object) -> None:
         collection = self._collection
