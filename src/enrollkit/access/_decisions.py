@@ -159,18 +159,37 @@ class GrantPath(_WrittenWhenRead):
 _GRANT_DEFAULTS: Final = {
     a.name: a.default for a in attrs.fields(GrantPath) if a.default is not attrs.NOTHING
 }
-_DEFAULT_RULE: Final = _GRANT_DEFAULTS["rule"]
+_DEFAULT_RULE: Final = str(_GRANT_DEFAULTS["rule"])
 
 
 def _grant(
-    kind: GrantKind, role: Role, compose: Callable[[], str], **facts: str | None
+    kind: GrantKind,
+    role: Role,
+    compose: Callable[[], str],
+    profile_id: str | None = None,
+    organization_id: str | None = None,
+    association_id: str | None = None,
+    connection_id: str | None = None,
+    rule: str = _DEFAULT_RULE,
+    reference: str | None = None,
 ) -> GrantPath:
-    """A grant path whose explanation *compose* writes when first read (CO-8)."""
+    """A grant path whose explanation *compose* writes when first read (CO-8): every
+    field but the explanation, set at once (a literal: a merged dictionary costs more)."""
     path = _new(GrantPath)
     _set(
         path,
         "__dict__",
-        {**_GRANT_DEFAULTS, **facts, "kind": kind, "role": role, _COMPOSE: compose},
+        {
+            "kind": kind,
+            "role": role,
+            "profile_id": profile_id,
+            "organization_id": organization_id,
+            "association_id": association_id,
+            "connection_id": connection_id,
+            "rule": rule,
+            "reference": reference,
+            _COMPOSE: compose,
+        },
     )
     return path
 
@@ -184,27 +203,11 @@ def _allowed(
     association_id: str | None = None,
     connection_id: str | None = None,
 ) -> Decision:
-    """``Decision.allow(_grant(...))`` for the profile-level grants, built in one step
-    (every access decision that is allowed ends here)."""
-    path = _new(GrantPath)
-    _set(
-        path,
-        "__dict__",
-        {  # every field but the explanation (a literal: a merged dictionary costs more)
-            "kind": kind,
-            "role": role,
-            "profile_id": profile_id,
-            "organization_id": organization_id,
-            "association_id": association_id,
-            "connection_id": connection_id,
-            "rule": _DEFAULT_RULE,
-            "reference": None,
-            _COMPOSE: compose,
-        },
+    """``Decision.allow(_grant(...))`` for the profile-level grants (every access
+    decision that is allowed ends here)."""
+    return _allow(
+        _grant(kind, role, compose, profile_id, organization_id, association_id, connection_id)
     )
-    decision = _new(Decision)
-    _set(decision, "__dict__", {"allowed": True, "grant": path, "denial": None})
-    return decision
 
 
 _new: Final = object.__new__

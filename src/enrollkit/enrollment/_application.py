@@ -19,7 +19,7 @@ import hashlib
 import weakref
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
@@ -223,12 +223,6 @@ class MacDecision:
     effective_date: date | None = None
     reason: str | None = None
     revalidation_due: date | None = attrs.field(default=None, validator=_month_end_or_none)
-
-
-def _copy(app: Application, changes: dict[str, Any]) -> Application:
-    """*app* with *changes*: values the transition built or checked itself (or kept from a
-    built application), set without running converters again (:func:`enrollkit.values.replace`)."""
-    return replace(app, **changes)
 
 
 #: EN-7 amended: the approvals that anchor the revalidation due date (a change never does).
@@ -442,7 +436,7 @@ class Application:
         if new_status is not self.status:
             changes["status"] = new_status
             changes["status_changed_at"] = now
-        return _copy(self, changes)
+        return replace(self, **changes)
 
     def _check_editable(self) -> None:
         if self.status is S.PENDING_SIGNATURES:
@@ -485,7 +479,7 @@ class Application:
     ) -> Application:
         """Record that *by* accepts these NPPES mismatches (Rule EN-6)."""
         acknowledgement = NppesAcknowledgement(by=by, at=now, mismatches=tuple(mismatches))
-        return _copy(self, {"nppes_acknowledgement": acknowledgement})
+        return replace(self, nppes_acknowledgement=acknowledgement)
 
     def _freeze(self, *, by: str, now: datetime) -> Revision:
         number = len(self.revisions) + 1
@@ -514,12 +508,10 @@ class Application:
         now: datetime,
     ) -> Application:
         """Change an application out for signature: revision n+1 is frozen (EN-3, SG-5)."""
-        changed = _copy(
+        changed = replace(
             self,
-            {
-                "content": self.content if content is None else content,
-                "documents": self.documents if documents is None else documents,
-            },
+            content=self.content if content is None else content,
+            documents=self.documents if documents is None else documents,
         )
         if changed.digest == self.digest:
             raise ValidationError(
@@ -588,7 +580,7 @@ class Application:
             by=by, at=now, previous_due_at=request.due_at, due_at=due_at, reason=reason
         )
         extended = attrs.evolve(request, due_at=due_at, extensions=(*request.extensions, extension))
-        return _copy(self, {"development": extended})
+        return replace(self, development=extended)
 
     def approve(
         self,
