@@ -38,6 +38,7 @@ from enrollkit.enrollment import (
     NppesDirectory,
     RecordService,
     Requirements,
+    ServiceSettings,
     password_expiry_source,
 )
 from enrollkit.errors import ValidationError
@@ -110,22 +111,15 @@ class Enrollkit:
         self.access = AccessService(
             self.runtime, verifier=verifier, proofer=proofer, nppes=self.nppes
         )
-        rules = requirements if requirements is not None else Requirements()
-        self.enrollment = EnrollmentService(
-            self.runtime,
+        shared = ServiceSettings(
             documents=ports.documents,
             nppes=ports.nppes,
             contacts=ports.contacts,
-            requirements=rules,
+            requirements=requirements if requirements is not None else Requirements(),
         )
+        self.enrollment = EnrollmentService(self.runtime, **shared)
         self.records = RecordService(self.runtime)
-        self.signatures = SignatureService(
-            self.runtime,
-            documents=ports.documents,
-            nppes=ports.nppes,
-            contacts=ports.contacts,
-            requirements=rules,
-        )
+        self.signatures = SignatureService(self.runtime, **shared)
         self._agenda = Agenda(
             self.runtime,
             sources=(

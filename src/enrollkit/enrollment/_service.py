@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import Annotated, Final
+from typing import Annotated, Final, Unpack
 
 import attrs
 
@@ -18,7 +18,6 @@ from enrollkit.access import System
 from enrollkit.boundary import Limit, boundary
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._access import (
-    Contacts,
     require_application_access,
     require_pecos_access,
 )
@@ -30,21 +29,18 @@ from enrollkit.enrollment._changes import (
     REPORTING_SYSTEMS,
     ReportableChange,
 )
-from enrollkit.enrollment._checklist import FEE_DOCUMENTS, Requirements, RequirementsStatus
+from enrollkit.enrollment._checklist import FEE_DOCUMENTS, RequirementsStatus
 from enrollkit.enrollment._content import ApplicationContent, DocumentKind, DocumentRef
 from enrollkit.enrollment._deadlines import ChangeKind, DeadlinePolicy
 from enrollkit.enrollment._documents import (
-    DocumentPolicy,
-    DocumentStore,
     inspect_document,
 )
 from enrollkit.enrollment._forms import Form, Kind, ProviderCategory, ProviderType
 from enrollkit.enrollment._nppes import (
-    NppesDirectory,
     NppesMismatch,
     compare_with_nppes,
 )
-from enrollkit.enrollment._ports import EnrollmentPorts
+from enrollkit.enrollment._ports import PortedService, ServiceSettings
 from enrollkit.enrollment._record_sync import sync_record
 from enrollkit.enrollment._reports import (
     ApprovedEnrollmentRecord,
@@ -67,9 +63,7 @@ from enrollkit.storage import require
 
 __all__ = ["EnrollmentService"]
 
-_DOCUMENT_POLICY: Final = DocumentPolicy()
 _DEADLINES: Final = DeadlinePolicy()
-_REQUIREMENTS: Final = Requirements()
 _MAC: Final = frozenset({PrincipalKind.MAC})
 
 #: Ids, file names and short texts (ER-1).
@@ -78,7 +72,7 @@ Text = Annotated[str, Limit(chars=500)]
 Prose = Annotated[str, Limit(chars=5000)]
 
 
-class EnrollmentService:
+class EnrollmentService(PortedService):
     """Prepare applications and record the MAC's handling of them.
 
     Ports (:class:`~enrollkit.enrollment.EnrollmentPorts`): ``documents`` keeps document
@@ -91,19 +85,10 @@ class EnrollmentService:
         self,
         runtime: Runtime,
         *,
-        documents: DocumentStore | None = None,
-        nppes: NppesDirectory | None = None,
-        contacts: Contacts | None = None,
-        document_policy: DocumentPolicy = _DOCUMENT_POLICY,
         deadlines: DeadlinePolicy = _DEADLINES,
-        requirements: Requirements = _REQUIREMENTS,
+        **settings: Unpack[ServiceSettings],
     ) -> None:
-        self.runtime = runtime
-        self.requirements = requirements
-        self.documents, self.nppes, self.contacts = EnrollmentPorts.of(
-            documents=documents, nppes=nppes, contacts=contacts
-        )
-        self.document_policy = document_policy
+        super().__init__(runtime, **settings)
         self.deadlines = deadlines
 
     # -- preparing (EN-2) ---------------------------------------------------------------

@@ -10,58 +10,20 @@ Rules PW-1..PW-13 and AC-1..AC-9; see ``docs/identity.md`` for the tour.
 * :mod:`~enrollkit.identity._service`: the use cases (:class:`IdentityService`).
 """
 
+from enrollkit.identity import _accounts, _lookups, _outcomes, _passwords, _service
 from enrollkit.identity._accounts import *
 from enrollkit.identity._lookups import *
 from enrollkit.identity._outcomes import *
 from enrollkit.identity._passwords import *
 from enrollkit.identity._service import *
 
-__all__ = [
-    "ACCOUNTS",
-    "ACCOUNT_MACHINE",
-    "IA_ACCOUNT_POLICY",
-    "IA_PASSWORD_POLICY",
-    "IA_SPECIALS",
-    "LOGIN_FACTORS",
-    "VIOLATION_CODES",
-    "Account",
-    "AccountContacts",
-    "AccountEvent",
-    "AccountPolicy",
-    "AccountStates",
-    "AccountStatus",
-    "Authenticated",
-    "AuthenticatorEnrollment",
-    "ChangeReason",
-    "DenialStep",
-    "Denied",
-    "FactorKind",
-    "IdentityService",
-    "LockReason",
-    "LoginChallenge",
-    "LoginOutcome",
-    "MfaFactor",
-    "MfaRequired",
-    "MustChangePassword",
-    "NewFactor",
-    "NistDeviation",
-    "PasswordCandidate",
-    "PasswordChanged",
-    "PasswordPolicy",
-    "PasswordRejected",
-    "PasswordRule",
-    "PasswordStatus",
-    "PendingAuthenticator",
-    "PendingEmail",
-    "Profile",
-    "Recovered",
-    "RecoveryDenied",
-    "RecoveryOutcome",
-    "Requirement",
-    "SecurityQuestion",
-    "Violation",
-    "mask_destination",
-    "normalize_answer",
-    "normalize_user_id",
-    "password_expiry_lookup",
-]
+#: The package's API: the names its modules export (each module's ``__all__``).
+__all__ = sorted(
+    {
+        *_accounts.__all__,
+        *_lookups.__all__,
+        *_outcomes.__all__,
+        *_passwords.__all__,
+        *_service.__all__,
+    }
+)

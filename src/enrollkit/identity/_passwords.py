@@ -39,7 +39,7 @@ import secrets
 import string
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, TypedDict, Unpack
 
 import attrs
 
@@ -51,6 +51,7 @@ __all__ = [
     "IA_PASSWORD_POLICY",
     "IA_SPECIALS",
     "VIOLATION_CODES",
+    "CandidateFacts",
     "NistDeviation",
     "PasswordCandidate",
     "PasswordPolicy",
@@ -117,6 +118,17 @@ class PasswordRejected(ValidationError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (PasswordRejected, (self.violations,))
+
+
+class CandidateFacts(TypedDict, total=False):
+    """The keywords :meth:`PasswordPolicy.check`, ``is_compliant`` and ``require`` take
+    beside the password: what the rules compare it with."""
+
+    user_id: str
+    first_name: str
+    last_name: str
+    history: Sequence[str]
+    hasher: SecretHasher | None
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -261,32 +273,17 @@ class PasswordPolicy:
         ``max_repeat=None``...) is not among them."""
         return tuple([row for row in _RULES if row.applies(self)])
 
-    def check(
-        self,
-        password: str,
-        *,
-        user_id: str = "",
-        first_name: str = "",
-        last_name: str = "",
-        history: Sequence[str] = (),
-        hasher: SecretHasher | None = None,
-    ) -> tuple[Violation, ...]:
+    def check(self, password: str, /, **about: Unpack[CandidateFacts]) -> tuple[Violation, ...]:
         """Return a violation for every row of :attr:`rules` whose check *password* fails,
         in that order.
 
-        *history* holds the hashes of the most recent passwords, newest first
-        (the current password included); the first :attr:`history_depth` are
-        compared through *hasher* (PW-10), which is then required. An empty
-        tuple means the password complies.
+        *about* holds what the rules compare the password with (:class:`CandidateFacts`):
+        ``user_id`` (PW-7), ``first_name`` and ``last_name`` (PW-8), and ``history``: the
+        hashes of the most recent passwords, newest first (the current password
+        included), whose first :attr:`history_depth` are compared through ``hasher``
+        (PW-10), which is then required. An empty tuple means the password complies.
         """
-        candidate = PasswordCandidate(
-            password=password,
-            user_id=user_id,
-            first_name=first_name,
-            last_name=last_name,
-            history=history,
-            hasher=hasher,
-        )
+        candidate = PasswordCandidate(password=password, **about)
         return tuple(
             [
                 Violation(row.code, row.rule, row.message(self, candidate))
@@ -295,45 +292,15 @@ class PasswordPolicy:
             ]
         )
 
-    def is_compliant(
-        self,
-        password: str,
-        *,
-        user_id: str = "",
-        first_name: str = "",
-        last_name: str = "",
-        history: Sequence[str] = (),
-        hasher: SecretHasher | None = None,
-    ) -> bool:
-        """Return whether :meth:`check` finds nothing."""
-        return not self.check(
-            password,
-            user_id=user_id,
-            first_name=first_name,
-            last_name=last_name,
-            history=history,
-            hasher=hasher,
-        )
+    def is_compliant(self, password: str, /, **about: Unpack[CandidateFacts]) -> bool:
+        """Return whether :meth:`check` finds nothing; *about* takes :meth:`check`'s
+        keywords."""
+        return not self.check(password, **about)
 
-    def require(
-        self,
-        password: str,
-        *,
-        user_id: str = "",
-        first_name: str = "",
-        last_name: str = "",
-        history: Sequence[str] = (),
-        hasher: SecretHasher | None = None,
-    ) -> None:
-        """Raise :class:`PasswordRejected` with the full compliance list unless *password* complies."""
-        violations = self.check(
-            password,
-            user_id=user_id,
-            first_name=first_name,
-            last_name=last_name,
-            history=history,
-            hasher=hasher,
-        )
+    def require(self, password: str, /, **about: Unpack[CandidateFacts]) -> None:
+        """Raise :class:`PasswordRejected` with the full compliance list unless *password*
+        complies; *about* takes :meth:`check`'s keywords."""
+        violations = self.check(password, **about)
         if violations:
             raise PasswordRejected(violations)
 

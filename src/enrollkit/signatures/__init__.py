@@ -6,37 +6,20 @@ send for signature, revise, sign, decline; the certificate (SG-8).
 """
 
 import enrollkit.enrollment  # noqa: F401  (signatures build on enrollment; load it first)
+from enrollkit.signatures import _agenda, _certificate, _service, _sheet, _slots
 from enrollkit.signatures._agenda import *
 from enrollkit.signatures._certificate import *
 from enrollkit.signatures._service import *
 from enrollkit.signatures._sheet import *
 from enrollkit.signatures._slots import *
 
-__all__ = [
-    "SIGNATURE_REQUEST_MACHINE",
-    "SIGNATURE_SHEETS",
-    "SIGNATURE_TARGET_DAYS",
-    "Attestation",
-    "CertificateEntry",
-    "Eligibility",
-    "RequestEvent",
-    "RequestStatus",
-    "Signature",
-    "SignatureCertificate",
-    "SignatureMethod",
-    "SignatureRequest",
-    "SignatureService",
-    "SignatureSheet",
-    "SignerFacts",
-    "SignerSlot",
-    "SlotParty",
-    "agenda_sources",
-    "build_certificate",
-    "eligibility",
-    "listed_for",
-    "paper_signers",
-    "render_forms_table",
-    "signature_source",
-    "signer_slots",
-    "slots_of",
-]
+#: The package's API: the names its modules export (each module's ``__all__``).
+__all__ = sorted(
+    {
+        *_agenda.__all__,
+        *_certificate.__all__,
+        *_service.__all__,
+        *_sheet.__all__,
+        *_slots.__all__,
+    }
+)

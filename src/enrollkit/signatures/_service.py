@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Annotated, Final
+from typing import Annotated, Final, Unpack
 
 from enrollkit.access import PROFILES, ProviderProfile, Role, decide_signing_authority
 from enrollkit.boundary import Limit, boundary
@@ -18,16 +18,12 @@ from enrollkit.enrollment import (
     Application,
     ApplicationContent,
     ApplicationStatus,
-    Contacts,
     DocumentKind,
-    DocumentPolicy,
     DocumentRef,
-    DocumentStore,
-    EnrollmentPorts,
-    NppesDirectory,
     NppesRecord,
-    Requirements,
+    PortedService,
     Revision,
+    ServiceSettings,
     adds_location,
     inspect_document,
     require_application_access,
@@ -67,8 +63,6 @@ from enrollkit.storage import require
 
 __all__ = ["SignatureService"]
 
-_DOCUMENT_POLICY: Final = DocumentPolicy()
-_REQUIREMENTS: Final = Requirements()
 _BOTH: Final = frozenset(Attestation)
 #: AC-8 [default]: a signature needs a login (or host assertion) at most this old.
 SIGNING_WINDOW: Final = timedelta(minutes=15)
@@ -79,7 +73,7 @@ Text = Annotated[str, Limit(chars=500)]
 Digest = Annotated[str, Limit(chars=128)]
 
 
-class SignatureService:
+class SignatureService(PortedService):
     """Send applications for signature, sign, decline and revise them (SG-2..SG-7).
 
     One service for the whole signature round because every one of these use
@@ -92,20 +86,11 @@ class SignatureService:
         self,
         runtime: Runtime,
         *,
-        nppes: NppesDirectory | None = None,
-        documents: DocumentStore | None = None,
-        contacts: Contacts | None = None,
-        document_policy: DocumentPolicy = _DOCUMENT_POLICY,
         signing_window: timedelta = SIGNING_WINDOW,
-        requirements: Requirements = _REQUIREMENTS,
+        **settings: Unpack[ServiceSettings],
     ) -> None:
-        self.runtime = runtime
-        self.requirements = requirements
+        super().__init__(runtime, **settings)
         self.signing_window = signing_window
-        self.documents, self.nppes, self.contacts = EnrollmentPorts.of(
-            documents=documents, nppes=nppes, contacts=contacts
-        )
-        self.document_policy = document_policy
 
     # -- reading ------------------------------------------------------------------------
 
