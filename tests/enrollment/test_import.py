@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from enrollkit import Enrollkit, FixedClock, SequentialIds
 from enrollkit.adapters.memory import MemoryStorage
-from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.enrollment import (
     ENROLLMENT_RECORDS,
     HEADER_LINE,
@@ -32,7 +31,7 @@ from enrollkit.storage import Storage
 from enrollkit.testing.actors import Actors
 from enrollkit.testing.strategies import listed_enrollments
 from tests.conftest import SECRET_KEY, T0
-from tests.storage.pg import drop_schemas, new_schema, require_dsn
+from tests.storage.pg import EVERY_ADAPTER, shipped_storage
 
 #: Rows with distinct enrollment IDs.
 unique_rows = st.lists(listed_enrollments(), max_size=12, unique_by=lambda r: r.enrollment_id).map(
@@ -94,23 +93,11 @@ PLLC = attrs.evolve(
 )
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=EVERY_ADAPTER)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     """The import's storage: every shipped adapter."""
-    if request.param == "memory":
-        yield MemoryStorage()
-    elif request.param == "sqlite":
-        sqlite = SQLiteStorage(tmp_path / "records.db")
-        yield sqlite
-        sqlite.close()
-    else:
-        from enrollkit.adapters.postgres import PostgresStorage
-
-        dsn, schema = require_dsn(), new_schema()
-        postgres = PostgresStorage(dsn, schema=schema)
-        yield postgres
-        postgres.close()
-        drop_schemas(dsn, [schema])
+    with shipped_storage(request.param, tmp_path) as store:
+        yield store
 
 
 class TestImportOnEveryAdapter:

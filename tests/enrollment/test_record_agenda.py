@@ -1,5 +1,5 @@
 """EN-7, EN-9, EN-10, EN-11: the agenda reads the enrollment record: CMS's due date, the
-MAC's notice window, deactivation on read and reactivation; on memory and SQLite."""
+MAC's notice window, deactivation on read and reactivation; on every shipped adapter."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from enrollkit.adapters.memory import MemoryStorage
-from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.clock import FixedClock
 from enrollkit.enrollment import (
     ENROLLMENT_RECORDS,
@@ -40,6 +38,7 @@ from enrollkit.signatures import Attestation, agenda_sources, signer_slots
 from enrollkit.storage import Storage
 from tests.conftest import T0, make_runtime
 from tests.enrollment.world import EMAILS, NPI_ANA, Kit, ana_855i
+from tests.storage.pg import EVERY_ADAPTER, shipped_storage
 
 EID = "I20100301000123"
 DUE = month_end(date(2026, 6, 1))  # about 5 months after T0 (2026-01-05)
@@ -59,13 +58,11 @@ def _record(**changes: Any) -> EnrollmentRecord:
     return attrs.evolve(base, **changes)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=EVERY_ADAPTER)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    store: Storage = (
-        MemoryStorage() if request.param == "memory" else SQLiteStorage(tmp_path / "agenda.db")
-    )
-    yield store
-    store.close()
+    """Every shipped adapter."""
+    with shipped_storage(request.param, tmp_path) as store:
+        yield store
 
 
 @pytest.fixture

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import attrs
 import pytest
 
 from enrollkit.clock import FixedClock
 from enrollkit.enrollment import (
+    ENROLLMENT_RECORDS,
     Agenda,
     Application,
     ApplicationContent,
     ApplicationStatus,
+    EnrollmentRecord,
+    Fact,
     Form,
     Kind,
+    LocationPtan,
+    Reassignment,
+    ReassignmentParty,
+    ReassignmentRow,
+    RecordReassignment,
     month_end,
 )
 from enrollkit.errors import InvalidTransitionError, NotPermittedError
@@ -21,7 +30,7 @@ from enrollkit.notify import InMemoryNotifier
 from enrollkit.serialization import to_data
 from enrollkit.signatures import Attestation, agenda_sources
 from tests.conftest import NO_EXPIRY, make_runtime
-from tests.enrollment.world import EMAILS, Kit, ana_855i, ana_855r
+from tests.enrollment.world import EMAILS, NPI_ACME, NPI_ANA, Kit, ana_855i, ana_855r
 
 SIGNERS = {"individual": "u-ana", "receiving_organization": "u-ao"}
 
@@ -166,3 +175,113 @@ class TestReports:
         through(kit, Form.CMS_855R, Kind.REASSIGNMENT, ana_855r(), ptan="PT-R")
         (row,) = kit.enrollment.reassignment_report("prof-acme", actor=kit.actor("u-do"))
         assert row.revalidation_due is None
+
+
+ANA_EID = "I20100301000123"
+ACME_EID = "O20080205000209"
+
+
+def _records(kit: Kit, *reassignments: RecordReassignment, due: date | None = None) -> None:
+    """Ana's and Acme's enrollment records, as an import would leave them (EN-10)."""
+    with kit.runtime.transaction() as tx:
+        repo = tx.repo(ENROLLMENT_RECORDS)
+        repo.add(
+            EnrollmentRecord(
+                id=ANA_EID,
+                enrollment_id=ANA_EID,
+                npi=NPI_ANA,
+                first_name="Ana",
+                last_name="Diaz",
+                ptans=(LocationPtan("PT-ANA", "Main office"),),
+                reassignments=reassignments,
+                revalidation_due=due,
+            )
+        )
+        repo.add(
+            EnrollmentRecord(
+                id=ACME_EID,
+                enrollment_id=ACME_EID,
+                npi=NPI_ACME,
+                organization_name="Acme Family Medicine PLLC",
+            )
+        )
+        tx.commit()
+
+
+def _ana_record(kit: Kit) -> EnrollmentRecord:
+    with kit.runtime.transaction() as tx:
+        found = tx.repo(ENROLLMENT_RECORDS).get(ANA_EID)
+    assert found is not None
+    return found
+
+
+class TestReassignmentsOnTheRecord:
+    def test_en_10_an_approved_reassignment_and_its_termination_are_on_the_record(
+        self, kit: Kit, clock: FixedClock
+    ) -> None:
+        """EN-10, EN-12: the MAC's approval of an 855R writes who bills for whom on the
+        individual's record from the effective date, sourced to the application; the
+        report names both PECOS enrollments; an approved termination ends it and the
+        report drops it."""
+        _records(kit)
+        start = clock.now().date() + timedelta(days=10)
+        app = through(
+            kit, Form.CMS_855R, Kind.REASSIGNMENT, ana_855r(), ptan="PT-R", effective=start
+        )
+        record = _ana_record(kit)
+        assert record.reassignments == (RecordReassignment(ANA_EID, ACME_EID, since=start),)
+        source = record.source_of(Fact.REASSIGNMENTS)
+        assert source is not None and source.reference == f"approved application {app.id}"
+        clock.advance(days=20)
+        (row,) = kit.enrollment.reassignment_report("prof-acme", actor=kit.actor("u-do"))
+        assert (row.application_id, row.individual_enrollment_id, row.receiving_enrollment_id) == (
+            app.id,
+            ANA_EID,
+            ACME_EID,
+        )
+        ended = clock.now().date() + timedelta(days=5)
+        ending = attrs.evolve(
+            ana_855r(),
+            reassignment=Reassignment("prof-acme", terminated_by=ReassignmentParty.INDIVIDUAL),
+        )
+        through(
+            kit, Form.CMS_855R, Kind.REASSIGNMENT_TERMINATION, ending, approve=True, effective=ended
+        )
+        assert _ana_record(kit).reassignments == (
+            RecordReassignment(ANA_EID, ACME_EID, since=start, until=ended),
+        )
+        assert kit.enrollment.reassignment_report("prof-acme", actor=kit.actor("u-do")) == ()
+
+    def test_en_10_a_reassignment_only_the_record_knows_is_reported(
+        self, kit: Kit, clock: FixedClock
+    ) -> None:
+        """EN-8, EN-10: a reassignment imported from PECOS, with no application in
+        enrollkit, is on both parties' reassignment reports with the individual's PTAN and
+        CMS's due date; one the record shows ended is not."""
+        today = clock.now().date()
+        due = month_end(today + timedelta(days=200))
+        _records(kit, RecordReassignment(ANA_EID, ACME_EID, since=date(2019, 5, 1)), due=due)
+        expected = ReassignmentRow(
+            application_id=None,
+            individual_profile_id="prof-ana",
+            individual_name="Ana Diaz",
+            receiving_profile_id="prof-acme",
+            ptan="PT-ANA",
+            effective_date=date(2019, 5, 1),
+            revalidation_due=due,
+            revalidation_due_assigned=True,
+            individual_enrollment_id=ANA_EID,
+            receiving_enrollment_id=ACME_EID,
+        )
+        for profile, actor in (("prof-acme", "u-do"), ("prof-ana", "u-ana")):
+            assert kit.enrollment.reassignment_report(profile, actor=kit.actor(actor)) == (
+                expected,
+            )
+        with kit.runtime.transaction() as tx:
+            repo = tx.repo(ENROLLMENT_RECORDS)
+            ana = repo.get(ANA_EID)
+            assert ana is not None
+            ended = RecordReassignment(ANA_EID, ACME_EID, since=date(2019, 5, 1), until=today)
+            repo.save(attrs.evolve(ana, reassignments=(ended,)))
+            tx.commit()
+        assert kit.enrollment.reassignment_report("prof-acme", actor=kit.actor("u-do")) == ()

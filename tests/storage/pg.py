@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Final
 
 import pytest
+
+from enrollkit.adapters.memory import MemoryStorage
+from enrollkit.adapters.sqlite import SQLiteStorage
+from enrollkit.storage import Storage
 
 DSN_VARIABLE = "ENROLLKIT_PG_DSN"
 
@@ -52,3 +59,28 @@ def drop_schemas(dsn: str, schemas: Iterable[str]) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         for schema in schemas:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+#: pytest parameters over every shipped adapter; PostgreSQL's carry the ``postgres`` mark.
+EVERY_ADAPTER: Final = ("memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres))
+
+
+@contextmanager
+def shipped_storage(kind: str, tmp_path: Path) -> Iterator[Storage]:
+    """A fresh store of the shipped adapter *kind* (``memory``, ``sqlite`` or
+    ``postgres``: a new schema, dropped afterwards), closed on the way out."""
+    if kind == "memory":
+        yield MemoryStorage()
+        return
+    if kind == "sqlite":
+        with closing(SQLiteStorage(tmp_path / "enrollkit.db")) as sqlite:
+            yield sqlite
+        return
+    from enrollkit.adapters.postgres import PostgresStorage
+
+    dsn, schema = require_dsn(), new_schema()
+    try:
+        with closing(PostgresStorage(dsn, schema=schema)) as postgres:
+            yield postgres
+    finally:
+        drop_schemas(dsn, [schema])

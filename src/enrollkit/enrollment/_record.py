@@ -269,6 +269,12 @@ def _due_keys(record: EnrollmentRecord) -> list[str]:
 
 #: EN-10: enrollment records, by enrollment ID (unique), by NPI, by
 #: revalidation due date (ordered: the agenda's range) and by membership of the CMS list.
+def _receiving_keys(record: EnrollmentRecord) -> list[str]:
+    """EN-10: the enrollments *record* reassigns its benefits to (the ``receiving`` index:
+    who bills for an organization's members)."""
+    return sorted({r.receiving_enrollment_id for r in record.reassignments})
+
+
 ENROLLMENT_RECORDS: Final = Collection(
     "enrollment_records",
     EnrollmentRecord,
@@ -277,5 +283,6 @@ ENROLLMENT_RECORDS: Final = Collection(
         Index[EnrollmentRecord]("npi", lambda r: [r.npi.value]),
         Index[EnrollmentRecord]("due", _due_keys, ordered=True),
         Index[EnrollmentRecord]("listed", lambda r: [LISTED_KEY] if r.listed else []),
+        Index[EnrollmentRecord]("receiving", _receiving_keys),
     ),
 )

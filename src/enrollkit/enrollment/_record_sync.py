@@ -6,12 +6,16 @@ Called by the use cases that move an application, in their transaction:
   or voluntarily terminated; effective date; PTAN; the revalidation due date CMS
   assigned), each fact sourced "approved application";
 * a revalidation is filed (its last signature submits it): ``revalidation_filed_on``;
-* the MAC requests development: ``development_due_on``; the response clears it.
+* the MAC requests development: ``development_due_on``; the response clears it;
+* the MAC approves a reassignment (an 855R, or an 855I naming one): the individual's
+  record reassigns to the receiving organization's from the effective date; an approved
+  reassignment termination ends it on its effective date (EN-10, EN-12).
 
 Which record (EN-10): the enrollment ID the MAC gives with the approval, else
 [default] the NPI's only record; an NPI with several records and no ID given is left as
 it is (the application itself still feeds reports and the agenda), and an approval with
-no ID for an NPI without a record creates none (enrollkit never invents a PECOS ID).
+no ID for an NPI without a record creates none (enrollkit never invents a PECOS ID). A
+reassignment is written only when both parties' records are known that way.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Final
 
 import attrs
 
+from enrollkit.access import PROFILES
 from enrollkit.enrollment._application import REVALIDATION_ANCHORS, Application
 from enrollkit.enrollment._effective import billing_window
 from enrollkit.enrollment._forms import Form, Kind
@@ -31,6 +36,7 @@ from enrollkit.enrollment._record import (
     Fact,
     FactSource,
     LocationPtan,
+    RecordReassignment,
     RecordSource,
     RecordStatus,
     check_enrollment_id,
@@ -38,7 +44,7 @@ from enrollkit.enrollment._record import (
 )
 from enrollkit.runtime import Transaction
 
-__all__ = ["record_after_approval", "sync_record"]
+__all__ = ["reassignments_after_approval", "record_after_approval", "sync_record"]
 
 #: [default] forms whose approval is an enrollment of its own (855R and 588 ride on one).
 _ENROLLING_FORMS: Final = frozenset(Form) - {Form.CMS_855R, Form.CMS_588}
@@ -130,11 +136,85 @@ def _record_of(
     return None, None
 
 
+def _single_record(tx: Transaction, npi: str) -> EnrollmentRecord | None:
+    found = tx.repo(ENROLLMENT_RECORDS).find(ENROLLMENT_RECORDS.index("npi"), npi)
+    return found[0] if len(found) == 1 else None
+
+
+def reassignments_after_approval(
+    app: Application, individual: EnrollmentRecord, receiving_enrollment_id: str
+) -> EnrollmentRecord:
+    """*individual*'s record as the approved reassignment (or reassignment termination)
+    *app* leaves it (EN-10, EN-12): a reassignment holds from its effective date (else the
+    decision's day) unless one to the same enrollment already holds then; a termination
+    ends every reassignment to that enrollment still holding on its effective date."""
+    decision = app.decision
+    assert decision is not None
+    content = app.current_revision.content if app.current_revision else app.content
+    target = content.reassignment
+    day = decision.effective_date or (target.effective_date if target else None)
+    day = day or decision.decided_at.date()
+    to_receiving = [
+        r for r in individual.reassignments if r.receiving_enrollment_id == receiving_enrollment_id
+    ]
+    if app.kind is Kind.REASSIGNMENT_TERMINATION:
+        held = [r for r in to_receiving if r.until is None or r.until > day]
+        if not held:
+            return individual
+        kept = tuple(
+            attrs.evolve(r, until=max(day, r.since)) if r in held else r
+            for r in individual.reassignments
+        )
+    elif any(r.active_on(day) or r.since > day for r in to_receiving):
+        return individual
+    else:
+        added = RecordReassignment(individual.enrollment_id, receiving_enrollment_id, since=day)
+        kept = (*individual.reassignments, added)
+    source = FactSource(
+        Fact.REASSIGNMENTS,
+        RecordSource.APPLICATION,
+        f"approved application {app.id}",
+        decision.decided_at,
+    )
+    return attrs.evolve(
+        individual,
+        reassignments=kept,
+        sources=_facts(individual, (Fact.REASSIGNMENTS,), (source,)),
+    )
+
+
+def _sync_reassignment(tx: Transaction, app: Application) -> EnrollmentRecord | None:
+    content = app.current_revision.content if app.current_revision else app.content
+    target = content.reassignment
+    if app.decision is None or target is None or content.npi is None:
+        return None
+    individual = _single_record(tx, content.npi.value)
+    profile = tx.repo(PROFILES).get(target.target_profile_id)
+    receiving = _single_record(tx, profile.npi.value) if profile is not None else None
+    if individual is None or receiving is None:
+        return None
+    updated = reassignments_after_approval(app, individual, receiving.enrollment_id)
+    if updated != individual:
+        tx.repo(ENROLLMENT_RECORDS).save(updated)
+    return updated
+
+
 def sync_record(
     tx: Transaction, app: Application, *, enrollment_id: str | None = None
 ) -> EnrollmentRecord | None:
     """Bring the record of *app*'s enrollment up to date with *app* as just saved (EN-10,
-    EN-11), in *tx*; the record written, or None when there is none to write."""
+    EN-11, EN-12), in *tx*; the record written, or None when there is none to write."""
+    written = _sync_enrollment(tx, app, enrollment_id)
+    if app.status is ApplicationStatus.APPROVED and (
+        app.reassigns or app.kind is Kind.REASSIGNMENT_TERMINATION
+    ):
+        return _sync_reassignment(tx, app) or written
+    return written
+
+
+def _sync_enrollment(
+    tx: Transaction, app: Application, enrollment_id: str | None
+) -> EnrollmentRecord | None:
     if app.form not in _ENROLLING_FORMS or app.kind in (
         Kind.REASSIGNMENT,
         Kind.REASSIGNMENT_TERMINATION,

@@ -26,7 +26,12 @@ from enrollkit.enrollment._content import Reassignment
 from enrollkit.enrollment._deadlines import DeadlinePolicy
 from enrollkit.enrollment._forms import Form, Kind
 from enrollkit.enrollment._lifecycle import FINAL_STATUSES, ApplicationStatus
-from enrollkit.enrollment._record import EnrollmentRecord, Fact, RecordStatus
+from enrollkit.enrollment._record import (
+    EnrollmentRecord,
+    Fact,
+    RecordReassignment,
+    RecordStatus,
+)
 from enrollkit.enrollment._revalidation import revalidation_due
 from enrollkit.errors import InvalidTransitionError
 
@@ -94,16 +99,25 @@ class PendingReassignmentRow:
 
 @attrs.frozen
 class ReassignmentRow:
-    """An approved reassignment (EN-8): PTAN, effective date, revalidation due date."""
+    """An approved reassignment (EN-8): PTAN, effective date, revalidation due date.
 
-    application_id: str
-    individual_profile_id: str
+    A row comes from an approved application (``application_id``) or, for a reassignment
+    only the enrollment records know (imported from PECOS), from the record (EN-10):
+    ``application_id`` is then None and a profile id is None where no profile in
+    enrollkit has that enrollment's NPI. ``individual_enrollment_id`` and
+    ``receiving_enrollment_id`` name the PECOS enrollments where the records know them.
+    """
+
+    application_id: str | None
+    individual_profile_id: str | None
     individual_name: str
-    receiving_profile_id: str
+    receiving_profile_id: str | None
     ptan: str | None
     effective_date: date | None
     revalidation_due: date | None  #: the individual's 855I enrollment's (EN-7), if known
     revalidation_due_assigned: bool = False  #: CMS assigned it (not an estimate)
+    individual_enrollment_id: str | None = None
+    receiving_enrollment_id: str | None = None
 
 
 def _name(app: Application) -> str:
@@ -214,6 +228,9 @@ def reassignment_report(
     individual_enrollments: Iterable[Application] = (),
     record_dues: Mapping[str, date] = {},
     policy: DeadlinePolicy = DeadlinePolicy(),  # noqa: B008
+    records: Iterable[EnrollmentRecord] = (),
+    profile_of: Mapping[str, str] = {},
+    on: date | None = None,
 ) -> tuple[ReassignmentRow, ...]:
     """Approved reassignments with PTAN, effective date and revalidation due date (EN-8).
 
@@ -223,6 +240,11 @@ def reassignment_report(
     *individual_enrollments*: None when enrollkit knows no approved 855I initial enrollment
     or revalidation of theirs (a reassignment itself never sets it). EN-10: a due date
     on the individual's enrollment record (*record_dues*, by profile) is CMS's and wins.
+
+    EN-10: *records* are the individuals' enrollment records; their reassignments holding
+    *on* that day name the PECOS enrollments of an application's row (matched through
+    *profile_of*, enrollment ID to profile id) and add a row of their own for a
+    reassignment no approved application gives; one the record shows ended is left out.
     """
     by_profile: dict[str, list[Application]] = {}
     for app in individual_enrollments:
@@ -240,6 +262,7 @@ def reassignment_report(
             key = (app.profile_id, target.target_profile_id)
             ended[key] = max(ended.get(key, app.decision.decided_at), app.decision.decided_at)
     rows = []
+    dropped: set[tuple[str | None, str | None]] = set()
     for app in applications:
         target = _target(app)
         if not (
@@ -253,6 +276,7 @@ def reassignment_report(
         assert decision is not None
         terminated = ended.get((app.profile_id, target.target_profile_id))
         if terminated is not None and terminated >= decision.decided_at:
+            dropped.add((app.profile_id, target.target_profile_id))
             continue  # EN-12: terminated by either party since
         due = revalidation_due(by_profile.get(app.profile_id, ()), Form.CMS_855I, policy=policy)
         on_record = record_dues.get(app.profile_id)
@@ -268,7 +292,84 @@ def reassignment_report(
                 revalidation_due_assigned=on_record is not None or (due.assigned if due else False),
             )
         )
-    return tuple(sorted(rows, key=lambda r: (r.receiving_profile_id, r.application_id)))
+    rows = _with_record_reassignments(rows, tuple(records), profile_of, on, dropped)
+    return tuple(
+        sorted(
+            rows,
+            key=lambda r: (
+                r.receiving_profile_id or "",
+                r.receiving_enrollment_id or "",
+                r.application_id or "",
+                r.individual_enrollment_id or "",
+            ),
+        )
+    )
+
+
+def _with_record_reassignments(
+    rows: list[ReassignmentRow],
+    records: tuple[EnrollmentRecord, ...],
+    profile_of: Mapping[str, str],
+    on: date | None,
+    terminated: set[tuple[str | None, str | None]],
+) -> list[ReassignmentRow]:
+    """EN-10: merge what the enrollment records say about reassignments into *rows*; a
+    pair of profiles whose reassignment an approved termination ended (EN-12,
+    *terminated*) stays out, whatever the record says until the termination's date."""
+    if not records or on is None:
+        return rows
+    held: dict[tuple[str, str], tuple[EnrollmentRecord, RecordReassignment]] = {}
+    ended = set(terminated)
+    for record in records:
+        for link in record.reassignments:
+            if link.active_on(on):
+                held[(link.individual_enrollment_id, link.receiving_enrollment_id)] = (
+                    record,
+                    link,
+                )
+            elif link.since <= on:
+                ended.add(
+                    (
+                        profile_of.get(link.individual_enrollment_id),
+                        profile_of.get(link.receiving_enrollment_id),
+                    )
+                )
+    by_profiles = {
+        (profile_of.get(i), profile_of.get(r)): (i, r)
+        for i, r in held
+        if i in profile_of and r in profile_of
+    }
+    merged = []
+    for row in rows:
+        pair = (row.individual_profile_id, row.receiving_profile_id)
+        if pair in by_profiles:
+            individual, receiving = by_profiles.pop(pair)
+            held.pop((individual, receiving), None)
+            row = attrs.evolve(
+                row, individual_enrollment_id=individual, receiving_enrollment_id=receiving
+            )
+        elif pair in ended:
+            continue  # EN-10: the record (PECOS) shows it ended
+        merged.append(row)
+    for (individual, receiving), (record, link) in held.items():
+        if (profile_of.get(individual), profile_of.get(receiving)) in terminated:
+            continue
+        due = record.due
+        merged.append(
+            ReassignmentRow(
+                application_id=None,
+                individual_profile_id=profile_of.get(individual),
+                individual_name=record.name,
+                receiving_profile_id=profile_of.get(receiving),
+                ptan=record.ptans[0].ptan if record.ptans else None,
+                effective_date=link.since,
+                revalidation_due=due,
+                revalidation_due_assigned=due is not None,
+                individual_enrollment_id=individual,
+                receiving_enrollment_id=receiving,
+            )
+        )
+    return merged
 
 
 # -- the enrollment record (EN-10) -------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Annotated, Final, Unpack
 
 import attrs
 
-from enrollkit.access import System
+from enrollkit.access import PROFILES, System
 from enrollkit.boundary import Limit, boundary
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._access import (
@@ -41,6 +41,7 @@ from enrollkit.enrollment._nppes import (
     compare_with_nppes,
 )
 from enrollkit.enrollment._ports import PortedService, ServiceSettings
+from enrollkit.enrollment._record import ENROLLMENT_RECORDS, EnrollmentRecord
 from enrollkit.enrollment._record_sync import sync_record
 from enrollkit.enrollment._reports import (
     ApprovedEnrollmentRecord,
@@ -64,12 +65,40 @@ from enrollkit.storage import require
 __all__ = ["EnrollmentService"]
 
 _DEADLINES: Final = DeadlinePolicy()
+_RECEIVING: Final = ENROLLMENT_RECORDS.index("receiving")
+_ENROLLMENT_ID: Final = ENROLLMENT_RECORDS.index("enrollment_id")
+_PROFILES_BY_NPI: Final = PROFILES.index("npi")
 _MAC: Final = frozenset({PrincipalKind.MAC})
 
 #: Ids, file names and short texts (ER-1).
 Text = Annotated[str, Limit(chars=500)]
 #: Reasons and descriptions (ER-1).
 Prose = Annotated[str, Limit(chars=5000)]
+
+
+def _reassignment_records(
+    tx: Transaction, profile_id: str
+) -> tuple[tuple[EnrollmentRecord, ...], dict[str, str]]:
+    """EN-10: the enrollment records whose reassignments concern *profile_id* (its own
+    records, and the records reassigning to one of them), and the profile of each
+    enrollment involved that enrollkit knows (by NPI)."""
+    records = tx.repo(ENROLLMENT_RECORDS)
+    own = [r for _, r in records_in_scope(tx, AgendaQuery(tx.now, profile_id=profile_id))]
+    found = {r.id: r for r in own}
+    for record in own:
+        found.update((r.id, r) for r in records.find(_RECEIVING, record.enrollment_id))
+    involved = {
+        eid
+        for record in found.values()
+        for link in record.reassignments
+        for eid in (link.individual_enrollment_id, link.receiving_enrollment_id)
+    }
+    profile_of = {}
+    for eid in sorted(involved):
+        for record in records.find(_ENROLLMENT_ID, eid):
+            for profile in tx.repo(PROFILES).find(_PROFILES_BY_NPI, record.npi.value):
+                profile_of[eid] = profile.id
+    return tuple(found[k] for k in sorted(found)), profile_of
 
 
 class EnrollmentService(PortedService):
@@ -501,11 +530,15 @@ class EnrollmentService(PortedService):
                 dues = sorted(r.due for _, r in records_in_scope(tx, query) if r.due)
                 if dues:
                     record_dues[individual] = dues[0]
+            records, profile_of = _reassignment_records(tx, profile_id)
             return reassignment_report(
                 reassigning,
                 individual_enrollments=individuals,
                 record_dues=record_dues,
                 policy=self.deadlines,
+                records=records,
+                profile_of=profile_of,
+                on=tx.now.date(),
             )
 
     # -- the MAC's side -----------------------------------------------------------------
