@@ -3,7 +3,7 @@
 Writes a generated list of CMS's shape (1,000,000 rows: enrollment IDs, valid NPIs,
 month-end due dates or TBD) to a temporary file, then imports it with
 ``kit.records.import_revalidation_list`` into a new SQLite database, in one unit of
-work (all or nothing), and prints rows per second and the process's peak resident
+work (all or nothing; each batch of 1,000 rows is flushed into its transaction), and prints rows per second and the process's peak resident
 memory (``resource.getrusage``). Target: under 60 s. A second run re-imports the same
 file (idempotent: nothing is written) and prints its time too.
 
