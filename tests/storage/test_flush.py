@@ -101,8 +101,8 @@ class _PlainUnit:
 class _PlainStorage:
     """A third party's storage without flushing, over the in-memory one."""
 
-    def __init__(self) -> None:
-        self._inner = MemoryStorage()
+    def __init__(self, *, audit_key: bytes | None = None) -> None:
+        self._inner = MemoryStorage(audit_key=audit_key)
 
     def unit_of_work(self) -> UnitOfWork:
         return _PlainUnit(self._inner.unit_of_work())
@@ -121,6 +121,9 @@ class TestAStoreThatCannotFlushKeepsTheContract(StorageContract):
     def make_storage(self) -> Storage:
         return _PlainStorage()
 
+    def make_keyed_storage(self, audit_key: bytes) -> Storage:
+        return _PlainStorage(audit_key=audit_key)
+
 
 class TestASqlAdapterWithoutTransactionsKeepsTheContract(StorageContract):
     """The contract on a SQL adapter that does not implement ``_transaction``."""
@@ -136,6 +139,10 @@ class TestASqlAdapterWithoutTransactionsKeepsTheContract(StorageContract):
     def make_storage(self) -> Storage:
         self._count += 1
         return _NoFlushSQLite(self._path / f"s{self._count}.db")
+
+    def make_keyed_storage(self, audit_key: bytes) -> Storage:
+        self._count += 1
+        return _NoFlushSQLite(self._path / f"s{self._count}.db", audit_key=audit_key)
 
 
 @pytest.fixture
