@@ -18,6 +18,7 @@ from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.adapters.sqlite import SQLiteStorage
 from enrollkit.enrollment import (
     ENROLLMENT_RECORDS,
+    EnrollmentRecord,
     ListedEnrollment,
     RevalidationListError,
     month_end,
@@ -199,6 +200,29 @@ class TestImportInBatches:
             )
         assert len(listed) == len(changed)
         assert not set(gone) & set(listed)
+
+    def test_en_10_a_record_under_a_listed_id_with_another_enrollment_id_is_gone(
+        self, storage: Storage
+    ) -> None:
+        """A host's record whose id is a listed enrollment ID but which holds another,
+        unlisted one is reported gone, as when every listed record was read."""
+        kit, actors = _kit(storage)
+        listed = _rows(3)
+        with storage.unit_of_work() as uow:
+            uow.repository(ENROLLMENT_RECORDS).add(
+                EnrollmentRecord(
+                    id=listed[1].enrollment_id,
+                    enrollment_id="I20100101999999",
+                    npi=listed[1].npi,
+                    listed=True,
+                )
+            )
+            uow.commit()
+        summary = kit.records.import_revalidation_list(
+            actor=actors("sue"), lines=revalidation_list_lines(listed)
+        )
+        assert summary.gone == ("I20100101999999",)
+        assert summary.new == (listed[0].enrollment_id, listed[2].enrollment_id)
 
 
 _CRASH = textwrap.dedent(
