@@ -49,6 +49,7 @@ from enrollkit.storage import (
     Repository,
     Storage,
     UnitOfWork,
+    flush,
     lookup_in,
     reader_of,
 )
@@ -253,6 +254,12 @@ class Transaction:
     def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
         """Answer several lookups as of this unit of work (its own writes included)."""
         return [lookup_in(self.repo(c), index, key) for c, index, key in lookups]
+
+    def flush(self) -> None:
+        """Write the changes made so far into this transaction's database transaction
+        (:func:`enrollkit.storage.flush`): a bulk use case holds one batch in memory;
+        still all or nothing (ST-1)."""
+        flush(self._uow)
 
     def new_id(self, kind: str) -> str:
         """A new aggregate id from the runtime's generator."""

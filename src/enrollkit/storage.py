@@ -61,7 +61,9 @@ __all__ = [
     "add_many",
     "compose_key",
     "duplicate_error",
+    "find_ids",
     "fingerprint",
+    "flush",
     "get_many",
     "guard",
     "lookup_in",
@@ -297,6 +299,43 @@ def add_many(repository: Repository[A], objs: Iterable[A]) -> list[A]:
     if bulk is not None:
         return cast("list[A]", bulk(objs))
     return [repository.add(obj) for obj in objs]
+
+
+def find_ids(repository: ReadRepository[A], index: Index[A], key: str) -> list[str]:
+    """The ids of the aggregates having *key* in *index* as of *repository*'s unit of
+    work, ordered: what ``find()`` lists, without reading the aggregates.
+
+    A repository with a ``find_ids`` method of its own (every kit store's) reads the
+    index alone (a "which records are listed" question over a million records reads
+    a million ids, not a million records); any other repository is asked ``find()``
+    and gives the ids of its answer.
+    """
+    by_ids = getattr(repository, "find_ids", None)
+    if by_ids is not None:
+        return list(by_ids(index, key))
+    return [obj.id for obj in repository.find(index, key)]
+
+
+def flush(uow: UnitOfWork) -> None:
+    """Write the unit's pending changes into its own database transaction now, so they
+    no longer wait in memory (a bulk load in bounded memory), keeping ST-1.
+
+    Flushed changes are not committed: others do not see them, the unit's own reads
+    do (``get``, ``find``, ``find_range``), its ``commit()`` commits them with the
+    rest and the recorded events, and a rollback, an error or a crash discards them
+    all. A flush checks what a commit checks (ST-2 versions, existing ids, unique
+    keys); a refusal rolls the unit back and is raised. On SQL stores the first flush
+    opens the unit's write transaction, on a connection of its own, and holds it
+    until the unit ends (on SQLite that is the one writer lock: other writers wait).
+
+    A unit of work with a ``flush`` method of its own (every kit store's) does this;
+    on any other unit, and on a store that cannot (the in-memory one, whose pending
+    changes are already where they would go), it does nothing: the changes wait for
+    the commit as before, with the same results.
+    """
+    own = getattr(uow, "flush", None)
+    if own is not None:
+        own()
 
 
 def not_found_error(obj_id: str, *, what: str) -> NotFoundError:

@@ -15,6 +15,17 @@ A backend is small: ``check_open``, ``storable``, ``register``, ``load``,
 unit of work: :meth:`BufferedStorage.reader` reads committed state directly. The in-memory adapter is one; the SQL
 adapters get theirs from :mod:`enrollkit.adapters._sqlkit`. Both are public
 through :mod:`enrollkit.adapters.kit`.
+
+Flushing (bulk loads in bounded memory): a backend that also has ``begin()``
+gives a unit an open write transaction of its own (a :class:`BackendTransaction`).
+:meth:`BufferedUnitOfWork.flush` opens it at its first call and writes the
+buffered writes into it, checked as a commit checks them, then drops them from
+memory; from then on the unit reads through that transaction (its flushed rows
+included) and ``commit()`` writes the rest, appends the events and commits it;
+a rollback, an error or a crash discards it all (ST-1). A backend without
+``begin()`` (the in-memory one) keeps buffering: ``flush()`` changes nothing there.
+Optionally a backend (and its transaction) answers ``find_ids`` (the ids holding a
+key, without reading the aggregates); otherwise the unit reads them with ``find``.
 """
 
 from __future__ import annotations
@@ -101,6 +112,61 @@ class Backend(Protocol):
     def apply(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
         """Apply the writes and append the events in one transaction, or raise and apply none."""
         ...
+
+    # Optional (looked up with getattr, so a backend without them still is one):
+    #   begin() -> BackendTransaction | None: a write transaction for a unit to flush
+    #     into (None: this backend cannot; the unit keeps buffering);
+    #   find_ids(collection, index, key) -> list[str]: the ids of find(), unread.
+
+
+class BackendTransaction(Protocol):
+    """A backend's open write transaction for one unit of work (``Backend.begin()``): the
+    unit flushes its writes into it and reads through it until it commits or rolls back.
+
+    Reads answer as the backend's do, but as of this transaction: its own flushed writes
+    included. Nothing it writes is visible to others before :meth:`commit`.
+    """
+
+    def register(self, collection: Collection[Any]) -> None:
+        """:meth:`Backend.register`, done inside this transaction if it must write."""
+        ...
+
+    def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
+        """The aggregate as of this transaction, or None."""
+        ...
+
+    def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
+        """Aggregates holding *key* in *index* as of this transaction, ordered by id."""
+        ...
+
+    def find_range(
+        self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
+    ) -> list[tuple[str, Any]]:
+        """``(key, aggregate)`` pairs with ``start <= key < stop`` as of this transaction."""
+        ...
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """The answer to each lookup as of this transaction."""
+        ...
+
+    def write(self, writes: Writes) -> None:
+        """Write *writes* now, checked as :meth:`Backend.apply` checks them (a stale
+        version, an existing id, a taken unique key raise the errors of
+        :mod:`enrollkit.storage`); on a refusal the unit rolls back."""
+        ...
+
+    def commit(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
+        """Write the last *writes*, append the *events* to the audit chain (AU-1) and
+        commit; or raise having committed nothing."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard everything written; harmless after a commit or a failed commit."""
+        ...
+
+
+#: Where a unit of work reads: its backend, or its open transaction once it flushed.
+Source = Backend | BackendTransaction
 
 
 # -- helpers shared by the backends ----------------------------------------------------------
@@ -375,7 +441,7 @@ class BufferedRepository(Repository[A]):
             return cast(A, written[1])
         if not self._readable(obj_id):
             return None
-        found = uow._backend.load(self._collection, obj_id)
+        found = uow._source.load(self._collection, obj_id)
         if found is not None:
             uow._seen[(self._collection.name, obj_id)] = found.version
         return cast("A | None", found)
@@ -411,14 +477,20 @@ class BufferedRepository(Repository[A]):
                 found[position] = written[1]
             elif self._readable(obj_id):
                 asked.append(position)
+        absent: set[str] = set()
         for start in range(0, len(asked), FETCH_BATCH):
             part = asked[start : start + FETCH_BATCH]
-            answers = uow._backend.fetch([(collection, None, ids[p]) for p in part])
+            answers = uow._source.fetch([(collection, None, ids[p]) for p in part])
             for position, answer in zip(part, answers, strict=True):
                 if answer:
                     obj = answer[0]
                     uow._seen[(name, obj.id)] = obj.version
                     found[position] = obj
+                else:
+                    absent.add(ids[position])
+        # Remembered for an add_many() of the same ids next (the usual bulk load): it
+        # need not read them again; its flush or commit still refuses one taken since.
+        uow._absent = (name, absent)
         return found
 
     def add_many(self, objs: Iterable[A]) -> list[A]:
@@ -436,9 +508,16 @@ class BufferedRepository(Repository[A]):
             if obj.id in batch_ids:
                 raise duplicate_error(name, obj.id)
             batch_ids.add(obj.id)
-        for obj, existing in zip(objs, self.get_many([obj.id for obj in objs]), strict=True):
+        known_name, known_absent = uow._absent
+        writes = uow._writes
+        unread = [
+            obj.id
+            for obj in objs
+            if known_name != name or obj.id not in known_absent or (name, obj.id) in writes
+        ]
+        for obj_id, existing in zip(unread, self.get_many(unread), strict=True):
             if existing is not None:
-                raise duplicate_error(name, obj.id)
+                raise duplicate_error(name, obj_id)
         stored = [replace(obj, version=1) for obj in objs]
         all_keys = [self._keys(obj) for obj in stored]
         # Unique keys: claimed within the batch, held by the unit's own writes, or by
@@ -462,7 +541,7 @@ class BufferedRepository(Repository[A]):
         for start in range(0, len(lookups), FETCH_BATCH):
             part = lookups[start : start + FETCH_BATCH]
             claimed = owners[start : start + FETCH_BATCH]
-            for (index_name, owner), held in zip(claimed, uow._backend.fetch(part), strict=True):
+            for (index_name, owner), held in zip(claimed, uow._source.fetch(part), strict=True):
                 uow._saw(name, held)
                 if any(h.id != owner and h.id not in written for h in held):
                     raise unique_error(name, index_name)
@@ -556,7 +635,7 @@ class BufferedRepository(Repository[A]):
         declared = self._index(index)
         name = self._collection.name
         found: list[Any] = (
-            uow._backend.find(self._collection, declared, key) if self._readable(key) else []
+            uow._source.find(self._collection, declared, key) if self._readable(key) else []
         )
         uow._saw(name, found)
         written = uow._written.get(name)
@@ -568,6 +647,29 @@ class BufferedRepository(Repository[A]):
         found.extend(uow._writes[(name, obj_id)][1] for obj_id in own)
         found.sort(key=lambda obj: obj.id)
         return found
+
+    def find_ids(self, index: Index[A], key: str) -> list[str]:
+        """The ids :meth:`find` would list, ordered, without reading the aggregates when
+        the backend answers ``find_ids`` (see :func:`enrollkit.storage.find_ids`)."""
+        uow = self._uow
+        uow._check_open()
+        declared = self._index(index)
+        name = self._collection.name
+        ids: list[str] = []
+        if self._readable(key):
+            source = uow._source
+            by_ids = getattr(source, "find_ids", None)
+            if by_ids is not None:
+                ids = list(by_ids(self._collection, declared, key))
+            else:
+                ids = [obj.id for obj in source.find(self._collection, declared, key)]
+        written = uow._written.get(name)
+        if not written:
+            return ids
+        ids = [obj_id for obj_id in ids if obj_id not in written]
+        ids.extend(holders(uow._own_keys.get((name, declared.name), {}).get(key)))
+        ids.sort()
+        return ids
 
     def find_range(
         self, index: Index[A], *, start: str | None = None, stop: str | None = None
@@ -588,7 +690,7 @@ class BufferedRepository(Repository[A]):
         for bound in (start, stop):
             if bound is not None and not self._readable(bound):
                 raise refuse_text(bound, f"{index.name} range bound")
-        pairs = uow._backend.find_range(self._collection, declared, start, stop)
+        pairs = uow._source.find_range(self._collection, declared, start, stop)
         uow._saw(name, (obj for _key, obj in pairs))
         return merge_range(
             pairs, self._overlay(), lambda obj: index_keys(declared, obj), start, stop
@@ -596,10 +698,15 @@ class BufferedRepository(Repository[A]):
 
 
 class BufferedUnitOfWork(UnitOfWorkLifecycle):
-    """A unit of work whose writes wait in memory until :meth:`commit` (ST-1)."""
+    """A unit of work whose writes wait in memory until :meth:`commit` or :meth:`flush` (ST-1)."""
 
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
+        #: Where reads go: the backend, or the open transaction once the unit flushed.
+        self._source: Source = backend
+        self._transaction: BackendTransaction | None = None
+        #: The ids the last get_many() found absent, with their collection's name.
+        self._absent: tuple[str, set[str]] = ("", set())
         self._writes: dict[tuple[str, str], Write] = {}
         self._events: list[DomainEvent] = []
         self._state = "new"
@@ -647,12 +754,46 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         self._written = {}
         self._own_keys = {}
         self._seen = {}
+        self._absent = ("", set())
 
     def repository(self, collection: Collection[A]) -> Repository[A]:
         """Return *collection*'s repository bound to this unit of work."""
         self._check_open()
-        self._backend.register(collection)
+        (self._transaction or self._backend).register(collection)
         return BufferedRepository(self, collection)
+
+    def flush(self) -> None:
+        """Write the buffered writes into this unit's own database transaction now and
+        drop them from memory (see :func:`enrollkit.storage.flush`).
+
+        The first flush opens the transaction (``Backend.begin()``); it stays open, and
+        the unit reads through it, until :meth:`commit` commits it or a rollback
+        discards it: still all or nothing (ST-1). The writes are checked as a commit
+        checks them (ST-2, unique keys); a refusal rolls the unit back and is raised.
+        A backend that cannot (no ``begin()``, or it returns None) keeps the writes
+        buffered until the commit: then this changes nothing.
+        """
+        self._check_open()
+        transaction = self._transaction
+        if transaction is None:
+            begin = getattr(self._backend, "begin", None)
+            transaction = begin() if begin is not None else None
+            if transaction is None:
+                return
+            self._transaction = self._source = transaction
+        if self._writes:
+            try:
+                transaction.write(self._writes)
+            except BaseException:
+                self.rollback()
+                raise
+        # Flushed: the transaction holds them now. Versions read before are read again
+        # when saved (through the transaction), so nothing read is kept either.
+        self._writes = {}
+        self._written = {}
+        self._own_keys = {}
+        self._seen = {}
+        self._absent = ("", set())
 
     def record(self, *events: DomainEvent) -> None:
         """Queue events for the audit chain (AU-1)."""
@@ -673,18 +814,26 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         """Apply every write and event in one transaction, or raise and apply none."""
         self._check_open()
         try:
-            if self._writes or self._events:
+            if self._transaction is not None:
+                self._transaction.commit(self._writes, self._events)
+            elif self._writes or self._events:
                 self._backend.apply(self._writes, self._events)
         except BaseException:
             self.rollback()
             raise
         self._state = "committed"
+        self._transaction = None
+        self._source = self._backend
         self._clear()
 
     def rollback(self) -> None:
-        """Discard every write and event; the unit is finished."""
+        """Discard every write and event (flushed ones too); the unit is finished."""
+        transaction, self._transaction = self._transaction, None
+        self._source = self._backend
         self._clear()
         self._state = "rolled back"
+        if transaction is not None:
+            transaction.rollback()
 
 
 class CommittedReader:

@@ -23,7 +23,13 @@ retrying and how to word the others. It keeps:
 * index evolution: a collection whose declared index set changed since its
   entries were built has them rebuilt before it answers (``fingerprint``);
 * a busy or deadlocked commit is retried whole with bounded backoff, then
-  ``storage.busy``.
+  ``storage.busy``;
+* flushing (:meth:`SqlBackend.begin`, for an adapter that implements
+  :meth:`SqlBackend._transaction`): a unit's writes go into one open transaction
+  on a connection of its own, batch by batch, and are committed or rolled back
+  with the unit; a flushed transaction is not replayed (its writes left memory),
+  so a deadlock or serialization failure in it is ``storage.busy`` and lands
+  nothing.
 """
 
 from __future__ import annotations
@@ -145,6 +151,8 @@ class SqlStatements:
     set_fingerprint: str
     clear_entries: str
     all_of: str
+    #: the ids holding a key in an index, ordered (``find`` without the aggregates)
+    find_ids: str = ""
 
     @classmethod
     def build(
@@ -224,6 +232,10 @@ class SqlStatements:
             ),
             clear_entries=f"DELETE FROM {ent} WHERE collection = {p}",  # noqa: S608
             all_of=f"SELECT data FROM {agg} WHERE collection = {p} ORDER BY id",  # noqa: S608
+            find_ids=(
+                f"SELECT id FROM {ent} "  # noqa: S608
+                f"WHERE collection = {p} AND index_name = {p} AND key = {p} ORDER BY id"
+            ),
         )
 
 
@@ -465,6 +477,13 @@ class SqlBackend(BufferedStorage, abc.ABC):
         """Run ``body(conn)`` in one write transaction, once: commit if it returns, roll
         back and re-raise if it raises."""
 
+    def _transaction(self) -> AbstractContextManager[Executor]:
+        """Optional: a write transaction on a connection of its own (not the one this
+        thread reads with), held open while the context is: commit on a normal exit,
+        roll back on an exception. Implementing it lets units flush
+        (:meth:`begin`); without it they buffer every write until their commit."""
+        raise NotImplementedError
+
     @abc.abstractmethod
     def _retryable(self, exc: BaseException) -> bool:
         """Whether a driver error aborted the transaction for concurrency (busy, deadlock,
@@ -561,19 +580,24 @@ class SqlBackend(BufferedStorage, abc.ABC):
 
     # -- the backend of the buffered units ---------------------------------------------------
 
-    def register(self, collection: Collection[Any]) -> None:
-        """Make the stored index entries of *collection* match its declared indexes: the
-        first time, and whenever the declared set differs (index evolution)."""
+    def _known(self, collection: Collection[Any]) -> bool:
+        """Whether *collection* was registered as declared (a different type under its
+        name is ``storage.collection_mismatch``)."""
         known = self._registered.get(collection.name)
         if known is collection:
-            return
+            return True
         if known is not None and known.type is not collection.type:
             raise StorageError(
                 "storage.collection_mismatch",
                 f"Two collections of different types are both named {collection.name!r}.",
                 collection=collection.name,
             )
-        if known is not None and known == collection:
+        return known is not None and known == collection
+
+    def register(self, collection: Collection[Any]) -> None:
+        """Make the stored index entries of *collection* match its declared indexes: the
+        first time, and whenever the declared set differs (index evolution)."""
+        if self._known(collection):
             return
         wanted = fingerprint(collection)
         with self._reading("reading collection fingerprints") as conn:
@@ -611,16 +635,49 @@ class SqlBackend(BufferedStorage, abc.ABC):
     def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
         """The committed aggregate, or None."""
         with self._reading(f"loading a {collection.name} record") as conn:
-            row = conn.execute(self.statements.select_one, (collection.name, obj_id)).fetchone()
+            return self._load(conn, collection, obj_id)
+
+    def _decoder(self, *, cached: bool) -> Callable[[Collection[Any], str, int, str], Any]:
+        """How rows are decoded: through the decode cache, or straight (a bulk read)."""
+        return self.decode_cache.decode if cached else _decode_uncached
+
+    def _load(
+        self, conn: Executor, collection: Collection[Any], obj_id: str, *, cached: bool = True
+    ) -> Any | None:
+        row = conn.execute(self.statements.select_one, (collection.name, obj_id)).fetchone()
         if row is None:
             return None
-        return self.decode_cache.decode(collection, obj_id, int(row[0]), row[1])
+        return self._decoder(cached=cached)(collection, obj_id, int(row[0]), row[1])
+
+    def find_ids(self, collection: Collection[Any], index: Index[Any], key: str) -> list[str]:
+        """The ids of the committed aggregates holding *key*, ordered (none is read)."""
+        with self._reading(f"querying {collection.name} by {index.name}") as conn:
+            return self._find_ids(conn, collection, index, key)
+
+    def _find_ids(
+        self, conn: Executor, collection: Collection[Any], index: Index[Any], key: str
+    ) -> list[str]:
+        if not self.statements.find_ids:  # statements built without it
+            return [obj.id for obj in self._find(conn, collection, index, key)]
+        params = (collection.name, index.name, key)
+        return [obj_id for (obj_id,) in conn.execute(self.statements.find_ids, params).fetchall()]
 
     def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
         """Committed aggregates holding *key*, ordered by id (a primary-key prefix search)."""
         with self._reading(f"querying {collection.name} by {index.name}") as conn:
-            rows = conn.execute(self.statements.find, (collection.name, index.name, key)).fetchall()
-        decode_row = self.decode_cache.decode
+            return self._find(conn, collection, index, key)
+
+    def _find(
+        self,
+        conn: Executor,
+        collection: Collection[Any],
+        index: Index[Any],
+        key: str,
+        *,
+        cached: bool = True,
+    ) -> list[Any]:
+        rows = conn.execute(self.statements.find, (collection.name, index.name, key)).fetchall()
+        decode_row = self._decoder(cached=cached)
         return [
             decode_row(collection, obj_id, int(version), text) for obj_id, version, text in rows
         ]
@@ -628,6 +685,14 @@ class SqlBackend(BufferedStorage, abc.ABC):
     def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
         """Every lookup answered by one statement (one round trip, one snapshot): a
         ``UNION ALL`` of primary-key and index lookups; each answer ordered by id."""
+        if not lookups:
+            return []
+        with self._reading("reading records") as conn:
+            return self._fetch(conn, lookups)
+
+    def _fetch(
+        self, conn: Executor, lookups: Sequence[Lookup], *, cached: bool = True
+    ) -> list[Sequence[Any]]:
         if not lookups:
             return []
         shape = tuple(index is None for _, index, _ in lookups)
@@ -643,13 +708,12 @@ class SqlBackend(BufferedStorage, abc.ABC):
             if index is not None:
                 params.append(index.name)
             params.append(key)
-        with self._reading("reading records") as conn:
-            rows = conn.execute(sql, params).fetchall()
+        rows = conn.execute(sql, params).fetchall()
         # Ordered here, not by the statement: a few rows sort faster in Python than a
         # compound SELECT sorts them in the database (a temporary B-tree).
         rows = sorted(rows, key=_lookup_then_id)
         answers: list[list[Any]] = [[] for _ in lookups]
-        decode_row = self.decode_cache.decode
+        decode_row = self._decoder(cached=cached)
         for q, obj_id, version, text in rows:
             answers[q].append(decode_row(lookups[q][0], obj_id, int(version), text))
         return list(answers)
@@ -658,15 +722,27 @@ class SqlBackend(BufferedStorage, abc.ABC):
         self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
     ) -> list[tuple[str, Any]]:
         """Committed (key, aggregate) pairs in ``[start, stop)``, by key then id."""
+        with self._reading(f"querying a range of {collection.name} by {index.name}") as conn:
+            return self._find_range(conn, collection, index, start, stop)
+
+    def _find_range(
+        self,
+        conn: Executor,
+        collection: Collection[Any],
+        index: Index[Any],
+        start: str | None,
+        stop: str | None,
+        *,
+        cached: bool = True,
+    ) -> list[tuple[str, Any]]:
         params: list[str] = [collection.name, index.name]
         if start is not None:
             params.append(start)
         if stop is not None:
             params.append(stop)
         sql = self.statements.ranges[(start is not None, stop is not None)]
-        with self._reading(f"querying a range of {collection.name} by {index.name}") as conn:
-            rows = conn.execute(sql, params).fetchall()
-        if len(rows) > BULK_ROWS:
+        rows = conn.execute(sql, params).fetchall()
+        if len(rows) > BULK_ROWS or not cached:
             # A bulk read (a sweep's backlog) decodes straight through: the cache would
             # only evict its working set, one locked insertion per row.
             return [(key, decode(collection, text)) for key, _id, _version, text in rows]
@@ -683,11 +759,35 @@ class SqlBackend(BufferedStorage, abc.ABC):
         self._write_transaction(
             "committing a unit of work", lambda conn: self._apply(conn, rows, event_rows)
         )
-        # Only the last ``size`` rows would stay in the cache (least recently used go
-        # first): a bulk load puts those alone.
+        self._remember(rows)
+
+    def _remember(self, rows: list[Planned]) -> None:
+        """Put committed rows in the decode cache: only the last ``size`` rows would stay
+        (least recently used go first), so a bulk load puts those alone."""
         kept = self.decode_cache.size
         for collection, obj, _base, text, _keys in rows[-kept:] if kept else ():
             self.decode_cache.put(collection, obj, text)
+
+    def begin(self) -> SqlTransaction | None:
+        """A write transaction for a unit of work to flush into (see
+        :class:`~enrollkit.adapters.kit.BackendTransaction`), on a connection of its own;
+        None when this adapter does not implement :meth:`_transaction`. Starting it is
+        retried like a commit while the database is busy."""
+        if type(self)._transaction is SqlBackend._transaction:
+            return None
+        attempt = 0
+        while True:
+            self.check_open()
+            context = self._transaction()
+            try:
+                conn = context.__enter__()
+            except self.driver_errors as exc:
+                if self._retryable(exc) and attempt < self.retries:
+                    attempt += 1
+                    time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
+                    continue
+                raise self._translate(exc, "starting a transaction") from exc
+            return SqlTransaction(self, context, conn)
 
     def _apply(
         self, conn: Executor, rows: list[Planned], event_rows: list[tuple[DomainEvent, str]]
@@ -746,3 +846,110 @@ class SqlBackend(BufferedStorage, abc.ABC):
                     )
                     if cursor.rowcount != 1:
                         raise unique_error(collection.name, index.name)
+
+
+class _Rollback(Exception):
+    """Thrown into a transaction's context to roll it back."""
+
+
+def _decode_uncached(collection: Collection[Any], _obj_id: str, _version: int, text: str) -> Any:
+    return decode(collection, text)
+
+
+class SqlTransaction:
+    """A unit of work's open write transaction on a :class:`SqlBackend` (its ``begin()``):
+    reads and writes on one connection of its own, committed or rolled back with the
+    unit (a :class:`~enrollkit.adapters.kit.BackendTransaction`).
+
+    A flushing unit is a bulk load: its reads decode rows straight, without the decode
+    cache (which would only evict what other readers use), and its flushed rows are
+    not put in it; the commit puts the last rows written, as any commit does."""
+
+    def __init__(
+        self, backend: SqlBackend, context: AbstractContextManager[Executor], conn: Executor
+    ) -> None:
+        self._backend = backend
+        self._context = context
+        self._conn = conn
+        self._open = True
+        #: collections registered inside this transaction (known to the backend at commit)
+        self._registered: list[Collection[Any]] = []
+
+    @contextmanager
+    def _using(self, action: str) -> Iterator[Executor]:
+        backend = self._backend
+        if not self._open or backend._closed:
+            raise closed_error()
+        try:
+            yield self._conn
+        except backend.driver_errors as exc:
+            raise backend._translate(exc, action) from exc
+
+    def register(self, collection: Collection[Any]) -> None:
+        """Know *collection*; rebuild its index entries inside this transaction when its
+        declared index set changed (index evolution)."""
+        backend = self._backend
+        if backend._known(collection) or collection in self._registered:
+            return
+        wanted = fingerprint(collection)
+        with self._using(f"indexing {collection.name}") as conn:
+            row = conn.execute(backend.statements.fingerprint, (collection.name,)).fetchone()
+            if row is None or row[0] != wanted:
+                backend._rebuild(conn, collection, wanted)
+        self._registered.append(collection)
+
+    def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
+        """The aggregate as of this transaction, or None."""
+        with self._using(f"loading a {collection.name} record") as conn:
+            return self._backend._load(conn, collection, obj_id, cached=False)
+
+    def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
+        """Aggregates holding *key* as of this transaction, ordered by id."""
+        with self._using(f"querying {collection.name} by {index.name}") as conn:
+            return self._backend._find(conn, collection, index, key, cached=False)
+
+    def find_ids(self, collection: Collection[Any], index: Index[Any], key: str) -> list[str]:
+        """The ids holding *key* as of this transaction, ordered (none is read)."""
+        with self._using(f"querying {collection.name} by {index.name}") as conn:
+            return self._backend._find_ids(conn, collection, index, key)
+
+    def find_range(
+        self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
+    ) -> list[tuple[str, Any]]:
+        """``(key, aggregate)`` pairs in ``[start, stop)`` as of this transaction."""
+        with self._using(f"querying a range of {collection.name} by {index.name}") as conn:
+            return self._backend._find_range(conn, collection, index, start, stop, cached=False)
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """The answer to each lookup as of this transaction."""
+        with self._using("reading records") as conn:
+            return self._backend._fetch(conn, lookups, cached=False)
+
+    def write(self, writes: Writes) -> None:
+        """Write *writes* now, refusals raised as a commit raises them (ST-1, ST-2)."""
+        rows = planned_rows(writes)
+        with self._using("writing a unit of work") as conn:
+            self._backend._write_rows(conn, rows)
+
+    def commit(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
+        """Write the rest and the events (AU-1), then commit; or raise, committing nothing."""
+        backend = self._backend
+        rows = planned_rows(writes)
+        event_rows = [(event, event_data_text(event)) for event in events]
+        with self._using("committing a unit of work") as conn:
+            backend._apply(conn, rows, event_rows)
+            self._open = False
+            self._context.__exit__(None, None, None)
+        with backend._register_lock:
+            for collection in self._registered:
+                backend._registered[collection.name] = collection
+        backend._remember(rows)
+
+    def rollback(self) -> None:
+        """Discard everything written (best effort on a lost connection: a transaction
+        that never commits is discarded by the database)."""
+        if not self._open:
+            return
+        self._open = False
+        with suppress(Exception):
+            self._context.__exit__(_Rollback, _Rollback(), None)

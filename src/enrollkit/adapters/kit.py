@@ -32,6 +32,17 @@ entries, the audit chain after the locked head), index evolution, retries
 and the audit log (:class:`SqlAuditLog`). :mod:`enrollkit.adapters.sqlalchemy`
 is a complete example in about 250 lines.
 
+**Flushing** (optional): a backend that also has ``begin()``, returning a
+:class:`BackendTransaction` (or None when it cannot), lets units of work write as
+they go (:func:`enrollkit.storage.flush`): a bulk load then holds one batch in
+memory, not the whole unit, and still commits all or nothing. A
+:class:`SqlBackend` gets it by implementing ``_transaction()`` (a write
+transaction on a connection of its own, open while its context is); without it,
+and for a backend without ``begin()``, ``flush()`` leaves the writes buffered
+until the commit: the same results, only more memory. A backend (and its
+transaction) may also answer ``find_ids(collection, index, key)``, the ids of
+``find()`` without reading the aggregates (:func:`enrollkit.storage.find_ids`).
+
 Either way, run :class:`enrollkit.testing.contract.StorageContract` against
 the result (``pip install "enrollkit[testing]"``); the docs' error-code page
 lists every code the contract expects (``CONTRACT_CODES``).
@@ -41,6 +52,7 @@ from __future__ import annotations
 
 from enrollkit.adapters._buffered import (
     Backend,
+    BackendTransaction,
     BufferedRepository,
     BufferedStorage,
     BufferedUnitOfWork,
@@ -70,6 +82,7 @@ from enrollkit.adapters._sqlkit import (
     SqlBackend,
     SqlOptions,
     SqlStatements,
+    SqlTransaction,
     ThreadConnections,
     run_migrations,
 )
@@ -78,6 +91,7 @@ from enrollkit.storage import fingerprint
 __all__ = [
     "DEFAULT_DECODE_CACHE_SIZE",
     "Backend",
+    "BackendTransaction",
     "BufferedRepository",
     "BufferedStorage",
     "BufferedUnitOfWork",
@@ -91,6 +105,7 @@ __all__ = [
     "SqlBackend",
     "SqlOptions",
     "SqlStatements",
+    "SqlTransaction",
     "ThreadConnections",
     "UnitOfWorkLifecycle",
     "Write",

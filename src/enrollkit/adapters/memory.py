@@ -8,7 +8,9 @@ change has its index entries rebuilt.
 
 It stands on the adapter kit (:mod:`enrollkit.adapters.kit`): the storage is
 the backend of the kit's buffered units of work and keeps only what is
-committed. Aggregates are frozen attrs objects, so the adapter stores them as
+committed. It has no ``begin()``: a unit's :func:`~enrollkit.storage.flush`
+leaves its writes where they are, in the unit (one copy, moved into the store at
+commit), since memory is where they would go anyway. Aggregates are frozen attrs objects, so the adapter stores them as
 they are: nothing a caller holds can change what is stored.
 """
 
@@ -330,6 +332,11 @@ class MemoryStorage(kit.BufferedStorage):
             return [
                 rows[obj_id] for obj_id in self._indexes[(collection.name, index.name)].ids(key)
             ]
+
+    def find_ids(self, collection: Collection[Any], index: Index[Any], key: str) -> list[str]:
+        """The ids of the committed aggregates holding *key* in *index*, ordered."""
+        with self._lock:
+            return list(self._indexes[(collection.name, index.name)].ids(key))
 
     def reader(self) -> _MemoryReader:
         """The committed state, read without a unit of work: dictionary lookups under the

@@ -288,6 +288,29 @@ class PostgresStorage(kit.SqlBackend):
         with self._connection() as conn, conn.transaction():
             body(_Executor(conn))
 
+    @contextmanager
+    def _transaction(self) -> Iterator[kit.Executor]:
+        """A flushing unit's transaction on a connection of its own: borrowed from the
+        pool for the unit's life, or opened for it and closed with it."""
+        self.check_open()
+        if self._pool is not None:
+            with self._pool.connection() as conn:
+                if not conn.autocommit:
+                    conn.autocommit = True
+                with conn.transaction():
+                    yield _Executor(conn)
+            return
+        try:
+            own = self._pg.connect(self._dsn, autocommit=True)
+        except self._pg.Error as exc:
+            raise StorageError(
+                "storage.unavailable",
+                f"Cannot connect to PostgreSQL ({type(exc).__name__}: {exc}). Check the DSN, "
+                "that the server runs, and the credentials.",
+            ) from exc
+        with own, own.transaction():
+            yield _Executor(own)
+
     def _retryable(self, exc: BaseException) -> bool:
         errors = self._pg.errors
         return isinstance(exc, errors.DeadlockDetected | errors.SerializationFailure)

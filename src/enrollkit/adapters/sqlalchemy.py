@@ -266,6 +266,18 @@ class SQLAlchemyStorage(kit.SqlBackend):
         with bind.begin_nested():  # a savepoint in the host's transaction; the host commits
             body(_Executor(bind))
 
+    @contextmanager
+    def _transaction(self) -> Iterator[kit.Executor]:
+        """A flushing unit's transaction: a connection of its own from the engine's pool,
+        or a savepoint in the host's transaction on its connection."""
+        bind = self._bind
+        if isinstance(bind, Engine):
+            with bind.begin() as conn:
+                yield _Executor(conn)
+            return
+        with bind.begin_nested():
+            yield _Executor(bind)
+
     def _retryable(self, exc: BaseException) -> bool:
         if not isinstance(exc, DBAPIError):
             return False

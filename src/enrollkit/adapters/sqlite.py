@@ -207,6 +207,11 @@ class SQLiteStorage(kit.SqlBackend):
         conn = self._connections.get()
         if conn is not None:
             return conn
+        conn = self._open()
+        self._connections.put(conn)
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
                 self._path,
@@ -227,7 +232,6 @@ class SQLiteStorage(kit.SqlBackend):
                 "and its permissions.",
                 path=str(self._path),
             ) from exc
-        self._connections.put(conn)
         return conn
 
     @contextmanager
@@ -252,6 +256,27 @@ class SQLiteStorage(kit.SqlBackend):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[kit.Executor]:
+        """A flushing unit's transaction: ``BEGIN IMMEDIATE`` (the one writer lock, held
+        until the unit ends) on a connection of its own, closed with it."""
+        self.check_open()
+        conn = self._open()
+        try:
+            # A bulk unit reads much of the file once: through the page cache alone, not a
+            # memory map (which would keep up to _MMAP_BYTES of it resident in the process).
+            conn.execute("PRAGMA mmap_size = 0")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
 
     def _retryable(self, exc: BaseException) -> bool:
         return _is_busy(exc)

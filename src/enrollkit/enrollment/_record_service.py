@@ -1,7 +1,10 @@
 """Enrollment-record use cases (Rule EN-10): import CMS's revalidation list, read records.
 
 The import is one unit of work: every row of the file is written in it, and it commits
-only when the whole file was read and held (all or nothing, ST-1). It is idempotent:
+only when the whole file was read (all or nothing, ST-1). Each batch of rows is flushed
+into the unit's database transaction once written (:func:`enrollkit.storage.flush`), so
+memory holds one batch, not the file; a malformed row, an error or a crash before the
+commit still lands nothing. It is idempotent:
 a record the list does not change is not written; the summary says what changed
 (new enrollments, due dates set or adjusted, enrollments gone from the list, which
 are reported and unlisted, never deleted), and one audit event records it.
@@ -33,7 +36,7 @@ from enrollkit.enrollment._record import (
 from enrollkit.npi import NPI
 from enrollkit.principals import Principal, PrincipalKind
 from enrollkit.runtime import Runtime
-from enrollkit.storage import add_many, get_many, require
+from enrollkit.storage import add_many, find_ids, get_many, require
 
 __all__ = ["RecordService", "RevalidationImport"]
 
@@ -46,7 +49,7 @@ Lines = Annotated[Iterable[Line], Limit(stream=True)]
 #: A source name or an enrollment ID (ER-1).
 Text = Annotated[str, Limit(chars=500)]
 
-#: Rows read, looked up and written together (one read of their records, ST-1).
+#: Rows read, looked up, written and flushed together (one read of their records, ST-1).
 _BATCH_ROWS: Final = 1_000
 
 #: The facts CMS's list gives (EN-10).
@@ -137,6 +140,8 @@ class RecordService:
             due_adjusted: list[str] = []
             updated: list[str] = []
             listed_now: set[str] = set()
+            #: records found under a listed row's id that hold another enrollment ID
+            odd: list[str] = []
             unchanged = rows = 0
             batch: list[ListedEnrollment] = []
 
@@ -162,6 +167,8 @@ class RecordService:
                         )
                         new.append(eid)
                         continue
+                    if old.enrollment_id != eid:
+                        odd.append(old.id)
                     facts: list[Fact] = []
                     if any(getattr(old, k) != v for k, v in identity.items()):
                         facts.append(Fact.IDENTITY)
@@ -186,6 +193,8 @@ class RecordService:
                     if not facts:
                         unchanged += 1
                 add_many(repo, fresh)
+                # Into the unit's database transaction: memory holds one batch (ST-1 holds).
+                tx.flush()
 
             for row in read_revalidation_list(lines):
                 rows += 1
@@ -198,11 +207,21 @@ class RecordService:
                     batch = []
             if batch:
                 write(batch)
+            # Gone from the list: listed records whose enrollment ID the file lacks. The
+            # index gives ids (record_id: the enrollment ID), so only records whose id is
+            # not listed now, or that hold another enrollment ID, are read.
+            listed = find_ids(repo, ENROLLMENT_RECORDS.index("listed"), LISTED_KEY)
+            unseen = [obj_id for obj_id in listed if obj_id not in listed_now]
+            del listed
+            unseen.extend(sorted(set(odd)))
             gone = []
-            for old in repo.find(ENROLLMENT_RECORDS.index("listed"), LISTED_KEY):
-                if old.enrollment_id not in listed_now:
-                    gone.append(old.enrollment_id)
-                    repo.save(attrs.evolve(old, listed=False))
+            for start in range(0, len(unseen), _BATCH_ROWS):
+                part = unseen[start : start + _BATCH_ROWS]
+                for old in get_many(repo, part):
+                    if old is not None and old.listed and old.enrollment_id not in listed_now:
+                        gone.append(old.enrollment_id)
+                        repo.save(attrs.evolve(old, listed=False))
+                tx.flush()
             summary = RevalidationImport(
                 rows=rows,
                 new=tuple(new),

@@ -15,7 +15,11 @@ way: the in-memory, SQLite and PostgreSQL adapters each subclass
 pytest then runs every contract test against ``MyStorage``. The suite covers
 units of work (ST-1: all or nothing, rollback unless commit, rollback on
 error, a failed commit writes nothing, a finished unit cannot be reused),
-versioned saves (ST-2), unique, multi-valued and ordered indexes (the queries
+versioned saves (ST-2), flushing (:func:`~enrollkit.storage.flush`: flushed
+writes are read back by their unit, invisible to others, committed with it or
+discarded with it; a store that cannot flush passes by doing nothing), bulk
+reads and writes (``get_many``, ``add_many``, ``find_ids``),
+unique, multi-valued and ordered indexes (the queries
 use cases make), reads that see the unit's own writes, the audit chain
 appended at commit and checked against anchors (AU-1), keyed with the host's
 audit key when the storage takes one (implement :meth:`StorageContract.make_keyed_storage`;
@@ -110,6 +114,8 @@ from enrollkit.storage import (
     Index,
     Storage,
     add_many,
+    find_ids,
+    flush,
     get_many,
     guard,
     reader_of,
@@ -819,6 +825,122 @@ class StorageContract(abc.ABC):
             assert info.value.code == code
             assert self.load(storage, f"m{r}") is None
             assert _must(self.load(storage, theirs.id)).owner == "bob"
+
+    # -- ST-1, ST-2: flushing (storage.flush) ---------------------------------------------------
+
+    def test_st_1_flushed_writes_are_read_back_and_committed_with_the_unit(
+        self, storage: Storage
+    ) -> None:
+        """After flush() the unit reads its writes back (get, get_many, find, find_ids,
+        ranges), saves them again under ST-2, and others see none of them until commit."""
+        self.add(storage, Note("n1", "ana", "First", due=T0 + timedelta(days=5)))
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            first = _must(repo.get("n1"))
+            moved = repo.save(attrs.evolve(first, owner="bob", due=T0))
+            added = add_many(repo, [Note(f"n{i}", "bob", f"T{i}") for i in range(2, 5)])
+            uow.record(_event("note.added", "n2"))
+            flush(uow)
+            assert repo.get("n1") == moved
+            assert get_many(repo, ["n4", "n1", "nope"]) == [added[2], moved, None]
+            assert _ids(repo.find(BY_OWNER, "bob")) == ["n1", "n2", "n3", "n4"]
+            assert find_ids(repo, BY_OWNER, "bob") == ["n1", "n2", "n3", "n4"]
+            assert list(repo.find(BY_OWNER, "ana")) == []
+            assert _ids(repo.find(BY_TITLE, "t3")) == ["n3"]
+            assert _ids(repo.find_range(BY_DUE, stop=time_key(T0 + timedelta(days=1)))) == [
+                "n1",
+                "n2",
+                "n3",
+                "n4",
+            ]
+            with storage.unit_of_work() as other:
+                assert _ids(other.repository(NOTES).find(BY_OWNER, "ana")) == ["n1"]
+                assert other.repository(NOTES).get("n2") is None
+            with pytest.raises(ConflictError) as info:
+                repo.save(first)  # version 1; the flushed one is 2
+            assert info.value.code == "storage.stale"
+            again = repo.save(attrs.evolve(moved, title="Again"))
+            assert again.version == moved.version + 1
+            with pytest.raises(ConflictError) as info:
+                repo.add(Note("n2", "ana", "Twice"))
+            assert info.value.code == "storage.duplicate"
+            with pytest.raises(ConflictError) as info:
+                add_many(repo, [Note("n9", "ana", "t2")])
+            assert info.value.code == "storage.unique"
+            repo.add(Note("n5", "ana", "Five"))
+            flush(uow)
+            flush(uow)  # nothing pending: nothing happens
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            assert _ids(repo.find(BY_OWNER, "bob")) == ["n1", "n2", "n3", "n4"]
+            assert _must(repo.get("n1")).title == "Again"
+            assert _must(repo.get("n5")).version == 1
+        assert [e.event.subject for e in storage.audit.entries()] == ["n2"]
+        assert storage.audit.verify().ok
+
+    def test_st_1_a_flushed_unit_rolled_back_leaves_nothing(self, storage: Storage) -> None:
+        """Flushed writes of a unit that rolls back (explicitly, on an error, or by leaving
+        its block) land nowhere, nor do its events."""
+        self.add(storage, Note("n1", "ana", "First"))
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            repo.save(attrs.evolve(_must(repo.get("n1")), owner="bob"))
+            repo.add(Note("n2", "bob", "Second"))
+            uow.record(_event())
+            flush(uow)
+            repo.add(Note("n3", "bob", "Third"))
+            flush(uow)
+            uow.rollback()
+            if hasattr(uow, "flush"):  # a unit that flushes refuses it once finished
+                with pytest.raises(StorageError) as info:
+                    flush(uow)
+                assert info.value.code == "storage.uow_closed"
+        with pytest.raises(RuntimeError, match="boom"), storage.unit_of_work() as uow:
+            uow.repository(NOTES).add(Note("n4", "bob", "Fourth"))
+            flush(uow)
+            raise RuntimeError("boom")
+        with storage.unit_of_work() as uow:
+            uow.repository(NOTES).add(Note("n5", "bob", "Fifth"))
+            flush(uow)
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            assert _must(repo.get("n1")) == Note("n1", "ana", "First", version=1)
+            assert [repo.get(f"n{i}") for i in range(2, 6)] == [None] * 4
+            assert find_ids(repo, BY_OWNER, "bob") == []
+        assert list(storage.audit.entries()) == []
+        self.add(storage, Note("n2", "cy", "Second"))  # the store is writable again
+        assert _must(self.load(storage, "n2")).owner == "cy"
+
+    def test_st_2_a_flush_refused_lands_nothing(self, storage: Storage) -> None:
+        """A flush refuses what a commit refuses (an id another unit took since add_many()
+        checked it); the unit is rolled back and none of its writes land."""
+        with storage.unit_of_work() as a, storage.unit_of_work() as b:
+            add_many(b.repository(NOTES), [Note("m1", "ana", "Mine"), Note("x1", "ana", "X")])
+            b.record(_event())
+            a.repository(NOTES).add(Note("x1", "bob", "Theirs"))
+            a.commit()
+            with pytest.raises(ConflictError) as info:
+                flush(b)
+                b.commit()
+            assert info.value.code == "storage.duplicate"
+            with pytest.raises(StorageError):
+                b.commit()
+        assert self.load(storage, "m1") is None
+        assert _must(self.load(storage, "x1")).owner == "bob"
+        assert list(storage.audit.entries()) == []
+
+    def test_find_ids_lists_the_ids_find_lists(self, storage: Storage) -> None:
+        """find_ids() gives, in order, the ids find() gives: committed, the unit's own
+        writes, a key the unit released, and none for a key no one holds."""
+        self._add_owned_notes(storage)
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            repo.save(attrs.evolve(_must(repo.get("n3")), owner="bob"))
+            repo.add(Note("n0", "ana", "Zero"))
+            for key in ("ana", "bob", "nobody"):
+                assert find_ids(repo, BY_OWNER, key) == _ids(repo.find(BY_OWNER, key))
+            assert find_ids(repo, BY_OWNER, "ana")[0] == "n0"
 
     def test_unique_index_is_enforced(self, storage: Storage) -> None:
         """A unique index refuses a second holder of a key (as AC-1 needs)."""
