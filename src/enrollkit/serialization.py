@@ -185,6 +185,8 @@ def _make_converter(*, detailed_validation: bool = True) -> cattrs.Converter:
 
     def _unstructure_set(values: Set[Any]) -> list[Any]:
         items = [conv.unstructure(v) for v in values]
+        if len(items) < 2:  # nothing to order
+            return items
         return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
 
     conv.register_unstructure_hook_func(

@@ -54,6 +54,9 @@ Keys = tuple[tuple[Index[Any], tuple[str, ...]], ...]
 #: its index keys as computed once when it was buffered).
 Write = tuple[Collection[Any], Any, int | None, Keys]
 Writes = Mapping[tuple[str, str], Write]
+#: (collection name, id) -> the index keys of the stored version an update replaces, as
+#: the unit read it (see :class:`RewritesChangedKeys`).
+BaseKeys = Mapping[tuple[str, str], Keys]
 
 
 class Backend(Protocol):
@@ -103,15 +106,42 @@ class Backend(Protocol):
         ...
 
 
+class UnitWrites(dict[tuple[str, str], Write]):
+    """The writes of a unit of work as :meth:`Backend.apply` receives them, carrying the
+    **base keys** of its updates: ``base_keys[(collection name, id)]`` are the index keys
+    of the stored version an update replaces, as the unit read it.
+
+    An optional capability: the units fill ``base_keys`` only for a backend that says
+    ``rewrites_changed_keys = True``, which then rewrites only the index entries whose
+    keys changed; every other backend gets them empty and can ignore them (a plain
+    mapping of writes). The keys are those of the version the update's version check
+    (ST-2) requires, so they are the stored entries whenever the update succeeds. An
+    update without base keys has all its entries rewritten.
+    """
+
+    __slots__ = ("base_keys",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.base_keys: dict[tuple[str, str], Keys] = {}
+
+
+def base_keys_of(writes: Writes) -> BaseKeys:
+    """The base keys *writes* carry (see :class:`UnitWrites`); none for a plain mapping."""
+    return getattr(writes, "base_keys", None) or {}
+
+
 # -- helpers shared by the backends ----------------------------------------------------------
 
 
 def index_keys(index: Index[Any], obj: Any) -> tuple[str, ...]:
     """The distinct keys of *obj* in *index*, in the order the index gives them."""
     given = index.keys(obj)
-    if isinstance(given, list | tuple) and len(given) == 1 and type(given[0]) is str:
-        # the usual case, one key: as is
-        return (given[0],)
+    if isinstance(given, list | tuple) and len(given) < 2:
+        if not given:  # no key: not indexed
+            return ()
+        if type(given[0]) is str:  # the usual case, one key: as is
+            return (given[0],)
     keys = tuple(dict.fromkeys(given))
     for key in keys:
         if not isinstance(key, str):
@@ -377,7 +407,7 @@ class BufferedRepository(Repository[A]):
             return None
         found = uow._backend.load(self._collection, obj_id)
         if found is not None:
-            uow._seen[(self._collection.name, obj_id)] = found.version
+            uow._seen[(self._collection.name, obj_id)] = found
         return cast("A | None", found)
 
     def add(self, obj: A) -> A:
@@ -417,7 +447,7 @@ class BufferedRepository(Repository[A]):
             for position, answer in zip(part, answers, strict=True):
                 if answer:
                     obj = answer[0]
-                    uow._seen[(name, obj.id)] = obj.version
+                    uow._seen[(name, obj.id)] = obj
                     found[position] = obj
         return found
 
@@ -478,15 +508,16 @@ class BufferedRepository(Repository[A]):
         self._check_type(obj)
         key = (name, obj.id)
         written = uow._writes.get(key)
+        seen: Any = None
         if written is not None:
             current: int | None = written[1].version
         else:
             # The version this unit read (the commit checks it is still the stored one,
             # ST-2); else the stored version now. A bulk change (the sweep) reads once.
-            current = uow._seen.get(key)
-            if current is None:
-                loaded = self.get(obj.id)
-                current = None if loaded is None else loaded.version
+            seen = uow._seen.get(key)
+            if seen is None:
+                seen = self.get(obj.id)
+            current = None if seen is None else seen.version
         if current is None:
             raise missing_error(name, obj.id)
         if current != obj.version:
@@ -494,9 +525,30 @@ class BufferedRepository(Repository[A]):
         stored = replace(obj, version=obj.version + 1)
         keys = self._keys(stored)
         self._check_unique(stored, keys)
-        base = written[2] if written is not None else current
-        uow._buffer(self._collection, stored, base, keys)
+        if written is None:
+            if uow._keeps_bases:  # the stored entries, for a backend that diffs them
+                uow._writes.base_keys[key] = tuple(
+                    (index, index_keys(index, seen)) for index in self._collection.indexes
+                )
+            uow._buffer(self._collection, stored, current, keys)
+        else:
+            uow._buffer(self._collection, stored, written[2], keys)
         return stored
+
+    def save_many(self, objs: Iterable[A]) -> list[A]:
+        """Buffer changes of loaded aggregates as :meth:`save` each in turn would (ST-2),
+        reading the versions this unit has not read yet in one :meth:`Backend.fetch` per
+        :data:`FETCH_BATCH` ids (see :func:`enrollkit.storage.save_many`)."""
+        uow = self._uow
+        uow._check_open()
+        name = self._collection.name
+        objs = list(objs)
+        writes, seen = uow._writes, uow._seen
+        unread = [o.id for o in objs if (name, o.id) not in writes and (name, o.id) not in seen]
+        if unread:
+            self.get_many(unread)
+        save = self.save
+        return [save(obj) for obj in objs]
 
     def _check_new(self, obj: A) -> None:
         """Refuse what cannot be added: another type, a version other than 0, an id the
@@ -600,7 +652,9 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
 
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
-        self._writes: dict[tuple[str, str], Write] = {}
+        self._writes = UnitWrites()
+        #: whether the backend rewrites only the index entries whose keys changed
+        self._keeps_bases = bool(getattr(backend, "rewrites_changed_keys", False))
         self._events: list[DomainEvent] = []
         self._state = "new"
         # The unit's own writes, indexed, so its queries overlay them cheaply:
@@ -609,12 +663,13 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         # Each write's own keys are in its Write.
         self._written: dict[str, set[str]] = {}
         self._own_keys: dict[tuple[str, str], dict[str, str | set[str]]] = {}
-        #: (collection, id) -> the committed version this unit read
-        self._seen: dict[tuple[str, str], int] = {}
+        #: (collection, id) -> the committed aggregate this unit read (its version is the
+        #: base of a save, ST-2)
+        self._seen: dict[tuple[str, str], Any] = {}
 
     def _saw(self, name: str, found: Iterable[Any]) -> None:
-        """Remember the versions of committed aggregates this unit read."""
-        self._seen.update(((name, obj.id), obj.version) for obj in found)
+        """Remember the committed aggregates this unit read (their versions, ST-2)."""
+        self._seen.update(((name, obj.id), obj) for obj in found)
 
     def _buffer(self, collection: Collection[Any], obj: Any, base: int | None, keys: Keys) -> None:
         name = collection.name
@@ -642,7 +697,7 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         self._writes[ident] = (collection, obj, base, keys)
 
     def _clear(self) -> None:
-        self._writes = {}
+        self._writes = UnitWrites()
         self._events = []
         self._written = {}
         self._own_keys = {}

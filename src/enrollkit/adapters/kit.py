@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from enrollkit.adapters._buffered import (
     Backend,
+    BaseKeys,
     BufferedRepository,
     BufferedStorage,
     BufferedUnitOfWork,
@@ -49,8 +50,10 @@ from enrollkit.adapters._buffered import (
     Keys,
     Planned,
     UnitOfWorkLifecycle,
+    UnitWrites,
     Write,
     Writes,
+    base_keys_of,
     closed_error,
     decode,
     encode,
@@ -71,13 +74,16 @@ from enrollkit.adapters._sqlkit import (
     SqlOptions,
     SqlStatements,
     ThreadConnections,
+    fresh_entries,
     run_migrations,
+    stale_entries,
 )
 from enrollkit.storage import fingerprint
 
 __all__ = [
     "DEFAULT_DECODE_CACHE_SIZE",
     "Backend",
+    "BaseKeys",
     "BufferedRepository",
     "BufferedStorage",
     "BufferedUnitOfWork",
@@ -93,18 +99,22 @@ __all__ = [
     "SqlStatements",
     "ThreadConnections",
     "UnitOfWorkLifecycle",
+    "UnitWrites",
     "Write",
     "Writes",
+    "base_keys_of",
     "closed_error",
     "decode",
     "encode",
     "event_data_text",
     "event_from_row",
     "fingerprint",
+    "fresh_entries",
     "index_keys",
     "merge_range",
     "planned_rows",
     "refuse_text",
     "run_migrations",
+    "stale_entries",
     "storable_text",
 ]
