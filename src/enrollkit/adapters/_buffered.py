@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -407,7 +408,7 @@ class BufferedRepository(Repository[A]):
             return None
         found = uow._backend.load(self._collection, obj_id)
         if found is not None:
-            uow._seen[(self._collection.name, obj_id)] = found
+            uow._saw(self._collection.name, (found,))
         return cast("A | None", found)
 
     def add(self, obj: A) -> A:
@@ -447,7 +448,7 @@ class BufferedRepository(Repository[A]):
             for position, answer in zip(part, answers, strict=True):
                 if answer:
                     obj = answer[0]
-                    uow._seen[(name, obj.id)] = obj
+                    uow._saw(name, (obj,))
                     found[position] = obj
         return found
 
@@ -508,16 +509,15 @@ class BufferedRepository(Repository[A]):
         self._check_type(obj)
         key = (name, obj.id)
         written = uow._writes.get(key)
-        seen: Any = None
         if written is not None:
             current: int | None = written[1].version
         else:
             # The version this unit read (the commit checks it is still the stored one,
             # ST-2); else the stored version now. A bulk change (the sweep) reads once.
-            seen = uow._seen.get(key)
-            if seen is None:
-                seen = self.get(obj.id)
-            current = None if seen is None else seen.version
+            current = uow._seen.get(key)
+            if current is None:
+                loaded = self.get(obj.id)
+                current = None if loaded is None else loaded.version
         if current is None:
             raise missing_error(name, obj.id)
         if current != obj.version:
@@ -526,10 +526,13 @@ class BufferedRepository(Repository[A]):
         keys = self._keys(stored)
         self._check_unique(stored, keys)
         if written is None:
-            if uow._keeps_bases:  # the stored entries, for a backend that diffs them
-                uow._writes.base_keys[key] = tuple(
-                    (index, index_keys(index, seen)) for index in self._collection.indexes
-                )
+            if uow._read is not None:  # the stored entries, for a backend that diffs them
+                ref = uow._read.get(key)
+                seen = None if ref is None else ref()
+                if seen is not None and seen.version == current:
+                    uow._writes.base_keys[key] = tuple(
+                        (index, index_keys(index, seen)) for index in self._collection.indexes
+                    )
             uow._buffer(self._collection, stored, current, keys)
         else:
             uow._buffer(self._collection, stored, written[2], keys)
@@ -653,8 +656,12 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
         self._writes = UnitWrites()
-        #: whether the backend rewrites only the index entries whose keys changed
-        self._keeps_bases = bool(getattr(backend, "rewrites_changed_keys", False))
+        #: For a backend that rewrites only the index entries whose keys changed: (collection,
+        #: id) -> the committed aggregate this unit read, while the caller holds it (a weak
+        #: reference: a unit reading a million rows keeps none of them alive).
+        self._read: dict[tuple[str, str], weakref.ref[Any]] | None = (
+            {} if getattr(backend, "rewrites_changed_keys", False) else None
+        )
         self._events: list[DomainEvent] = []
         self._state = "new"
         # The unit's own writes, indexed, so its queries overlay them cheaply:
@@ -663,13 +670,23 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         # Each write's own keys are in its Write.
         self._written: dict[str, set[str]] = {}
         self._own_keys: dict[tuple[str, str], dict[str, str | set[str]]] = {}
-        #: (collection, id) -> the committed aggregate this unit read (its version is the
-        #: base of a save, ST-2)
-        self._seen: dict[tuple[str, str], Any] = {}
+        #: (collection, id) -> the committed version this unit read
+        self._seen: dict[tuple[str, str], int] = {}
 
     def _saw(self, name: str, found: Iterable[Any]) -> None:
-        """Remember the committed aggregates this unit read (their versions, ST-2)."""
-        self._seen.update(((name, obj.id), obj) for obj in found)
+        """Remember the versions of committed aggregates this unit read."""
+        read = self._read
+        if read is None:
+            self._seen.update(((name, obj.id), obj.version) for obj in found)
+            return
+        seen = self._seen
+        for obj in found:
+            key = (name, obj.id)
+            seen[key] = obj.version
+            try:
+                read[key] = weakref.ref(obj)
+            except TypeError:  # no weak reference to it: its update rewrites every entry
+                continue
 
     def _buffer(self, collection: Collection[Any], obj: Any, base: int | None, keys: Keys) -> None:
         name = collection.name
@@ -702,6 +719,8 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         self._written = {}
         self._own_keys = {}
         self._seen = {}
+        if self._read is not None:
+            self._read = {}
 
     def repository(self, collection: Collection[A]) -> Repository[A]:
         """Return *collection*'s repository bound to this unit of work."""
