@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from enrollkit.audit import (
     GENESIS_HASH,
+    SECRET_KEYS,
     AuditEntry,
     ChainHead,
     DomainEvent,
@@ -91,6 +93,51 @@ class TestKeyedChain:
         expected = hmac.new(key, self.CANONICAL, hashlib.sha256).hexdigest()
         assert entry_hash(0, self.EVENT, GENESIS_HASH, key=key) == expected
         assert chain([self.EVENT], key=key)[0].hash == expected
+
+    @given(
+        st.lists(
+            st.builds(
+                DomainEvent,
+                st.text(min_size=1, max_size=8),
+                subject=st.text(max_size=8),
+                actor=st.none() | st.text(max_size=8),
+                at=st.integers(0, 10**9).map(lambda s: T0 + timedelta(microseconds=s * 7)),
+                data=st.dictionaries(
+                    st.text(max_size=4).filter(lambda k: k.lower() not in SECRET_KEYS),
+                    st.recursive(
+                        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                        lambda inner: st.lists(inner, max_size=3),
+                        max_leaves=5,
+                    ),
+                    max_size=3,
+                ),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    def test_au_1_hashes_cover_the_canonical_json_of_each_entry(
+        self, events_: list[DomainEvent]
+    ) -> None:
+        """Each entry's hash is the SHA-256 of ``json.dumps`` of its document with sorted
+        keys, no spaces, ASCII: the bytes every stored chain was hashed over."""
+        prev = GENESIS_HASH
+        for entry in chain(events_):
+            event = entry.event
+            document = {
+                "seq": entry.seq,
+                "prev": prev,
+                "name": event.name,
+                "subject": event.subject,
+                "actor": event.actor,
+                "at": event.at.isoformat(),
+                "data": event.data,
+            }
+            text = json.dumps(
+                document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+            )
+            assert entry.hash == hashlib.sha256(text.encode("ascii")).hexdigest()
+            prev = entry.hash
 
     @given(st.lists(events, min_size=1, max_size=12), keys, keys)
     def test_au_1_a_keyed_chain_verifies_with_its_key_only(

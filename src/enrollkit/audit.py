@@ -189,18 +189,59 @@ class ChainVerification:
 
 
 def _canonical(seq: int, event: DomainEvent, prev_hash: str) -> bytes:
-    document = {
-        "seq": seq,
-        "prev": prev_hash,
-        "name": event.name,
-        "subject": event.subject,
-        "actor": event.actor,
-        "at": event.at.isoformat(),
-        "data": event.data,
-    }
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    ).encode("ascii")
+    """What an entry's hash covers: ``json.dumps`` of ``{seq, prev, name, subject, actor,
+    at, data}`` with sorted keys, no spaces, ASCII (:func:`_canonical_text` builds the
+    same text field by field)."""
+    return _canonical_text(seq, event, prev_hash, event.at.isoformat()).encode("ascii")
+
+
+#: Strings as ``json.dumps(..., ensure_ascii=True)`` writes them.
+_json_string: Final = json.encoder.encode_basestring_ascii
+#: Event data as ``json.dumps`` with the canonical options writes it inside the document.
+_data_encoder: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+)
+
+
+def _canonical_text(seq: int, event: DomainEvent, prev_hash: str, at: str) -> str:
+    """The canonical JSON text of an entry, its keys in sorted order (actor, at, data,
+    name, prev, seq, subject), each value written as ``json.dumps`` writes it; *at* is
+    ``event.at.isoformat()``."""
+    actor = event.actor
+    if (
+        type(event.name) is not str
+        or type(event.subject) is not str
+        or not (actor is None or type(actor) is str)
+    ):  # the fields typed otherwise than declared: json.dumps itself
+        document = {
+            "seq": seq,
+            "prev": prev_hash,
+            "name": event.name,
+            "subject": event.subject,
+            "actor": actor,
+            "at": at,
+            "data": event.data,
+        }
+        return json.dumps(
+            document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+        )
+    return (
+        '{"actor":'
+        + ("null" if actor is None else _json_string(actor))
+        + ',"at":'
+        + _json_string(at)
+        + ',"data":'
+        + _data_encoder.encode(event.data)
+        + ',"name":'
+        + _json_string(event.name)
+        + ',"prev":'
+        + _json_string(prev_hash)
+        + ',"seq":'
+        + int.__repr__(seq)
+        + ',"subject":'
+        + _json_string(event.subject)
+        + "}"
+    )
 
 
 def check_audit_key(key: object) -> bytes | None:
@@ -230,7 +271,7 @@ def check_audit_key(key: object) -> bytes | None:
 def _digest(payload: bytes, key: bytes | None) -> str:
     if key is None:
         return hashlib.sha256(payload).hexdigest()
-    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+    return hmac.digest(key, payload, "sha256").hex()
 
 
 def _same(stored: object, expected: str) -> bool:
@@ -257,8 +298,13 @@ def chain(
     seq = after.count if after else 0
     prev = after.last_hash if after else GENESIS_HASH
     entries: list[AuditEntry] = []
+    moment: datetime | None = None
+    at = ""
     for event in events:
-        digest = _digest(_canonical(seq, event, prev), key)
+        if event.at is not moment:  # a unit's events share their moment: written once
+            moment = event.at
+            at = moment.isoformat()
+        digest = _digest(_canonical_text(seq, event, prev, at).encode("ascii"), key)
         entries.append(AuditEntry(seq=seq, event=event, prev_hash=prev, hash=digest))
         prev = digest
         seq += 1

@@ -24,7 +24,6 @@ enrollkit.errors.SerializationError: Cannot read NPI: NPI 1234567890 fails its c
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable, Set
 from datetime import UTC, date, datetime, timedelta
@@ -185,6 +184,8 @@ def _make_converter(*, detailed_validation: bool = True) -> cattrs.Converter:
 
     def _unstructure_set(values: Set[Any]) -> list[Any]:
         items = [conv.unstructure(v) for v in values]
+        if len(items) < 2:  # nothing to order
+            return items
         return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
 
     conv.register_unstructure_hook_func(
@@ -224,8 +225,10 @@ def _describe(exc: BaseException, type_: type | None) -> str:
 
 def from_data(data: object, cls: type[T]) -> T:
     """Build a *cls* from JSON-ready *data*, or raise SerializationError naming every bad path."""
-    with contextlib.suppress(Exception):  # refused: the detailed mode reads it again, says why
+    try:
         return _fast_structure(data, cls)
+    except Exception:  # noqa: S110 - refused: the detailed mode reads it again, says why
+        pass
     try:
         return converter.structure(data, cls)
     except BaseValidationError as exc:

@@ -71,6 +71,7 @@ __all__ = [
     "not_found_error",
     "reader_of",
     "require",
+    "save_many",
     "stale_version_error",
     "time_key",
     "unique_error",
@@ -336,6 +337,23 @@ def flush(uow: UnitOfWork) -> None:
     own = getattr(uow, "flush", None)
     if own is not None:
         own()
+
+
+def save_many(repository: Repository[A], objs: Iterable[A]) -> list[A]:
+    """Store changed aggregates, as ``save()`` each in turn would (ST-2: each only over
+    the version it was loaded at), and return them at their new versions.
+
+    A bulk write for large changes (the CO-5 sweep): a repository with a ``save_many``
+    method of its own (every kit store's) reads the versions the unit has not read yet
+    in one read of the database per batch instead of one per aggregate; any other
+    repository is asked ``save()`` once per aggregate. A refusal (a stale version, an
+    aggregate never added, a unique key taken) is raised where ``save()`` would raise
+    it, and the unit of work is then rolled back as usual.
+    """
+    bulk = getattr(repository, "save_many", None)
+    if bulk is not None:
+        return cast("list[A]", bulk(objs))
+    return [repository.save(obj) for obj in objs]
 
 
 def not_found_error(obj_id: str, *, what: str) -> NotFoundError:

@@ -158,6 +158,45 @@ class TestFile:
         assert info.value.code == "storage.corrupt"
 
 
+class WithoutBaseKeys(SQLiteStorage):
+    """A store that does not take base keys: every update rewrites all its entries."""
+
+    rewrites_changed_keys = False
+
+
+class TestIndexEntriesOfUpdates:
+    @pytest.mark.parametrize("store", [SQLiteStorage, WithoutBaseKeys])
+    @pytest.mark.parametrize("count", [1, 3])
+    def test_st_2_updates_leave_exactly_the_entries_of_the_new_keys(
+        self, path: Path, store: type[SQLiteStorage], count: int
+    ) -> None:
+        """Given base keys an update removes and adds only the entries whose keys changed;
+        without them it rewrites all of them; either way, row by row or batched, the
+        stored entries are those of the new keys."""
+        storage = store(path)
+        notes = [Note(f"n{i}", "ana", f"T{i}", tags=frozenset("ab")) for i in range(count)]
+        _add(storage, *notes)
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            for note in notes:
+                repo.save(attrs.evolve(note, version=1, owner="bob", tags=frozenset("bc")))
+            assert bool(uow._writes.base_keys) is store.rewrites_changed_keys
+            uow.commit()
+        storage.close()
+        with sqlite3.connect(path) as conn:
+            rows = conn.execute(
+                "SELECT index_name, key FROM enrollkit_index_entries WHERE id = 'n0' "
+                "ORDER BY index_name, key"
+            ).fetchall()
+        assert rows == [
+            ("due", "2026-01-01T00:00:00.000000Z"),
+            ("owner", "bob"),
+            ("tag", "b"),
+            ("tag", "c"),
+            ("title", "t0"),
+        ]
+
+
 class TestReindex:
     def test_a_new_index_is_built_on_first_use(self, path: Path) -> None:
         """Declaring another index rebuilds the collection's entries (fingerprint changed)."""

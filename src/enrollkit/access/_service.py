@@ -108,7 +108,7 @@ from enrollkit.notify import Notification
 from enrollkit.npi import EIN, NPI, NPIType
 from enrollkit.principals import Principal, PrincipalKind
 from enrollkit.runtime import Runtime, Transaction, use_case
-from enrollkit.storage import compose_key, guard, require, time_key
+from enrollkit.storage import compose_key, guard, require, save_many, time_key
 
 __all__ = ["AccessService", "ClaimOutcome", "OrganizationRegistration", "ProfileTransfer"]
 
@@ -1142,7 +1142,8 @@ class AccessService(AccessReads):
 
         A maintenance job the host may run (its events have no actor: the system):
         reads already see the requests expired. Reads the ordered deadline index up
-        to now, so it touches only what is due. A use case like the others: when a
+        to now, so it touches only what is due, and saves them in bulk
+        (:func:`~enrollkit.storage.save_many`). A use case like the others: when a
         concurrent sweep (or request, CO-10) recorded an expiry first, it runs again
         and records only what is still due (ST-2).
         """
@@ -1153,15 +1154,15 @@ class AccessService(AccessReads):
             due = repo.find_range(CONNECTIONS_PENDING_DEADLINE, stop=stop)
             if limit is not None:
                 due = due[:limit]
-            expired: list[Connection] = []
-            for connection in due:
-                stored = repo.save(connection.expire(now=now))
+            # Set-based: every due request expires in one bulk save (a store that can
+            # rewrites only the index entries the expiry changes), one event each (AU-1).
+            expired = save_many(repo, [connection.expire(now=now) for connection in due])
+            for stored in expired:
                 tx.record(
                     "connection.expired",
                     subject=stored.id,
                     actor=None,
                     deadline=stored.deadline.isoformat(),
                 )
-                expired.append(stored)
             tx.commit()
         return tuple(expired)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -65,6 +66,9 @@ Keys = tuple[tuple[Index[Any], tuple[str, ...]], ...]
 #: its index keys as computed once when it was buffered).
 Write = tuple[Collection[Any], Any, int | None, Keys]
 Writes = Mapping[tuple[str, str], Write]
+#: (collection name, id) -> the index keys of the stored version an update replaces, as
+#: the unit read it (see :class:`RewritesChangedKeys`).
+BaseKeys = Mapping[tuple[str, str], Keys]
 
 
 class Backend(Protocol):
@@ -169,15 +173,42 @@ class BackendTransaction(Protocol):
 Source = Backend | BackendTransaction
 
 
+class UnitWrites(dict[tuple[str, str], Write]):
+    """The writes of a unit of work as :meth:`Backend.apply` receives them, carrying the
+    **base keys** of its updates: ``base_keys[(collection name, id)]`` are the index keys
+    of the stored version an update replaces, as the unit read it.
+
+    An optional capability: the units fill ``base_keys`` only for a backend that says
+    ``rewrites_changed_keys = True``, which then rewrites only the index entries whose
+    keys changed; every other backend gets them empty and can ignore them (a plain
+    mapping of writes). The keys are those of the version the update's version check
+    (ST-2) requires, so they are the stored entries whenever the update succeeds. An
+    update without base keys has all its entries rewritten.
+    """
+
+    __slots__ = ("base_keys",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.base_keys: dict[tuple[str, str], Keys] = {}
+
+
+def base_keys_of(writes: Writes) -> BaseKeys:
+    """The base keys *writes* carry (see :class:`UnitWrites`); none for a plain mapping."""
+    return getattr(writes, "base_keys", None) or {}
+
+
 # -- helpers shared by the backends ----------------------------------------------------------
 
 
 def index_keys(index: Index[Any], obj: Any) -> tuple[str, ...]:
     """The distinct keys of *obj* in *index*, in the order the index gives them."""
     given = index.keys(obj)
-    if isinstance(given, list | tuple) and len(given) == 1 and type(given[0]) is str:
-        # the usual case, one key: as is
-        return (given[0],)
+    if isinstance(given, list | tuple) and len(given) < 2:
+        if not given:  # no key: not indexed
+            return ()
+        if type(given[0]) is str:  # the usual case, one key: as is
+            return (given[0],)
     keys = tuple(dict.fromkeys(given))
     for key in keys:
         if not isinstance(key, str):
@@ -443,7 +474,7 @@ class BufferedRepository(Repository[A]):
             return None
         found = uow._source.load(self._collection, obj_id)
         if found is not None:
-            uow._seen[(self._collection.name, obj_id)] = found.version
+            uow._saw(self._collection.name, (found,))
         return cast("A | None", found)
 
     def add(self, obj: A) -> A:
@@ -484,7 +515,7 @@ class BufferedRepository(Repository[A]):
             for position, answer in zip(part, answers, strict=True):
                 if answer:
                     obj = answer[0]
-                    uow._seen[(name, obj.id)] = obj.version
+                    uow._saw(name, (obj,))
                     found[position] = obj
                 else:
                     absent.add(ids[position])
@@ -573,9 +604,33 @@ class BufferedRepository(Repository[A]):
         stored = replace(obj, version=obj.version + 1)
         keys = self._keys(stored)
         self._check_unique(stored, keys)
-        base = written[2] if written is not None else current
-        uow._buffer(self._collection, stored, base, keys)
+        if written is None:
+            if uow._read is not None:  # the stored entries, for a backend that diffs them
+                ref = uow._read.get(key)
+                seen = None if ref is None else ref()
+                if seen is not None and seen.version == current:
+                    uow._writes.base_keys[key] = tuple(
+                        (index, index_keys(index, seen)) for index in self._collection.indexes
+                    )
+            uow._buffer(self._collection, stored, current, keys)
+        else:
+            uow._buffer(self._collection, stored, written[2], keys)
         return stored
+
+    def save_many(self, objs: Iterable[A]) -> list[A]:
+        """Buffer changes of loaded aggregates as :meth:`save` each in turn would (ST-2),
+        reading the versions this unit has not read yet in one :meth:`Backend.fetch` per
+        :data:`FETCH_BATCH` ids (see :func:`enrollkit.storage.save_many`)."""
+        uow = self._uow
+        uow._check_open()
+        name = self._collection.name
+        objs = list(objs)
+        writes, seen = uow._writes, uow._seen
+        unread = [o.id for o in objs if (name, o.id) not in writes and (name, o.id) not in seen]
+        if unread:
+            self.get_many(unread)
+        save = self.save
+        return [save(obj) for obj in objs]
 
     def _check_new(self, obj: A) -> None:
         """Refuse what cannot be added: another type, a version other than 0, an id the
@@ -707,7 +762,13 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         self._transaction: BackendTransaction | None = None
         #: The ids the last get_many() found absent, with their collection's name.
         self._absent: tuple[str, set[str]] = ("", set())
-        self._writes: dict[tuple[str, str], Write] = {}
+        self._writes = UnitWrites()
+        #: For a backend that rewrites only the index entries whose keys changed: (collection,
+        #: id) -> the committed aggregate this unit read, while the caller holds it (a weak
+        #: reference: a unit reading a million rows keeps none of them alive).
+        self._read: dict[tuple[str, str], weakref.ref[Any]] | None = (
+            {} if getattr(backend, "rewrites_changed_keys", False) else None
+        )
         self._events: list[DomainEvent] = []
         self._state = "new"
         # The unit's own writes, indexed, so its queries overlay them cheaply:
@@ -721,7 +782,18 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
 
     def _saw(self, name: str, found: Iterable[Any]) -> None:
         """Remember the versions of committed aggregates this unit read."""
-        self._seen.update(((name, obj.id), obj.version) for obj in found)
+        read = self._read
+        if read is None:
+            self._seen.update(((name, obj.id), obj.version) for obj in found)
+            return
+        seen = self._seen
+        for obj in found:
+            key = (name, obj.id)
+            seen[key] = obj.version
+            try:
+                read[key] = weakref.ref(obj)
+            except TypeError:  # no weak reference to it: its update rewrites every entry
+                continue
 
     def _buffer(self, collection: Collection[Any], obj: Any, base: int | None, keys: Keys) -> None:
         name = collection.name
@@ -749,12 +821,18 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
         self._writes[ident] = (collection, obj, base, keys)
 
     def _clear(self) -> None:
-        self._writes = {}
         self._events = []
+        self._clear_pending()
+
+    def _clear_pending(self) -> None:
+        """Forget the buffered writes and what was read (after a flush or at the end)."""
+        self._writes = UnitWrites()
         self._written = {}
         self._own_keys = {}
         self._seen = {}
         self._absent = ("", set())
+        if self._read is not None:
+            self._read = {}
 
     def repository(self, collection: Collection[A]) -> Repository[A]:
         """Return *collection*'s repository bound to this unit of work."""
@@ -789,11 +867,7 @@ class BufferedUnitOfWork(UnitOfWorkLifecycle):
                 raise
         # Flushed: the transaction holds them now. Versions read before are read again
         # when saved (through the transaction), so nothing read is kept either.
-        self._writes = {}
-        self._written = {}
-        self._own_keys = {}
-        self._seen = {}
-        self._absent = ("", set())
+        self._clear_pending()
 
     def record(self, *events: DomainEvent) -> None:
         """Queue events for the audit chain (AU-1)."""

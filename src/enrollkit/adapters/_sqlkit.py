@@ -48,10 +48,13 @@ from typing import Any, Final, Generic, Protocol, TypedDict, TypeVar, Unpack
 import attrs
 
 from enrollkit.adapters._buffered import (
+    BaseKeys,
     BufferedStorage,
     DecodeCache,
+    Keys,
     Planned,
     Writes,
+    base_keys_of,
     closed_error,
     decode,
     event_data_text,
@@ -153,6 +156,8 @@ class SqlStatements:
     all_of: str
     #: the ids holding a key in an index, ordered (``find`` without the aggregates)
     find_ids: str = ""
+    #: one index entry by its whole key (an update that changed that key)
+    delete_entry: str = ""
 
     @classmethod
     def build(
@@ -236,6 +241,10 @@ class SqlStatements:
                 f"SELECT id FROM {ent} "  # noqa: S608
                 f"WHERE collection = {p} AND index_name = {p} AND key = {p} ORDER BY id"
             ),
+            delete_entry=(
+                f"DELETE FROM {ent} WHERE collection = {p} AND index_name = {p} "  # noqa: S608
+                f"AND key = {p} AND id = {p}"
+            ),
         )
 
 
@@ -246,6 +255,65 @@ _lookup_then_id: Final = operator.itemgetter(0, 1)
 
 #: Rows above which a range read decodes without the decode cache.
 BULK_ROWS: Final = 1_000
+
+#: An index entry as its statements take it: (collection, index, key, id), then is_unique.
+Entry = tuple[str, str, str, str]
+NewEntry = tuple[str, str, str, str, bool]
+
+
+def entry_changes(
+    name: str, obj_id: str, base: Keys, keys: Keys
+) -> tuple[list[Entry], list[NewEntry]]:
+    """The index entries an update removes and adds: those whose keys differ between the
+    stored version (*base*) and the new one (*keys*), index by index."""
+    gone: list[Entry] = []
+    added: list[NewEntry] = []
+    for (index, before), (_index, after) in zip(base, keys, strict=True):
+        if before == after:
+            continue
+        gone.extend((name, index.name, key, obj_id) for key in before if key not in after)
+        added.extend(
+            (name, index.name, key, obj_id, index.unique) for key in after if key not in before
+        )
+    return gone, added
+
+
+def stale_entries(
+    rows: Sequence[Planned], base_keys: BaseKeys | None
+) -> tuple[list[tuple[str, str]], list[Entry]]:
+    """What *rows* remove from the index entries: the (collection, id) of each update
+    without base keys (all its entries go), and each single entry an update with base
+    keys no longer holds."""
+    cleared: list[tuple[str, str]] = []
+    gone: list[Entry] = []
+    for collection, obj, base, _text, keys in rows:
+        if base is None:
+            continue
+        name = collection.name
+        before = base_keys.get((name, obj.id)) if base_keys else None
+        if before is None:
+            cleared.append((name, obj.id))
+        else:
+            gone.extend(entry_changes(name, obj.id, before, keys)[0])
+    return cleared, gone
+
+
+def fresh_entries(rows: Sequence[Planned], base_keys: BaseKeys | None) -> list[NewEntry]:
+    """The index entries *rows* insert: every key of a new aggregate or of an update
+    without base keys; only the changed keys of an update with them."""
+    added: list[NewEntry] = []
+    for collection, obj, base, _text, keys in rows:
+        name = collection.name
+        before = None if base is None or not base_keys else base_keys.get((name, obj.id))
+        if before is not None:
+            added.extend(entry_changes(name, obj.id, before, keys)[1])
+            continue
+        added.extend(
+            (name, index.name, key, obj.id, index.unique)
+            for index, index_keys_ in keys
+            for key in index_keys_
+        )
+    return added
 
 
 class _Slot(Generic[C]):
@@ -752,12 +820,19 @@ class SqlBackend(BufferedStorage, abc.ABC):
             for key, obj_id, version, text in rows
         ]
 
+    #: Updates rewrite only the index entries whose keys changed, given their base keys
+    #: (:class:`~enrollkit.adapters.kit.UnitWrites`).
+    rewrites_changed_keys: bool = True
+
     def apply(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
-        """Apply every write and append every event in one transaction (ST-1, AU-1)."""
+        """Apply every write and append every event in one transaction (ST-1, AU-1); an
+        update with base keys rewrites only its index entries whose keys changed."""
+        base_keys = base_keys_of(writes)
         rows = planned_rows(writes)
         event_rows = [(event, event_data_text(event)) for event in events]
         self._write_transaction(
-            "committing a unit of work", lambda conn: self._apply(conn, rows, event_rows)
+            "committing a unit of work",
+            lambda conn: self._apply(conn, rows, event_rows, base_keys),
         )
         self._remember(rows)
 
@@ -790,7 +865,11 @@ class SqlBackend(BufferedStorage, abc.ABC):
             return SqlTransaction(self, context, conn)
 
     def _apply(
-        self, conn: Executor, rows: list[Planned], event_rows: list[tuple[DomainEvent, str]]
+        self,
+        conn: Executor,
+        rows: list[Planned],
+        event_rows: list[tuple[DomainEvent, str]],
+        base_keys: BaseKeys | None = None,
     ) -> None:
         statements = self.statements
         head: ChainHead | None = None
@@ -798,7 +877,7 @@ class SqlBackend(BufferedStorage, abc.ABC):
             for statement in statements.lock_head:
                 conn.execute(statement)
             head = _head(conn.execute(statements.head).fetchone())
-        self._write_rows(conn, rows)
+        self._write_rows(conn, rows, base_keys)
         if event_rows:
             entries = chain([event for event, _ in event_rows], after=head, key=self.audit_key)
             conn.executemany(
@@ -820,9 +899,12 @@ class SqlBackend(BufferedStorage, abc.ABC):
             conn.execute(statements.set_head, (entries[-1].seq + 1, entries[-1].hash))
         self._before_commit(conn)
 
-    def _write_rows(self, conn: Executor, rows: list[Planned]) -> None:
+    def _write_rows(
+        self, conn: Executor, rows: list[Planned], base_keys: BaseKeys | None = None
+    ) -> None:
         """The writes row by row (in (collection, id) order), each refusal raised as our
-        precise error: an existing id, a stale version, a unique key already held."""
+        precise error: an existing id, a stale version, a unique key already held. An
+        update with base keys removes and adds only the entries whose keys changed."""
         statements = self.statements
         for collection, obj, base, text, _keys in rows:
             name = collection.name
@@ -836,16 +918,14 @@ class SqlBackend(BufferedStorage, abc.ABC):
                     if row is None:
                         raise missing_error(name, obj.id)
                     raise stale_version_error(name, obj.id, base, int(row[0]))
-                conn.execute(statements.delete_entries, (name, obj.id))
-        for collection, obj, _base, _text, keys in rows:
-            for index, index_keys_ in keys:
-                for key in index_keys_:
-                    cursor = conn.execute(
-                        statements.insert_entry,
-                        (collection.name, index.name, key, obj.id, index.unique),
-                    )
-                    if cursor.rowcount != 1:
-                        raise unique_error(collection.name, index.name)
+        cleared, gone = stale_entries(rows, base_keys)
+        for owner in cleared:
+            conn.execute(statements.delete_entries, owner)
+        for entry in gone:
+            conn.execute(statements.delete_entry, entry)
+        for new in fresh_entries(rows, base_keys):
+            if conn.execute(statements.insert_entry, new).rowcount != 1:
+                raise unique_error(new[0], new[1])
 
 
 class _Rollback(Exception):
@@ -929,7 +1009,7 @@ class SqlTransaction:
         """Write *writes* now, refusals raised as a commit raises them (ST-1, ST-2)."""
         rows = planned_rows(writes)
         with self._using("writing a unit of work") as conn:
-            self._backend._write_rows(conn, rows)
+            self._backend._write_rows(conn, rows, base_keys_of(writes))
 
     def commit(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
         """Write the rest and the events (AU-1), then commit; or raise, committing nothing."""
@@ -937,7 +1017,7 @@ class SqlTransaction:
         rows = planned_rows(writes)
         event_rows = [(event, event_data_text(event)) for event in events]
         with self._using("committing a unit of work") as conn:
-            backend._apply(conn, rows, event_rows)
+            backend._apply(conn, rows, event_rows, base_keys_of(writes))
             self._open = False
             self._context.__exit__(None, None, None)
         with backend._register_lock:

@@ -313,23 +313,28 @@ class SQLiteStorage(kit.SqlBackend):
 
     # -- writes ------------------------------------------------------------------------------
 
-    def _write_rows(self, conn: kit.Executor, rows: list[kit.Planned]) -> None:
+    def _write_rows(
+        self, conn: kit.Executor, rows: list[kit.Planned], base_keys: kit.BaseKeys | None = None
+    ) -> None:
         """Large units (bulk loads, sweeps) as ``executemany`` calls of
         :data:`_SLICE_ROWS` rows each, every aggregate first and then every index entry
         (so a key one write releases is free for another, as row by row); any refusal
         (an existing id, a stale version, a unique key taken) rolls the batch back to its
         savepoint and replays it row by row, which names the culprit precisely (ST-1,
-        ST-2). Slices keep the parameter lists of a million-row unit small."""
+        ST-2). Slices keep the parameter lists of a million-row unit small. An update
+        with base keys removes and adds only the entries whose keys changed."""
         if len(rows) <= 1:
-            super()._write_rows(conn, rows)
+            super()._write_rows(conn, rows, base_keys)
             return
         conn.execute("SAVEPOINT enrollkit_batch")
-        if not self._batched(conn, rows):
+        if not self._batched(conn, rows, base_keys):
             conn.execute("ROLLBACK TO enrollkit_batch")
-            super()._write_rows(conn, rows)
+            super()._write_rows(conn, rows, base_keys)
         conn.execute("RELEASE enrollkit_batch")
 
-    def _batched(self, conn: kit.Executor, rows: list[kit.Planned]) -> bool:
+    def _batched(
+        self, conn: kit.Executor, rows: list[kit.Planned], base_keys: kit.BaseKeys | None
+    ) -> bool:
         """Whether every batched row was written (ON CONFLICT DO NOTHING rows and stale
         updates show as missing row counts)."""
         statements = self.statements
@@ -348,14 +353,14 @@ class SQLiteStorage(kit.SqlBackend):
             if updates:
                 if conn.executemany(statements.update, updates).rowcount != len(updates):
                     return False
-                conn.executemany(statements.delete_entries, [(u[2], u[3]) for u in updates])
+                cleared, gone = kit.stale_entries(part, base_keys)
+                if cleared:
+                    conn.executemany(statements.delete_entries, cleared)
+                if gone:  # in key order: each B-tree page is visited once
+                    gone.sort()
+                    conn.executemany(statements.delete_entry, gone)
         for part in slices:
-            entries = [
-                (c.name, index.name, key, o.id, index.unique)
-                for c, o, _base, _text, keys in part
-                for index, index_keys_ in keys
-                for key in index_keys_
-            ]
+            entries = kit.fresh_entries(part, base_keys)
             if entries and (
                 conn.executemany(statements.insert_entry, entries).rowcount != len(entries)
             ):

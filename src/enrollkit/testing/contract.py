@@ -119,6 +119,7 @@ from enrollkit.storage import (
     get_many,
     guard,
     reader_of,
+    save_many,
     time_key,
 )
 from enrollkit.testing.strategies import DOMAIN_STRATEGIES
@@ -728,7 +729,7 @@ class StorageContract(abc.ABC):
         with storage.unit_of_work() as uow:
             assert list(found[1]) == list(uow.repository(NOTES).find(BY_OWNER, "ana"))
 
-    # -- ST-1, ST-2: bulk reads and writes (storage.get_many, storage.add_many) ---------------
+    # -- ST-1, ST-2: bulk reads and writes (storage.get_many, add_many, save_many) ----------
 
     def test_st_1_get_many_answers_as_get_does(self, storage: Storage) -> None:
         """get_many() gives each id's aggregate as of the unit (own writes first) or None,
@@ -941,6 +942,109 @@ class StorageContract(abc.ABC):
             for key in ("ana", "bob", "nobody"):
                 assert find_ids(repo, BY_OWNER, key) == _ids(repo.find(BY_OWNER, key))
             assert find_ids(repo, BY_OWNER, "ana")[0] == "n0"
+
+    def test_st_2_save_many_stores_like_save(self, storage: Storage) -> None:
+        """save_many() returns each aggregate at its next version; after the commit every
+        index answers by the new keys only (keys that changed, kept or dropped), and the
+        ones a concurrent unit did not touch are as they were."""
+        notes = [
+            Note(f"n{i:03d}", "ana", f"T{i}", due=T0 + timedelta(days=i), tags=frozenset("ab"))
+            for i in range(300)
+        ]
+        self.add(
+            storage,
+            *notes,
+            Note("z", "zoe", "Zed", due=T0 + timedelta(days=999), tags=frozenset("a")),
+        )
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            loaded = list(repo.find_range(BY_DUE, stop=time_key(T0 + timedelta(days=200))))
+            changed = [
+                attrs.evolve(n, owner="bob", tags=frozenset("bc"))
+                if i % 2
+                else attrs.evolve(n, title=f"New {i}", due=n.due + timedelta(days=400))
+                for i, n in enumerate(loaded)
+            ]
+            changed.append(attrs.evolve(_must(repo.get("n250")), tags=frozenset()))
+            stored = save_many(repo, changed)
+            assert stored == [attrs.evolve(n, version=2) for n in changed]
+            assert _must(repo.get("n001")).owner == "bob"
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            found = get_many(repo, ["n000", "n001", "n250", "n299"])
+            assert [_must(n).version for n in found] == [2, 2, 2, 1]
+            assert _ids(repo.find(BY_OWNER, "bob")) == [f"n{i:03d}" for i in range(1, 200, 2)]
+            assert len(repo.find(BY_OWNER, "ana")) == 200
+            assert _ids(repo.find(BY_TAG, "c")) == [f"n{i:03d}" for i in range(1, 200, 2)]
+            assert len(repo.find(BY_TAG, "a")) == 100 + 99 + 1  # kept, untouched, and z
+            assert "n250" not in _ids(repo.find(BY_TAG, "b"))
+            assert _ids(repo.find(BY_TITLE, "new 4")) == ["n004"]
+            assert repo.find(BY_TITLE, "t4") == []
+            due = _ids(repo.find_range(BY_DUE, stop=time_key(T0 + timedelta(days=200))))
+            assert due == [f"n{i:03d}" for i in range(1, 200, 2)]
+            assert _ids(repo.find_range(BY_DUE, start=time_key(T0 + timedelta(days=400))))[:2] == [
+                "n000",
+                "n002",
+            ]
+            # a key released by one update is free for another aggregate
+            repo.add(Note("t4", "ana", "T4"))
+            uow.commit()
+
+    def test_st_2_save_many_refuses_as_save_does(self, storage: Storage) -> None:
+        """save_many() of a stale version, of an aggregate never added, or taking a unique
+        key another holds is refused with save()'s error; nothing is committed."""
+        self.add(storage, Note("n1", "ana", "One"), Note("n2", "ana", "Two"))
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            one, two = _must(repo.get("n1")), _must(repo.get("n2"))
+            cases = [
+                ([attrs.evolve(one, owner="bob"), attrs.evolve(one, owner="cy")], "storage.stale"),
+                ([attrs.evolve(one, owner="bob"), Note("n9", "ana", "Nine")], "storage.missing"),
+                (
+                    [attrs.evolve(one, owner="bob"), attrs.evolve(two, title="one")],
+                    "storage.unique",
+                ),
+            ]
+        for batch, code in cases:
+            with pytest.raises(EnrollkitError) as info, storage.unit_of_work() as uow:
+                save_many(uow.repository(NOTES), batch)
+                uow.commit()
+            assert info.value.code == code
+            assert _must(self.load(storage, "n1")).owner == "ana"
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            assert save_many(repo, []) == []
+            save_many(repo, [attrs.evolve(one, owner="bob")])
+            with storage.unit_of_work() as other:
+                other.repository(NOTES).save(attrs.evolve(one, owner="cy"))
+                other.commit()
+            with pytest.raises(ConflictError) as conflict:
+                uow.commit()
+        assert conflict.value.code == "storage.stale"
+        assert _ids(self._find(storage, "cy")) == ["n1"]
+
+    def test_st_2_save_many_works_on_a_repository_without_it(self, storage: Storage) -> None:
+        """A repository with no save_many() of its own is asked save() once per aggregate,
+        with the same answers."""
+        self.add(storage, Note("n1", "ana", "One"), Note("n2", "ana", "Two"))
+
+        class Plain:
+            def __init__(self, inner: Any) -> None:
+                self.save = inner.save
+
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(NOTES)
+            notes = [attrs.evolve(_must(repo.get(i)), owner="bob") for i in ("n1", "n2")]
+            stored = save_many(Plain(repo), notes)  # type: ignore[arg-type]
+            assert stored == [attrs.evolve(n, version=2) for n in notes]
+            uow.commit()
+        assert _ids(self._find(storage, "bob")) == ["n1", "n2"]
+
+    @staticmethod
+    def _find(storage: Storage, owner: str) -> Sequence[Note]:
+        with storage.unit_of_work() as uow:
+            return uow.repository(NOTES).find(BY_OWNER, owner)
 
     def test_unique_index_is_enforced(self, storage: Storage) -> None:
         """A unique index refuses a second holder of a key (as AC-1 needs)."""
