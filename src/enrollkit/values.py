@@ -41,8 +41,9 @@ _COPIERS: Final[dict[tuple[Any, ...], Callable[..., Any]]] = {}
 
 def replace(obj: T, /, **changes: Any) -> T:
     """*obj* with *changes* set as given (no converter or validator runs: pass values
-    the class would hold). Slotted attrs classes are copied slot by slot; any other
-    attrs class goes through ``attrs.evolve``."""
+    the class would hold). Slotted attrs classes are copied slot by slot, dictionary
+    classes by one copy of the dictionary; a class with hidden state (a cached hash)
+    goes through ``attrs.evolve``."""
     for name, value in changes.items():
         if getattr(obj, name) is not value:
             break
@@ -59,26 +60,68 @@ def replace(obj: T, /, **changes: Any) -> T:
 def _copier(cls: type[Any], changed: tuple[str, ...]) -> Callable[..., Any]:
     """A function ``copy(instance, *values)``: a new *cls* with the fields named in
     *changed* set to *values* and every other field taken from *instance*, each slot set
-    directly. Generated once per set of names, as attrs generates ``__init__``."""
+    directly (or the dictionary copied once). Generated once per set of names, as attrs
+    generates ``__init__``."""
     names = [field.name for field in attrs.fields(cls)]
-    if not set(changed) <= set(names) or {"self", "new"} & set(names):
+    if not set(changed) <= set(names) or _GENERATED_NAMES & set(names):
         raise TypeError(f"cannot copy {cls.__name__} changing {changed}")
-    if not _slots_are_fields(cls, names):  # a dict class, or hidden state (a cached hash)
 
-        def evolve(obj: Any, *values: Any) -> Any:
-            return attrs.evolve(obj, **dict(zip(changed, values, strict=True)))
+    def evolve(obj: Any, *values: Any) -> Any:
+        return attrs.evolve(obj, **dict(zip(changed, values, strict=True)))
 
+    namespace: dict[str, Any] = {
+        "new_object": object.__new__,
+        "set_attribute": object.__setattr__,
+        "cls": cls,
+        "evolve": evolve,
+        "fields": len(names),
+    }
+    if _dict_is_fields(cls):
+        # One dictionary copy (in C) instead of a slot each; an instance whose dictionary
+        # holds more than its fields (a cached property, a cached hash) is evolved.
+        lines = [
+            f"def copy(self, {', '.join(changed)}):",
+            "    held = self.__dict__",
+            "    if len(held) != fields:",
+            f"        return evolve(self, {', '.join(changed)})",
+            "    held = held.copy()",
+            *(f"    held[{name!r}] = {name}" for name in changed),
+            "    new = new_object(cls)",
+            "    set_attribute(new, '__dict__', held)",
+            "    return new",
+        ]
+    elif _slots_are_fields(cls, names):
+        lines = [f"def copy(self, {', '.join(changed)}):", "    new = new_object(cls)"]
+        lines += [
+            f"    set_{name}(new, {name if name in changed else 'self.' + name})" for name in names
+        ]
+        lines.append("    return new")
+        namespace.update({f"set_{name}": getattr(cls, name).__set__ for name in names})
+    else:  # hidden state beside the slots (a cached hash)
         return evolve
-    lines = [f"def copy(self, {', '.join(changed)}):", "    new = new_object(cls)"]
-    lines += [
-        f"    set_{name}(new, {name if name in changed else 'self.' + name})" for name in names
-    ]
-    lines.append("    return new")
-    namespace: dict[str, Any] = {"new_object": object.__new__, "cls": cls}
-    namespace.update({f"set_{name}": getattr(cls, name).__set__ for name in names})
     code = compile("\n".join(lines), f"<enrollkit copy {cls.__name__} {changed}>", "exec")
     exec(code, namespace)  # noqa: S102 - generated from the class's own field names
     return namespace["copy"]  # type: ignore[no-any-return]
+
+
+#: Names the generated copiers use for themselves: no field may be called so.
+_GENERATED_NAMES: Final = frozenset(
+    {"self", "new", "held", "cls", "evolve", "fields", "new_object", "set_attribute"}
+)
+
+
+def _dict_is_fields(cls: type[Any]) -> bool:
+    """Whether *cls* keeps its fields in an instance dictionary and nothing else there but
+    what a copy may share: no slots, no lazily written attributes (``__getattr__``)."""
+    return (
+        not any(klass.__dict__.get("__slots__") for klass in cls.__mro__)
+        and "__dict__" in dir(cls)
+        and all(
+            klass.__dict__.get("__getattr__") is None
+            for klass in cls.__mro__
+            if klass is not object
+        )
+    )
 
 
 def _slots_are_fields(cls: type[Any], names: list[str]) -> bool:

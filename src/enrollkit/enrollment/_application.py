@@ -230,7 +230,9 @@ REVALIDATION_ANCHORS: Final = frozenset({Kind.INITIAL, Kind.REVALIDATION})
 #: Approvals after which an enrollment has no revalidation due (EN-7: terminated).
 TERMINATING_KINDS: Final = frozenset({Kind.VOLUNTARY_TERMINATION})
 
-_TRANSITIONS: Final = APPLICATION_MACHINE.transitions
+#: The machine's table as a plain dictionary (a read-only view costs a call per lookup).
+_TRANSITIONS: Final = dict(APPLICATION_MACHINE.transitions)
+_REJECTED: Final = S.REJECTED
 _EDITABLE: Final = frozenset({S.DRAFT, S.DEVELOPMENT_REQUESTED})
 _DEADLINE_RUNS: Final = frozenset({S.DEVELOPMENT_REQUESTED, S.DRAFT, S.PENDING_SIGNATURES})
 
@@ -246,7 +248,7 @@ def _provider_type_of_form(
         check_provider_type(app.form, value)  # raises application.provider_type (EN-1)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Application:
     """A Medicare enrollment application for one provider profile (Rules EN-1..EN-4).
 
@@ -256,6 +258,10 @@ class Application:
     frozen ones, newest last. ``status`` is the stored status; read the
     effective one with :meth:`status_at` (a missed development deadline reads
     as rejected whether or not anything ran, Rule EN-4).
+
+    Its fields live in an instance dictionary, not slots: a transition's copy
+    (:func:`enrollkit.values.replace`) is one dictionary copy, where slots cost one
+    call each.
     """
 
     id: str
@@ -419,8 +425,10 @@ class Application:
 
     def _move(self, event: ApplicationEvent, now: datetime, **changes: object) -> Application:
         now = ensure_utc(now)
-        effective = self.status_at(now)
-        if effective is S.REJECTED and self.status is not S.REJECTED:
+        status = self.status
+        # No development request, no deadline (EN-4): the stored status is the effective one.
+        effective = status if self.development is None else self.status_at(now)
+        if effective is _REJECTED and status is not _REJECTED:
             due = self.development_due()
             raise ExpiredError(
                 "application.response_deadline_passed",
@@ -433,7 +441,7 @@ class Application:
         new_status = _TRANSITIONS.get((effective, event))
         if new_status is None:
             new_status = APPLICATION_MACHINE.next(effective, event, application_id=self.id)
-        if new_status is not self.status:
+        if new_status is not status:
             changes["status"] = new_status
             changes["status_changed_at"] = now
         return replace(self, **changes)
