@@ -49,7 +49,20 @@ def replace(obj: T, /, **changes: Any) -> T:
             break
     else:
         return obj
-    cls = type(obj)
+    cls: type[Any] = type(obj)
+    fields = _DICT_FIELDS.get(cls)
+    if fields is None:
+        fields = _DICT_FIELDS[cls] = len(attrs.fields(cls)) if _dict_is_fields(cls) else 0
+    if fields:
+        # A dictionary class: one copy of the dictionary (in C), when it holds its fields
+        # and nothing else (a cached property or hash makes it evolve below).
+        held = obj.__dict__
+        if len(held) == fields and changes.keys() <= held.keys():
+            held = held.copy()
+            held.update(changes)
+            new = _new_object(cls)
+            _set_attribute(new, "__dict__", held)
+            return new  # type: ignore[no-any-return]
     key = (cls, *changes)
     copy = _COPIERS.get(key)
     if copy is None:
@@ -60,54 +73,35 @@ def replace(obj: T, /, **changes: Any) -> T:
 def _copier(cls: type[Any], changed: tuple[str, ...]) -> Callable[..., Any]:
     """A function ``copy(instance, *values)``: a new *cls* with the fields named in
     *changed* set to *values* and every other field taken from *instance*, each slot set
-    directly (or the dictionary copied once). Generated once per set of names, as attrs
-    generates ``__init__``."""
+    directly. Generated once per set of names, as attrs generates ``__init__``."""
     names = [field.name for field in attrs.fields(cls)]
     if not set(changed) <= set(names) or _GENERATED_NAMES & set(names):
         raise TypeError(f"cannot copy {cls.__name__} changing {changed}")
 
-    def evolve(obj: Any, *values: Any) -> Any:
-        return attrs.evolve(obj, **dict(zip(changed, values, strict=True)))
+    if not _slots_are_fields(cls, names):  # hidden state beside the slots (a cached hash)
 
-    namespace: dict[str, Any] = {
-        "new_object": object.__new__,
-        "set_attribute": object.__setattr__,
-        "cls": cls,
-        "evolve": evolve,
-        "fields": len(names),
-    }
-    if _dict_is_fields(cls):
-        # One dictionary copy (in C) instead of a slot each; an instance whose dictionary
-        # holds more than its fields (a cached property, a cached hash) is evolved.
-        lines = [
-            f"def copy(self, {', '.join(changed)}):",
-            "    held = self.__dict__",
-            "    if len(held) != fields:",
-            f"        return evolve(self, {', '.join(changed)})",
-            "    held = held.copy()",
-            *(f"    held[{name!r}] = {name}" for name in changed),
-            "    new = new_object(cls)",
-            "    set_attribute(new, '__dict__', held)",
-            "    return new",
-        ]
-    elif _slots_are_fields(cls, names):
-        lines = [f"def copy(self, {', '.join(changed)}):", "    new = new_object(cls)"]
-        lines += [
-            f"    set_{name}(new, {name if name in changed else 'self.' + name})" for name in names
-        ]
-        lines.append("    return new")
-        namespace.update({f"set_{name}": getattr(cls, name).__set__ for name in names})
-    else:  # hidden state beside the slots (a cached hash)
+        def evolve(obj: Any, *values: Any) -> Any:
+            return attrs.evolve(obj, **dict(zip(changed, values, strict=True)))
+
         return evolve
+    lines = [f"def copy(self, {', '.join(changed)}):", "    new = new_object(cls)"]
+    lines += [
+        f"    set_{name}(new, {name if name in changed else 'self.' + name})" for name in names
+    ]
+    lines.append("    return new")
+    namespace: dict[str, Any] = {"new_object": object.__new__, "cls": cls}
+    namespace.update({f"set_{name}": getattr(cls, name).__set__ for name in names})
     code = compile("\n".join(lines), f"<enrollkit copy {cls.__name__} {changed}>", "exec")
     exec(code, namespace)  # noqa: S102 - generated from the class's own field names
     return namespace["copy"]  # type: ignore[no-any-return]
 
 
 #: Names the generated copiers use for themselves: no field may be called so.
-_GENERATED_NAMES: Final = frozenset(
-    {"self", "new", "held", "cls", "evolve", "fields", "new_object", "set_attribute"}
-)
+_GENERATED_NAMES: Final = frozenset({"self", "new", "cls", "new_object"})
+#: Dictionary classes by the number of their fields (0: copy it some other way).
+_DICT_FIELDS: Final[dict[type[Any], int]] = {}
+_new_object: Final = object.__new__
+_set_attribute: Final = object.__setattr__
 
 
 def _dict_is_fields(cls: type[Any]) -> bool:
