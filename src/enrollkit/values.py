@@ -31,7 +31,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-__all__ = ["replace"]
+__all__ = ["copy_with", "replace"]
 
 T = TypeVar("T")
 
@@ -46,9 +46,13 @@ def replace(obj: T, /, **changes: Any) -> T:
     goes through ``attrs.evolve``."""
     for name, value in changes.items():
         if getattr(obj, name) is not value:
-            break
-    else:
-        return obj
+            return copy_with(obj, changes)
+    return obj
+
+
+def copy_with(obj: T, changes: dict[str, Any], /) -> T:
+    """:func:`replace` for *changes* known to change something: a new value always, the
+    fields compared with nothing first (a transition that moves the state)."""
     cls: type[Any] = type(obj)
     fields = _DICT_FIELDS.get(cls)
     if fields is None:

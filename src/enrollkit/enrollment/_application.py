@@ -53,7 +53,7 @@ from enrollkit.enrollment._nppes import NppesMismatch, NppesRecord, compare_with
 from enrollkit.errors import ExpiredError, InvalidTransitionError, NotFoundError, ValidationError
 from enrollkit.serialization import canonical_json
 from enrollkit.storage import Collection, Index, time_key
-from enrollkit.values import replace
+from enrollkit.values import copy_with, replace
 
 __all__ = [
     "APPLICATIONS",
@@ -441,10 +441,11 @@ class Application:
         new_status = _TRANSITIONS.get((effective, event))
         if new_status is None:
             new_status = APPLICATION_MACHINE.next(effective, event, application_id=self.id)
-        if new_status is not status:
-            changes["status"] = new_status
-            changes["status_changed_at"] = now
-        return replace(self, **changes)
+        if new_status is status:
+            return replace(self, **changes)
+        changes["status"] = new_status
+        changes["status_changed_at"] = now
+        return copy_with(self, changes)
 
     def _check_editable(self) -> None:
         if self.status is S.PENDING_SIGNATURES:
