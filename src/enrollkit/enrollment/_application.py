@@ -137,10 +137,32 @@ def _digest(content: ApplicationContent, documents: Iterable[DocumentRef]) -> st
 def reassigns(form: Form, kind: Kind, content: ApplicationContent) -> bool:
     """Whether the application reassigns benefits (855R, a reassignment, or an 855I naming one)."""
     return (
-        form is Form.CMS_855R
-        or kind is Kind.REASSIGNMENT
-        or (form is Form.CMS_855I and content.reassignment is not None)
+        form is _855R
+        or kind is _REASSIGNMENT
+        or (form is _855I and content.reassignment is not None)
     )
+
+
+# Members read on every transition, bound once (a member read through its class runs
+# Python code on 3.11, about as long as the rest of a small method).
+_855R: Final = Form.CMS_855R
+_855I: Final = Form.CMS_855I
+_REASSIGNMENT: Final = Kind.REASSIGNMENT
+_REASSIGNMENT_TERMINATION: Final = Kind.REASSIGNMENT_TERMINATION
+_BY_ORGANIZATION: Final = ReassignmentParty.ORGANIZATION
+_PENDING_SIGNATURES: Final = S.PENDING_SIGNATURES
+_REJECTED: Final = S.REJECTED
+_E_APPROVE: Final = E.APPROVE
+_E_DECLINE: Final = E.DECLINE
+_E_DENY: Final = E.DENY
+_E_EDIT: Final = E.EDIT
+_E_LAST_SIGNATURE: Final = E.LAST_SIGNATURE
+_E_REQUEST_DEVELOPMENT: Final = E.REQUEST_DEVELOPMENT
+_E_REVISE: Final = E.REVISE
+_E_SEND_FOR_SIGNATURE: Final = E.SEND_FOR_SIGNATURE
+_E_SIGN: Final = E.SIGN
+_E_START_REVIEW: Final = E.START_REVIEW
+_E_WITHDRAW: Final = E.WITHDRAW
 
 
 @attrs.frozen
@@ -232,7 +254,6 @@ TERMINATING_KINDS: Final = frozenset({Kind.VOLUNTARY_TERMINATION})
 
 #: The machine's table as a plain dictionary (a read-only view costs a call per lookup).
 _TRANSITIONS: Final = dict(APPLICATION_MACHINE.transitions)
-_REJECTED: Final = S.REJECTED
 _EDITABLE: Final = frozenset({S.DRAFT, S.DEVELOPMENT_REQUESTED})
 _DEADLINE_RUNS: Final = frozenset({S.DEVELOPMENT_REQUESTED, S.DRAFT, S.PENDING_SIGNATURES})
 
@@ -331,7 +352,7 @@ class Application:
     @property
     def terminating_party(self) -> ReassignmentParty | None:
         """On a reassignment termination, the party ending it (EN-12): only it signs."""
-        if self.kind is not Kind.REASSIGNMENT_TERMINATION or self.content.reassignment is None:
+        if self.kind is not _REASSIGNMENT_TERMINATION or self.content.reassignment is None:
             return None
         return self.content.reassignment.terminated_by
 
@@ -350,7 +371,7 @@ class Application:
         """The effective status at *now*: rejected once an open response deadline passed (EN-4)."""
         due = self.development_due()
         if due is not None and self.status in _DEADLINE_RUNS and ensure_utc(now) >= due:
-            return S.REJECTED
+            return _REJECTED
         return self.status
 
     def is_final(self, now: datetime) -> bool:
@@ -448,7 +469,7 @@ class Application:
         return copy_with(self, changes)
 
     def _check_editable(self) -> None:
-        if self.status is S.PENDING_SIGNATURES:
+        if self.status is _PENDING_SIGNATURES:
             raise InvalidTransitionError(
                 "application.out_for_signature",
                 "The application is out for signature; revise it instead: that freezes "
@@ -463,12 +484,12 @@ class Application:
             raise ValidationError(
                 "application.content", "edit() takes an ApplicationContent value."
             )
-        return self._move(E.EDIT, now, content=content)
+        return self._move(_E_EDIT, now, content=content)
 
     def attach(self, document: DocumentRef, *, now: datetime) -> Application:
         """Add a supporting document to the working copy (EN-5)."""
         self._check_editable()
-        return self._move(E.EDIT, now, documents=(*self.documents, document))
+        return self._move(_E_EDIT, now, documents=(*self.documents, document))
 
     def detach(self, document_id: str, *, now: datetime) -> Application:
         """Remove a supporting document from the working copy."""
@@ -481,7 +502,7 @@ class Application:
                 application_id=self.id,
                 document_id=document_id,
             )
-        return self._move(E.EDIT, now, documents=kept)
+        return self._move(_E_EDIT, now, documents=kept)
 
     def acknowledge_nppes(
         self, mismatches: Iterable[NppesMismatch], *, by: str, now: datetime
@@ -506,7 +527,7 @@ class Application:
         self._check_complete()
         # Freezing first changes no outcome: a bad *now* is refused the same way by both.
         revisions = (*self.revisions, self._freeze(by=by, now=now))
-        return self._move(E.SEND_FOR_SIGNATURE, now, revisions=revisions)
+        return self._move(_E_SEND_FOR_SIGNATURE, now, revisions=revisions)
 
     def revise(
         self,
@@ -530,31 +551,31 @@ class Application:
             )
         changed._check_complete()
         revisions = (*self.revisions, changed._freeze(by=by, now=now))
-        return changed._move(E.REVISE, now, revisions=revisions)
+        return changed._move(_E_REVISE, now, revisions=revisions)
 
     def record_signature(self, *, complete: bool, now: datetime) -> Application:
         """A signature arrived; when *complete*, the application is submitted (Rule SG-6)."""
         if not complete:
-            return self._move(E.SIGN, now)
+            return self._move(_E_SIGN, now)
         development = self.development
         if development is not None and development.open:
             development = attrs.evolve(development, responded_at=ensure_utc(now))
         return self._move(
-            E.LAST_SIGNATURE, now, submitted_at=ensure_utc(now), development=development
+            _E_LAST_SIGNATURE, now, submitted_at=ensure_utc(now), development=development
         )
 
     def decline(self, *, now: datetime) -> Application:
         """A signer declined: back to draft (Rule SG-7)."""
-        return self._move(E.DECLINE, now)
+        return self._move(_E_DECLINE, now)
 
     def start_review(self, *, now: datetime) -> Application:
         """The MAC takes the submitted application into review."""
-        return self._move(E.START_REVIEW, now)
+        return self._move(_E_START_REVIEW, now)
 
     def request_development(self, *, reason: str, due_at: datetime, now: datetime) -> Application:
         """The MAC asks for corrections, due by *due_at* (Rule EN-4)."""
         request = DevelopmentRequest(requested_at=now, due_at=due_at, reason=reason)
-        return self._move(E.REQUEST_DEVELOPMENT, now, development=request)
+        return self._move(_E_REQUEST_DEVELOPMENT, now, development=request)
 
     def extend_development(
         self, *, due_at: datetime, by: str, reason: str, now: datetime
@@ -569,7 +590,7 @@ class Application:
                 f"Application {self.id} has no development response outstanding to extend.",
                 application_id=self.id,
             )
-        if self.status_at(now) is S.REJECTED:
+        if self.status_at(now) is _REJECTED:
             raise ExpiredError(
                 "application.response_deadline_passed",
                 f"The development response was due {request.due_at.isoformat()}; the "
@@ -618,17 +639,17 @@ class Application:
             effective_date=effective_date,
             revalidation_due=revalidation_due,
         )
-        return self._move(E.APPROVE, now, decision=decision)
+        return self._move(_E_APPROVE, now, decision=decision)
 
     def deny(self, *, reason: str, now: datetime) -> Application:
         """The MAC denies the application."""
         return self._move(
-            E.DENY, now, decision=MacDecision(approved=False, decided_at=now, reason=reason)
+            _E_DENY, now, decision=MacDecision(approved=False, decided_at=now, reason=reason)
         )
 
     def withdraw(self, *, now: datetime) -> Application:
         """Withdraw a non-final application (Rule EN-4)."""
-        return self._move(E.WITHDRAW, now)
+        return self._move(_E_WITHDRAW, now)
 
     # -- completeness -------------------------------------------------------------------
 
@@ -643,15 +664,16 @@ class Application:
             missing.append("practitioner")
         if organization and not content.legal_business_name:
             missing.append("legal_business_name")
-        if self.reassigns and content.reassignment is None:
+        reassigning = reassigns(self.form, self.kind, content)
+        if reassigning and content.reassignment is None:
             missing.append("reassignment")
         terminating = self.terminating_party
-        if self.kind is Kind.REASSIGNMENT_TERMINATION and terminating is None:
+        if self.kind is _REASSIGNMENT_TERMINATION and terminating is None:
             missing.append("reassignment.terminated_by")
-        if self.kind is Kind.REASSIGNMENT_TERMINATION:
-            needs_officials = terminating is ReassignmentParty.ORGANIZATION
+        if self.kind is _REASSIGNMENT_TERMINATION:
+            needs_officials = terminating is _BY_ORGANIZATION
         else:
-            needs_officials = organization or self.reassigns
+            needs_officials = organization or reassigning
         if needs_officials and not content.officials:
             missing.append("officials")
         return tuple(missing)
