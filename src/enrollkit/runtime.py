@@ -139,13 +139,13 @@ class Runtime:
     hasher: SecretHasher = attrs.field(factory=Argon2Hasher)
     ids: IdGenerator = attrs.field(factory=RandomIds)
     #: How many pure answers (access decisions) to remember per committed version of a
-    #: storage that counts its versions (the in-memory one); 0 remembers none.
+    #: storage that counts its versions (memory, SQLite); 0 remembers none.
     memo_size: int = attrs.field(default=MEMO_SIZE, kw_only=True)
     _reader: Reader | None = attrs.field(init=False, default=None, repr=False)
     #: The reader's ``committed_version`` getter (None: it has none), then the version
     #: the memo was filled at and the memo.
-    _version_of: Callable[[], int | None] | None = attrs.field(init=False, default=None, repr=False)
-    _memo: tuple[int | None, dict[Any, Any]] = attrs.field(
+    _version_of: Callable[[], object] | None = attrs.field(init=False, default=None, repr=False)
+    _memo: tuple[object, dict[Any, Any]] = attrs.field(
         init=False, factory=lambda: (None, {}), repr=False
     )
 

@@ -166,7 +166,7 @@ class AccessReads:
         """:func:`~enrollkit.access.decide` on committed state, without a unit of work
         (CO-7, CO-8); a denial's words are composed when first read. An unknown or
         disabled account is denied everything (AC-8). The answer is remembered until the
-        next commit where the storage counts its versions (the in-memory one); the
+        next commit where the storage counts its versions (memory, SQLite); the
         account is checked on every call."""
         return decide_remembered(
             self.runtime.reading(),
