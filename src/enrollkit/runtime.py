@@ -75,7 +75,7 @@ RETRIED_CONFLICTS: Final = frozenset({"storage.stale", "storage.unique", "storag
 USE_CASE_ATTEMPTS: Final = 8
 _ACCOUNTS_ONLY: Final = frozenset({PrincipalKind.ACCOUNT})
 #: How many answers a runtime remembers for one committed version of its storage.
-MEMO_SIZE: Final = 1 << 16
+MEMO_SIZE: Final = 1 << 14
 
 
 class IdGenerator(Protocol):
@@ -139,7 +139,8 @@ class Runtime:
     hasher: SecretHasher = attrs.field(factory=Argon2Hasher)
     ids: IdGenerator = attrs.field(factory=RandomIds)
     #: How many pure answers (access decisions) to remember per committed version of a
-    #: storage that counts its versions (memory, SQLite); 0 remembers none.
+    #: storage that counts its versions (memory, SQLite); 0 remembers none. A full memo
+    #: starts over (an entry holds a decision and its facts: about 700 bytes).
     memo_size: int = attrs.field(default=MEMO_SIZE, kw_only=True)
     _reader: Reader | None = attrs.field(init=False, default=None, repr=False)
     #: The reader's ``committed_version`` getter (None: it has none), then the version
