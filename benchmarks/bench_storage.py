@@ -13,7 +13,10 @@ PostgreSQL runs when ENROLLKIT_PG_DSN is set (a fresh schema, dropped after).
    100k connections with 100k provider profiles, 1,000 surrogate organizations
    and 5,000 staff associations: warm (a working set whose rows were read
    before: the decode cache serves the objects, the rows still come from the
-   database) and cold (every profile and connection read for the first time);
+   database; the service remembers its answers until the next commit where the
+   storage counts its versions: memory and SQLite)
+   and cold (every profile and connection read for the first time, every answer
+   computed);
 0. decoding one stored row: the median µs to read a Connection (CO-1) back from
    its stored JSON text through the one converter (``kit.decode``, ST-4, no decode
    cache), beside a plain-Python floor (``json.loads`` and the constructor called

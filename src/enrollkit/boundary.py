@@ -50,6 +50,7 @@ import functools
 import inspect
 import types
 import typing
+import weakref
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Set
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Final, TypeVar, cast
@@ -101,6 +102,20 @@ _MISSING: Final = object()
 
 Checker = Callable[[Any, str], Any]
 
+#: A checker's inline guard: an expression over ``{v}`` (the argument) that is true when
+#: the checker would return the value as it is, with the names it uses. The generated
+#: wrapper evaluates it in place of a call and calls the checker only when it is false,
+#: so the common argument (short ASCII text, an enum member) costs no function call.
+_GUARDS: Final[weakref.WeakKeyDictionary[Checker, tuple[str, dict[str, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _guarded(checker: Checker, guard: str, **names: Any) -> Checker:
+    """Record *guard* (see ``_GUARDS``) for *checker*; return the checker."""
+    _GUARDS[checker] = (guard, names)
+    return checker
+
 
 def _refuse(code: str, message: str, name: str, **fields: Any) -> ValidationError:
     return ValidationError(code, message, parameter=name, **fields)
@@ -141,7 +156,9 @@ def _text_checker(limit: Limit) -> Checker:
             ) from None
         return value
 
-    return check
+    return _guarded(
+        check, "type({v}) is str and len({v}) <= {chars} and {v}.isascii()", chars=limit.chars
+    )
 
 
 def _int_checker(limit: Limit) -> Checker:
@@ -250,7 +267,7 @@ def _enum_checker(cls: type[enum.Enum], *, convert: bool) -> Checker:
             allowed=[member.value for member in cls],
         )
 
-    return check
+    return _guarded(check, "type({v}) is {cls}", cls=cls)
 
 
 def _optional(inner: Checker) -> Checker:
@@ -538,14 +555,20 @@ class _Signature:
         namespace: dict[str, Any] = {"fn": fn, "slow": self._slow(fn), "M": missing}
         checks = []
         for position, name in enumerate(names):
-            namespace[f"_c{position}"] = self.by_name[name]
+            checker = self.by_name[name]
+            namespace[f"_c{position}"] = checker
+            check = f"_c{position}({name}, {name!r})"
+            inline = _GUARDS.get(checker)
+            if inline is not None:
+                guard, used = inline
+                local = {key: f"_g{position}_{key}" for key in used}
+                namespace.update({local[key]: value for key, value in used.items()})
+                check = f"{name} if {guard.format(v=name, **local)} else {check}"
             if name in self.required:
-                checks.append(f"{name}=_c{position}({name}, {name!r})")
+                checks.append(f"{name}={check}")
             else:
                 namespace[f"_d{position}"] = self.defaults[name]
-                checks.append(
-                    f"{name}=_d{position} if {name} is M else _c{position}({name}, {name!r})"
-                )
+                checks.append(f"{name}=_d{position} if {name} is M else ({check})")
         given = " or ".join(["args", "extra", *(f"{name} is M" for name in required)])
         values = ", ".join(f"({name!r}, {name})" for name in names)
         lines = [

@@ -67,7 +67,17 @@ import attrs
 
 from enrollkit.errors import InvalidTransitionError, ValidationError
 
-__all__ = ["StateMachine"]
+__all__ = ["IdentityEnum", "StateMachine"]
+
+
+class IdentityEnum(Enum):
+    """An enum hashed by identity. Its members are singletons compared by identity, so
+    this hash agrees with equality; it runs in C, where Enum's own hashes the member's
+    name in Python (states and events are looked up on every transition, roles and
+    systems on every access decision)."""
+
+    __hash__ = object.__hash__
+
 
 S = TypeVar("S", bound=Enum)
 E = TypeVar("E", bound=Enum)

@@ -75,6 +75,8 @@ RETRIED_CONFLICTS: Final = frozenset({"storage.stale", "storage.unique", "storag
 #: How many times a use case runs before a conflict is reported.
 USE_CASE_ATTEMPTS: Final = 8
 _ACCOUNTS_ONLY: Final = frozenset({PrincipalKind.ACCOUNT})
+#: How many answers a runtime remembers for one committed version of its storage.
+MEMO_SIZE: Final = 1 << 14
 
 
 class IdGenerator(Protocol):
@@ -137,7 +139,17 @@ class Runtime:
     notifier: Notifier = attrs.field(factory=InMemoryNotifier)
     hasher: SecretHasher = attrs.field(factory=Argon2Hasher)
     ids: IdGenerator = attrs.field(factory=RandomIds)
+    #: How many pure answers (access decisions) to remember per committed version of a
+    #: storage that counts its versions (memory, SQLite); 0 remembers none. A full memo
+    #: starts over (an entry holds a decision and its facts: about 700 bytes).
+    memo_size: int = attrs.field(default=MEMO_SIZE, kw_only=True)
     _reader: Reader | None = attrs.field(init=False, default=None, repr=False)
+    #: The reader's ``committed_version`` getter (None: it has none), then the version
+    #: the memo was filled at and the memo.
+    _version_of: Callable[[], object] | None = attrs.field(init=False, default=None, repr=False)
+    _memo: tuple[object, dict[Any, Any]] = attrs.field(
+        init=False, factory=lambda: (None, {}), repr=False
+    )
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -152,7 +164,18 @@ class Runtime:
         reader = self._reader
         if reader is None:
             reader = self._reader = reader_of(self.storage)
-        return ReadView(self, reader, self.clock.now())
+            if self.memo_size > 0 and hasattr(type(reader), "committed_version"):
+                self._version_of = functools.partial(getattr, reader, "committed_version")
+        version_of = self._version_of
+        memo = None
+        if version_of is not None:  # read before the facts: a later commit moves it on
+            version = version_of()
+            if version is not None:
+                remembered, memo = self._memo
+                if remembered != version or len(memo) >= self.memo_size:
+                    memo = {}
+                    self._memo = (version, memo)
+        return ReadView(self, reader, self.clock.now(), memo)
 
     def retrying(self, use_case: Callable[[], T], *, attempts: int = USE_CASE_ATTEMPTS) -> T:
         """Run *use_case* (one transaction); run it again when a concurrent change to
@@ -213,13 +236,24 @@ class _ReadRepository:
 class ReadView:
     """Committed state as of :attr:`now`, read without a unit of work (:class:`Reads`)."""
 
-    __slots__ = ("_reader", "_runtime", "fetch", "now")
+    __slots__ = ("_reader", "_runtime", "fetch", "memo", "now")
     explains_later: Final = True
 
-    def __init__(self, runtime: Runtime, reader: Reader, now: datetime) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        reader: Reader,
+        now: datetime,
+        memo: dict[Any, Any] | None = None,
+    ) -> None:
         self._runtime = runtime
         self._reader = reader
         self.now = now
+        #: Answers remembered for the committed version this view reads (``None``: the
+        #: storage does not count versions, or the runtime remembers nothing). Only a
+        #: pure function of committed state may be remembered here, under a key naming
+        #: the function and all its arguments.
+        self.memo = memo
         #: Answer several lookups in one consistent read (one statement on SQL): the
         #: reader's own, bound here (a decision calls it once).
         self.fetch = reader.fetch

@@ -31,7 +31,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-__all__ = ["replace"]
+__all__ = ["copy_with", "replace"]
 
 T = TypeVar("T")
 
@@ -41,14 +41,32 @@ _COPIERS: Final[dict[tuple[Any, ...], Callable[..., Any]]] = {}
 
 def replace(obj: T, /, **changes: Any) -> T:
     """*obj* with *changes* set as given (no converter or validator runs: pass values
-    the class would hold). Slotted attrs classes are copied slot by slot; any other
-    attrs class goes through ``attrs.evolve``."""
+    the class would hold). Slotted attrs classes are copied slot by slot, dictionary
+    classes by one copy of the dictionary; a class with hidden state (a cached hash)
+    goes through ``attrs.evolve``."""
     for name, value in changes.items():
         if getattr(obj, name) is not value:
-            break
-    else:
-        return obj
-    cls = type(obj)
+            return copy_with(obj, changes)
+    return obj
+
+
+def copy_with(obj: T, changes: dict[str, Any], /) -> T:
+    """:func:`replace` for *changes* known to change something: a new value always, the
+    fields compared with nothing first (a transition that moves the state)."""
+    cls: type[Any] = type(obj)
+    fields = _DICT_FIELDS.get(cls)
+    if fields is None:
+        fields = _DICT_FIELDS[cls] = len(attrs.fields(cls)) if _dict_is_fields(cls) else 0
+    if fields:
+        # A dictionary class: one copy of the dictionary (in C), when it holds its fields
+        # and nothing else (a cached property or hash makes it evolve below).
+        held = obj.__dict__
+        if len(held) == fields and changes.keys() <= held.keys():
+            held = held.copy()
+            held.update(changes)
+            new = _new_object(cls)
+            _set_attribute(new, "__dict__", held)
+            return new  # type: ignore[no-any-return]
     key = (cls, *changes)
     copy = _COPIERS.get(key)
     if copy is None:
@@ -61,9 +79,10 @@ def _copier(cls: type[Any], changed: tuple[str, ...]) -> Callable[..., Any]:
     *changed* set to *values* and every other field taken from *instance*, each slot set
     directly. Generated once per set of names, as attrs generates ``__init__``."""
     names = [field.name for field in attrs.fields(cls)]
-    if not set(changed) <= set(names) or {"self", "new"} & set(names):
+    if not set(changed) <= set(names) or _GENERATED_NAMES & set(names):
         raise TypeError(f"cannot copy {cls.__name__} changing {changed}")
-    if not _slots_are_fields(cls, names):  # a dict class, or hidden state (a cached hash)
+
+    if not _slots_are_fields(cls, names):  # hidden state beside the slots (a cached hash)
 
         def evolve(obj: Any, *values: Any) -> Any:
             return attrs.evolve(obj, **dict(zip(changed, values, strict=True)))
@@ -79,6 +98,28 @@ def _copier(cls: type[Any], changed: tuple[str, ...]) -> Callable[..., Any]:
     code = compile("\n".join(lines), f"<enrollkit copy {cls.__name__} {changed}>", "exec")
     exec(code, namespace)  # noqa: S102 - generated from the class's own field names
     return namespace["copy"]  # type: ignore[no-any-return]
+
+
+#: Names the generated copiers use for themselves: no field may be called so.
+_GENERATED_NAMES: Final = frozenset({"self", "new", "cls", "new_object"})
+#: Dictionary classes by the number of their fields (0: copy it some other way).
+_DICT_FIELDS: Final[dict[type[Any], int]] = {}
+_new_object: Final = object.__new__
+_set_attribute: Final = object.__setattr__
+
+
+def _dict_is_fields(cls: type[Any]) -> bool:
+    """Whether *cls* keeps its fields in an instance dictionary and nothing else there but
+    what a copy may share: no slots, no lazily written attributes (``__getattr__``)."""
+    return (
+        not any(klass.__dict__.get("__slots__") for klass in cls.__mro__)
+        and "__dict__" in dir(cls)
+        and all(
+            klass.__dict__.get("__getattr__") is None
+            for klass in cls.__mro__
+            if klass is not object
+        )
+    )
 
 
 def _slots_are_fields(cls: type[Any], names: list[str]) -> bool:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import inspect
 
-from enrollkit.access import AccessReads, AccessService, Action, Employer, System
-from enrollkit.runtime import Runtime
+import attrs
+
+from enrollkit.access import AccessReads, AccessService, Action, Decision, Employer, System
+from enrollkit.clock import FixedClock
+from enrollkit.principals import AccountGate, Principal
+from enrollkit.runtime import Reads, Runtime, Transaction
 from tests.access.conftest import World
 
 
@@ -80,3 +84,73 @@ class TestReads:
             if not n.startswith("_") and inspect.isfunction(member)
         }
         assert not commands & reads
+
+
+class _Barring:
+    """An account port that bars ids without a commit (a host's own directory)."""
+
+    def __init__(self, inner: AccountGate) -> None:
+        self.inner = inner
+        self.barred: set[str] = set()
+
+    def require_usable(
+        self, tx: Transaction, principal: Principal, *, password_change: bool = False
+    ) -> None:
+        self.inner.require_usable(tx, principal, password_change=password_change)
+
+    def is_known(self, tx: Reads, account_id: str) -> bool:
+        return account_id not in self.barred and self.inner.is_known(tx, account_id)
+
+
+class TestRememberedDecisions:
+    def _ask(self, reads: AccessReads, world: World, user_id: str = "cred") -> Decision:
+        return reads.decide(
+            user_id=user_id, action=Action.ACT_ON_BEHALF, profile_id=world.p_individual
+        )
+
+    def test_co_7_a_remembered_answer_never_outlives_a_commit(self, world: World) -> None:
+        """decide() remembers an answer until the next commit: the commit removing the
+        connection is seen by the very next question (CO-7, ST-1)."""
+        connection = world.connect(world.p_individual, System.PECOS)
+        first = self._ask(world.service, world)
+        assert first.allowed
+        assert self._ask(world.service, world) is first  # remembered
+        world.service.remove_connection(actor=world.actor("ana"), connection_id=connection.id)
+        assert not self._ask(world.service, world).allowed
+
+    def test_ac_8_the_account_is_checked_on_every_call(
+        self, world: World, runtime: Runtime
+    ) -> None:
+        """A remembered answer still asks the account port each time (AC-8): an account
+        the host bars without a commit is denied at once."""
+        world.connect(world.p_individual, System.PECOS)
+        barring = _Barring(runtime.accounts)
+        runtime.accounts = barring
+        assert self._ask(world.service, world).allowed
+        assert self._ask(world.service, world).allowed
+        barring.barred.add("cred")
+        denied = self._ask(world.service, world)
+        assert denied.denial is not None
+        assert denied.denial.code == "access.unknown_account"
+        barring.barred.clear()
+        assert self._ask(world.service, world).allowed
+
+    def test_co_8_remembered_answers_read_as_computed_ones(
+        self, world: World, runtime: Runtime, clock: FixedClock
+    ) -> None:
+        """With or without the memo, every answer and its words are the same; a denial's
+        words are composed at the time of the call (days left, CO-5, CO-8)."""
+        world.service.request_connection(
+            actor=world.actor("carla"),
+            surrogate_id=world.acme_id,
+            profile_id=world.p_individual,
+            systems=[System.PECOS],
+        )
+        computed = AccessReads(attrs.evolve(runtime, memo_size=0))
+        for _ in range(3):
+            for user in ("cred", "carla", "ana", "nobody"):
+                remembered = self._ask(world.service, world, user)
+                again = self._ask(computed, world, user)
+                assert remembered == again
+                assert remembered.explain() == again.explain()
+            clock.advance(days=12)  # the pending request: days left, then expired

@@ -347,3 +347,36 @@ class TestWithTheRuntime:
         assert [e.event.subject for e in storage.audit.entries()] == [note_id]
         with storage.unit_of_work() as uow:
             assert uow.repository(NOTES).get("other") is None
+
+
+class TestCommittedVersion:
+    def test_st_1_the_version_moves_with_every_commit_from_anywhere(
+        self, storage: SQLiteStorage, path: Path
+    ) -> None:
+        """The reader's committed version (under which decisions are remembered) stays
+        put while nothing commits and moves after a commit through this storage or
+        through another connection to the file, as another process would make."""
+        reader = storage.reader()
+        before = reader.committed_version
+        assert reader.committed_version == before
+        _add(storage, Note("n1", "ana", "a"))
+        after_own = reader.committed_version
+        assert after_own != before
+        other = SQLiteStorage(path)
+        try:
+            _add(other, Note("n2", "bo", "b"))
+        finally:
+            other.close()
+        assert reader.committed_version != after_own
+        with sqlite3.connect(path) as conn:  # a writer that is not enrollkit at all
+            conn.execute("UPDATE enrollkit_aggregates SET version = version WHERE id = 'n1'")
+        assert reader.committed_version not in (before, after_own)
+
+    def test_st_1_a_closed_storage_has_no_version(self, path: Path) -> None:
+        """Once closed, asking the version is refused like any read."""
+        storage = SQLiteStorage(path)
+        reader = storage.reader()
+        storage.close()
+        with pytest.raises(StorageError) as info:
+            reader.committed_version  # noqa: B018
+        assert info.value.code == "storage.closed"

@@ -30,8 +30,8 @@ from typing import Final
 import attrs
 
 from enrollkit._interning import shared, shared_or_none
-from enrollkit.access._roles import EmployerKind, IdentityEnum, Role
-from enrollkit.machine import StateMachine
+from enrollkit.access._roles import EmployerKind, Role
+from enrollkit.machine import IdentityEnum, StateMachine
 from enrollkit.storage import Collection, Index, compose_key
 
 __all__ = [

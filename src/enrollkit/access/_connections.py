@@ -34,9 +34,9 @@ from typing import Final
 import attrs
 
 from enrollkit._interning import shared, shared_or_none
-from enrollkit.access._roles import IdentityEnum, System
+from enrollkit.access._roles import System
 from enrollkit.errors import ExpiredError, InvalidTransitionError, ValidationError
-from enrollkit.machine import StateMachine
+from enrollkit.machine import IdentityEnum, StateMachine
 from enrollkit.storage import Collection, Index, ReadRepository, compose_key, time_key
 from enrollkit.values import replace
 

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from enum import Enum
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import attrs
 
@@ -75,7 +75,7 @@ from enrollkit.access._roles import (
 from enrollkit.access._verification import AuthorizedOfficialVerifier, VerificationStatus
 from enrollkit.errors import ValidationError
 from enrollkit.npi import NPIType
-from enrollkit.runtime import Reads
+from enrollkit.runtime import Reads, ReadView
 from enrollkit.storage import compose_key, not_found_error, require
 
 __all__ = [
@@ -89,6 +89,7 @@ __all__ = [
     "decide_for_organization",
     "decide_grant",
     "decide_manage",
+    "decide_remembered",
     "decide_role_change",
     "decide_signing_authority",
     "employer_of",
@@ -349,6 +350,70 @@ def decide(
     them. Read through a :class:`~enrollkit.runtime.ReadView`, a denial's words are
     composed when first read.
     """
+    return _decide(tx, user_id, action, profile_id, system, None)
+
+
+def decide_remembered(
+    view: ReadView,
+    *,
+    user_id: str,
+    action: Action,
+    profile_id: str,
+    system: System = System.PECOS,
+) -> Decision:
+    """:func:`decide` on committed state, remembered for the version the view reads.
+
+    The answer is a pure function of the stored facts: time only expires pending
+    connection requests (CO-5), which never grant, so an allowed answer stays allowed and
+    a denied one denied until a commit changes the facts; then the storage's version
+    moves and nothing remembered before is used. What is remembered is the answer, never
+    the account check (AC-8): it runs on every call, as :func:`decide` runs it. A
+    denial's words are composed from the remembered facts at the view's time.
+    """
+    memo = view.memo
+    if memo is None:
+        return _decide(view, user_id, action, profile_id, system, None)
+    key = (_DECIDE, user_id, action, profile_id, system)
+    known = memo.get(key)
+    if known is None:
+        return _decide(view, user_id, action, profile_id, system, (memo, key))
+    if not view.account_is_known(user_id):
+        return _deny(view, partial(_explain.unknown_account, user_id))
+    if known.__class__ is Decision:
+        return known
+    return _denied(view, action, system, *known)
+
+
+_DECIDE: Final = "decide"
+
+
+def _denied(
+    tx: Reads,
+    action: Action,
+    system: System,
+    profile: ProviderProfile,
+    own: Association | None,
+    associations: Sequence[Association],
+    links: Sequence[tuple[Association, Connection]],
+) -> Decision:
+    """The denial of a profile-level decision, its words composed at *tx*'s time."""
+    now = tx.now
+    return _deny(
+        tx,
+        partial(_profile_denial, tx, action, profile, system, own, associations, links, now),
+    )
+
+
+def _decide(
+    tx: Reads,
+    user_id: str,
+    action: Action,
+    profile_id: str,
+    system: System,
+    remember: tuple[dict[Any, Any], tuple[object, ...]] | None,
+) -> Decision:
+    """:func:`decide`; with *remember* (a memo and a key), the answer is stored there
+    (the decision if allowed, the facts of its denial if denied)."""
     found, associations, connections = tx.fetch(
         (
             (PROFILES, None, profile_id),
@@ -363,9 +428,12 @@ def decide(
         return _deny(tx, partial(_explain.unknown_account, user_id))
     # Path 1: the user is the profile's individual provider.
     if profile.owner_id == user_id and permits(_IP, action):
-        return _allowed(
+        decision = _allowed(
             _OWN_PROFILE, _IP, partial(_explain.own_profile_sentence, user_id, profile), profile.id
         )
+        if remember is not None:
+            remember[0][remember[1]] = decision
+        return decision
     kind, employer_id = _employer_ref(profile)
     own = _own_association(associations, kind, employer_id)
     # Path 2: an active association with the profile's employer whose role permits it.
@@ -376,7 +444,7 @@ def decide(
             if organization
             else f"the individual provider {profile.legal_name}"
         )
-        return _allowed(
+        decision = _allowed(
             _BY_ASSOCIATION,
             own.role,
             partial(_association_sentence, tx, user_id, own, where, action, "RO-2, CO-7"),
@@ -384,13 +452,16 @@ def decide(
             employer_id if organization else None,
             own.id,
         )
+        if remember is not None:
+            remember[0][remember[1]] = decision
+        return decision
     # Path 3: a surrogate organization of the user with an approved connection covering it.
     now = tx.now
     links = _surrogate_links(associations, connections) if permits(_SURROGATE, action) else []
     for a, c in links:
         if a.is_active and c.covers(system, now):
             surrogate = _name_for_later(tx, c.surrogate_id)
-            return _allowed(
+            decision = _allowed(
                 _BY_CONNECTION,
                 _SURROGATE,
                 partial(_connection_sentence, tx, user_id, a, surrogate, c, profile, system),
@@ -399,10 +470,12 @@ def decide(
                 a.id,
                 c.id,
             )
-    return _deny(
-        tx,
-        partial(_profile_denial, tx, action, profile, system, own, associations, links, now),
-    )
+            if remember is not None:
+                remember[0][remember[1]] = decision
+            return decision
+    if remember is not None:
+        remember[0][remember[1]] = (profile, own, associations, links)
+    return _denied(tx, action, system, profile, own, associations, links)
 
 
 def _own_association(

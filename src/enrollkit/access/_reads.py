@@ -28,7 +28,7 @@ from enrollkit.access._connections import (
     ConnectionState,
     connections_between,
 )
-from enrollkit.access._decisions import Decision, decide, decide_for_organization
+from enrollkit.access._decisions import Decision, decide_for_organization, decide_remembered
 from enrollkit.access._invitations import (
     INVITATIONS,
     INVITATIONS_BY_EMAIL,
@@ -165,8 +165,10 @@ class AccessReads:
     ) -> Decision:
         """:func:`~enrollkit.access.decide` on committed state, without a unit of work
         (CO-7, CO-8); a denial's words are composed when first read. An unknown or
-        disabled account is denied everything (AC-8)."""
-        return decide(
+        disabled account is denied everything (AC-8). The answer is remembered until the
+        next commit where the storage counts its versions (memory, SQLite); the
+        account is checked on every call."""
+        return decide_remembered(
             self.runtime.reading(),
             user_id=user_id,
             action=action,

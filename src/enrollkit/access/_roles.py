@@ -19,11 +19,11 @@ False
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
 from enrollkit.errors import ValidationError
+from enrollkit.machine import IdentityEnum
 
 __all__ = [
     "APPROVERS",
@@ -44,14 +44,6 @@ __all__ = [
     "require_grantable",
     "roles_permitting",
 ]
-
-
-class IdentityEnum(Enum):
-    """An enum hashed by identity. Its members are singletons compared by identity, so
-    this hash agrees with equality; it runs in C, where Enum's own hashes the member's
-    name in Python (these values are looked up on every access decision)."""
-
-    __hash__ = object.__hash__
 
 
 class System(IdentityEnum):

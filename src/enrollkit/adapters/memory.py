@@ -264,6 +264,9 @@ class MemoryStorage(kit.BufferedStorage):
         self._audit = MemoryAuditLog(self)
         self._memory_reader: _MemoryReader | None = None
         self._closed = False
+        #: Counts the changes to committed state (commits, rebuilt indexes): a reader's
+        #: ``committed_version``, so answers remembered at one count are known current.
+        self._version = 0
 
     def __repr__(self) -> str:
         counts = {name: len(rows) for name, rows in self._data.items()}
@@ -320,6 +323,7 @@ class MemoryStorage(kit.BufferedStorage):
         for stale in [key for key in self._indexes if key[0] == name]:
             del self._indexes[stale]
         self._indexes.update(built)
+        self._version += 1
 
     def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
         """The committed aggregate, or None."""
@@ -394,6 +398,8 @@ class MemoryStorage(kit.BufferedStorage):
                     self._by_subject.setdefault(entry.event.subject, []).append(entry.seq)
                 self._entries.extend(entries)
                 self._head = ChainHead(count=len(self._entries), last_hash=entries[-1].hash)
+            if writes:
+                self._version += 1  # last: a reader seeing it sees every write
 
     def _check_unique_on_commit(self, writes: kit.Writes) -> None:
         claimed: dict[tuple[str, str, str], str] = {}
@@ -420,6 +426,14 @@ class _MemoryReader(kit.CommittedReader):
     def __init__(self, storage: MemoryStorage) -> None:
         super().__init__(storage)
         self._storage = storage
+
+    @property
+    def committed_version(self) -> int | None:
+        """A number that changes whenever committed aggregates change (every commit that
+        writes, every index rebuilt), ``None`` once the storage is closed: answers that
+        depend only on committed state can be remembered under it."""
+        storage = self._storage
+        return None if storage._closed else storage._version
 
     def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
         """The committed answer to each lookup, all read under the storage's lock."""

@@ -44,6 +44,7 @@ Design (keeps ST-1, ST-2, AU-1, ER-1):
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -141,6 +142,21 @@ def _is_busy(exc: BaseException) -> bool:
     return "locked" in text or "busy" in text
 
 
+class _SQLiteReader(kit.CommittedReader):
+    """The kit's reader of committed state, with the file's committed version."""
+
+    __slots__ = ("_sqlite",)
+
+    def __init__(self, storage: SQLiteStorage) -> None:
+        super().__init__(storage)
+        self._sqlite = storage
+
+    @property
+    def committed_version(self) -> tuple[int, int, int]:
+        """:meth:`SQLiteStorage.committed_version` (raises ``storage.closed`` once closed)."""
+        return self._sqlite.committed_version()
+
+
 class SQLiteStorage(kit.SqlBackend):
     """Aggregates and the audit chain in one SQLite file (the embedded default).
 
@@ -173,8 +189,15 @@ class SQLiteStorage(kit.SqlBackend):
         self._path = Path(path)
         self._busy_timeout = busy_timeout
         self._connections: kit.ThreadConnections[sqlite3.Connection] = kit.ThreadConnections(
-            sqlite3.Connection.close
+            self._close_connection
         )
+        #: Commits made through this storage's connections, and a serial number for each
+        #: connection opened (by ``id``): with ``PRAGMA data_version`` (which changes when
+        #: any *other* connection, in any process, commits) they make the version under
+        #: which a runtime may remember answers (:attr:`_SQLiteReader.committed_version`).
+        self._commits = 0
+        self._serials: dict[int, int] = {}
+        self._opened = itertools.count(1)
         try:
             self._migrate()
         except BaseException:
@@ -199,6 +222,28 @@ class SQLiteStorage(kit.SqlBackend):
         with self._reading("reading the schema version") as conn:
             row = conn.execute("PRAGMA user_version").fetchone()
         return int(row[0])
+
+    def _close_connection(self, conn: sqlite3.Connection) -> None:
+        self._serials.pop(id(conn), None)
+        conn.close()
+
+    def reader(self) -> _SQLiteReader:
+        """The :class:`~enrollkit.storage.Reader` of committed state, with a
+        ``committed_version`` (access decisions are remembered under it)."""
+        reader = self._reader
+        if not isinstance(reader, _SQLiteReader):
+            reader = self._reader = _SQLiteReader(self)
+        return reader
+
+    def committed_version(self) -> tuple[int, int, int]:
+        """A value that differs after any commit to the file: by another connection or
+        process (``PRAGMA data_version`` of this thread's connection) or through this
+        storage (its own count), with the connection's serial (data versions of two
+        connections are not comparable)."""
+        with self._reading("reading the data version") as conn:
+            row = conn.execute("PRAGMA data_version").fetchone()
+            serial = self._serials[id(conn)]
+        return (serial, int(row[0]), self._commits)
 
     # -- connections --------------------------------------------------------------------
 
@@ -232,6 +277,7 @@ class SQLiteStorage(kit.SqlBackend):
                 "and its permissions.",
                 path=str(self._path),
             ) from exc
+        self._serials[id(conn)] = next(self._opened)  # a new serial even for a reused id
         return conn
 
     @contextmanager
@@ -252,6 +298,7 @@ class SQLiteStorage(kit.SqlBackend):
         try:
             body(conn)
             conn.execute("COMMIT")
+            self._commits += 1
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -271,12 +318,13 @@ class SQLiteStorage(kit.SqlBackend):
             try:
                 yield conn
                 conn.execute("COMMIT")
+                self._commits += 1  # remembered decisions end here too
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
         finally:
-            conn.close()
+            self._close_connection(conn)
 
     def _retryable(self, exc: BaseException) -> bool:
         return _is_busy(exc)

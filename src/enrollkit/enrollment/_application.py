@@ -53,7 +53,7 @@ from enrollkit.enrollment._nppes import NppesMismatch, NppesRecord, compare_with
 from enrollkit.errors import ExpiredError, InvalidTransitionError, NotFoundError, ValidationError
 from enrollkit.serialization import canonical_json
 from enrollkit.storage import Collection, Index, time_key
-from enrollkit.values import replace
+from enrollkit.values import copy_with, replace
 
 __all__ = [
     "APPLICATIONS",
@@ -137,10 +137,32 @@ def _digest(content: ApplicationContent, documents: Iterable[DocumentRef]) -> st
 def reassigns(form: Form, kind: Kind, content: ApplicationContent) -> bool:
     """Whether the application reassigns benefits (855R, a reassignment, or an 855I naming one)."""
     return (
-        form is Form.CMS_855R
-        or kind is Kind.REASSIGNMENT
-        or (form is Form.CMS_855I and content.reassignment is not None)
+        form is _855R
+        or kind is _REASSIGNMENT
+        or (form is _855I and content.reassignment is not None)
     )
+
+
+# Members read on every transition, bound once (a member read through its class runs
+# Python code on 3.11, about as long as the rest of a small method).
+_855R: Final = Form.CMS_855R
+_855I: Final = Form.CMS_855I
+_REASSIGNMENT: Final = Kind.REASSIGNMENT
+_REASSIGNMENT_TERMINATION: Final = Kind.REASSIGNMENT_TERMINATION
+_BY_ORGANIZATION: Final = ReassignmentParty.ORGANIZATION
+_PENDING_SIGNATURES: Final = S.PENDING_SIGNATURES
+_REJECTED: Final = S.REJECTED
+_E_APPROVE: Final = E.APPROVE
+_E_DECLINE: Final = E.DECLINE
+_E_DENY: Final = E.DENY
+_E_EDIT: Final = E.EDIT
+_E_LAST_SIGNATURE: Final = E.LAST_SIGNATURE
+_E_REQUEST_DEVELOPMENT: Final = E.REQUEST_DEVELOPMENT
+_E_REVISE: Final = E.REVISE
+_E_SEND_FOR_SIGNATURE: Final = E.SEND_FOR_SIGNATURE
+_E_SIGN: Final = E.SIGN
+_E_START_REVIEW: Final = E.START_REVIEW
+_E_WITHDRAW: Final = E.WITHDRAW
 
 
 @attrs.frozen
@@ -230,7 +252,8 @@ REVALIDATION_ANCHORS: Final = frozenset({Kind.INITIAL, Kind.REVALIDATION})
 #: Approvals after which an enrollment has no revalidation due (EN-7: terminated).
 TERMINATING_KINDS: Final = frozenset({Kind.VOLUNTARY_TERMINATION})
 
-_TRANSITIONS: Final = APPLICATION_MACHINE.transitions
+#: The machine's table as a plain dictionary (a read-only view costs a call per lookup).
+_TRANSITIONS: Final = dict(APPLICATION_MACHINE.transitions)
 _EDITABLE: Final = frozenset({S.DRAFT, S.DEVELOPMENT_REQUESTED})
 _DEADLINE_RUNS: Final = frozenset({S.DEVELOPMENT_REQUESTED, S.DRAFT, S.PENDING_SIGNATURES})
 
@@ -246,7 +269,7 @@ def _provider_type_of_form(
         check_provider_type(app.form, value)  # raises application.provider_type (EN-1)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Application:
     """A Medicare enrollment application for one provider profile (Rules EN-1..EN-4).
 
@@ -256,6 +279,10 @@ class Application:
     frozen ones, newest last. ``status`` is the stored status; read the
     effective one with :meth:`status_at` (a missed development deadline reads
     as rejected whether or not anything ran, Rule EN-4).
+
+    Its fields live in an instance dictionary, not slots: a transition's copy
+    (:func:`enrollkit.values.replace`) is one dictionary copy, where slots cost one
+    call each.
     """
 
     id: str
@@ -325,7 +352,7 @@ class Application:
     @property
     def terminating_party(self) -> ReassignmentParty | None:
         """On a reassignment termination, the party ending it (EN-12): only it signs."""
-        if self.kind is not Kind.REASSIGNMENT_TERMINATION or self.content.reassignment is None:
+        if self.kind is not _REASSIGNMENT_TERMINATION or self.content.reassignment is None:
             return None
         return self.content.reassignment.terminated_by
 
@@ -344,7 +371,7 @@ class Application:
         """The effective status at *now*: rejected once an open response deadline passed (EN-4)."""
         due = self.development_due()
         if due is not None and self.status in _DEADLINE_RUNS and ensure_utc(now) >= due:
-            return S.REJECTED
+            return _REJECTED
         return self.status
 
     def is_final(self, now: datetime) -> bool:
@@ -419,8 +446,10 @@ class Application:
 
     def _move(self, event: ApplicationEvent, now: datetime, **changes: object) -> Application:
         now = ensure_utc(now)
-        effective = self.status_at(now)
-        if effective is S.REJECTED and self.status is not S.REJECTED:
+        status = self.status
+        # No development request, no deadline (EN-4): the stored status is the effective one.
+        effective = status if self.development is None else self.status_at(now)
+        if effective is _REJECTED and status is not _REJECTED:
             due = self.development_due()
             raise ExpiredError(
                 "application.response_deadline_passed",
@@ -433,13 +462,14 @@ class Application:
         new_status = _TRANSITIONS.get((effective, event))
         if new_status is None:
             new_status = APPLICATION_MACHINE.next(effective, event, application_id=self.id)
-        if new_status is not self.status:
-            changes["status"] = new_status
-            changes["status_changed_at"] = now
-        return replace(self, **changes)
+        if new_status is status:
+            return replace(self, **changes)
+        changes["status"] = new_status
+        changes["status_changed_at"] = now
+        return copy_with(self, changes)
 
     def _check_editable(self) -> None:
-        if self.status is S.PENDING_SIGNATURES:
+        if self.status is _PENDING_SIGNATURES:
             raise InvalidTransitionError(
                 "application.out_for_signature",
                 "The application is out for signature; revise it instead: that freezes "
@@ -454,12 +484,12 @@ class Application:
             raise ValidationError(
                 "application.content", "edit() takes an ApplicationContent value."
             )
-        return self._move(E.EDIT, now, content=content)
+        return self._move(_E_EDIT, now, content=content)
 
     def attach(self, document: DocumentRef, *, now: datetime) -> Application:
         """Add a supporting document to the working copy (EN-5)."""
         self._check_editable()
-        return self._move(E.EDIT, now, documents=(*self.documents, document))
+        return self._move(_E_EDIT, now, documents=(*self.documents, document))
 
     def detach(self, document_id: str, *, now: datetime) -> Application:
         """Remove a supporting document from the working copy."""
@@ -472,7 +502,7 @@ class Application:
                 application_id=self.id,
                 document_id=document_id,
             )
-        return self._move(E.EDIT, now, documents=kept)
+        return self._move(_E_EDIT, now, documents=kept)
 
     def acknowledge_nppes(
         self, mismatches: Iterable[NppesMismatch], *, by: str, now: datetime
@@ -497,7 +527,7 @@ class Application:
         self._check_complete()
         # Freezing first changes no outcome: a bad *now* is refused the same way by both.
         revisions = (*self.revisions, self._freeze(by=by, now=now))
-        return self._move(E.SEND_FOR_SIGNATURE, now, revisions=revisions)
+        return self._move(_E_SEND_FOR_SIGNATURE, now, revisions=revisions)
 
     def revise(
         self,
@@ -521,31 +551,31 @@ class Application:
             )
         changed._check_complete()
         revisions = (*self.revisions, changed._freeze(by=by, now=now))
-        return changed._move(E.REVISE, now, revisions=revisions)
+        return changed._move(_E_REVISE, now, revisions=revisions)
 
     def record_signature(self, *, complete: bool, now: datetime) -> Application:
         """A signature arrived; when *complete*, the application is submitted (Rule SG-6)."""
         if not complete:
-            return self._move(E.SIGN, now)
+            return self._move(_E_SIGN, now)
         development = self.development
         if development is not None and development.open:
             development = attrs.evolve(development, responded_at=ensure_utc(now))
         return self._move(
-            E.LAST_SIGNATURE, now, submitted_at=ensure_utc(now), development=development
+            _E_LAST_SIGNATURE, now, submitted_at=ensure_utc(now), development=development
         )
 
     def decline(self, *, now: datetime) -> Application:
         """A signer declined: back to draft (Rule SG-7)."""
-        return self._move(E.DECLINE, now)
+        return self._move(_E_DECLINE, now)
 
     def start_review(self, *, now: datetime) -> Application:
         """The MAC takes the submitted application into review."""
-        return self._move(E.START_REVIEW, now)
+        return self._move(_E_START_REVIEW, now)
 
     def request_development(self, *, reason: str, due_at: datetime, now: datetime) -> Application:
         """The MAC asks for corrections, due by *due_at* (Rule EN-4)."""
         request = DevelopmentRequest(requested_at=now, due_at=due_at, reason=reason)
-        return self._move(E.REQUEST_DEVELOPMENT, now, development=request)
+        return self._move(_E_REQUEST_DEVELOPMENT, now, development=request)
 
     def extend_development(
         self, *, due_at: datetime, by: str, reason: str, now: datetime
@@ -560,7 +590,7 @@ class Application:
                 f"Application {self.id} has no development response outstanding to extend.",
                 application_id=self.id,
             )
-        if self.status_at(now) is S.REJECTED:
+        if self.status_at(now) is _REJECTED:
             raise ExpiredError(
                 "application.response_deadline_passed",
                 f"The development response was due {request.due_at.isoformat()}; the "
@@ -609,17 +639,17 @@ class Application:
             effective_date=effective_date,
             revalidation_due=revalidation_due,
         )
-        return self._move(E.APPROVE, now, decision=decision)
+        return self._move(_E_APPROVE, now, decision=decision)
 
     def deny(self, *, reason: str, now: datetime) -> Application:
         """The MAC denies the application."""
         return self._move(
-            E.DENY, now, decision=MacDecision(approved=False, decided_at=now, reason=reason)
+            _E_DENY, now, decision=MacDecision(approved=False, decided_at=now, reason=reason)
         )
 
     def withdraw(self, *, now: datetime) -> Application:
         """Withdraw a non-final application (Rule EN-4)."""
-        return self._move(E.WITHDRAW, now)
+        return self._move(_E_WITHDRAW, now)
 
     # -- completeness -------------------------------------------------------------------
 
@@ -634,15 +664,16 @@ class Application:
             missing.append("practitioner")
         if organization and not content.legal_business_name:
             missing.append("legal_business_name")
-        if self.reassigns and content.reassignment is None:
+        reassigning = reassigns(self.form, self.kind, content)
+        if reassigning and content.reassignment is None:
             missing.append("reassignment")
         terminating = self.terminating_party
-        if self.kind is Kind.REASSIGNMENT_TERMINATION and terminating is None:
+        if self.kind is _REASSIGNMENT_TERMINATION and terminating is None:
             missing.append("reassignment.terminated_by")
-        if self.kind is Kind.REASSIGNMENT_TERMINATION:
-            needs_officials = terminating is ReassignmentParty.ORGANIZATION
+        if self.kind is _REASSIGNMENT_TERMINATION:
+            needs_officials = terminating is _BY_ORGANIZATION
         else:
-            needs_officials = organization or self.reassigns
+            needs_officials = organization or reassigning
         if needs_officials and not content.officials:
             missing.append("officials")
         return tuple(missing)

@@ -14,10 +14,9 @@ enrollkit.errors.InvalidTransitionError: This application is approved; it cannot
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Final
 
-from enrollkit.machine import StateMachine
+from enrollkit.machine import IdentityEnum, StateMachine
 
 __all__ = [
     "APPLICATION_MACHINE",
@@ -27,7 +26,7 @@ __all__ = [
 ]
 
 
-class ApplicationStatus(Enum):
+class ApplicationStatus(IdentityEnum):
     """Where an application stands (Rule EN-4)."""
 
     DRAFT = "draft"
@@ -46,7 +45,7 @@ class ApplicationStatus(Enum):
         return self.value.replace("_", " ")
 
 
-class ApplicationEvent(Enum):
+class ApplicationEvent(IdentityEnum):
     """What can happen to an application (the columns of the transition table)."""
 
     EDIT = "edit"  #: change the working content (draft) or start a development response
