@@ -71,7 +71,42 @@ Writes = Mapping[tuple[str, str], Write]
 BaseKeys = Mapping[tuple[str, str], Keys]
 
 
-class Backend(Protocol):
+class BackendReads(Protocol):
+    """What a unit of work reads through: a :class:`Backend` answers from committed state,
+    a :class:`BackendTransaction` as of itself (its own flushed writes included)."""
+
+    def register(self, collection: Collection[Any]) -> None:
+        """Make sure the collection's stored index entries match its declared indexes
+        (index evolution: rebuild them when the declared set changed since; inside a
+        transaction, done in it)."""
+        ...
+
+    def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
+        """The aggregate, or None."""
+        ...
+
+    def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
+        """Aggregates holding *key* in *index*, ordered by id."""
+        ...
+
+    def find_range(
+        self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
+    ) -> list[tuple[str, Any]]:
+        """``(key, aggregate)`` pairs with ``start <= key < stop``, by key then id."""
+        ...
+
+    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
+        """Answers to several lookups in one consistent read (see
+        :meth:`enrollkit.storage.Reader.fetch`); the lookups are registered and their ids
+        and keys storable. :class:`BufferedStorage` answers them one by one; a SQL
+        backend in one statement."""
+        ...
+
+    # Optional (looked up with getattr):
+    #   find_ids(collection, index, key) -> list[str]: the ids of find(), unread.
+
+
+class Backend(BackendReads, Protocol):
     """What a store provides to the buffered units of work.
 
     Every method but :meth:`apply` reads committed data; :meth:`apply` writes a whole
@@ -87,71 +122,22 @@ class Backend(Protocol):
         refuses what cannot with ``storage.text`` before anything is written."""
         ...
 
-    def register(self, collection: Collection[Any]) -> None:
-        """Make sure the collection's stored index entries match its declared indexes
-        (index evolution: rebuild them when the declared set changed since)."""
-        ...
-
-    def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
-        """The committed aggregate, or None."""
-        ...
-
-    def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
-        """Committed aggregates holding *key* in *index*, ordered by id."""
-        ...
-
-    def find_range(
-        self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
-    ) -> list[tuple[str, Any]]:
-        """Committed ``(key, aggregate)`` pairs with ``start <= key < stop``, by key then id."""
-        ...
-
-    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
-        """Committed answers to several lookups in one consistent read (see
-        :meth:`enrollkit.storage.Reader.fetch`); the lookups are registered and their ids
-        and keys storable. :class:`BufferedStorage` answers them one by one; a SQL
-        backend in one statement."""
-        ...
-
     def apply(self, writes: Writes, events: Sequence[DomainEvent]) -> None:
         """Apply the writes and append the events in one transaction, or raise and apply none."""
         ...
 
-    # Optional (looked up with getattr, so a backend without them still is one):
+    # Optional (looked up with getattr, so a backend without it still is one):
     #   begin() -> BackendTransaction | None: a write transaction for a unit to flush
-    #     into (None: this backend cannot; the unit keeps buffering);
-    #   find_ids(collection, index, key) -> list[str]: the ids of find(), unread.
+    #     into (None: this backend cannot; the unit keeps buffering).
 
 
-class BackendTransaction(Protocol):
+class BackendTransaction(BackendReads, Protocol):
     """A backend's open write transaction for one unit of work (``Backend.begin()``): the
     unit flushes its writes into it and reads through it until it commits or rolls back.
 
     Reads answer as the backend's do, but as of this transaction: its own flushed writes
     included. Nothing it writes is visible to others before :meth:`commit`.
     """
-
-    def register(self, collection: Collection[Any]) -> None:
-        """:meth:`Backend.register`, done inside this transaction if it must write."""
-        ...
-
-    def load(self, collection: Collection[Any], obj_id: str) -> Any | None:
-        """The aggregate as of this transaction, or None."""
-        ...
-
-    def find(self, collection: Collection[Any], index: Index[Any], key: str) -> list[Any]:
-        """Aggregates holding *key* in *index* as of this transaction, ordered by id."""
-        ...
-
-    def find_range(
-        self, collection: Collection[Any], index: Index[Any], start: str | None, stop: str | None
-    ) -> list[tuple[str, Any]]:
-        """``(key, aggregate)`` pairs with ``start <= key < stop`` as of this transaction."""
-        ...
-
-    def fetch(self, lookups: Sequence[Lookup]) -> list[Sequence[Any]]:
-        """The answer to each lookup as of this transaction."""
-        ...
 
     def write(self, writes: Writes) -> None:
         """Write *writes* now, checked as :meth:`Backend.apply` checks them (a stale
@@ -170,7 +156,7 @@ class BackendTransaction(Protocol):
 
 
 #: Where a unit of work reads: its backend, or its open transaction once it flushed.
-Source = Backend | BackendTransaction
+Source = BackendReads
 
 
 class UnitWrites(dict[tuple[str, str], Write]):

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 from enrollkit.adapters._buffered import (
     Backend,
+    BackendReads,
     BackendTransaction,
     BaseKeys,
     BufferedRepository,
@@ -96,6 +97,7 @@ from enrollkit.storage import fingerprint
 __all__ = [
     "DEFAULT_DECODE_CACHE_SIZE",
     "Backend",
+    "BackendReads",
     "BackendTransaction",
     "BaseKeys",
     "BufferedRepository",

@@ -251,17 +251,29 @@ class PostgresStorage(kit.SqlBackend):
         conn: psycopg.Connection[Any] | None = self._connections.get()
         if conn is not None and not conn.closed:
             return conn
+        conn = self._open_connection()
+        self._connections.put(conn)
+        return conn
+
+    def _open_connection(self) -> psycopg.Connection[Any]:
+        """A new autocommit connection to the DSN."""
         try:
-            conn = self._pg.connect(self._dsn, autocommit=True)
+            conn: psycopg.Connection[Any] = self._pg.connect(self._dsn, autocommit=True)
         except self._pg.Error as exc:
             raise StorageError(
                 "storage.unavailable",
                 f"Cannot connect to PostgreSQL ({type(exc).__name__}: {exc}). Check the DSN, "
                 "that the server runs, and the credentials.",
             ) from exc
-        assert conn is not None
-        self._connections.put(conn)
         return conn
+
+    @contextmanager
+    def _pooled(self, pool: Any) -> Iterator[psycopg.Connection[Any]]:
+        """A connection borrowed from *pool*, in autocommit mode, for the block."""
+        with pool.connection() as conn:
+            if not conn.autocommit:
+                conn.autocommit = True
+            yield conn
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -269,9 +281,7 @@ class PostgresStorage(kit.SqlBackend):
         if self._pool is None:
             yield self._thread_connection()
             return
-        with self._pool.connection() as conn:
-            if not conn.autocommit:
-                conn.autocommit = True
+        with self._pooled(self._pool) as conn:
             yield conn
 
     @contextmanager
@@ -294,20 +304,10 @@ class PostgresStorage(kit.SqlBackend):
         pool for the unit's life, or opened for it and closed with it."""
         self.check_open()
         if self._pool is not None:
-            with self._pool.connection() as conn:
-                if not conn.autocommit:
-                    conn.autocommit = True
-                with conn.transaction():
-                    yield _Executor(conn)
+            with self._pooled(self._pool) as conn, conn.transaction():
+                yield _Executor(conn)
             return
-        try:
-            own = self._pg.connect(self._dsn, autocommit=True)
-        except self._pg.Error as exc:
-            raise StorageError(
-                "storage.unavailable",
-                f"Cannot connect to PostgreSQL ({type(exc).__name__}: {exc}). Check the DSN, "
-                "that the server runs, and the credentials.",
-            ) from exc
+        own = self._open_connection()
         with own, own.transaction():
             yield _Executor(own)
 
