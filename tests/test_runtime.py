@@ -5,7 +5,9 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from enrollkit.errors import ConflictError
+from enrollkit import Enrollkit
+from enrollkit.adapters.memory import MemoryStorage
+from enrollkit.errors import ConflictError, ValidationError
 from enrollkit.runtime import Runtime
 from enrollkit.storage import Collection
 from tests.conftest import T0
@@ -77,3 +79,12 @@ class TestTransactionAddAndSave:
         with runtime.transaction() as tx:
             assert tx.repo(NOTES).get("n1") is None
         assert list(runtime.storage.audit.entries()) == []
+
+
+@pytest.mark.parametrize("size", ["16", -1, None, True, 2.5])
+def test_memo_size_is_a_whole_number(size: object) -> None:
+    """A host's memo size that is not a whole number of answers, 0 or more, is refused
+    with a clear error, never a crash at the first decision (ER-1)."""
+    with pytest.raises(ValidationError) as info:
+        Enrollkit(storage=MemoryStorage(), secret_key=b"k" * 32, memo_size=size)  # type: ignore[arg-type]
+    assert info.value.code == "runtime.memo_size"

@@ -54,7 +54,7 @@ from enrollkit.identity import (
     password_expiry_lookup,
 )
 from enrollkit.notify import InMemoryNotifier, Notifier
-from enrollkit.runtime import IdGenerator, RandomIds, Runtime
+from enrollkit.runtime import MEMO_SIZE, IdGenerator, RandomIds, Runtime
 from enrollkit.signatures import SignatureService, agenda_sources
 from enrollkit.storage import Storage
 
@@ -75,6 +75,8 @@ class Enrollkit:
     and demos: a host passes its mailer, its document store, its NPPES lookup,
     its help desk's AO verifier and its identity proofing. *requirements* is the document
     checklist and fee schedule (EN-13, EN-15; CMS's as shipped, a host adds each year's fee).
+    *memo_size* is how many access decisions are remembered until the next commit (0:
+    none; see the access docs' Performance section).
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class Enrollkit:
         password_policy: PasswordPolicy = IA_PASSWORD_POLICY,
         account_policy: AccountPolicy = IA_ACCOUNT_POLICY,
         requirements: Requirements | None = None,
+        memo_size: int = MEMO_SIZE,
     ) -> None:
         self.runtime = Runtime(
             storage=storage,
@@ -102,6 +105,7 @@ class Enrollkit:
             notifier=notifier if notifier is not None else InMemoryNotifier(),
             hasher=hasher if hasher is not None else Argon2Hasher(),
             ids=ids if ids is not None else RandomIds(),
+            memo_size=memo_size,
         )
         ports = EnrollmentPorts.of(documents=documents, nppes=nppes, contacts=AccountContacts())
         self.documents, self.nppes = ports.documents, ports.nppes

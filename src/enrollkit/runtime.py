@@ -35,7 +35,13 @@ import attrs
 from enrollkit.audit import DomainEvent
 from enrollkit.boundary import boundary
 from enrollkit.clock import Clock, SystemClock
-from enrollkit.errors import ConflictError, NotPermittedError, StorageError, a_or_an
+from enrollkit.errors import (
+    ConflictError,
+    NotPermittedError,
+    StorageError,
+    ValidationError,
+    a_or_an,
+)
 from enrollkit.hashing import Argon2Hasher, SecretHasher
 from enrollkit.notify import InMemoryNotifier, Notification, Notifier
 from enrollkit.principals import AccountGate, HostKey, Principal, PrincipalKind
@@ -122,6 +128,15 @@ def _host_key(value: HostKey | bytes) -> HostKey:
     return HostKey.of(value)
 
 
+def _memo_size(_instance: object, _attribute: object, value: object) -> None:
+    if type(value) is not int or value < 0:
+        shown = repr(value) if type(value) is int else f"a {type(value).__name__}"
+        raise ValidationError(
+            "runtime.memo_size",
+            f"memo_size is how many decisions to remember: a whole number, 0 or more; got {shown}.",
+        )
+
+
 @attrs.define(eq=False)
 class Runtime:
     """The injected collaborators of every use case.
@@ -142,7 +157,7 @@ class Runtime:
     #: How many pure answers (access decisions) to remember per committed version of a
     #: storage that counts its versions (memory, SQLite); 0 remembers none. A full memo
     #: starts over (an entry holds a decision and its facts: about 700 bytes).
-    memo_size: int = attrs.field(default=MEMO_SIZE, kw_only=True)
+    memo_size: int = attrs.field(default=MEMO_SIZE, kw_only=True, validator=_memo_size)
     _reader: Reader | None = attrs.field(init=False, default=None, repr=False)
     #: The reader's ``committed_version`` getter (None: it has none), then the version
     #: the memo was filled at and the memo.
