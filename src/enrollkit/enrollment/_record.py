@@ -272,7 +272,8 @@ def _due_keys(record: EnrollmentRecord) -> list[str]:
 def _receiving_keys(record: EnrollmentRecord) -> list[str]:
     """EN-10: the enrollments *record* reassigns its benefits to (the ``receiving`` index:
     who bills for an organization's members)."""
-    return sorted({r.receiving_enrollment_id for r in record.reassignments})
+    links = record.reassignments
+    return sorted({r.receiving_enrollment_id for r in links}) if links else []
 
 
 ENROLLMENT_RECORDS: Final = Collection(
