@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from enrollkit import Enrollkit, FixedClock, SequentialIds
 from enrollkit.enrollment import (
     Address,
     Application,
@@ -16,7 +17,11 @@ from enrollkit.enrollment import (
     Practitioner,
     Reassignment,
 )
+from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.npi import NPI
+from enrollkit.storage import Storage
+from enrollkit.testing.actors import Actors
+from tests.conftest import SECRET_KEY, T0
 
 NPI_1 = NPI("1234567893")
 MAIN_ST = Address("12 North Main Street", "Springfield", "IL", "62701", line2="Suite 4")
@@ -83,3 +88,16 @@ def draft(
         now=now,
         content=content,
     )
+
+
+def import_kit(storage: Storage) -> tuple[Enrollkit, Actors]:
+    """A facade over *storage* for the import tests (fixed clock, sequential ids, fast
+    hashing) and the actors that sign in to it."""
+    kit = Enrollkit(
+        storage=storage,
+        secret_key=SECRET_KEY,
+        clock=FixedClock(T0),
+        ids=SequentialIds(),
+        hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
+    )
+    return kit, Actors(kit.runtime)

@@ -219,18 +219,24 @@ def kit(runtime: Runtime) -> Kit:
     return Kit(runtime)
 
 
+def _acme_855b(kit: Kit, kind: Kind, provider_type: ProviderType | None = None) -> Application:
+    """Acme's 855B of *kind*, created by its AO (``u-ao``)."""
+    return kit.enrollment.create(
+        actor=kit.actor("u-ao"),
+        profile_id="prof-acme",
+        form=Form.CMS_855B,
+        kind=kind,
+        provider_type=provider_type,
+        content=acme_855b(),
+    )
+
+
 class TestSendingChecksThem:
     def test_en_13_sending_names_what_is_missing_and_signs_nothing(self, kit: Kit) -> None:
         """The AO's 855B initial enrollment without its documents is refused before anyone
         is asked to sign; once attached (by kind), it goes out."""
         ao = kit.actor("u-ao")
-        app = kit.enrollment.create(
-            actor=ao,
-            profile_id="prof-acme",
-            form=Form.CMS_855B,
-            kind=Kind.INITIAL,
-            content=acme_855b(),
-        )
+        app = _acme_855b(kit, Kind.INITIAL)
         with pytest.raises(ValidationError) as info:
             kit.signatures.send_for_signature(app.id, actor=ao)
         assert info.value.code == "application.missing_documents"
@@ -248,14 +254,7 @@ class TestSendingChecksThem:
         """An 855B filed by a supplier that is not a practitioner group owes the fee of the
         current calendar year (2026: [default] the 2025 amount) until a receipt is attached."""
         ao = kit.actor("u-ao")
-        app = kit.enrollment.create(
-            actor=ao,
-            profile_id="prof-acme",
-            form=Form.CMS_855B,
-            kind=Kind.REVALIDATION,
-            provider_type=ProviderType.SUPPLIER,
-            content=acme_855b(),
-        )
+        app = _acme_855b(kit, Kind.REVALIDATION, ProviderType.SUPPLIER)
         status = kit.enrollment.requirements_of(app.id, actor=ao)
         assert status.fee is not None and status.fee.year == T0.year == 2026
         assert status.fee.amount == Decimal("730") and not status.fee_covered
@@ -284,13 +283,7 @@ class TestSendingChecksThem:
     def test_en_13_revising_keeps_the_checklist(self, kit: Kit) -> None:
         """A revision that detaches a required document is refused (EN-13, SG-5)."""
         ao = kit.actor("u-ao")
-        app = kit.enrollment.create(
-            actor=ao,
-            profile_id="prof-acme",
-            form=Form.CMS_855B,
-            kind=Kind.INITIAL,
-            content=acme_855b(),
-        )
+        app = _acme_855b(kit, Kind.INITIAL)
         sent = kit.send(app.id, actor=ao)
         irs = next(d for d in sent.documents if d.kind is DocumentKind.IRS_EIN_LETTER)
         with pytest.raises(ValidationError) as info:

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from enrollkit import Enrollkit, FixedClock, SequentialIds
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.enrollment import (
     ENROLLMENT_RECORDS,
@@ -25,29 +24,16 @@ from enrollkit.enrollment import (
     revalidation_list_lines,
 )
 from enrollkit.errors import NotPermittedError
-from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.npi import NPI
 from enrollkit.storage import Storage
-from enrollkit.testing.actors import Actors
 from enrollkit.testing.strategies import listed_enrollments
-from tests.conftest import SECRET_KEY, T0
+from tests.enrollment.factories import import_kit
 from tests.storage.pg import EVERY_ADAPTER, shipped_storage
 
 #: Rows with distinct enrollment IDs.
 unique_rows = st.lists(listed_enrollments(), max_size=12, unique_by=lambda r: r.enrollment_id).map(
     tuple
 )
-
-
-def _kit(storage: Storage) -> tuple[Enrollkit, Actors]:
-    kit = Enrollkit(
-        storage=storage,
-        secret_key=SECRET_KEY,
-        clock=FixedClock(T0),
-        ids=SequentialIds(),
-        hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
-    )
-    return kit, Actors(kit.runtime)
 
 
 def _records(storage: Storage) -> dict[str, object]:
@@ -104,7 +90,7 @@ class TestImportOnEveryAdapter:
     def test_en_10_import_then_reimport_reports_what_changed(self, storage: Storage) -> None:
         """A first import creates records; a re-import of a newer list reports the due
         dates set and adjusted and the enrollments gone, which stay (unlisted)."""
-        kit, actors = _kit(storage)
+        kit, actors = import_kit(storage)
         staff = actors("sue")
         first = kit.records.import_revalidation_list(
             actor=staff, lines=revalidation_list_lines([ANA, PLLC])
@@ -150,7 +136,7 @@ class TestImportOnEveryAdapter:
 
     def test_en_10_a_malformed_file_lands_nothing(self, storage: Storage) -> None:
         """A bad row after good ones: the error names its line and no record is stored."""
-        kit, actors = _kit(storage)
+        kit, actors = import_kit(storage)
         lines = [*revalidation_list_lines([ANA, PLLC])]
         lines.append(lines[1].replace("10/31/2026", "10/30/2026").replace("I2003", "I2004"))
         with pytest.raises(RevalidationListError) as info:
@@ -202,7 +188,7 @@ class TestImportProperties:
         """Every row becomes a record with its due date; importing it again changes
         nothing and reports nothing new."""
         storage = MemoryStorage()
-        kit, actors = _kit(storage)
+        kit, actors = import_kit(storage)
         staff = actors("sue")
         done = kit.records.import_revalidation_list(
             actor=staff, lines=revalidation_list_lines(rows)
@@ -235,7 +221,7 @@ class TestImportProperties:
         enrollment ID, a short row or a duplicate ID: the error names the line (its code
         says which) and no record is stored."""
         storage = MemoryStorage()
-        kit, actors = _kit(storage)
+        kit, actors = import_kit(storage)
         lines = list(revalidation_list_lines(rows))
         at = data.draw(st.integers(1, len(lines) - 1))
         if kind == "duplicate":
@@ -262,14 +248,14 @@ class TestImportProperties:
     )
     def test_en_10_a_wrong_column_set_is_refused(self, header: str) -> None:
         """A header that is not CMS's column set is refused at line 1."""
-        kit, actors = _kit(MemoryStorage())
+        kit, actors = import_kit(MemoryStorage())
         with pytest.raises(RevalidationListError) as info:
             kit.records.import_revalidation_list(actor=actors("sue"), lines=[header])
         assert (info.value.code, info.value.fields["line"]) == ("revalidation_list.columns", 1)
 
     def test_en_10_columns_may_come_in_any_order(self) -> None:
         """The header names the columns; their order is free (and a BOM is ignored)."""
-        kit, actors = _kit(MemoryStorage())
+        kit, actors = import_kit(MemoryStorage())
         header, row = list(revalidation_list_lines([ANA]))
         names, cells = header.split(","), row.split('","')
         lines = [
@@ -282,7 +268,7 @@ class TestImportProperties:
 
     def test_en_10_the_importer_is_an_authenticated_principal(self) -> None:
         """A bare string is no actor (AC-8); a MAC reviewer does not import the list."""
-        kit, actors = _kit(MemoryStorage())
+        kit, actors = import_kit(MemoryStorage())
         with pytest.raises(NotPermittedError):
             kit.records.import_revalidation_list(actor=actors.mac(), lines=[HEADER_LINE])
         with pytest.raises(Exception) as info:

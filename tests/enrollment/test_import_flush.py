@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from enrollkit import Enrollkit, FixedClock, SequentialIds
 from enrollkit.adapters import kit as adapter_kit
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.adapters.sqlite import SQLiteStorage
@@ -24,12 +23,10 @@ from enrollkit.enrollment import (
     month_end,
     revalidation_list_lines,
 )
-from enrollkit.hashing import FAST_INSECURE_PARAMETERS, Argon2Hasher
 from enrollkit.npi import NPI
 from enrollkit.storage import Storage, find_ids
-from enrollkit.testing.actors import Actors
-from tests.conftest import SECRET_KEY, T0
-from tests.storage.pg import drop_schemas, new_schema, require_dsn
+from tests.enrollment.factories import import_kit
+from tests.storage.pg import EVERY_ADAPTER, drop_schemas, new_schema, require_dsn, shipped_storage
 
 #: More rows than one batch of the import (1,000): several flushes happen.
 ROWS = 2_500
@@ -61,17 +58,6 @@ def _rows(count: int, *, start: int = 0, year: int = 2026) -> list[ListedEnrollm
     return rows
 
 
-def _kit(storage: Storage) -> tuple[Enrollkit, Actors]:
-    kit = Enrollkit(
-        storage=storage,
-        secret_key=SECRET_KEY,
-        clock=FixedClock(T0),
-        ids=SequentialIds(),
-        hasher=Argon2Hasher(FAST_INSECURE_PARAMETERS),
-    )
-    return kit, Actors(kit.runtime)
-
-
 def _state(storage: Storage) -> tuple[dict[str, int], int]:
     """Every stored record's version, and the number of imports in the audit log."""
     with storage.unit_of_work() as uow:
@@ -85,23 +71,11 @@ def _state(storage: Storage) -> tuple[dict[str, int], int]:
     return versions, imports
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=EVERY_ADAPTER)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
     """Every shipped adapter."""
-    if request.param == "memory":
-        yield MemoryStorage()
-    elif request.param == "sqlite":
-        sqlite = SQLiteStorage(tmp_path / "records.db")
-        yield sqlite
-        sqlite.close()
-    else:
-        from enrollkit.adapters.postgres import PostgresStorage
-
-        dsn, schema = require_dsn(), new_schema()
-        postgres = PostgresStorage(dsn, schema=schema)
-        yield postgres
-        postgres.close()
-        drop_schemas(dsn, [schema])
+    with shipped_storage(request.param, tmp_path) as store:
+        yield store
 
 
 @pytest.fixture
@@ -124,7 +98,7 @@ class TestImportInBatches:
     ) -> None:
         """The last row of a file is malformed after two flushed batches (new records and
         changed ones): the import is refused and nothing of it is stored (ST-1)."""
-        kit, actors = _kit(storage)
+        kit, actors = import_kit(storage)
         staff = actors("sue")
         kit.records.import_revalidation_list(actor=staff, lines=revalidation_list_lines(_rows(10)))
         before = _state(storage)
@@ -145,7 +119,7 @@ class TestImportInBatches:
         self, storage: Storage
     ) -> None:
         """The file stops being readable after two batches were flushed: nothing lands."""
-        kit, actors = _kit(storage)
+        kit, actors = import_kit(storage)
 
         def broken() -> Iterator[str]:
             for number, line in enumerate(revalidation_list_lines(_rows(ROWS))):
@@ -165,7 +139,7 @@ class TestImportInBatches:
         """A re-import over several batches writes nothing for unchanged rows and reports
         the enrollments gone (read by id from the listed index), due dates set and
         adjusted, as the one-batch import does."""
-        kit, actors = _kit(storage)
+        kit, actors = import_kit(storage)
         staff = actors("sue")
         first = kit.records.import_revalidation_list(
             actor=staff, lines=revalidation_list_lines(_rows(ROWS))
@@ -206,7 +180,7 @@ class TestImportInBatches:
     ) -> None:
         """A host's record whose id is a listed enrollment ID but which holds another,
         unlisted one is reported gone, as when every listed record was read."""
-        kit, actors = _kit(storage)
+        kit, actors = import_kit(storage)
         listed = _rows(3)
         with storage.unit_of_work() as uow:
             uow.repository(ENROLLMENT_RECORDS).add(
@@ -228,7 +202,8 @@ class TestImportInBatches:
 _CRASH = textwrap.dedent(
     """
     import os, sys
-    from tests.enrollment.test_import_flush import ROWS, _kit, _rows
+    from tests.enrollment.factories import import_kit
+    from tests.enrollment.test_import_flush import ROWS, _rows
     from enrollkit.enrollment import revalidation_list_lines
 
     kind, where = sys.argv[1], sys.argv[2]
@@ -238,7 +213,7 @@ _CRASH = textwrap.dedent(
     else:
         from enrollkit.adapters.postgres import PostgresStorage
         storage = PostgresStorage(where, schema=sys.argv[3])
-    kit, actors = _kit(storage)
+    kit, actors = import_kit(storage)
 
     def lines():
         for number, line in enumerate(revalidation_list_lines(_rows(ROWS))):
@@ -282,7 +257,7 @@ class TestCrashMidImport:
                 storage = PostgresStorage(where, schema=schema)
             try:
                 assert _state(storage) == ({}, 0)
-                kit, actors = _kit(storage)
+                kit, actors = import_kit(storage)
                 summary = kit.records.import_revalidation_list(
                     actor=actors("sue"), lines=revalidation_list_lines(_rows(3))
                 )

@@ -293,10 +293,16 @@ class SQLiteStorage(kit.SqlBackend):
             conn.execute("COMMIT")
 
     def _attempt(self, body: Callable[[kit.Executor], None]) -> None:
-        conn = self._connection()
+        with self._immediate(self._connection()) as conn:
+            body(conn)
+
+    @contextmanager
+    def _immediate(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """A write transaction on *conn*: ``BEGIN IMMEDIATE`` (the one writer lock), then
+        ``COMMIT``, counted (remembered decisions end there), or ``ROLLBACK`` on any error."""
         conn.execute("BEGIN IMMEDIATE")
         try:
-            body(conn)
+            yield conn
             conn.execute("COMMIT")
             self._commits += 1
         except BaseException:
@@ -314,15 +320,8 @@ class SQLiteStorage(kit.SqlBackend):
             # A bulk unit reads much of the file once: through the page cache alone, not a
             # memory map (which would keep up to _MMAP_BYTES of it resident in the process).
             conn.execute("PRAGMA mmap_size = 0")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._immediate(conn):
                 yield conn
-                conn.execute("COMMIT")
-                self._commits += 1  # remembered decisions end here too
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         finally:
             self._close_connection(conn)
 

@@ -350,6 +350,13 @@ class Application:
         return self.revisions[-1] if self.revisions else None
 
     @property
+    def filed_content(self) -> ApplicationContent:
+        """The content as last frozen for signature (what was signed and filed), else the
+        working copy (EN-3)."""
+        revisions = self.revisions
+        return revisions[-1].content if revisions else self.content
+
+    @property
     def terminating_party(self) -> ReassignmentParty | None:
         """On a reassignment termination, the party ending it (EN-12): only it signs."""
         if self.kind is not _REASSIGNMENT_TERMINATION or self.content.reassignment is None:

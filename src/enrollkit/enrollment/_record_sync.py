@@ -70,7 +70,7 @@ def record_after_approval(
     decision = app.decision
     assert decision is not None
     assert decision.approved
-    content = app.current_revision.content if app.current_revision else app.content
+    content = app.filed_content
     assert content.npi is not None
     decided = decision.decided_at.date()
     effective = decision.effective_date
@@ -127,16 +127,13 @@ def _record_of(
     if enrollment_id is not None:
         check_enrollment_id(enrollment_id)
         return enrollment_id, repo.get(record_id(enrollment_id))
-    content = app.current_revision.content if app.current_revision else app.content
-    if content.npi is None:
-        return None, None
-    found = repo.find(ENROLLMENT_RECORDS.index("npi"), content.npi.value)
-    if len(found) == 1:
-        return found[0].enrollment_id, found[0]
-    return None, None
+    npi = app.filed_content.npi
+    found = _single_record(tx, npi.value) if npi is not None else None
+    return (found.enrollment_id, found) if found is not None else (None, None)
 
 
 def _single_record(tx: Transaction, npi: str) -> EnrollmentRecord | None:
+    """[default] The NPI's record when it has exactly one (EN-10), else None."""
     found = tx.repo(ENROLLMENT_RECORDS).find(ENROLLMENT_RECORDS.index("npi"), npi)
     return found[0] if len(found) == 1 else None
 
@@ -150,7 +147,7 @@ def reassignments_after_approval(
     ends every reassignment to that enrollment still holding on its effective date."""
     decision = app.decision
     assert decision is not None
-    content = app.current_revision.content if app.current_revision else app.content
+    content = app.filed_content
     target = content.reassignment
     day = decision.effective_date or (target.effective_date if target else None)
     day = day or decision.decided_at.date()
@@ -184,7 +181,7 @@ def reassignments_after_approval(
 
 
 def _sync_reassignment(tx: Transaction, app: Application) -> EnrollmentRecord | None:
-    content = app.current_revision.content if app.current_revision else app.content
+    content = app.filed_content
     target = content.reassignment
     if app.decision is None or target is None or content.npi is None:
         return None

@@ -121,14 +121,14 @@ class ReassignmentRow:
 
 
 def _name(app: Application) -> str:
-    content = (app.current_revision.content if app.current_revision else None) or app.content
+    content = app.filed_content
     if content.legal_business_name:
         return content.legal_business_name
     return content.practitioner.full_name if content.practitioner else ""
 
 
 def _target(app: Application) -> Reassignment | None:
-    return (app.current_revision.content if app.current_revision else app.content).reassignment
+    return app.filed_content.reassignment
 
 
 def _approved(app: Application) -> bool:
@@ -143,7 +143,7 @@ def medicare_id_report(applications: Iterable[Application]) -> tuple[MedicareIdR
             continue
         decision = app.decision
         assert decision is not None
-        content = app.current_revision.content if app.current_revision else app.content
+        content = app.filed_content
         rows.append(
             MedicareIdRow(
                 application_id=app.id,
@@ -486,7 +486,7 @@ def revalidation_list(
             if found is None:
                 continue
             anchor = next(a for a in apps if a.id == found.anchor_application_id)
-            content = anchor.current_revision.content if anchor.current_revision else anchor.content
+            content = anchor.filed_content
             rows.append(
                 RevalidationRow(
                     profile_id=profile_id,
