@@ -7,7 +7,7 @@ import pytest
 
 from enrollkit import Enrollkit
 from enrollkit.adapters.memory import MemoryStorage
-from enrollkit.errors import ConflictError, ValidationError
+from enrollkit.errors import ConflictError, NotFoundError, ValidationError
 from enrollkit.runtime import Runtime
 from enrollkit.storage import Collection
 from tests.conftest import T0
@@ -57,6 +57,22 @@ class TestTransactionAddAndSave:
             None,
         )
         assert dict(entry.event.data) == {}
+
+    def test_st_1_load_reads_the_committed_aggregate_or_names_what_is_missing(
+        self, runtime: Runtime
+    ) -> None:
+        """runtime.load returns what was committed, and a missing id is a NotFoundError
+        naming the kind of record, not the collection."""
+        with runtime.transaction() as tx:
+            tx.repo(NOTES).add(Note("n1", "hi"))  # rolled back: never committed
+        with pytest.raises(NotFoundError) as missing:
+            runtime.load(NOTES, "n1", what="note")
+        assert missing.value.code == "note.not_found"
+        assert "runtime_notes" not in missing.value.message
+        with runtime.transaction() as tx:
+            tx.repo(NOTES).add(Note("n1", "hi"))
+            tx.commit()
+        assert runtime.load(NOTES, "n1", what="note") == Note("n1", "hi", version=1)
 
     def test_st_2_a_stale_save_records_no_event(self, runtime: Runtime) -> None:
         """A save over a version that is no longer stored is refused before any event."""

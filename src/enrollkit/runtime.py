@@ -58,6 +58,7 @@ from enrollkit.storage import (
     flush,
     lookup_in,
     reader_of,
+    require,
 )
 
 __all__ = [
@@ -191,6 +192,12 @@ class Runtime:
                     memo = {}
                     self._memo = (version, memo)
         return ReadView(self, reader, self.clock.now(), memo)
+
+    def load(self, collection: Collection[A], obj_id: str, *, what: str) -> A:
+        """The committed aggregate of *collection* with id *obj_id*, read in a unit of
+        work of its own; NotFoundError naming *what* if there is none (a host read)."""
+        with self.transaction() as tx:
+            return require(tx.repo(collection), obj_id, what=what)
 
     def retrying(self, use_case: Callable[[], T], *, attempts: int = USE_CASE_ATTEMPTS) -> T:
         """Run *use_case* (one transaction); run it again when a concurrent change to

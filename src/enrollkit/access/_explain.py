@@ -562,15 +562,11 @@ def _connection_denial(
     provider = _side_fixers(
         names, Side.PROVIDER, employer, c.surrogate_id, doing=f"approve {system.value}"
     )
+    ask_again = (*requester, *provider)  # request again, then the provider approves
     if lead.shortfall is Shortfall.SYSTEM_NOT_COVERED:
         missing = f"{between} covers {systems_label(c.approved_systems)} only, not {system.value}"
-        return _deny(
-            "access.system_not_covered",
-            missing,
-            (*provider, *requester),
-            rule="CO-2",
-            connection_id=c.id,
-        )
+        fixers = (*provider, *requester)  # the provider approves the system first
+        return _deny("access.system_not_covered", missing, fixers, rule="CO-2", connection_id=c.id)
     if lead.shortfall is Shortfall.CONNECTION_PENDING:
         missing = f"{between} is pending approval until {c.deadline.date().isoformat()}"
         return _deny(
@@ -582,17 +578,13 @@ def _connection_denial(
             "nobody answered it in 30 days"
         )
         return _deny(
-            "access.connection_expired",
-            missing,
-            (*requester, *provider),
-            rule="CO-5",
-            connection_id=c.id,
+            "access.connection_expired", missing, ask_again, rule="CO-5", connection_id=c.id
         )
     state = c.effective_state(now)
     return _deny(
         f"access.connection_{state.value}",
         f"{between} was {state.value}",
-        (*requester, *provider),
+        ask_again,
         rule="CO-6",
         connection_id=c.id,
     )

@@ -121,14 +121,12 @@ class AccessReads:
     @boundary
     def organization(self, organization_id: Text) -> Organization:
         """Return the organization or raise NotFoundError."""
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(ORGANIZATIONS), organization_id, what="organization")
+        return self.runtime.load(ORGANIZATIONS, organization_id, what="organization")
 
     @boundary
     def profile(self, profile_id: Text) -> ProviderProfile:
         """Return the provider profile or raise NotFoundError."""
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(PROFILES), profile_id, what="provider profile")
+        return self.runtime.load(PROFILES, profile_id, what="provider profile")
 
     @boundary
     def find_profile(self, npi: NPI | Text) -> ProviderProfile | None:
@@ -202,8 +200,7 @@ class AccessReads:
     @boundary
     def association(self, association_id: Text) -> Association:
         """Return the association or raise NotFoundError."""
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(ASSOCIATIONS), association_id, what="association")
+        return self.runtime.load(ASSOCIATIONS, association_id, what="association")
 
     # -- staff invitations (RO-7) ----------------------------------------------------------
 
@@ -216,8 +213,7 @@ class AccessReads:
     @boundary
     def invitation(self, invitation_id: Text) -> Invitation:
         """Return the invitation or raise NotFoundError."""
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(INVITATIONS), invitation_id, what="invitation")
+        return self.runtime.load(INVITATIONS, invitation_id, what="invitation")
 
     # -- connections (CO-1..CO-6, CO-9) ----------------------------------------------------
 
@@ -233,8 +229,7 @@ class AccessReads:
     @boundary
     def connection(self, connection_id: Text) -> Connection:
         """Return the connection as stored; ask ``effective_state(now)`` for its state."""
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(CONNECTIONS), connection_id, what="connection")
+        return self.runtime.load(CONNECTIONS, connection_id, what="connection")
 
     @boundary
     def connection_state(self, connection_id: Text) -> ConnectionState:

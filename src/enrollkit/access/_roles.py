@@ -69,15 +69,6 @@ class Role(IdentityEnum):
         return _LABELS[self]
 
 
-_LABELS: Final = {
-    Role.INDIVIDUAL_PROVIDER: "Individual Provider",
-    Role.AUTHORIZED_OFFICIAL: "Authorized Official",
-    Role.ACCESS_MANAGER: "Access Manager",
-    Role.STAFF_END_USER: "Staff End User",
-    Role.SURROGATE: "Surrogate",
-}
-
-
 class Action(IdentityEnum):
     """What a user asks to do for an organization or a provider profile (RO-2 columns)."""
 
@@ -89,10 +80,17 @@ class Action(IdentityEnum):
     @property
     def label(self) -> str:
         """The matrix column heading: ``"manage staff"``."""
-        return _ACTION_LABELS[self]
+        return _LABELS[self]
 
 
-_ACTION_LABELS: Final = {
+#: The permission matrix's headings (RO-2): each role's full name (a row) and each
+#: action's column heading.
+_LABELS: Final[Mapping[Role | Action, str]] = {
+    Role.INDIVIDUAL_PROVIDER: "Individual Provider",
+    Role.AUTHORIZED_OFFICIAL: "Authorized Official",
+    Role.ACCESS_MANAGER: "Access Manager",
+    Role.STAFF_END_USER: "Staff End User",
+    Role.SURROGATE: "Surrogate",
     Action.REPRESENT_ORGANIZATION: "represent organization",
     Action.MANAGE_STAFF: "manage staff",
     Action.MANAGE_CONNECTIONS: "approve/manage connections",

@@ -137,6 +137,16 @@ class ProfileTransfer:
     closed_connections: tuple[str, ...]
     connections_to_review: tuple[Connection, ...]
 
+    def event_data(self) -> dict[str, object]:
+        """The ``profile.transferred`` event's account of it: ids only."""
+        return {
+            "previous_owner_id": self.previous_owner_id,
+            "connections_to_review": [c.id for c in self.connections_to_review],
+            "ended_associations": list(self.ended_associations),
+            "revoked_invitations": list(self.revoked_invitations),
+            "closed_connections": list(self.closed_connections),
+        }
+
 
 @attrs.frozen
 class ClaimOutcome:
@@ -467,20 +477,17 @@ class AccessService(AccessReads):
                 withdrawing = connection.withdraw(now=now, actor=actor)
                 tx.save(CONNECTIONS, withdrawing, "connection.withdrawn", actor=actor, reason=why)
                 closed.append(connection.id)
+        transfer = ProfileTransfer(
+            profile.id, previous, tuple(ended), tuple(revoked), tuple(closed), tuple(review)
+        )
         tx.record(
             "profile.transferred",
             subject=profile.id,
             actor=actor,
-            previous_owner_id=previous,
             owner_id=owner,
-            ended_associations=ended,
-            revoked_invitations=revoked,
-            closed_connections=closed,
-            connections_to_review=[c.id for c in review],
+            **transfer.event_data(),
         )
-        return moved, ProfileTransfer(
-            profile.id, previous, tuple(ended), tuple(revoked), tuple(closed), tuple(review)
-        )
+        return moved, transfer
 
     def _check_npi_free(self, tx: Transaction, npi: NPI) -> None:
         if tx.repo(PROFILES).find(PROFILES_BY_NPI, npi.value) or tx.repo(ORGANIZATIONS).find(

@@ -382,14 +382,7 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
             npi=NPI(_ANA_NPI),
             practitioner=Practitioner("Ana", "Rivera", email="ana@riverapeds.example"),
             practice_locations=(PracticeLocation("Harbor office", _OFFICE),),
-            officials=(
-                Official(
-                    "Ben Okafor",
-                    OfficialRole.AUTHORIZED_OFFICIAL,
-                    email="ben@riverapeds.example",
-                    account_id=ben,
-                ),
-            ),
+            officials=(_pllc_ao("Ben Okafor", account_id=ben),),
             reassignment=Reassignment(pllc_profile.id, effective_date=date(2026, 4, 1)),
             effective_date=date(2026, 4, 1),
         )
@@ -490,13 +483,7 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
                 legal_business_name="Rivera Pediatrics PLLC",
                 npi=NPI(_PLLC_NPI),
                 practice_locations=(PracticeLocation("Harbor office", _OFFICE),),
-                officials=(
-                    Official(
-                        "Grace Lee",
-                        OfficialRole.AUTHORIZED_OFFICIAL,
-                        email="grace@riverapeds.example",
-                    ),
-                ),
+                officials=(_pllc_ao("Grace Lee"),),
             ),
         )
         change = signatures.send_for_signature(change.id, actor=as_dana)
@@ -582,6 +569,12 @@ def play(storage: Storage, *, database: str, secret_key: bytes | None = None) ->
 def _at_the_office(npi: str, name: str, npi_type: NPIType) -> NppesRecord:
     """The NPPES record of *npi*: *name*, practising at the Harbor office."""
     return NppesRecord(NPI(npi), name, practice_addresses=(_OFFICE,), npi_type=npi_type)
+
+
+def _pllc_ao(name: str, account_id: str | None = None) -> Official:
+    """*name*, listed as the PLLC's authorized official, with a riverapeds address."""
+    email = f"{name.split()[0].lower()}@riverapeds.example"
+    return Official(name, OfficialRole.AUTHORIZED_OFFICIAL, email=email, account_id=account_id)
 
 
 def _broken(what: str) -> EnrollkitError:

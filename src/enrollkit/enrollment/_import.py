@@ -181,20 +181,14 @@ def _row(line: int, cells: list[str], at: tuple[int, ...]) -> ListedEnrollment:
         )
         raise _RowProblem(code, exc.message) from None
     return ListedEnrollment(
-        line=line,
-        enrollment_id=enrollment_id,
-        npi=number,
-        first_name=first,
-        last_name=last,
-        organization_name=org,
-        state=state,
-        enrollment_type=etype,
-        provider_type=ptype,
-        specialty=specialty,
-        revalidation_due=_date(due, "Revalidation Due Date"),
-        adjusted_due=_date(adjusted, "Adjusted Due Date"),
-        employer_associations=_count(emp, "Individual Total Employer Associations"),
-        group_reassignments=_count(grp, "Group Member Total Reassignments"),
+        line,
+        enrollment_id,
+        number,
+        *(first, last, org, state, etype, ptype, specialty),  # kept as written
+        _date(due, "Revalidation Due Date"),
+        _date(adjusted, "Adjusted Due Date"),
+        _count(emp, "Individual Total Employer Associations"),
+        _count(grp, "Group Member Total Reassignments"),
     )
 
 

@@ -62,24 +62,6 @@ class ApplicationEvent(IdentityEnum):
     WITHDRAW = "withdraw"
 
 
-S, E = ApplicationStatus, ApplicationEvent
-
-#: The way forward from each non-final status (EN-4), without withdrawal.
-_FORWARD: Final = {
-    (S.DRAFT, E.EDIT): S.DRAFT,
-    (S.DRAFT, E.SEND_FOR_SIGNATURE): S.PENDING_SIGNATURES,
-    (S.PENDING_SIGNATURES, E.REVISE): S.PENDING_SIGNATURES,
-    (S.PENDING_SIGNATURES, E.SIGN): S.PENDING_SIGNATURES,
-    (S.PENDING_SIGNATURES, E.LAST_SIGNATURE): S.SUBMITTED,
-    (S.PENDING_SIGNATURES, E.DECLINE): S.DRAFT,
-    (S.SUBMITTED, E.START_REVIEW): S.IN_REVIEW,
-    (S.IN_REVIEW, E.REQUEST_DEVELOPMENT): S.DEVELOPMENT_REQUESTED,
-    (S.IN_REVIEW, E.APPROVE): S.APPROVED,
-    (S.IN_REVIEW, E.DENY): S.DENIED,
-    (S.DEVELOPMENT_REQUESTED, E.EDIT): S.DRAFT,
-    (S.DEVELOPMENT_REQUESTED, E.RESPONSE_DEADLINE_PASSED): S.REJECTED,
-}
-
 #: Rule EN-4: ``{(status, event): new status}``; any non-final status (one with a way
 #: forward) can be withdrawn. Anything absent is refused.
 APPLICATION_MACHINE: Final = StateMachine.from_table(

@@ -172,8 +172,7 @@ class EnrollmentService(PortedService):
         No access check: a read for the host and the MAC side; provider-facing reads are
         the reports, which ask access (EN-2).
         """
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(APPLICATIONS), application_id, what="application")
+        return self.runtime.load(APPLICATIONS, application_id, what="application")
 
     def _load_for(
         self, tx: Transaction, application_id: str, actor: Principal

@@ -1023,8 +1023,7 @@ class IdentityService:
     def get(self, account_id: ShortText) -> Account:
         """Return the account with this id (raises NotFoundError). A host read: hashes
         are hidden from its repr."""
-        with self.runtime.transaction() as tx:
-            return require(tx.repo(ACCOUNTS), account_id, what="account")
+        return self.runtime.load(ACCOUNTS, account_id, what="account")
 
     @boundary
     def help_desk_unlock(self, account_id: ShortText, *, actor: Principal) -> Account:

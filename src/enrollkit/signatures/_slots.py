@@ -82,6 +82,8 @@ class SignerSlot:
 
 _AO, _AM = Role.AUTHORIZED_OFFICIAL, Role.ACCESS_MANAGER
 _REC_AO, _REC_DO = OfficialRole.AUTHORIZED_OFFICIAL, OfficialRole.DELEGATED_OFFICIAL
+#: An AO or AM may sign, listed on the record as an AO or DO (RO-8).
+_AO_OR_AM, _LISTED_AO_OR_DO = frozenset({_AO, _AM}), frozenset({_REC_AO, _REC_DO})
 
 INDIVIDUAL: Final = SignerSlot(
     "individual",
@@ -91,21 +93,13 @@ INDIVIDUAL: Final = SignerSlot(
     frozenset(),
 )
 RECEIVING_ORGANIZATION: Final = SignerSlot(
-    "receiving_organization",
-    SlotParty.RECEIVING_ORGANIZATION,
-    "4B",
-    frozenset({_AO, _AM}),
-    frozenset({_REC_AO, _REC_DO}),
+    "receiving_organization", SlotParty.RECEIVING_ORGANIZATION, "4B", _AO_OR_AM, _LISTED_AO_OR_DO
 )
 AUTHORIZED_OFFICIAL: Final = SignerSlot(
     "authorized_official", SlotParty.APPLICANT, "15", frozenset({_AO}), frozenset({_REC_AO})
 )
 AUTHORIZED_OR_DELEGATED: Final = SignerSlot(
-    "authorized_or_delegated_official",
-    SlotParty.APPLICANT,
-    "15 / 16",
-    frozenset({_AO, _AM}),
-    frozenset({_REC_AO, _REC_DO}),
+    "authorized_or_delegated_official", SlotParty.APPLICANT, "15 / 16", _AO_OR_AM, _LISTED_AO_OR_DO
 )
 
 

@@ -282,6 +282,19 @@ def _keys(index: Index[Any], obj: Any) -> list[str]:
     return list(dict.fromkeys(index.keys(obj)))
 
 
+def _refuses_batch(storage: Storage, own: Note, batch: list[Note], code: str) -> None:
+    """In a unit that added *own*, ``add_many(batch)`` is the conflict *code*, and none
+    of the batch (bob's notes, the first of them new) is buffered."""
+    with storage.unit_of_work() as uow:
+        repo = uow.repository(NOTES)
+        repo.add(own)
+        with pytest.raises(ConflictError) as info:
+            add_many(repo, batch)
+        assert info.value.code == code
+        assert repo.get(batch[0].id) is None
+        assert [n.id for n in repo.find(BY_OWNER, "bob")] == []
+
+
 def _ids(objs: Sequence[Aggregate]) -> list[str]:
     return [obj.id for obj in objs]
 
@@ -774,14 +787,7 @@ class StorageContract(abc.ABC):
             batch = [Note(f"a{r}", "bob", f"A{r}"), Note(taken, "bob", f"T{r}")]
             if taken == "twice":
                 batch.append(Note(taken, "bob", f"U{r}"))
-            with storage.unit_of_work() as uow:
-                repo = uow.repository(NOTES)
-                repo.add(Note("own", "ana", "Own"))
-                with pytest.raises(ConflictError) as info:
-                    add_many(repo, batch)
-                assert info.value.code == "storage.duplicate"
-                assert repo.get(f"a{r}") is None
-                assert [n.id for n in repo.find(BY_OWNER, "bob")] == []
+            _refuses_batch(storage, Note("own", "ana", "Own"), batch, "storage.duplicate")
         assert _must(self.load(storage, "stored")).owner == "ana"
         assert self.load(storage, "own") is None
 
@@ -794,13 +800,7 @@ class StorageContract(abc.ABC):
             [Note("n3", "bob", "own")],
             [Note("n3", "bob", "Twice"), Note("n4", "bob", "twice")],
         ):
-            with storage.unit_of_work() as uow:
-                repo = uow.repository(NOTES)
-                repo.add(Note("n9", "ana", "Own"))
-                with pytest.raises(ConflictError) as info:
-                    add_many(repo, batch)
-                assert info.value.code == "storage.unique"
-                assert repo.get("n3") is None
+            _refuses_batch(storage, Note("n9", "ana", "Own"), batch, "storage.unique")
         with storage.unit_of_work() as uow:
             repo = uow.repository(NOTES)
             repo.save(attrs.evolve(_must(repo.get("n2")), title="Other"))

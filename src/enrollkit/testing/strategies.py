@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
+from enrollkit import identity
 from enrollkit.access import (
     ASSOCIATIONS,
     CLAIMS,
@@ -89,19 +90,6 @@ from enrollkit.enrollment import (
     SectionField,
     month_end,
 )
-from enrollkit.identity import (
-    ACCOUNTS,
-    Account,
-    AccountStatus,
-    FactorKind,
-    LockReason,
-    LoginChallenge,
-    MfaFactor,
-    PendingAuthenticator,
-    PendingEmail,
-    Profile,
-    SecurityQuestion,
-)
 from enrollkit.npi import EIN, NPI, NPIType
 from enrollkit.signatures import (
     SIGNATURE_SHEETS,
@@ -167,56 +155,56 @@ def _maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def accounts(draw: st.DrawFn) -> Account:
+def accounts(draw: st.DrawFn) -> identity.Account:
     """I&A accounts in any lock status, with factors, questions and a pending challenge."""
     created = draw(moments)
     factors = tuple(
-        MfaFactor(
+        identity.MfaFactor(
             f"mfa-{n}",
             kind,
-            draw(_emails if kind is FactorKind.EMAIL else _phones),
+            draw(_emails if kind is identity.FactorKind.EMAIL else _phones),
             created,
-            seed=draw(_hashes) if kind is FactorKind.AUTHENTICATOR_APP else None,
+            seed=draw(_hashes) if kind is identity.FactorKind.AUTHENTICATOR_APP else None,
             last_step=draw(_maybe(st.integers(0, 2**40))),
         )
-        for n, kind in enumerate(draw(st.lists(st.sampled_from(FactorKind), max_size=3)))
+        for n, kind in enumerate(draw(st.lists(st.sampled_from(identity.FactorKind), max_size=3)))
     )
-    status = draw(st.sampled_from(AccountStatus))
-    locked = status is not AccountStatus.ACTIVE
+    status = draw(st.sampled_from(identity.AccountStatus))
+    locked = status is not identity.AccountStatus.ACTIVE
     challenge = None
     with_challenge = draw(st.booleans())
     if factors and with_challenge:
-        challenge = LoginChallenge(
+        challenge = identity.LoginChallenge(
             factors[0].id, draw(_hashes), created, created + timedelta(minutes=10)
         )
-    return Account(
+    return identity.Account(
         draw(_ids),
         draw(st.from_regex(r"[A-Za-z][A-Za-z0-9]{5,11}", fullmatch=True)),
-        Profile(
+        identity.Profile(
             draw(_words), draw(_words), draw(_emails), tuple(draw(st.lists(_phones, max_size=2)))
         ),
         created,
         draw(_hashes),
         draw(moments),
         tuple(
-            SecurityQuestion(q, draw(_hashes))
+            identity.SecurityQuestion(q, draw(_hashes))
             for q in draw(st.lists(_words, max_size=3, unique=True))
         ),
         factors,
         password_history=tuple(draw(st.lists(_hashes, max_size=3))),
         must_change_password=draw(st.booleans()),
         status=status,
-        lock_reason=draw(st.sampled_from(LockReason)) if locked else None,
+        lock_reason=draw(st.sampled_from(identity.LockReason)) if locked else None,
         locked_at=draw(moments) if locked else None,
         failed_logins=draw(st.integers(0, 3)),
         failed_codes=draw(st.integers(0, 3)),
         failed_answers=draw(st.integers(0, 3)),
         challenge=challenge,
         pending_email=draw(
-            _maybe(st.builds(PendingEmail, _emails, _hashes, moments, st.integers(0, 2)))
+            _maybe(st.builds(identity.PendingEmail, _emails, _hashes, moments, st.integers(0, 2)))
         ),
         pending_authenticator=draw(
-            _maybe(st.builds(PendingAuthenticator, _ids, _hashes, _words, moments))
+            _maybe(st.builds(identity.PendingAuthenticator, _ids, _hashes, _words, moments))
         ),
         code_sends=tuple(sorted(draw(st.lists(moments, max_size=5)))),
     )
@@ -634,7 +622,7 @@ def listed_enrollments(draw: st.DrawFn, *, line: int = 0) -> ListedEnrollment:
 #: Every collection enrollkit defines, with a strategy for its aggregates (the contract
 #: suite's default round-trip cases are built from this).
 DOMAIN_STRATEGIES: Final[tuple[tuple[Collection[Any], st.SearchStrategy[Any]], ...]] = (
-    (ACCOUNTS, accounts()),
+    (identity.ACCOUNTS, accounts()),
     (ORGANIZATIONS, organizations),
     (PROFILES, profiles()),
     (ASSOCIATIONS, associations),
