@@ -114,18 +114,15 @@ class ProviderProfile:
     version: int = 0
 
     def __attrs_post_init__(self) -> None:
-        if self.npi_type is NPIType.INDIVIDUAL and (
-            not self.owner_id or self.organization_id is not None
-        ):
-            raise ValidationError(
-                "profile.individual_owner",
-                "A Type 1 (individual) profile is owned by the provider's account and "
-                "belongs to no organization; give owner_id and no organization_id.",
-                npi=self.npi.value,
-            )
-        if self.npi_type is NPIType.ORGANIZATION and (
-            not self.organization_id or self.owner_id is not None
-        ):
+        if self.npi_type is NPIType.INDIVIDUAL:
+            if not self.owner_id or self.organization_id is not None:
+                raise ValidationError(
+                    "profile.individual_owner",
+                    "A Type 1 (individual) profile is owned by the provider's account and "
+                    "belongs to no organization; give owner_id and no organization_id.",
+                    npi=self.npi.value,
+                )
+        elif not self.organization_id or self.owner_id is not None:  # Type 2
             raise ValidationError(
                 "profile.organization_owner",
                 "A Type 2 (organizational) profile belongs to an organization and has no "
