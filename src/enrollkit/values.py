@@ -61,12 +61,13 @@ def copy_with(obj: T, changes: dict[str, Any], /) -> T:
         # A dictionary class: one copy of the dictionary (in C), when it holds its fields
         # and nothing else (a cached property or hash makes it evolve below).
         held = obj.__dict__
-        if len(held) == fields and changes.keys() <= held.keys():
+        if len(held) == fields:
             held = held.copy()
             held.update(changes)
-            new = _new_object(cls)
-            _set_attribute(new, "__dict__", held)
-            return new  # type: ignore[no-any-return]
+            if len(held) == fields:  # every name changed was a field: none was added
+                new = _new_object(cls)
+                _set_attribute(new, "__dict__", held)
+                return new  # type: ignore[no-any-return]
     key = (cls, *changes)
     copy = _COPIERS.get(key)
     if copy is None:

@@ -133,7 +133,7 @@ class ProviderType(Enum):
     @property
     def is_organization(self) -> bool:
         """Whether an organization (Type 2 NPI, signed by an AO or DO) files (SG-1)."""
-        return self is not ProviderType.INDIVIDUAL_PRACTITIONER
+        return self is not _INDIVIDUAL_PRACTITIONER
 
     @property
     def label(self) -> str:
@@ -148,6 +148,11 @@ class ProviderType(Enum):
         if self in (ProviderType.INDIVIDUAL_PRACTITIONER, ProviderType.PRACTITIONER_GROUP):
             return ProviderCategory.PRACTITIONER
         return ProviderCategory.INSTITUTIONAL
+
+
+#: Read on every send for signature, bound once (a member read through its class runs
+#: Python code on 3.11).
+_INDIVIDUAL_PRACTITIONER: Final = ProviderType.INDIVIDUAL_PRACTITIONER
 
 
 _P = ProviderType
