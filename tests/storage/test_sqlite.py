@@ -5,16 +5,27 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 
+from enrollkit.access import (
+    CONNECTIONS,
+    CONNECTIONS_PENDING_DEADLINE,
+    Connection,
+    ConnectionState,
+    Side,
+    System,
+)
 from enrollkit.adapters.sqlite import FIND_SQL, SCHEMA_VERSION, SQLiteStorage, range_sql
 from enrollkit.audit import AuditEntry, ChainHead, chain
 from enrollkit.errors import StorageError, ValidationError
-from enrollkit.storage import Collection, Index
+from enrollkit.storage import Collection, Index, add_many, save_many, time_key
 from enrollkit.testing.contract import NOTES, T0, Note
+from enrollkit.testing.strategies import DOMAIN_STRATEGIES
 from tests.storage.workers import event
 
 
@@ -35,6 +46,12 @@ def _add(storage: SQLiteStorage, *notes: Note) -> None:
         for note in notes:
             uow.repository(NOTES).add(note)
         uow.record(event("note.added", "n1"))
+        uow.commit()
+
+
+def _add_to(storage: SQLiteStorage, collection: Collection[Any], *objs: Any) -> None:
+    with storage.unit_of_work() as uow:
+        add_many(uow.repository(collection), objs)
         uow.commit()
 
 
@@ -195,6 +212,45 @@ class TestIndexEntriesOfUpdates:
             ("tag", "c"),
             ("title", "t0"),
         ]
+
+    @pytest.mark.parametrize("collection", [c for c, _ in DOMAIN_STRATEGIES], ids=str)
+    def test_st_2_every_domain_aggregate_takes_a_weak_reference(
+        self, collection: Collection[Any]
+    ) -> None:
+        """A unit diffs an update's index entries against what it read, held by a weak
+        reference: every collection enrollkit defines stores a type that takes one."""
+        assert collection.type.__weakrefoffset__, collection.type.__name__
+
+    def test_co_5_a_swept_connection_rewrites_only_its_changed_entries(self, path: Path) -> None:
+        """The CO-5 sweep's bulk save of expired requests carries their base keys, so
+        SQLite deletes only the deadline and pending-pair entries and keeps the others."""
+        storage = SQLiteStorage(path)
+        pending = Connection(
+            "conn-1",
+            surrogate_id="org-1",
+            profile_id="prof-1",
+            requested_systems=frozenset({System.PECOS}),
+            approved_systems=frozenset(),
+            initiator=Side.SURROGATE,
+            requested_by="ana",
+            requested_at=T0,
+            state=ConnectionState.PENDING,
+        )
+        _add_to(storage, CONNECTIONS, pending)
+        later = T0 + timedelta(days=31)
+        with storage.unit_of_work() as uow:
+            repo = uow.repository(CONNECTIONS)
+            due = repo.find_range(CONNECTIONS_PENDING_DEADLINE, stop=time_key(later))
+            save_many(repo, [c.expire(now=later) for c in due])
+            assert set(uow._writes.base_keys) == {(CONNECTIONS.name, "conn-1")}
+            uow.commit()
+        storage.close()
+        with sqlite3.connect(path) as conn:
+            kept = conn.execute(
+                "SELECT index_name FROM enrollkit_index_entries WHERE id = 'conn-1' "
+                "ORDER BY index_name"
+            ).fetchall()
+        assert [name for (name,) in kept] == ["profile", "surrogate"]
 
 
 class TestReindex:

@@ -140,7 +140,7 @@ class Grant:
     reference: str | None = None  #: the verifier's reference or the invitation id
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class Association:
     """User *user_id* holds (or asks for) *role* with *employer* (RO-5, RO-6)."""
 

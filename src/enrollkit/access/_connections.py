@@ -168,7 +168,7 @@ def _non_empty(_instance: object, _attribute: object, value: frozenset[System]) 
         )
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class Connection:
     """Surrogate organization *surrogate_id* may act for profile *profile_id* (CO-1, CO-2)."""
 

@@ -55,7 +55,7 @@ def _legal_name(_instance: object, attribute: attrs.Attribute[str], value: objec
         )
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class Organization:
     """An organization: a Type 2 NPI organization, or one without NPI (Rule NPI-4)."""
 
@@ -97,7 +97,7 @@ ORGANIZATIONS: Final = Collection(
 )
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen
 class ProviderProfile:
     """What a connection points at (Rule CO-1): a Type 1 or Type 2 NPI profile (NPI-3).
 
