@@ -356,7 +356,15 @@ def _pool(tp: Any, world: World, name: str = "") -> list[Any]:
 def _methods() -> list[tuple[str, str]]:
     """(service, method) for every public method of every service, discovered."""
     found = []
-    for service_name in ("identity", "access", "enrollment", "signatures", "kit", "agenda"):
+    for service_name in (
+        "identity",
+        "access",
+        "enrollment",
+        "signatures",
+        "records",
+        "kit",
+        "agenda",
+    ):
         owner = _service_type(service_name)
         for name, _member in inspect.getmembers(owner, callable):
             if name.startswith("_") or isinstance(inspect.getattr_static(owner, name), type):
@@ -367,7 +375,7 @@ def _methods() -> list[tuple[str, str]]:
 
 def _service_type(name: str) -> type:
     from enrollkit.access import AccessService
-    from enrollkit.enrollment import Agenda, EnrollmentService
+    from enrollkit.enrollment import Agenda, EnrollmentService, RecordService
     from enrollkit.identity import IdentityService
     from enrollkit.signatures import SignatureService
 
@@ -376,6 +384,7 @@ def _service_type(name: str) -> type:
         "access": AccessService,
         "enrollment": EnrollmentService,
         "signatures": SignatureService,
+        "records": RecordService,
         "kit": Enrollkit,
         "agenda": Agenda,
     }[name]
@@ -402,6 +411,7 @@ def test_er_1_the_fuzz_discovers_every_service_method() -> None:
         "enrollment.create",
         "signatures.sign_electronically",
         "identity.login",
+        "records.import_revalidation_list",
         "kit.agenda",
     ):
         assert expected in names

@@ -9,7 +9,7 @@ from enrollkit import Enrollkit
 from enrollkit.adapters.memory import MemoryStorage
 from enrollkit.errors import ConflictError, NotFoundError, ValidationError
 from enrollkit.runtime import Runtime
-from enrollkit.storage import Collection
+from enrollkit.storage import Collection, not_found_error
 from tests.conftest import T0
 
 
@@ -73,6 +73,35 @@ class TestTransactionAddAndSave:
             tx.repo(NOTES).add(Note("n1", "hi"))
             tx.commit()
         assert runtime.load(NOTES, "n1", what="note") == Note("n1", "hi", version=1)
+
+    @pytest.mark.parametrize(
+        ("args", "code"),
+        [
+            ((NOTES, None), "input.type"),
+            ((NOTES, 5), "input.type"),
+            ((NOTES, "n" * 100_000), "input.too_long"),
+            ((NOTES, "\ud800"), "input.text"),
+            (("runtime_notes", "n1"), "input.type"),
+            ((None, "n1"), "input.type"),
+        ],
+    )
+    def test_er_1_load_refuses_garbage_at_the_boundary(
+        self, runtime: Runtime, args: tuple[object, object], code: str
+    ) -> None:
+        """runtime.load is a host entry point: garbage is a ValidationError with a short
+        message, never a builtin exception from deep in an adapter (ER-1)."""
+        with pytest.raises(ValidationError) as refused:
+            runtime.load(*args, what="note")  # type: ignore[arg-type]
+        assert refused.value.code == code
+        assert len(refused.value.message) < 200
+
+    def test_er_1_not_found_echoes_a_short_prefix_of_the_id(self) -> None:
+        """A NotFoundError quotes at most a short prefix of the id it was given (ER-1);
+        its fields keep the id for logs."""
+        error = not_found_error("n" * 499 + "\x00", what="note")
+        assert error.code == "note.not_found"
+        assert len(error.message) < 120 and "500 characters" in error.message
+        assert error.fields["id"] == "n" * 499 + "\x00"
 
     def test_st_2_a_stale_save_records_no_event(self, runtime: Runtime) -> None:
         """A save over a version that is no longer stored is refused before any event."""

@@ -64,6 +64,7 @@ __all__ = [
     "MAX_ITEMS",
     "MAX_TEXT",
     "Limit",
+    "Text",
     "boundary",
     "check_value",
 ]
@@ -97,6 +98,10 @@ class Limit:
 
 
 _DEFAULT_LIMIT: Final = Limit()
+
+#: An id or a short text the services take (an application id, a slot name, a source):
+#: at most 500 characters.
+Text = Annotated[str, Limit(chars=500)]
 #: A keyword the caller did not give (the generated wrappers' default).
 _MISSING: Final = object()
 
@@ -462,6 +467,10 @@ def _compile(tp: Any, *, convert: bool, limit: Limit = _DEFAULT_LIMIT) -> Checke
         return _mapping_checker(
             _compile(key, convert=convert), _compile(val, convert=convert), limit
         )
+    if isinstance(origin, type) and issubclass(origin, typing.Generic):
+        # A generic class of the library (``Collection[A]``): an instance of it; its type
+        # parameter is the type checker's to check.
+        return _instance_checker(origin)
     if origin is not None:
         raise TypeError(f"boundary: no checker for {tp!r}")
     if tp is str:

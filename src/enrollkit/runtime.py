@@ -33,7 +33,7 @@ from typing import Any, Final, Protocol, TypeVar
 import attrs
 
 from enrollkit.audit import DomainEvent
-from enrollkit.boundary import boundary
+from enrollkit.boundary import Text, boundary
 from enrollkit.clock import Clock, SystemClock
 from enrollkit.errors import (
     ConflictError,
@@ -193,9 +193,11 @@ class Runtime:
                     self._memo = (version, memo)
         return ReadView(self, reader, self.clock.now(), memo)
 
-    def load(self, collection: Collection[A], obj_id: str, *, what: str) -> A:
+    @boundary
+    def load(self, collection: Collection[A], obj_id: Text, *, what: Text) -> A:
         """The committed aggregate of *collection* with id *obj_id*, read in a unit of
-        work of its own; NotFoundError naming *what* if there is none (a host read)."""
+        work of its own; NotFoundError naming *what* if there is none (a host read, its
+        arguments checked at the boundary, ER-1)."""
         with self.transaction() as tx:
             return require(tx.repo(collection), obj_id, what=what)
 

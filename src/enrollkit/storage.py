@@ -46,7 +46,7 @@ import attrs
 
 from enrollkit.audit import AuditLog, DomainEvent
 from enrollkit.clock import ensure_utc
-from enrollkit.errors import ConflictError, NotFoundError, StorageError
+from enrollkit.errors import ConflictError, NotFoundError, StorageError, excerpt
 
 __all__ = [
     "Aggregate",
@@ -360,7 +360,7 @@ def not_found_error(obj_id: str, *, what: str) -> NotFoundError:
     """The NotFoundError for no *what* with id *obj_id* (``<what>.not_found``)."""
     return NotFoundError(
         f"{what.replace(' ', '_')}.not_found",
-        f"No {what} with id {obj_id!r} exists. Check the id.",
+        f"No {what} with id {excerpt(obj_id)} exists. Check the id.",
         id=obj_id,
     )
 

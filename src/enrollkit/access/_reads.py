@@ -10,7 +10,6 @@ commands (requests, approvals, invitations, connections) stay in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
 
 from enrollkit.access._associations import (
     ASSOCIATIONS,
@@ -50,7 +49,7 @@ from enrollkit.access._organizations import (
 )
 from enrollkit.access._roles import Action, System
 from enrollkit.access._scope import PendingConnection, pending_connections_for
-from enrollkit.boundary import Limit, boundary
+from enrollkit.boundary import Text, boundary
 from enrollkit.errors import ValidationError
 from enrollkit.npi import EIN, NPI
 from enrollkit.principals import Principal
@@ -58,9 +57,6 @@ from enrollkit.runtime import Runtime
 from enrollkit.storage import require
 
 __all__ = ["AccessReads"]
-
-#: Ids and names: at most this long (ER-1).
-Text = Annotated[str, Limit(chars=500)]
 
 
 class AccessReads:

@@ -77,7 +77,7 @@ from enrollkit.access._organizations import (
     Organization,
     ProviderProfile,
 )
-from enrollkit.access._reads import AccessReads, Text
+from enrollkit.access._reads import AccessReads
 from enrollkit.access._roles import (
     VERIFIED_ROLES,
     Action,
@@ -95,7 +95,7 @@ from enrollkit.access._verification import (
     Verification,
     VerificationStatus,
 )
-from enrollkit.boundary import Limit
+from enrollkit.boundary import Limit, Text
 from enrollkit.errors import (
     ConflictError,
     EnrollkitError,

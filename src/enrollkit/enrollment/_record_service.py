@@ -17,7 +17,7 @@ from typing import Annotated, Final
 
 import attrs
 
-from enrollkit.boundary import Limit, boundary
+from enrollkit.boundary import Limit, Text, boundary
 from enrollkit.enrollment._import import (
     MAX_FIELD_CHARS,
     ListedEnrollment,
@@ -46,8 +46,6 @@ IMPORTERS: Final = frozenset({PrincipalKind.ACCOUNT, PrincipalKind.HELP_DESK})
 Line = Annotated[str, Limit(chars=14 * (MAX_FIELD_CHARS + 3))]
 #: The file's lines, read lazily (a million lines stream through).
 Lines = Annotated[Iterable[Line], Limit(stream=True)]
-#: A source name or an enrollment ID (ER-1).
-Text = Annotated[str, Limit(chars=500)]
 
 #: Rows read, looked up, written and flushed together (one read of their records, ST-1).
 _BATCH_ROWS: Final = 1_000

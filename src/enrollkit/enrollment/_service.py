@@ -15,7 +15,7 @@ from typing import Annotated, Final, Unpack
 import attrs
 
 from enrollkit.access import PROFILES, System
-from enrollkit.boundary import Limit, boundary
+from enrollkit.boundary import Limit, Text, boundary
 from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._access import (
     require_application_access,
@@ -70,8 +70,6 @@ _ENROLLMENT_ID: Final = ENROLLMENT_RECORDS.index("enrollment_id")
 _PROFILES_BY_NPI: Final = PROFILES.index("npi")
 _MAC: Final = frozenset({PrincipalKind.MAC})
 
-#: Ids, file names and short texts (ER-1).
-Text = Annotated[str, Limit(chars=500)]
 #: Reasons and descriptions (ER-1).
 Prose = Annotated[str, Limit(chars=5000)]
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Annotated, Final, Unpack
 
 from enrollkit.access import PROFILES, ProviderProfile, Role, decide_signing_authority
-from enrollkit.boundary import Limit, boundary
+from enrollkit.boundary import Limit, Text, boundary
 from enrollkit.enrollment import (
     APPLICATIONS,
     Application,
@@ -67,8 +67,6 @@ _BOTH: Final = frozenset(Attestation)
 #: AC-8 [default]: a signature needs a login (or host assertion) at most this old.
 SIGNING_WINDOW: Final = timedelta(minutes=15)
 
-#: Ids, slots, file names, e-mail addresses (ER-1).
-Text = Annotated[str, Limit(chars=500)]
 #: A revision digest: SHA-256 in hex (EN-3, SG-9).
 Digest = Annotated[str, Limit(chars=128)]
 
