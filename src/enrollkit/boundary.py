@@ -102,6 +102,7 @@ _DEFAULT_LIMIT: Final = Limit()
 #: An id or a short text the services take (an application id, a slot name, a source):
 #: at most 500 characters.
 Text = Annotated[str, Limit(chars=500)]
+
 #: A keyword the caller did not give (the generated wrappers' default).
 _MISSING: Final = object()
 
