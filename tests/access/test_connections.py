@@ -288,15 +288,16 @@ OPENERS = {"surrogate": request, "provider": add}
 
 
 class TestOnePending:
-    @pytest.mark.parametrize(("first", "second"), list(itertools.product(OPENERS, OPENERS)))
-    def test_co_10_a_second_pending_request_either_way_is_refused(
-        self, world: World, runtime: Runtime, first: str, second: str
+    @pytest.mark.parametrize("side", list(OPENERS))
+    def test_co_10_a_second_pending_request_from_the_same_side_is_refused(
+        self, world: World, runtime: Runtime, side: str
     ) -> None:
-        """A second pending request, from either side, is connection.pending_exists."""
-        pending = OPENERS[first](world, world.p_clinic, System.PECOS)
+        """A second pending request between the same two, opened from the same side, is
+        connection.pending_exists; nothing is written."""
+        pending = OPENERS[side](world, world.p_clinic, System.PECOS)
         before = len(runtime.storage.audit.entries())
         with pytest.raises(ConflictError) as info:
-            OPENERS[second](world, world.p_clinic, System.NPPES)
+            OPENERS[side](world, world.p_clinic, System.NPPES)
         assert info.value.code == "connection.pending_exists"
         assert info.value.fields["connection_id"] == pending.id
         assert [c.id for c in world.service.connections_of(profile_id=world.p_clinic)] == [
@@ -304,17 +305,30 @@ class TestOnePending:
         ]
         assert len(runtime.storage.audit.entries()) == before
 
-    @pytest.mark.parametrize(("first", "second"), list(itertools.product(OPENERS, OPENERS)))
-    def test_co_10_after_30_days_a_new_request_is_allowed_and_the_old_recorded_expired(
-        self, world: World, runtime: Runtime, clock: FixedClock, first: str, second: str
+    @pytest.mark.parametrize(("first", "second"), list(itertools.permutations(OPENERS)))
+    def test_co_10_each_direction_holds_its_own_pending_request(
+        self, world: World, first: str, second: str
     ) -> None:
-        """At day 30 a new request is allowed and the old one is recorded expired."""
-        stale = OPENERS[first](world, world.p_clinic)
+        """One pending request per surrogate, profile *and direction*: the other side may
+        open its own while the first waits; each is answered on its own (CO-3, CO-4)."""
+        one = OPENERS[first](world, world.p_clinic, System.PECOS)
+        two = OPENERS[second](world, world.p_clinic, System.NPPES)
+        assert one.id != two.id and one.initiator is not two.initiator
+        states = {c.id: c.state for c in world.service.connections_of(profile_id=world.p_clinic)}
+        assert states == {one.id: ConnectionState.PENDING, two.id: ConnectionState.PENDING}
+
+    @pytest.mark.parametrize("side", list(OPENERS))
+    def test_co_10_after_30_days_a_new_request_is_allowed_and_the_old_recorded_expired(
+        self, world: World, runtime: Runtime, clock: FixedClock, side: str
+    ) -> None:
+        """At day 30 a new request from the same side is allowed and the old one is
+        recorded expired."""
+        stale = OPENERS[side](world, world.p_clinic)
         clock.advance(days=30, seconds=-1)
         with pytest.raises(ConflictError):
-            OPENERS[second](world, world.p_clinic)
+            OPENERS[side](world, world.p_clinic)
         clock.advance(seconds=1)
-        fresh = OPENERS[second](world, world.p_clinic)
+        fresh = OPENERS[side](world, world.p_clinic)
         assert fresh.state is ConnectionState.PENDING and fresh.id != stale.id
         assert world.service.connection(stale.id).state is ConnectionState.EXPIRED
         names = [e.event.name for e in runtime.storage.audit.for_subject(stale.id)]

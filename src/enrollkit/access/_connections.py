@@ -274,7 +274,9 @@ def _pending_deadline_keys(c: Connection) -> list[str]:
 
 
 def _pending_pair_keys(c: Connection) -> list[str]:
-    return [compose_key(c.surrogate_id, c.profile_id)] if c.state is ConnectionState.PENDING else []
+    if c.state is not ConnectionState.PENDING:
+        return []
+    return [compose_key(c.surrogate_id, c.profile_id, c.initiator.value)]
 
 
 CONNECTIONS_BY_PROFILE: Final = Index[Connection]("profile", lambda c: [c.profile_id])
@@ -283,10 +285,12 @@ CONNECTIONS_BY_SURROGATE: Final = Index[Connection]("surrogate", lambda c: [c.su
 CONNECTIONS_PENDING_DEADLINE: Final = Index[Connection](
     "pending_deadline", _pending_deadline_keys, ordered=True
 )
-#: Rule CO-10: one stored-pending request per surrogate and profile, held by storage at
-#: commit (a new request first records the day-30 expiry of a stale one, freeing the key).
+#: Rule CO-10: one stored-pending request per surrogate, profile and direction (the side
+#: that opened it), held by storage at commit (a new request first records the day-30
+#: expiry of a stale one, freeing the key). Named for its key: a store built before the
+#: direction was part of it rebuilds the entries (index evolution).
 CONNECTIONS_PENDING_PAIR: Final = Index[Connection](
-    "pending_surrogate_profile", _pending_pair_keys, unique=True
+    "pending_surrogate_profile_side", _pending_pair_keys, unique=True
 )
 
 #: The connections collection.

@@ -994,15 +994,15 @@ class AccessService(AccessReads):
         covered: set[System] = set()
         for c in existing:
             state = c.effective_state(tx.now)
-            if state is ConnectionState.PENDING:
+            if state is ConnectionState.PENDING and c.initiator is initiator:
                 raise ConflictError(
                     "connection.pending_exists",
-                    f"Connection {c.id} between these two is already pending until "
-                    f"{c.deadline.date().isoformat()}; approve, reject or withdraw it first "
-                    "(CO-10).",
+                    f"Connection {c.id}, opened from the same side between these two, is "
+                    f"already pending until {c.deadline.date().isoformat()}; wait for its "
+                    "answer or withdraw it first (CO-10).",
                     connection_id=c.id,
                 )
-            if c.state is ConnectionState.PENDING:
+            if state is ConnectionState.EXPIRED and c.state is ConnectionState.PENDING:
                 # Rejected as of day 30 (CO-5): record it, which frees CO-10's pending key.
                 tx.save(
                     CONNECTIONS,
