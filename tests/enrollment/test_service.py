@@ -79,6 +79,32 @@ class TestPreparing:
         edited = kit.enrollment.edit(app.id, actor=kit.actor("u-seu"), content=acme_855b())
         assert edited.content == acme_855b()
 
+    def test_en_2_an_application_names_its_own_profiles_npi(self, kit: Kit) -> None:
+        """Access to Dr Diaz's own profile files nothing for Acme: an application under
+        prof-ana naming Acme's NPI is refused when created, edited or sent, and nothing
+        is stored."""
+        ana = kit.actor("u-ana")
+        before = kit.runtime.storage.audit.entries()
+        with pytest.raises(ValidationError) as created:
+            kit.enrollment.create(
+                actor=ana,
+                profile_id="prof-ana",
+                form=Form.CMS_855I,
+                kind=Kind.CHANGE_OF_INFORMATION,
+                content=acme_855b(),
+            )
+        assert created.value.code == "application.npi_not_profile"
+        assert kit.runtime.storage.audit.entries() == before
+        draft = kit.enrollment.create(
+            actor=ana, profile_id="prof-ana", form=Form.CMS_855I, kind=Kind.CHANGE_OF_INFORMATION
+        )
+        with pytest.raises(ValidationError) as edited:
+            kit.enrollment.edit(draft.id, actor=ana, content=ana_855i(npi=NPI_ACME))
+        assert edited.value.code == "application.npi_not_profile"
+        assert kit.enrollment.get(draft.id).content == draft.content
+        own = kit.enrollment.edit(draft.id, actor=ana, content=ana_855i())
+        assert own.content.npi == NPI_ANA
+
     def test_en_5_attached_documents_are_sniffed_and_stored(self, kit: Kit) -> None:
         """A PDF named .tiff is attached as a PDF; its bytes are in the store."""
         app = kit.enrollment.create(

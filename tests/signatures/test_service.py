@@ -43,7 +43,15 @@ from enrollkit.signatures import (
     agenda_sources,
 )
 from tests.enrollment.factories import OAK_AVE
-from tests.enrollment.world import EMAILS, OFFICIALS, Kit, acme_855b, ana_855i, ana_855r
+from tests.enrollment.world import (
+    EMAILS,
+    NPI_ACME,
+    OFFICIALS,
+    Kit,
+    acme_855b,
+    ana_855i,
+    ana_855r,
+)
 
 BOTH = frozenset(Attestation)
 PDF = b"%PDF-1.7\nsigned certification statement\n%%EOF\n"
@@ -411,6 +419,16 @@ class TestRevisionsAndDeclines:
             s.digest
             for s in kit.signatures.sheet(app.id).valid_signatures(revised.current_revision)
         } == {revised.current_revision.digest}
+
+    def test_en_2_a_revision_keeps_the_profiles_npi(self, kit: Kit) -> None:
+        """A revision that names another provider's NPI is refused (EN-2): revision 1
+        stays the one out for signature."""
+        app = reassignment(kit)
+        with pytest.raises(ValidationError) as info:
+            kit.signatures.revise(app.id, actor=kit.actor("u-cred"), content=ana_855r(npi=NPI_ACME))
+        assert info.value.code == "application.npi_not_profile"
+        current = kit.enrollment.get(app.id).current_revision
+        assert current is not None and current.number == 1
 
     def test_sg_5_revise_with_a_new_document(self, kit: Kit) -> None:
         """Attaching a document while out for signature is a revision too."""

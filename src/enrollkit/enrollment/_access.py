@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from enrollkit.access import Action, GrantPath, System, decide
+from enrollkit.access import PROFILES, Action, GrantPath, System, decide
 from enrollkit.enrollment._forms import Kind
+from enrollkit.errors import ValidationError
 from enrollkit.runtime import Transaction
 
 if TYPE_CHECKING:
@@ -22,7 +23,27 @@ __all__ = [
     "Contacts",
     "require_application_access",
     "require_pecos_access",
+    "require_profile_npi",
 ]
+
+
+def require_profile_npi(tx: Transaction, application: Application) -> None:
+    """Rule EN-2: an application is prepared for the provider of its profile, so the NPI
+    it names (when it names one) is that profile's; access to one provider never files
+    for another (a Type 1 profile's holder cannot file her clinic's 855B under her own
+    profile)."""
+    npi = application.content.npi
+    if npi is None:
+        return
+    profile = tx.repo(PROFILES).get(application.profile_id)
+    if profile is not None and profile.npi != npi:
+        raise ValidationError(
+            "application.npi_not_profile",
+            f"The application names NPI {npi}, but its provider profile is NPI "
+            f"{profile.npi}; an application is filed for the provider of its profile "
+            "(EN-2). Prepare it under that provider's profile, or correct the NPI.",
+            application_id=application.id,
+        )
 
 
 def require_pecos_access(tx: Transaction, *, user_id: str, profile_id: str) -> GrantPath:

@@ -20,6 +20,7 @@ from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._access import (
     require_application_access,
     require_pecos_access,
+    require_profile_npi,
 )
 from enrollkit.enrollment._agenda import AgendaQuery, profiles_in_scope, records_in_scope
 from enrollkit.enrollment._application import APPLICATIONS, Application, adds_location
@@ -149,6 +150,7 @@ class EnrollmentService(PortedService):
                 provider_type=provider_type,
             )
             grant = require_application_access(tx, user_id=who, application=app)
+            require_profile_npi(tx, app)
             stored = tx.add(
                 APPLICATIONS,
                 app,
@@ -191,6 +193,7 @@ class EnrollmentService(PortedService):
             app, who = self._load_for(tx, application_id, actor)
             before = app.status
             changed = app.edit(content, now=tx.now)
+            require_profile_npi(tx, changed)
             stored = tx.save(
                 APPLICATIONS,
                 changed,

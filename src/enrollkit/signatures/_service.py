@@ -27,6 +27,7 @@ from enrollkit.enrollment import (
     adds_location,
     inspect_document,
     require_application_access,
+    require_profile_npi,
     same_name,
     sync_record,
 )
@@ -139,6 +140,7 @@ class SignatureService(PortedService):
         fee (EN-15), open one request per slot (SG-2)."""
         with self.runtime.transaction() as tx:
             app, who = self._load_for(tx, application_id, actor)
+            require_profile_npi(tx, app)
             app.require_nppes_consistent(self._nppes_record(app.content))
             self._require_supporting(tx, app)
             sent = app.send_for_signature(by=who, now=tx.now)
@@ -173,6 +175,7 @@ class SignatureService(PortedService):
                 for i, k in zip(inspected, kinds, strict=True)
             )
             revised = app.revise(content=content, documents=documents, by=who, now=tx.now)
+            require_profile_npi(tx, revised)
             revised.require_nppes_consistent(self._nppes_record(revised.content))
             self._require_supporting(tx, revised)
             for given, info in zip(attach, inspected, strict=True):
