@@ -212,8 +212,7 @@ def revalidation_source(policy: DeadlinePolicy = _POLICY) -> AgendaSource:
                     and a.kind is Kind.REVALIDATION
                     and a.submitted_at is not None
                     and a.submitted_at > anchor.decision.decided_at
-                    and a.status_at(query.now)
-                    not in (ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN)
+                    and a.stands_filed(query.now)
                     for a in apps
                 ):
                     continue
@@ -398,7 +397,7 @@ def change_report_source(
                 profile = tx.repo(PROFILES).get(profile_id)
                 record = nppes.lookup(profile.npi) if profile is not None else None
             for change in changes:
-                if change.met_by(apps, record):
+                if change.met_by(apps, record, now=query.now):
                     continue
                 due = change.due(policy)
                 yield _item(

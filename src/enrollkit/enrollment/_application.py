@@ -152,6 +152,8 @@ _REASSIGNMENT_TERMINATION: Final = Kind.REASSIGNMENT_TERMINATION
 _BY_ORGANIZATION: Final = ReassignmentParty.ORGANIZATION
 _PENDING_SIGNATURES: Final = S.PENDING_SIGNATURES
 _REJECTED: Final = S.REJECTED
+#: EN-7, EN-11: the statuses that end a filing: it reports nothing and answers no due date.
+_FILING_ENDED: Final = frozenset({S.WITHDRAWN, S.DENIED, S.REJECTED})
 _E_APPROVE: Final = E.APPROVE
 _E_DECLINE: Final = E.DECLINE
 _E_DENY: Final = E.DENY
@@ -380,6 +382,16 @@ class Application:
         if due is not None and self.status in _DEADLINE_RUNS and ensure_utc(now) >= due:
             return _REJECTED
         return self.status
+
+    def stands_filed(self, now: datetime | None = None) -> bool:
+        """Whether the application was submitted and its filing still stands at *now*
+        (EN-7, EN-11): not withdrawn, denied, or rejected for a missed development
+        deadline. A filing that ended so reports no change and answers no due date.
+        Without *now*, the stored status is read (no deadline is computed)."""
+        if self.submitted_at is None:
+            return False
+        status = self.status if now is None else self.status_at(now)
+        return status not in _FILING_ENDED
 
     def is_final(self, now: datetime) -> bool:
         """Whether nothing can happen to the application any more."""

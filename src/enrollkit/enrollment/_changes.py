@@ -101,11 +101,16 @@ class ReportableChange:
         return False
 
     def met_by(
-        self, applications: tuple[Application, ...], nppes: NppesRecord | None = None
+        self,
+        applications: tuple[Application, ...],
+        nppes: NppesRecord | None = None,
+        *,
+        now: datetime | None = None,
     ) -> bool:
-        """Whether the change was reported: marked, or (PECOS) a submitted change of
-        information or revalidation on or after its day, or (NPPES) the NPPES record
-        shows the new value."""
+        """Whether the change was reported: marked, or (PECOS) a change of information or
+        revalidation submitted on or after its day whose filing still stands at *now*
+        (not withdrawn, denied or rejected: EN-7), or (NPPES) the NPPES record shows the
+        new value."""
         if self.reported_at is not None:
             return True
         if self.system is System.NPPES:
@@ -115,6 +120,7 @@ class ReportableChange:
             and app.kind in _REPORTING_KINDS
             and app.submitted_at is not None
             and app.submitted_at.date() >= self.occurred_on
+            and app.stands_filed(now)
             for app in applications
         )
 

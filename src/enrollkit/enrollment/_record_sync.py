@@ -52,6 +52,12 @@ _ENROLLING_FORMS: Final = frozenset(Form) - {Form.CMS_855R, Form.CMS_588}
 _FILES_REVALIDATION: Final = frozenset({Kind.REVALIDATION, Kind.REACTIVATION})
 
 
+def _own_development(app: Application, record: EnrollmentRecord) -> bool:
+    """Whether the record's open development deadline is *app*'s own request's."""
+    development = app.development
+    return development is not None and record.development_due_on == development.due_at.date()
+
+
 def _facts(
     record: EnrollmentRecord, facts: tuple[Fact, ...], source: tuple[FactSource, ...]
 ) -> tuple[FactSource, ...]:
@@ -230,7 +236,27 @@ def _sync_enrollment(
         filed: date | None = record.revalidation_filed_on
         if app.kind in _FILES_REVALIDATION and record.due is not None:
             filed = app.submitted_at.date()
-        updated = attrs.evolve(record, revalidation_filed_on=filed, development_due_on=None)
+        # Only this application's own development request is answered by its submission.
+        answered = _own_development(app, record)
+        updated = attrs.evolve(
+            record,
+            revalidation_filed_on=filed,
+            development_due_on=None if answered else record.development_due_on,
+        )
+    elif app.submitted_at is not None and not app.stands_filed():
+        # EN-11: a withdrawn or denied revalidation files nothing, and the development
+        # request it carried ends with it.
+        own_filing = (
+            app.kind in _FILES_REVALIDATION
+            and record.revalidation_filed_on == app.submitted_at.date()
+        )
+        updated = attrs.evolve(
+            record,
+            revalidation_filed_on=None if own_filing else record.revalidation_filed_on,
+            development_due_on=(
+                None if _own_development(app, record) else record.development_due_on
+            ),
+        )
     else:
         return None
     if updated == record:

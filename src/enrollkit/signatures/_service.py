@@ -360,6 +360,7 @@ class SignatureService(PortedService):
             )
             if sheet is not None and closed:
                 tx.repo(SIGNATURE_SHEETS).save(sheet.supersede(now=tx.now))
+            sync_record(tx, stored)  # EN-11: a withdrawn revalidation files nothing
             tx.commit()
         return stored
 
