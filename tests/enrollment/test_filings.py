@@ -1,4 +1,5 @@
-"""A filing that ends reports nothing and answers no due date (EN-7, EN-9, EN-11).
+"""A filing that ends reports nothing and answers no due date (EN-7, EN-9, EN-11);
+the approved-enrollment report reads CMS's date from the record (EN-8, EN-10).
 
 A revalidation or a change of information counts as filed while its filing stands:
 withdrawn, denied, or rejected for a missed development deadline, it no longer
@@ -177,3 +178,17 @@ class TestAgenda:
         assert open_changes() == []
         kit.signatures.withdraw(app.id, actor=kit.actor("u-cred"))
         assert open_changes() != []
+
+
+class TestApprovedRecordReport:
+    def test_en_10_the_report_reads_cms_date_from_the_record(self, kit: Kit) -> None:
+        """With CMS's due date on the enrollment record, the approved-enrollment report
+        gives that date, as the agenda does, not the application estimate (EN-8, EN-10)."""
+        import_ana(kit, due="06/30/2030")
+        initial = file_855i(kit, Kind.INITIAL)
+        kit.enrollment.start_review(initial.id, actor=kit.mac())
+        kit.enrollment.approve(initial.id, actor=kit.mac(), ptan="P1", enrollment_id=EID)
+        report = kit.enrollment.approved_record(initial.id, actor=kit.actor("u-cred"))
+        assert report.revalidation_due == date(2030, 6, 30)
+        assert report.revalidation_due_assigned
+        assert revalidation_dues(kit) == [date(2030, 6, 30)]

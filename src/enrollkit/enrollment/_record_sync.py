@@ -44,7 +44,12 @@ from enrollkit.enrollment._record import (
 )
 from enrollkit.runtime import Transaction
 
-__all__ = ["reassignments_after_approval", "record_after_approval", "sync_record"]
+__all__ = [
+    "reassignments_after_approval",
+    "record_after_approval",
+    "record_of_application",
+    "sync_record",
+]
 
 #: [default] forms whose approval is an enrollment of its own (855R and 588 ride on one).
 _ENROLLING_FORMS: Final = frozenset(Form) - {Form.CMS_855R, Form.CMS_588}
@@ -136,6 +141,11 @@ def _record_of(
     npi = app.filed_content.npi
     found = _single_record(tx, npi.value) if npi is not None else None
     return (found.enrollment_id, found) if found is not None else (None, None)
+
+
+def record_of_application(tx: Transaction, app: Application) -> EnrollmentRecord | None:
+    """The enrollment record *app* concerns (EN-10): [default] its NPI's only record."""
+    return _record_of(tx, app, None)[1]
 
 
 def _single_record(tx: Transaction, npi: str) -> EnrollmentRecord | None:

@@ -165,12 +165,15 @@ def approved_record(
     *,
     history: Iterable[Application] = (),
     policy: DeadlinePolicy = DeadlinePolicy(),  # noqa: B008
+    record: EnrollmentRecord | None = None,
 ) -> ApprovedEnrollmentRecord:
     """The approved enrollment record of *app* (EN-8); refused unless it is approved.
 
-    Its revalidation due date is the enrollment's (EN-7), read from *history* (the
-    profile's applications): the date CMS assigned with the latest initial enrollment or
-    revalidation, else its estimate; none once the enrollment was voluntarily terminated.
+    Its revalidation due date is the enrollment's (EN-7): CMS's date on its enrollment
+    *record* when it holds one (EN-10: reports read the record, as the agenda does),
+    else read from *history* (the profile's applications): the date CMS assigned with the
+    latest initial enrollment or revalidation, else its estimate; none once the
+    enrollment was voluntarily terminated.
     """
     if not _approved(app) or app.current_revision is None:
         raise InvalidTransitionError(
@@ -184,6 +187,8 @@ def approved_record(
     due = (
         revalidation_due((app, *history), app.form, policy=policy) if app.form.revalidates else None
     )
+    # CMS's date on the record, unless the applications show the enrollment ended.
+    posted = record.due if record is not None and due is not None else None
     return ApprovedEnrollmentRecord(
         application_id=app.id,
         profile_id=app.profile_id,
@@ -193,8 +198,8 @@ def approved_record(
         medicare_id=decision.medicare_id,
         effective_date=decision.effective_date,
         approved_at=decision.decided_at,
-        revalidation_due=due.due if due else None,
-        revalidation_due_assigned=due.assigned if due else False,
+        revalidation_due=posted if posted is not None else (due.due if due else None),
+        revalidation_due_assigned=posted is not None or (due.assigned if due else False),
     )
 
 

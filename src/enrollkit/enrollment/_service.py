@@ -43,7 +43,7 @@ from enrollkit.enrollment._nppes import (
 )
 from enrollkit.enrollment._ports import PortedService, ServiceSettings
 from enrollkit.enrollment._record import ENROLLMENT_RECORDS, EnrollmentRecord
-from enrollkit.enrollment._record_sync import sync_record
+from enrollkit.enrollment._record_sync import record_of_application, sync_record
 from enrollkit.enrollment._reports import (
     ApprovedEnrollmentRecord,
     MedicareIdRow,
@@ -492,7 +492,8 @@ class EnrollmentService(PortedService):
         with self.runtime.transaction() as tx:
             app, _who = self._load_for(tx, application_id, actor)
             history = tx.repo(APPLICATIONS).find(APPLICATIONS.index("profile"), app.profile_id)
-        return approved_record(app, history=history, policy=self.deadlines)
+            record = record_of_application(tx, app) if app.form.revalidates else None
+        return approved_record(app, history=history, policy=self.deadlines, record=record)
 
     @boundary
     def pending_reassignments(
