@@ -12,6 +12,8 @@ from enrollkit.access import System
 from enrollkit.clock import FixedClock
 from enrollkit.enrollment import (
     Agenda,
+    Application,
+    ApplicationContent,
     ApplicationStatus,
     ChangeKind,
     Form,
@@ -36,6 +38,7 @@ from tests.enrollment.factories import MAIN_ST, OAK_AVE
 from tests.enrollment.world import NPI_ACME, NPI_ANA, Kit, acme_855b, ana_855i
 
 PDF = b"%PDF-1.4\n%%EOF\n"
+_CHANGE = Kind.CHANGE_OF_INFORMATION
 #: NPPES after Acme renamed itself there, but not in PECOS.
 RENAMED = NppesRecord(NPI_ACME, "Acme Health Partners PLLC", practice_addresses=(MAIN_ST,))
 
@@ -84,20 +87,18 @@ class TestPreparing:
         prof-ana naming Acme's NPI is refused when created, edited or sent, and nothing
         is stored."""
         ana = kit.actor("u-ana")
+
+        def change_for_ana(content: ApplicationContent | None = None) -> Application:
+            return kit.enrollment.create(
+                actor=ana, profile_id="prof-ana", form=Form.CMS_855I, kind=_CHANGE, content=content
+            )
+
         before = kit.runtime.storage.audit.entries()
         with pytest.raises(ValidationError) as created:
-            kit.enrollment.create(
-                actor=ana,
-                profile_id="prof-ana",
-                form=Form.CMS_855I,
-                kind=Kind.CHANGE_OF_INFORMATION,
-                content=acme_855b(),
-            )
+            change_for_ana(acme_855b())
         assert created.value.code == "application.npi_not_profile"
         assert kit.runtime.storage.audit.entries() == before
-        draft = kit.enrollment.create(
-            actor=ana, profile_id="prof-ana", form=Form.CMS_855I, kind=Kind.CHANGE_OF_INFORMATION
-        )
+        draft = change_for_ana()
         with pytest.raises(ValidationError) as edited:
             kit.enrollment.edit(draft.id, actor=ana, content=ana_855i(npi=NPI_ACME))
         assert edited.value.code == "application.npi_not_profile"

@@ -55,6 +55,17 @@ def _add_to(storage: SQLiteStorage, collection: Collection[Any], *objs: Any) -> 
         uow.commit()
 
 
+def _entries_of(path: Path, obj_id: str) -> list[tuple[str, str]]:
+    """The (index, key) entries stored for *obj_id*, read with plain sqlite3."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT index_name, key FROM enrollkit_index_entries WHERE id = ? "
+            "ORDER BY index_name, key",
+            (obj_id,),
+        ).fetchall()
+    return [(str(name), str(key)) for name, key in rows]
+
+
 #: The host's audit key in these tests (32 bytes or more, AU-1).
 AUDIT_KEY = bytes(range(100, 140))
 
@@ -200,12 +211,7 @@ class TestIndexEntriesOfUpdates:
             assert bool(uow._writes.base_keys) is store.rewrites_changed_keys
             uow.commit()
         storage.close()
-        with sqlite3.connect(path) as conn:
-            rows = conn.execute(
-                "SELECT index_name, key FROM enrollkit_index_entries WHERE id = 'n0' "
-                "ORDER BY index_name, key"
-            ).fetchall()
-        assert rows == [
+        assert _entries_of(path, "n0") == [
             ("due", "2026-01-01T00:00:00.000000Z"),
             ("owner", "bob"),
             ("tag", "b"),
@@ -245,12 +251,7 @@ class TestIndexEntriesOfUpdates:
             assert set(uow._writes.base_keys) == {(CONNECTIONS.name, "conn-1")}
             uow.commit()
         storage.close()
-        with sqlite3.connect(path) as conn:
-            kept = conn.execute(
-                "SELECT index_name FROM enrollkit_index_entries WHERE id = 'conn-1' "
-                "ORDER BY index_name"
-            ).fetchall()
-        assert [name for (name,) in kept] == ["profile", "surrogate"]
+        assert [name for name, _key in _entries_of(path, "conn-1")] == ["profile", "surrogate"]
 
 
 class TestReindex:
