@@ -113,7 +113,11 @@ class Enrollkit:
             self.runtime, password_policy=password_policy, account_policy=account_policy
         )
         self.access = AccessService(
-            self.runtime, verifier=verifier, proofer=proofer, nppes=self.nppes
+            self.runtime,
+            verifier=verifier,
+            proofer=proofer,
+            nppes=self.nppes,
+            contacts=ports.contacts,
         )
         shared = ServiceSettings(
             documents=ports.documents,

@@ -21,14 +21,17 @@ Notification(recipient='ana@example.org', template='invitation.sent', fields={'o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
 from enrollkit.audit import SECRET_KEYS
 from enrollkit.errors import ValidationError
 
-__all__ = ["InMemoryNotifier", "Notification", "Notifier"]
+if TYPE_CHECKING:
+    from enrollkit.runtime import Transaction
+
+__all__ = ["Contacts", "InMemoryNotifier", "Notification", "Notifier"]
 
 
 def _no_secret_fields(_instance: object, _attribute: object, value: Mapping[str, str]) -> None:
@@ -88,3 +91,13 @@ class InMemoryNotifier:
             ):
                 return notification
         return None
+
+
+@runtime_checkable
+class Contacts(Protocol):
+    """Where to reach an account (the identity package's accounts, or the host's directory)."""
+
+    def email_of(self, tx: Transaction, user_id: str) -> str | None:
+        """The account's e-mail address, read inside the use case's transaction *tx*,
+        or ``None`` when unknown."""
+        ...

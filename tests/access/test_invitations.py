@@ -25,11 +25,21 @@ from enrollkit.errors import (
     NotPermittedError,
     ValidationError,
 )
-from enrollkit.runtime import Runtime
+from enrollkit.runtime import Runtime, Transaction
 from enrollkit.serialization import to_data
 from tests.access.conftest import World
 
 EMAIL = "Sam.Staff@Example.org"
+
+
+class _Directory:
+    """The accounts' own e-mail addresses, as identity's AccountContacts gives them."""
+
+    def __init__(self, emails: dict[str, str]) -> None:
+        self.emails = emails
+
+    def email_of(self, tx: Transaction, user_id: str) -> str | None:
+        return self.emails.get(user_id)
 
 
 def invite(
@@ -95,6 +105,37 @@ class TestAccept:
         assert world.service.decide(
             user_id="sam", action=Action.ACT_ON_BEHALF, profile_id=world.p_clinic
         ).allowed
+
+    def test_ro_7_only_the_invited_account_accepts(self, world: World) -> None:
+        """With the accounts' own addresses known (the facade wires identity's), a PIN
+        and an invited address passed on to another account accept nothing, count no
+        wrong PIN, and the invited person still accepts (RO-7)."""
+        world.service.contacts = _Directory({"sam": EMAIL.lower(), "eve": "eve@example.org"})
+        invitation, pin = invite(world)
+        with pytest.raises(NotPermittedError) as refused:
+            world.service.accept_invitation(
+                actor=world.actor("eve"), invitation_id=invitation.id, email=EMAIL, pin=pin
+            )
+        assert refused.value.code == "invitation.other_account"
+        assert pin not in refused.value.message
+        unchanged = world.service.invitation(invitation.id)
+        assert (unchanged.state, unchanged.failed_attempts) == (InvitationState.SENT, 0)
+        (association,) = world.service.accept_invitation(
+            actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=pin
+        )
+        assert association.user_id == "sam" and association.state is AssociationState.ACTIVE
+
+    def test_ro_7_an_account_without_a_known_address_accepts_with_the_typed_one(
+        self, world: World
+    ) -> None:
+        """An account the directory does not know is held to the e-mail typed with the
+        PIN alone."""
+        world.service.contacts = _Directory({})
+        invitation, pin = invite(world)
+        (association,) = world.service.accept_invitation(
+            actor=world.actor("sam"), invitation_id=invitation.id, email=EMAIL, pin=pin
+        )
+        assert association.state is AssociationState.ACTIVE
 
     def test_ro_7_pin_is_single_use(self, world: World) -> None:
         """RO-7: a used invitation refuses its PIN a second time."""

@@ -104,7 +104,7 @@ from enrollkit.errors import (
     ValidationError,
     a_or_an,
 )
-from enrollkit.notify import Notification
+from enrollkit.notify import Contacts, Notification
 from enrollkit.npi import EIN, NPI, NPIType
 from enrollkit.principals import Principal, PrincipalKind
 from enrollkit.runtime import Runtime, Transaction, use_case
@@ -223,12 +223,17 @@ class AccessService(AccessReads):
         proofer: ProviderProofer | None = None,
         nppes: NpiRegistry | None = None,
         invitation_policy: InvitationPolicy | None = None,
+        contacts: Contacts | None = None,
     ) -> None:
         super().__init__(runtime)
         self.verifier: AuthorizedOfficialVerifier = verifier or InMemoryVerifier()
         self.proofer: ProviderProofer = proofer or InMemoryProofer()
         self.nppes = nppes
         self.invitation_policy = invitation_policy or InvitationPolicy()
+        #: The accounts' own e-mail addresses (the facade wires the identity package's):
+        #: an invitation is accepted only by the account its address belongs to (RO-7).
+        #: ``None``: the e-mail typed with the PIN is all that is compared.
+        self.contacts = contacts
 
     def __repr__(self) -> str:
         return f"AccessService(verifier={self.verifier!r}, proofer={self.proofer!r})"
@@ -837,6 +842,17 @@ class AccessService(AccessReads):
                     "invitation.wrong_email",
                     "This invitation was sent to another e-mail address; sign in with the "
                     "account whose e-mail received it, or ask for a new invitation (RO-7).",
+                    invitation_id=invitation_id,
+                )
+            own = self.contacts.email_of(tx, who) if self.contacts is not None else None
+            if own is not None and normalize_email(own) != invitation.email:
+                # RO-7: the invited address is the account's; a PIN and an address passed
+                # on to someone else accept nothing.
+                raise NotPermittedError(
+                    "invitation.other_account",
+                    "This invitation was sent to another e-mail address than your "
+                    "account's; the invited person accepts it signed in with their own "
+                    "account, or asks for a new invitation to your address (RO-7).",
                     invitation_id=invitation_id,
                 )
             if not self.runtime.hasher.verify(invitation.pin_hash, normalize_pin(pin)):

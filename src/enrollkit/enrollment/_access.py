@@ -8,11 +8,12 @@ termination, to either party's profile: EN-12).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from enrollkit.access import PROFILES, Action, GrantPath, System, decide
 from enrollkit.enrollment._forms import Kind
 from enrollkit.errors import ValidationError
+from enrollkit.notify import Contacts
 from enrollkit.runtime import Transaction
 
 if TYPE_CHECKING:
@@ -83,16 +84,6 @@ def require_application_access(
         first = first or decision
     assert first is not None
     return first.require()
-
-
-@runtime_checkable
-class Contacts(Protocol):
-    """Where to reach an account (the identity package's accounts, or the host's directory)."""
-
-    def email_of(self, tx: Transaction, user_id: str) -> str | None:
-        """The account's e-mail address, read inside the use case's transaction *tx*,
-        or ``None`` when unknown."""
-        ...
 
 
 class AccountIdContacts:
