@@ -112,6 +112,8 @@ from enrollkit.storage import compose_key, guard, require, save_many, time_key
 
 __all__ = ["AccessService", "ClaimOutcome", "OrganizationRegistration", "ProfileTransfer"]
 
+#: RO-7 as shipped: the invitation policy a service uses unless given another.
+_INVITATIONS: Final = InvitationPolicy()
 _CLAIM_ACTORS: Final = frozenset({PrincipalKind.ACCOUNT, PrincipalKind.HELP_DESK})
 
 
@@ -222,14 +224,14 @@ class AccessService(AccessReads):
         verifier: AuthorizedOfficialVerifier | None = None,
         proofer: ProviderProofer | None = None,
         nppes: NpiRegistry | None = None,
-        invitation_policy: InvitationPolicy | None = None,
         contacts: Contacts | None = None,
+        invitation_policy: InvitationPolicy = _INVITATIONS,
     ) -> None:
         super().__init__(runtime)
         self.verifier: AuthorizedOfficialVerifier = verifier or InMemoryVerifier()
         self.proofer: ProviderProofer = proofer or InMemoryProofer()
         self.nppes = nppes
-        self.invitation_policy = invitation_policy or InvitationPolicy()
+        self.invitation_policy = invitation_policy
         #: The accounts' own e-mail addresses (the facade wires the identity package's):
         #: an invitation is accepted only by the account its address belongs to (RO-7).
         #: ``None``: the e-mail typed with the PIN is all that is compared.
