@@ -40,7 +40,12 @@ from enrollkit.enrollment._deadlines import DeadlinePolicy, days_left
 from enrollkit.enrollment._forms import Form, Kind
 from enrollkit.enrollment._lifecycle import ApplicationStatus
 from enrollkit.enrollment._nppes import NppesDirectory
-from enrollkit.enrollment._record import ENROLLMENT_RECORDS, EnrollmentRecord, RecordStatus
+from enrollkit.enrollment._record import (
+    ENROLLMENT_RECORDS,
+    EnrollmentRecord,
+    RecordStatus,
+    records_of_npi,
+)
 from enrollkit.enrollment._revalidation import revalidation_due
 from enrollkit.runtime import Runtime, Transaction
 
@@ -258,8 +263,7 @@ def _profile_records(tx: Transaction, profile_id: str) -> tuple[EnrollmentRecord
     profile = tx.repo(PROFILES).get(profile_id)
     if profile is None:
         return ()
-    found = tx.repo(ENROLLMENT_RECORDS).find(ENROLLMENT_RECORDS.index("npi"), profile.npi.value)
-    return tuple(sorted(found, key=lambda r: r.enrollment_id))
+    return records_of_npi(tx.repo(ENROLLMENT_RECORDS), profile.npi.value)
 
 
 def records_in_scope(

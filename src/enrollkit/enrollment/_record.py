@@ -40,7 +40,7 @@ from enrollkit.clock import ensure_utc
 from enrollkit.enrollment._deadlines import month_end
 from enrollkit.errors import ValidationError, excerpt
 from enrollkit.npi import NPI
-from enrollkit.storage import Collection, Index
+from enrollkit.storage import Collection, Index, ReadRepository
 
 __all__ = [
     "ENROLLMENT_RECORDS",
@@ -53,6 +53,7 @@ __all__ = [
     "RecordStatus",
     "check_enrollment_id",
     "record_id",
+    "records_of_npi",
 ]
 
 
@@ -287,3 +288,11 @@ ENROLLMENT_RECORDS: Final = Collection(
         Index[EnrollmentRecord]("receiving", _receiving_keys),
     ),
 )
+
+
+def records_of_npi(
+    repo: ReadRepository[EnrollmentRecord], npi: str
+) -> tuple[EnrollmentRecord, ...]:
+    """Every enrollment record of *npi* (EN-10), by enrollment ID."""
+    found = repo.find(ENROLLMENT_RECORDS.index("npi"), npi)
+    return tuple(sorted(found, key=lambda r: r.enrollment_id))

@@ -32,6 +32,7 @@ from enrollkit.enrollment._record import (
     RecordSource,
     check_enrollment_id,
     record_id,
+    records_of_npi,
 )
 from enrollkit.npi import NPI
 from enrollkit.principals import Principal, PrincipalKind
@@ -253,5 +254,4 @@ class RecordService:
     def for_npi(self, npi: NPI) -> tuple[EnrollmentRecord, ...]:
         """Every record of *npi*, by enrollment ID."""
         with self.runtime.transaction() as tx:
-            found = tx.repo(ENROLLMENT_RECORDS).find(ENROLLMENT_RECORDS.index("npi"), npi.value)
-        return tuple(sorted(found, key=lambda r: r.enrollment_id))
+            return records_of_npi(tx.repo(ENROLLMENT_RECORDS), npi.value)

@@ -41,6 +41,7 @@ from enrollkit.enrollment._record import (
     RecordStatus,
     check_enrollment_id,
     record_id,
+    records_of_npi,
 )
 from enrollkit.runtime import Transaction
 
@@ -150,7 +151,7 @@ def record_of_application(tx: Transaction, app: Application) -> EnrollmentRecord
 
 def _single_record(tx: Transaction, npi: str) -> EnrollmentRecord | None:
     """[default] The NPI's record when it has exactly one (EN-10), else None."""
-    found = tx.repo(ENROLLMENT_RECORDS).find(ENROLLMENT_RECORDS.index("npi"), npi)
+    found = records_of_npi(tx.repo(ENROLLMENT_RECORDS), npi)
     return found[0] if len(found) == 1 else None
 
 
